@@ -1,0 +1,53 @@
+//! Durations as people write them in checkpoint files: `200ms`, `5s`, `1m30s`.
+
+use std::time::Duration;
+
+/// Parses `200ms`, `5s`, `1m 30s`, `2h`. A bare number is not accepted: a unit
+/// is always required so `timeout: 5` cannot silently mean five milliseconds.
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty duration".into());
+    }
+    if t.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(format!("`{t}` has no unit; write e.g. `{t}ms` or `{t}s`"));
+    }
+    humantime::parse_duration(t).map_err(|e| format!("`{t}` is not a duration ({e}); write e.g. `200ms`, `5s`, `1m`"))
+}
+
+/// Milliseconds as a float, the unit every report uses.
+pub fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// `1.23s`, `45ms`, `2m03s`: short and human, for consoles and Markdown.
+pub fn human(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else if ms < 60_000.0 {
+        format!("{:.2}s", ms / 1000.0)
+    } else {
+        let s = (ms / 1000.0).round() as u64;
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units_and_rejects_bare_numbers() {
+        assert_eq!(parse("200ms").unwrap(), Duration::from_millis(200));
+        assert_eq!(parse("1m 30s").unwrap(), Duration::from_secs(90));
+        assert!(parse("5").unwrap_err().contains("no unit"));
+        assert!(parse("soon").is_err());
+    }
+
+    #[test]
+    fn human_is_short() {
+        assert_eq!(human(12.4), "12ms");
+        assert_eq!(human(1234.0), "1.23s");
+        assert_eq!(human(123_000.0), "2m03s");
+    }
+}

@@ -1,0 +1,25 @@
+//! The checkpoint file format and everything about it that needs no network:
+//! the raw YAML mirror ([`raw`]), diagnostics with `file:line:col` ([`diag`]),
+//! `${VAR}` interpolation ([`interp`]), the matcher vocabulary ([`matcher`]),
+//! the validated plan ([`plan`], built by [`load`]), the result model that every
+//! report is rendered from ([`result`]), secret redaction ([`secrets`]) and the
+//! documented exit codes ([`exit`]).
+//!
+//! This crate is synchronous on purpose: loading, validation and rendering are
+//! plain functions, easy to test and to snapshot.
+
+pub mod compose;
+pub mod diag;
+pub mod duration;
+pub mod exit;
+pub mod interp;
+pub mod load;
+pub mod matcher;
+pub mod plan;
+pub mod raw;
+pub mod result;
+pub mod secrets;
+
+pub use diag::{Diagnostic, Diagnostics};
+pub use load::{LoadOptions, Loaded, load_checkpoints};
+pub use plan::{Check, Checkpoint, Gate, Severity};

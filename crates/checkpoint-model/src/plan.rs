@@ -1,0 +1,152 @@
+//! The validated plan: what [`crate::load`] produces and the runner executes.
+//! Every value here has been checked: ids unique, `needs` known and acyclic,
+//! matchers parsed, durations parsed, variables resolvable.
+
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::diag::Location;
+use crate::interp::Template;
+use crate::matcher::Matcher;
+use crate::raw::{RawPlanRef, RawStack};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Must,
+    Should,
+    Nice,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Must => "must",
+            Self::Should => "should",
+            Self::Nice => "nice",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// The file, as shown in messages (relative to the current directory).
+    pub file: String,
+    pub plan: Option<RawPlanRef>,
+    pub stack: Option<Stack>,
+    /// `vars:` in order, as templates.
+    pub vars: IndexMap<String, Template>,
+    pub secrets: Vec<String>,
+    pub criteria: Criteria,
+    /// Included gates first (in include order), then this file's.
+    pub gates: Vec<Gate>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Stack {
+    pub raw: RawStack,
+    /// Absolute paths of the compose files.
+    pub compose_files: Vec<std::path::PathBuf>,
+    pub env_files: Vec<std::path::PathBuf>,
+    /// Service names found in the compose files (for validation and defaults).
+    pub services: Vec<String>,
+    pub ready_timeout: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Criteria {
+    /// Fraction of should gates that must pass (0.0–1.0).
+    pub should: f64,
+    /// Optional fraction of all gates that ran that must pass.
+    pub pass_rate: Option<f64>,
+}
+
+impl Default for Criteria {
+    fn default() -> Self {
+        Self { should: 0.7, pass_rate: None }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Gate {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub severity: Severity,
+    pub wave: Option<String>,
+    pub tags: Vec<String>,
+    pub needs: Vec<String>,
+    pub plan: Option<RawPlanRef>,
+    pub checks: Vec<Check>,
+    pub location: Location,
+    /// The checkpoint file that defines this gate (differs for included gates).
+    pub defined_in: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub name: String,
+    /// One of [`crate::raw::KINDS`].
+    pub kind: String,
+    /// The kind's mapping, serialized from its typed spec; strings still hold `${…}`.
+    pub spec: Value,
+    pub expect: Vec<Expectation>,
+    /// Variable name → JSONPath into the result document.
+    pub capture: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub retry: Option<Retry>,
+    /// The compose service this check concerns (explicit, or inferred from the spec).
+    pub service: Option<String>,
+    pub location: Location,
+    /// Nested checks of a `fault`: `during` and `after`.
+    pub during: Vec<Check>,
+    pub after: Vec<Check>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retry {
+    pub until: Duration,
+    pub every: Duration,
+}
+
+/// One expectation: a field of the observation (and a key within it) and a matcher.
+#[derive(Clone, Debug)]
+pub struct Expectation {
+    /// `status`, `headers`, `json`, `body`, `duration`, `row_count`, `reply`, `exit_code`, `stdout`, `stderr`.
+    pub field: String,
+    /// Header name or JSONPath, for `headers` and `json`.
+    pub key: Option<String>,
+    pub matcher: Matcher,
+    pub location: Location,
+}
+
+impl Expectation {
+    /// `status`, `json $.a.b`, `headers content-type`.
+    pub fn label(&self) -> String {
+        match &self.key {
+            Some(k) => format!("{} {k}", self.field),
+            None => self.field.clone(),
+        }
+    }
+}
+
+/// Expectation fields each check kind accepts.
+pub fn expect_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "http" => &["status", "headers", "json", "body", "duration"],
+        "tcp" => &["duration"],
+        "postgres" => &["row_count", "json", "duration"],
+        "redis" => &["reply", "json", "duration"],
+        "command" | "exec" => &["exit_code", "stdout", "stderr", "json", "duration"],
+        "compose" => &["json"],
+        "reach" => &["json", "duration"],
+        "fault" => &["duration"],
+        _ => &[],
+    }
+}

@@ -1,0 +1,404 @@
+//! The serde mirror of a checkpoint file: exactly what may be written, with
+//! unknown keys rejected. Validation into [`crate::plan`] happens in
+//! [`crate::load`]. The JSON Schema that editors use is generated from these
+//! types (`checkpoint schema`).
+//!
+//! Rules kept on purpose: no `untagged` or `flatten` (their errors are
+//! useless), a check names its kind by its one kind key (`http:`, `postgres:`,
+//! …), and spans are kept on the fields that validation points at.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+/// One checkpoint file: `checkpoints/1.yaml`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "checkpoint file",
+    description = "One integration checkpoint: the gates due on one day of the plan."
+)]
+pub struct RawCheckpoint {
+    /// The checkpoint's id, as used on the command line: `0`, `1`, `final`.
+    #[schemars(with = "Value")]
+    pub checkpoint: Spanned<Value>,
+    /// A human title: "Day 1 — stack and database".
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The plan this checkpoint serves.
+    #[serde(default)]
+    pub plan: Option<RawPlanRef>,
+    /// Earlier checkpoints whose gates are re-checked here, in order.
+    #[serde(default)]
+    #[schemars(with = "Vec<Value>")]
+    pub includes: Vec<Spanned<Value>>,
+    /// The docker-compose stack the gates run against.
+    #[serde(default)]
+    pub stack: Option<RawStack>,
+    /// Variables, interpolated in order; values may use `${…}`.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, String>")]
+    pub vars: IndexMap<String, Spanned<String>>,
+    /// Names of variables whose values must never appear in any output
+    /// (in addition to names ending in _PASSWORD, _TOKEN, _SECRET, _KEY).
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Pass criteria: every must gate, should gates at a threshold.
+    #[serde(default)]
+    pub criteria: Option<RawCriteria>,
+    /// The gates, in plan order.
+    #[serde(default)]
+    pub gates: Vec<RawGate>,
+}
+
+/// A reference back to the plan: a file, a heading, a checklist item's text.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlanRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heading: Option<String>,
+    /// The checklist line's text, e.g. "Backend ↔ Database queries working".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCriteria {
+    /// Share of should gates that must pass: `70%` (the default) or a number of percent.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub should: Option<Spanned<Value>>,
+    /// Optional overall pass rate over all gates that ran: `95%`.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub pass_rate: Option<Spanned<Value>>,
+}
+
+/// The stack: compose files and how to know it is ready.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStack {
+    /// Compose files, relative to the project root (the parent of `checkpoints/`).
+    #[serde(default)]
+    pub compose: Vec<String>,
+    /// Env files passed to compose, relative to the project root.
+    #[serde(default)]
+    pub env_file: Vec<String>,
+    /// Prefix of the generated compose project name (default: `checkpoint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Services to start (default: all).
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// How long to wait for every service to be ready (default `180s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_timeout: Option<String>,
+    /// Extra readiness probes for services without a healthcheck.
+    #[serde(default)]
+    pub ready: IndexMap<String, RawReady>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawReady {
+    /// A container port that must accept TCP connections (through its published host port).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+/// A gate: one promise of the plan, in the plan's own words.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGate {
+    /// A stable id: `db-migrations`. Letters, digits, `-`, `_`, `.`.
+    #[schemars(with = "String")]
+    pub id: Spanned<String>,
+    /// The plan's wording: "Database migrations executed".
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `must` (default), `should` or `nice`.
+    #[serde(default)]
+    #[schemars(with = "Option<Severity>")]
+    pub severity: Option<Spanned<String>>,
+    /// The wave this gate belongs to: `wave1`.
+    #[serde(default)]
+    pub wave: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Gates that must pass first; if one does not, this gate is skipped.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub needs: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub plan: Option<RawPlanRef>,
+    /// Checks, run in order; later ones may use values captured by earlier ones.
+    #[serde(default)]
+    pub checks: Vec<RawCheck>,
+}
+
+/// Only for the JSON Schema.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[expect(dead_code, reason = "schema only")]
+enum Severity {
+    Must,
+    Should,
+    Nice,
+}
+
+/// One observation with expectations. Exactly one kind key (`http`, `tcp`,
+/// `postgres`, `redis`, `command`, `compose`, `exec`, `reach`, `fault`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheck {
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub http: Option<HttpSpec>,
+    #[serde(default)]
+    pub tcp: Option<TcpSpec>,
+    #[serde(default)]
+    pub postgres: Option<PostgresSpec>,
+    #[serde(default)]
+    pub redis: Option<RedisSpec>,
+    #[serde(default)]
+    pub command: Option<CommandSpec>,
+    #[serde(default)]
+    pub compose: Option<ComposeSpec>,
+    #[serde(default)]
+    pub exec: Option<ExecSpec>,
+    #[serde(default)]
+    pub reach: Option<ReachSpec>,
+    #[serde(default)]
+    pub fault: Option<RawFault>,
+    #[serde(default)]
+    pub expect: Option<RawExpect>,
+    /// Variables to capture from the result: `TOKEN: $.access_token`.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, String>")]
+    pub capture: IndexMap<String, Spanned<String>>,
+    /// Per-attempt time limit (default `10s`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub retry: Option<RawRetry>,
+    /// The compose service this check concerns: its log tail is attached on failure.
+    #[serde(default)]
+    pub service: Option<String>,
+}
+
+/// Retry until the check passes or `until` has elapsed, waiting `every` between attempts.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    #[schemars(with = "String")]
+    pub until: Spanned<String>,
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub every: Option<Spanned<String>>,
+}
+
+/// Expectations; which keys apply depends on the check kind.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    /// HTTP status code.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub status: Option<Spanned<Value>>,
+    /// HTTP response headers (names case-insensitive).
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, Value>")]
+    pub headers: IndexMap<String, Spanned<Value>>,
+    /// JSONPath (RFC 9535) into the result document → matcher.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, Value>")]
+    pub json: IndexMap<String, Spanned<Value>>,
+    /// The HTTP response body as text.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub body: Option<Spanned<Value>>,
+    /// How long the observation took: `{ lt: 200ms }`.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub duration: Option<Spanned<Value>>,
+    /// Number of rows a query returned.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub row_count: Option<Spanned<Value>>,
+    /// A Redis reply (of the last command).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub reply: Option<Spanned<Value>>,
+    /// A command's exit code (default 0).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub exit_code: Option<Spanned<Value>>,
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub stdout: Option<Spanned<Value>>,
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub stderr: Option<Spanned<Value>>,
+}
+
+/// An HTTP request.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSpec {
+    /// `GET` (default), `POST`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, String>,
+    /// A JSON body (sets `content-type: application/json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<Value>,
+    /// A raw text body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Follow redirects (default false: a redirect is an observation).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow_redirects: bool,
+    /// Accept invalid TLS certificates (self-signed staging).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+}
+
+/// A TCP connection: `address: host:port`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TcpSpec {
+    pub address: String,
+}
+
+/// A Postgres query, or a table/columns existence check.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresSpec {
+    /// `postgres://user:${DB_PASSWORD}@${service.db.5432}/app`
+    pub dsn: String,
+    /// A query; its rows are the result document (a list of objects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// A table that must exist (`schema.table` or `table`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// Columns that must exist in `table`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+}
+
+/// Redis commands, run in order on one connection; the reply of the last is `reply`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSpec {
+    /// `redis://${service.redis.6379}/0`
+    pub url: String,
+    /// One command: `[PING]`, `[GET, key]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Several commands: `[[LPUSH, q, x], [RPOP, q]]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<Vec<String>>,
+}
+
+/// A command on the host.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSpec {
+    /// Program and arguments, no shell: `[pg_isready, -h, localhost]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub argv: Vec<String>,
+    /// A shell line run with `sh -c` (when pipes are needed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shell: Option<String>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub env: IndexMap<String, String>,
+    /// Working directory, relative to the project root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<String>,
+}
+
+/// The stack's services: running, healthy, restarts, exit codes, OOM.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeSpec {
+    /// Services to look at (default: every service of the stack).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+    /// Most restarts allowed per service (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_restarts: Option<u32>,
+}
+
+/// A command inside a service's container.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecSpec {
+    pub service: String,
+    pub argv: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub env: IndexMap<String, String>,
+}
+
+/// From inside service `from`: DNS resolution of `to`, then TCP (or HTTP) to its port.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReachSpec {
+    pub from: String,
+    pub to: String,
+    pub port: u16,
+    /// Also request this HTTP path and report the status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+}
+
+/// Break a service, observe, restore, expect recovery.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    pub service: String,
+    /// `stop`, `kill`, `pause` or `disconnect`.
+    pub action: String,
+    /// The network to cut the service from (with `disconnect`).
+    #[serde(default)]
+    pub network: Option<String>,
+    /// Checks run while the fault is in place.
+    #[serde(default)]
+    pub during: Vec<RawCheck>,
+    /// Checks run after restoring, retried until `recover_within`.
+    #[serde(default)]
+    pub after: Vec<RawCheck>,
+    /// Recovery bound (default `60s`).
+    #[serde(default)]
+    pub recover_within: Option<String>,
+}
+
+/// The fault's own settings, without its nested checks (those become plan checks).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub service: String,
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recover_within: Option<String>,
+}
+
+/// The check kinds, as written in files.
+pub const KINDS: &[&str] = &["http", "tcp", "postgres", "redis", "command", "compose", "exec", "reach", "fault"];

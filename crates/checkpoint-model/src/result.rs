@@ -1,0 +1,282 @@
+//! The result model: everything a run observed, serialized as `results.json`.
+//! Every report (JUnit, Markdown, console) is rendered from this, so
+//! `checkpoint report results.json` reproduces them exactly.
+//!
+//! `format_version` changes only when a field changes meaning or disappears.
+
+use serde::{Deserialize, Serialize};
+
+use crate::diag::Location;
+use crate::plan::Severity;
+use crate::raw::RawPlanRef;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RunReport {
+    pub format_version: u32,
+    pub tool: String,
+    pub checkpoint: CheckpointInfo,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub duration_ms: f64,
+    pub verdict: Verdict,
+    pub criteria: CriteriaResult,
+    #[serde(default, skip_serializing_if = "Filters::is_empty")]
+    pub filters: Filters,
+    pub gates: Vec<GateResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<StackReport>,
+    /// Why the run ended early (Ctrl-C, --fail-fast, stack not ready), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CheckpointInfo {
+    pub id: String,
+    pub title: String,
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<RawPlanRef>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Passed,
+    Failed,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Filters {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waves: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+}
+
+impl Filters {
+    pub fn is_empty(&self) -> bool {
+        self.waves.is_empty() && self.gates.is_empty() && self.shard.is_none()
+    }
+}
+
+/// The criteria, evaluated.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CriteriaResult {
+    pub must: Tally,
+    pub should: Tally,
+    pub nice: Tally,
+    /// Required share of should gates (0.0–1.0).
+    pub should_threshold: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass_rate_threshold: Option<f64>,
+    /// Passed / (gates that ran).
+    pub pass_rate: f64,
+    pub must_met: bool,
+    pub should_met: bool,
+    pub pass_rate_met: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Tally {
+    pub passed: u32,
+    pub failed: u32,
+    pub skipped: u32,
+    pub total: u32,
+}
+
+/// How a gate or a check ended.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every expectation held.
+    Passed,
+    /// An expectation was false.
+    Failed,
+    /// Could not observe: the harness or the infrastructure failed.
+    Errored,
+    /// The per-attempt time limit was reached.
+    TimedOut,
+    /// Not run, with a reason (a needed gate failed, needs Docker, filtered).
+    Skipped,
+    /// The run was interrupted before or while this ran.
+    Cancelled,
+}
+
+impl Status {
+    pub fn is_pass(self) -> bool {
+        self == Self::Passed
+    }
+    /// Failed, errored or timed out: counts against the criteria.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Self::Failed | Self::Errored | Self::TimedOut)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::Errored => "errored",
+            Self::TimedOut => "timed out",
+            Self::Skipped => "skipped",
+            Self::Cancelled => "cancelled",
+        }
+    }
+    /// ✅ ❌ ⏭️ — what the Markdown shows.
+    pub fn emoji(self) -> &'static str {
+        match self {
+            Self::Passed => "✅",
+            Self::Failed | Self::Errored | Self::TimedOut => "❌",
+            Self::Skipped => "⏭️",
+            Self::Cancelled => "⏹️",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GateResult {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<RawPlanRef>,
+    /// Where the gate is defined.
+    pub location: Location,
+    pub status: Status,
+    /// One line a person understands; for a failed gate, the first failing check's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub duration_ms: f64,
+    pub checks: Vec<CheckResult>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CheckResult {
+    pub name: String,
+    pub kind: String,
+    pub location: Location,
+    pub status: Status,
+    /// One line: `status: expected 200, got 503`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The evidence: request and response excerpt, query rows, command output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    /// Every attempt, when the check was retried (the last is the outcome).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+    pub duration_ms: f64,
+    /// The compose service this check concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The tail of that service's log, attached when the check did not pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<String>,
+    /// Figures a check measured (latency percentiles, …) for the reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Attempt {
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub duration_ms: f64,
+}
+
+/// What the stack looked like, for the "stack facts" section.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct StackReport {
+    /// The compose project name of this run.
+    pub project: String,
+    pub compose_files: Vec<String>,
+    /// `docker-compose 1.29.2` / `docker compose v2.x`, or `external`.
+    pub tool: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_ms: Option<f64>,
+    pub services: Vec<ServiceReport>,
+    /// Directory where every service's full log was saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs_dir: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ServiceReport {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// `running`, `exited`, `restarting`, …
+    pub state: String,
+    /// `healthy`, `unhealthy`, `starting`, or none without a healthcheck.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<String>,
+    pub restarts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub oom_killed: bool,
+    /// Published ports: `8000/tcp -> 127.0.0.1:49153`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<String>,
+}
+
+impl RunReport {
+    /// Evaluates the criteria over the gate results.
+    pub fn evaluate(
+        gates: &[GateResult],
+        should_threshold: f64,
+        pass_rate_threshold: Option<f64>,
+    ) -> (Verdict, CriteriaResult) {
+        let mut must = Tally::default();
+        let mut should = Tally::default();
+        let mut nice = Tally::default();
+        for g in gates {
+            let t = match g.severity {
+                Severity::Must => &mut must,
+                Severity::Should => &mut should,
+                Severity::Nice => &mut nice,
+            };
+            t.total += 1;
+            match g.status {
+                Status::Passed => t.passed += 1,
+                Status::Skipped | Status::Cancelled => t.skipped += 1,
+                _ => t.failed += 1,
+            }
+        }
+        // A skipped or cancelled must gate did not prove its promise: it counts as not met.
+        let must_met = must.passed == must.total;
+        let should_ratio = if should.total == 0 { 1.0 } else { f64::from(should.passed) / f64::from(should.total) };
+        let should_met = should_ratio + 1e-9 >= should_threshold;
+        let ran: u32 = gates.iter().filter(|g| !matches!(g.status, Status::Skipped | Status::Cancelled)).count() as u32;
+        let passed: u32 = gates.iter().filter(|g| g.status == Status::Passed).count() as u32;
+        let pass_rate = if ran == 0 { 0.0 } else { f64::from(passed) / f64::from(ran) };
+        let pass_rate_met = pass_rate_threshold.is_none_or(|t| pass_rate + 1e-9 >= t);
+        let ok = must_met && should_met && pass_rate_met && !gates.is_empty();
+        (
+            if ok { Verdict::Passed } else { Verdict::Failed },
+            CriteriaResult {
+                must,
+                should,
+                nice,
+                should_threshold,
+                pass_rate_threshold,
+                pass_rate,
+                must_met,
+                should_met,
+                pass_rate_met,
+            },
+        )
+    }
+}
