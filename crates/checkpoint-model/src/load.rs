@@ -1164,8 +1164,10 @@ impl Validator<'_> {
                     named.push(v.to_string());
                 }
             }
-            if let Some(list) = spec.get("services").and_then(Value::as_array) {
-                named.extend(list.iter().filter_map(Value::as_str).map(str::to_string));
+            for key in ["services", "completed"] {
+                if let Some(list) = spec.get(key).and_then(Value::as_array) {
+                    named.extend(list.iter().filter_map(Value::as_str).map(str::to_string));
+                }
             }
             for n in named {
                 if !n.contains("${") && !known.contains(&n) {

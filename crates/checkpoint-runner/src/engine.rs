@@ -1,0 +1,702 @@
+//! Dispatcher + executor.
+//!
+//! The dispatcher starts gates in definition order as soon as the gates they
+//! need have finished, at most `jobs` at a time; a gate whose needed gate did
+//! not pass is skipped with the reason. Inside a gate, checks run in order and
+//! stop at the first that does not pass (the rest are skipped: they would
+//! build on something false). Each check attempt has a timeout; `retry`
+//! repeats attempts until it passes or its window closes. Cancellation (Ctrl-C,
+//! `--fail-fast`) reaches every running check; what has not started is
+//! reported as cancelled. Results come back in definition order.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use checkpoint_model::duration::millis;
+use checkpoint_model::interp::{self, Template};
+use checkpoint_model::plan::{Check, Checkpoint, Gate, Retry, Severity};
+use checkpoint_model::result::{Attempt, CheckResult, GateResult, Status};
+use indexmap::IndexMap;
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::events::Event;
+use crate::observe::{Ctx, Observation, ObserveError};
+use crate::scope::RunVars;
+use crate::target::{Target, TargetError};
+use crate::{expect, kinds};
+
+/// How many log lines of a service are attached to a failing check.
+pub const LOG_TAIL_LINES: usize = 40;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub jobs: usize,
+    pub fail_fast: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self { jobs: 8, fail_fast: false }
+    }
+}
+
+pub struct Engine {
+    ctx: Arc<Ctx>,
+    vars: Arc<RunVars>,
+    events: Option<UnboundedSender<Event>>,
+    opts: RunOptions,
+}
+
+type Captures = IndexMap<String, String>;
+
+/// Gates selected by `--waves` and `--gate`, plus every gate they need
+/// (transitively), in definition order. Errors name what matched nothing.
+pub fn select(cp: &Checkpoint, waves: &[String], gates: &[String]) -> Result<Vec<Gate>, String> {
+    for g in gates {
+        if !cp.gates.iter().any(|x| &x.id == g) {
+            let ids: Vec<&str> = cp.gates.iter().map(|x| x.id.as_str()).collect();
+            let hint = checkpoint_model::diag::did_you_mean(g, ids.iter().copied()).map_or_else(
+                || format!("gates of checkpoint {}: {}", cp.id, ids.join(", ")),
+                |m| format!("did you mean `{m}`?"),
+            );
+            return Err(format!("no gate `{g}` in checkpoint {}; {hint}", cp.id));
+        }
+    }
+    for w in waves {
+        if !cp.gates.iter().any(|x| x.wave.as_deref() == Some(w.as_str())) {
+            let mut known: Vec<&str> = cp.gates.iter().filter_map(|x| x.wave.as_deref()).collect();
+            known.dedup();
+            return Err(format!(
+                "no gate of checkpoint {} is in wave `{w}`; waves: {}",
+                cp.id,
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            ));
+        }
+    }
+    let chosen = |g: &Gate| {
+        (waves.is_empty() || g.wave.as_ref().is_some_and(|w| waves.contains(w)))
+            && (gates.is_empty() || gates.contains(&g.id))
+    };
+    let mut keep: HashSet<String> = cp.gates.iter().filter(|g| chosen(g)).map(|g| g.id.clone()).collect();
+    let mut todo: Vec<String> = keep.iter().cloned().collect();
+    while let Some(id) = todo.pop() {
+        if let Some(g) = cp.gates.iter().find(|g| g.id == id) {
+            for n in &g.needs {
+                if keep.insert(n.clone()) {
+                    todo.push(n.clone());
+                }
+            }
+        }
+    }
+    Ok(cp.gates.iter().filter(|g| keep.contains(&g.id)).cloned().collect())
+}
+
+impl Engine {
+    pub fn new(
+        target: Arc<dyn Target>,
+        root: std::path::PathBuf,
+        cancel: CancellationToken,
+        vars: RunVars,
+        opts: RunOptions,
+    ) -> Self {
+        let ctx = Ctx { target, root, http: kinds::http::Clients::default(), cancel };
+        Self { ctx: Arc::new(ctx), vars: Arc::new(vars), events: None, opts }
+    }
+
+    /// Sends progress events to `tx` (the console reporter).
+    #[must_use]
+    pub fn with_events(mut self, tx: UnboundedSender<Event>) -> Self {
+        self.events = Some(tx);
+        self
+    }
+
+    pub fn vars(&self) -> &RunVars {
+        &self.vars
+    }
+
+    /// Resolves every `${service.NAME.PORT}` the gates use, once, from the target.
+    /// Failures are remembered and reported by the checks that need them.
+    pub async fn resolve_endpoints(&mut self, gates: &[Gate]) {
+        let mut refs = Vec::new();
+        for g in gates {
+            for c in &g.checks {
+                collect_check_templates(c, &mut refs);
+            }
+        }
+        let wanted = interp::service_refs(&refs);
+        let mut vars = (*self.vars).clone();
+        for (svc, port) in wanted {
+            let name = format!("service.{svc}.{port}");
+            if vars.cli.contains_key(&name) {
+                continue;
+            }
+            match self.ctx.target.endpoint(&svc, port).await {
+                Ok(addr) => {
+                    vars.builtins.insert(name, addr);
+                }
+                Err(e) => {
+                    vars.endpoint_errors.insert(name, e.to_string());
+                }
+            }
+        }
+        self.vars = Arc::new(vars);
+    }
+
+    /// Runs the gates; results in the order given.
+    pub async fn run(&self, gates: &[Gate]) -> Vec<GateResult> {
+        let index: HashMap<&str, usize> = gates.iter().enumerate().map(|(i, g)| (g.id.as_str(), i)).collect();
+        let mut results: Vec<Option<GateResult>> = vec![None; gates.len()];
+        let mut captured: Vec<Captures> = vec![Captures::new(); gates.len()];
+        let mut pending: Vec<usize> = (0..gates.len()).collect();
+        let mut running: JoinSet<(usize, GateResult, Captures)> = JoinSet::new();
+        let mut cancel_reason: Option<String> = None;
+        let jobs = self.opts.jobs.max(1);
+        loop {
+            if cancel_reason.is_none() && self.ctx.cancel.is_cancelled() {
+                cancel_reason = Some("the run was interrupted".into());
+            }
+            let mut i = 0;
+            while i < pending.len() {
+                let gi = pending[i];
+                let gate = &gates[gi];
+                if let Some(reason) = &cancel_reason {
+                    results[gi] = Some(self.not_run(gate, Status::Cancelled, reason.clone()));
+                    pending.remove(i);
+                    continue;
+                }
+                let deps: Vec<usize> = gate.needs.iter().filter_map(|n| index.get(n.as_str()).copied()).collect();
+                if let Some(bad) =
+                    deps.iter().find(|&&d| results[d].as_ref().is_some_and(|r| r.status != Status::Passed))
+                {
+                    let dep =
+                        results[*bad].as_ref().map_or((String::new(), Status::Failed), |r| (r.id.clone(), r.status));
+                    let reason = format!("needs `{}`, which {}", dep.0, past_tense(dep.1));
+                    let r = self.not_run(gate, Status::Skipped, reason);
+                    self.emit(Event::GateFinished { result: r.clone() });
+                    results[gi] = Some(r);
+                    pending.remove(i);
+                    continue;
+                }
+                let ready = deps.iter().all(|&d| results[d].is_some());
+                if ready && running.len() < jobs {
+                    let mut inherited = Captures::new();
+                    for d in all_needs(gi, gates, &index) {
+                        inherited.extend(captured[d].clone());
+                    }
+                    let ctx = self.ctx.clone();
+                    let vars = self.vars.clone();
+                    let events = self.events.clone();
+                    let gate = gate.clone();
+                    running.spawn(async move {
+                        let runner = GateRunner { ctx, vars, events };
+                        let (r, c) = runner.run_gate(&gate, inherited).await;
+                        (gi, r, c)
+                    });
+                    pending.remove(i);
+                    continue;
+                }
+                i += 1;
+            }
+            if running.is_empty() {
+                // Nothing runs and nothing could start: only possible if needs
+                // point outside the selection, which select() prevents.
+                for gi in pending.drain(..) {
+                    results[gi] = Some(self.not_run(&gates[gi], Status::Skipped, "its needs could not be met".into()));
+                }
+                break;
+            }
+            let joined = tokio::select! {
+                j = running.join_next() => j,
+                () = self.ctx.cancel.cancelled(), if cancel_reason.is_none() => {
+                    cancel_reason = Some("the run was interrupted".into());
+                    continue;
+                }
+            };
+            match joined {
+                Some(Ok((gi, r, c))) => {
+                    if self.opts.fail_fast
+                        && r.status.is_failure()
+                        && r.severity == Severity::Must
+                        && cancel_reason.is_none()
+                    {
+                        cancel_reason = Some(format!("--fail-fast: gate `{}` failed", r.id));
+                        self.ctx.cancel.cancel();
+                    }
+                    captured[gi] = c;
+                    results[gi] = Some(r);
+                }
+                Some(Err(e)) => {
+                    // A panic inside a check is a harness bug; keep going, report it.
+                    tracing_free_log(&format!("internal error in a gate task: {e}"));
+                }
+                None => {}
+            }
+        }
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.unwrap_or_else(|| {
+                    self.not_run(
+                        &gates[i],
+                        Status::Errored,
+                        "internal error: the gate task ended without a result".into(),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    fn not_run(&self, gate: &Gate, status: Status, reason: String) -> GateResult {
+        let checks = gate
+            .checks
+            .iter()
+            .map(|c| CheckResult {
+                name: c.name.clone(),
+                kind: c.kind.clone(),
+                location: c.location.clone(),
+                status,
+                message: Some(reason.clone()),
+                evidence: None,
+                attempts: Vec::new(),
+                duration_ms: 0.0,
+                service: c.service.clone(),
+                logs: None,
+                metrics: None,
+            })
+            .collect();
+        gate_result(gate, status, Some(reason), 0.0, checks)
+    }
+
+    fn emit(&self, e: Event) {
+        if let Some(tx) = &self.events {
+            let _ = tx.send(e);
+        }
+    }
+}
+
+fn tracing_free_log(msg: &str) {
+    eprintln!("checkpoint: {msg}");
+}
+
+fn past_tense(s: Status) -> &'static str {
+    match s {
+        Status::Passed => "passed",
+        Status::Failed => "failed",
+        Status::Errored => "errored",
+        Status::TimedOut => "timed out",
+        Status::Skipped => "was skipped",
+        Status::Cancelled => "was cancelled",
+    }
+}
+
+fn all_needs(gi: usize, gates: &[Gate], index: &HashMap<&str, usize>) -> Vec<usize> {
+    let mut seen = Vec::new();
+    let mut todo: Vec<usize> = gates[gi].needs.iter().filter_map(|n| index.get(n.as_str()).copied()).collect();
+    while let Some(d) = todo.pop() {
+        if seen.contains(&d) {
+            continue;
+        }
+        seen.push(d);
+        todo.extend(gates[d].needs.iter().filter_map(|n| index.get(n.as_str()).copied()));
+    }
+    // Farthest first, so nearer gates' captures win.
+    seen.reverse();
+    seen
+}
+
+fn collect_check_templates(c: &Check, out: &mut Vec<Template>) {
+    let mut v = Vec::new();
+    interp::templates_in(&c.spec, &mut v);
+    out.extend(v.into_iter().filter_map(Result::ok));
+    for n in c.during.iter().chain(&c.after) {
+        collect_check_templates(n, out);
+    }
+}
+
+fn gate_result(
+    gate: &Gate,
+    status: Status,
+    reason: Option<String>,
+    duration_ms: f64,
+    checks: Vec<CheckResult>,
+) -> GateResult {
+    GateResult {
+        id: gate.id.clone(),
+        title: gate.title.clone(),
+        severity: gate.severity,
+        wave: gate.wave.clone(),
+        tags: gate.tags.clone(),
+        needs: gate.needs.clone(),
+        plan: gate.plan.clone(),
+        location: gate.location.clone(),
+        status,
+        reason,
+        duration_ms,
+        checks,
+    }
+}
+
+/// One finished attempt.
+struct AttemptOutcome {
+    status: Status,
+    message: Option<String>,
+    evidence: Option<String>,
+    captured: Vec<(String, String)>,
+    metrics: Option<Value>,
+    duration: Duration,
+}
+
+/// Runs one gate's checks; cheap to clone into a task.
+#[derive(Clone)]
+struct GateRunner {
+    ctx: Arc<Ctx>,
+    vars: Arc<RunVars>,
+    events: Option<UnboundedSender<Event>>,
+}
+
+type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+impl GateRunner {
+    fn emit(&self, e: Event) {
+        if let Some(tx) = &self.events {
+            let _ = tx.send(e);
+        }
+    }
+
+    async fn run_gate(&self, gate: &Gate, inherited: Captures) -> (GateResult, Captures) {
+        self.emit(Event::GateStarted { gate: gate.id.clone(), title: gate.title.clone() });
+        let started = Instant::now();
+        let mut captures = inherited;
+        let mut results = Vec::new();
+        let mut stop: Option<String> = None;
+        for check in &gate.checks {
+            if let Some(why) = &stop {
+                results.push(CheckResult {
+                    name: check.name.clone(),
+                    kind: check.kind.clone(),
+                    location: check.location.clone(),
+                    status: Status::Skipped,
+                    message: Some(why.clone()),
+                    evidence: None,
+                    attempts: Vec::new(),
+                    duration_ms: 0.0,
+                    service: check.service.clone(),
+                    logs: None,
+                    metrics: None,
+                });
+                continue;
+            }
+            let (r, captured) = self.run_check(&gate.id, check, &captures, None).await;
+            if r.status == Status::Passed {
+                captures.extend(captured);
+            } else if r.status != Status::Skipped {
+                stop = Some(format!("not run: check `{}` did not pass", check.name));
+            }
+            self.emit(Event::CheckFinished { gate: gate.id.clone(), result: r.clone() });
+            results.push(r);
+        }
+        let first_bad = results.iter().find(|r| r.status.is_failure() || r.status == Status::Cancelled);
+        let first_skip = results.iter().find(|r| r.status == Status::Skipped);
+        let (status, reason) = match (first_bad, first_skip) {
+            (Some(b), _) => (b.status, Some(format!("{}: {}", b.name, b.message.clone().unwrap_or_default()))),
+            (None, Some(s)) => {
+                (Status::Skipped, Some(format!("{}: {}", s.name, s.message.clone().unwrap_or_default())))
+            }
+            (None, None) => (Status::Passed, None),
+        };
+        let r = gate_result(gate, status, reason, millis(started.elapsed()), results);
+        self.emit(Event::GateFinished { result: r.clone() });
+        (r, captures)
+    }
+
+    /// Runs a check with its timeout and retry; `retry_override` is used for
+    /// a fault's recovery window.
+    fn run_check<'a>(
+        &'a self,
+        gate: &'a str,
+        check: &'a Check,
+        captures: &'a Captures,
+        retry_override: Option<Retry>,
+    ) -> BoxFut<'a, (CheckResult, Vec<(String, String)>)> {
+        Box::pin(async move {
+            self.emit(Event::CheckStarted { gate: gate.to_string(), check: check.name.clone() });
+            let started = Instant::now();
+            let retry = retry_override.or(check.retry);
+            let deadline = retry.map(|r| started + r.until);
+            let mut attempts: Vec<Attempt> = Vec::new();
+            let last = loop {
+                let outcome = tokio::select! {
+                    biased;
+                    () = self.ctx.cancel.cancelled() => AttemptOutcome {
+                        status: Status::Cancelled,
+                        message: Some("the run was interrupted".into()),
+                        evidence: None, captured: Vec::new(), metrics: None, duration: Duration::ZERO,
+                    },
+                    o = self.attempt_with_timeout(gate, check, captures) => o,
+                };
+                attempts.push(Attempt {
+                    status: outcome.status,
+                    message: outcome.message.clone(),
+                    duration_ms: millis(outcome.duration),
+                });
+                let again = match (retry, deadline) {
+                    (Some(r), Some(d)) => {
+                        matches!(outcome.status, Status::Failed | Status::Errored | Status::TimedOut)
+                            && Instant::now() + r.every < d
+                    }
+                    _ => false,
+                };
+                if !again {
+                    break outcome;
+                }
+                self.emit(Event::CheckRetrying {
+                    gate: gate.to_string(),
+                    check: check.name.clone(),
+                    attempt: attempts.len() as u32,
+                    message: outcome.message.clone().unwrap_or_default(),
+                });
+                let every = retry.map_or(Duration::from_millis(500), |r| r.every);
+                tokio::select! {
+                    () = self.ctx.cancel.cancelled() => {}
+                    () = tokio::time::sleep(every) => {}
+                }
+            };
+            let mut message = last.message.clone();
+            if attempts.len() > 1 && last.status != Status::Passed {
+                message = message.map(|m| {
+                    format!(
+                        "{m} (after {} attempts in {})",
+                        attempts.len(),
+                        checkpoint_model::duration::human(millis(started.elapsed()))
+                    )
+                });
+            }
+            let logs = if last.status.is_failure() {
+                match &check.service {
+                    Some(svc) => {
+                        self.ctx.target.logs_tail(svc, LOG_TAIL_LINES).await.ok().filter(|l| !l.trim().is_empty())
+                    }
+                    None => None,
+                }
+            } else {
+                None
+            };
+            let result = CheckResult {
+                name: check.name.clone(),
+                kind: check.kind.clone(),
+                location: check.location.clone(),
+                status: last.status,
+                message,
+                evidence: last.evidence.clone(),
+                attempts: if attempts.len() > 1 { attempts } else { Vec::new() },
+                duration_ms: millis(started.elapsed()),
+                service: check.service.clone(),
+                logs,
+                metrics: last.metrics.clone(),
+            };
+            (result, last.captured)
+        })
+    }
+
+    async fn attempt_with_timeout(&self, gate: &str, check: &Check, captures: &Captures) -> AttemptOutcome {
+        let started = Instant::now();
+        // A fault bounds itself (its recovery window); others get the check's timeout.
+        if check.kind == "fault" {
+            let mut o = self.fault(gate, check, captures).await;
+            o.duration = started.elapsed();
+            return o;
+        }
+        match tokio::time::timeout(check.timeout, self.attempt(check, captures)).await {
+            Ok(mut o) => {
+                o.duration = started.elapsed();
+                o
+            }
+            Err(_) => AttemptOutcome {
+                status: Status::TimedOut,
+                message: Some(format!(
+                    "no result within {} (the check's timeout)",
+                    checkpoint_model::duration::human(millis(check.timeout))
+                )),
+                evidence: None,
+                captured: Vec::new(),
+                metrics: None,
+                duration: started.elapsed(),
+            },
+        }
+    }
+
+    fn expand_spec(&self, check: &Check, captures: &Captures) -> Result<Value, AttemptOutcome> {
+        // An endpoint the target could not resolve: say why, once.
+        let mut ts = Vec::new();
+        interp::templates_in(&check.spec, &mut ts);
+        let ts: Vec<Template> = ts.into_iter().filter_map(Result::ok).collect();
+        for (svc, port) in interp::service_refs(&ts) {
+            let name = format!("service.{svc}.{port}");
+            if let Some(err) = self.vars.endpoint_errors.get(&name) {
+                return Err(outcome(Status::Errored, format!("cannot resolve `${{{name}}}`: {err}"), None));
+            }
+        }
+        let lookup = self.vars.with(captures);
+        interp::expand_value(&check.spec, &lookup).map_err(|e| outcome(Status::Errored, e.message, None))
+    }
+
+    async fn attempt(&self, check: &Check, captures: &Captures) -> AttemptOutcome {
+        let spec = match self.expand_spec(check, captures) {
+            Ok(s) => s,
+            Err(o) => return o,
+        };
+        let Some(kind) = kinds::by_name(&check.kind) else {
+            return outcome(Status::Errored, format!("unknown check kind `{}`", check.kind), None);
+        };
+        match kind.observe(&spec, &self.ctx, check.timeout).await {
+            Ok(obs) => self.judge(check, Some(kind), &obs, captures),
+            Err(e) => from_error(e),
+        }
+    }
+
+    fn judge(
+        &self,
+        check: &Check,
+        kind: Option<&dyn crate::observe::CheckKind>,
+        obs: &Observation,
+        captures: &Captures,
+    ) -> AttemptOutcome {
+        let lookup = self.vars.with(captures);
+        let evidence = Some(obs.evidence.clone()).filter(|e| !e.is_empty());
+        match expect::evaluate(check, kind, obs, &lookup) {
+            Ok(()) => match expect::captures(check, obs) {
+                Ok(captured) => AttemptOutcome {
+                    status: Status::Passed,
+                    message: None,
+                    evidence,
+                    captured,
+                    metrics: obs.metrics.clone(),
+                    duration: Duration::ZERO,
+                },
+                Err(msg) => outcome(Status::Failed, msg, evidence),
+            },
+            Err((first, all)) => {
+                let mut ev = evidence.unwrap_or_default();
+                if all.len() > 1 {
+                    ev = format!("{} expectations failed:\n- {}\n\n{ev}", all.len(), all.join("\n- "));
+                }
+                let mut o = outcome(Status::Failed, first, Some(ev));
+                o.metrics = obs.metrics.clone();
+                o
+            }
+        }
+    }
+
+    /// Break → observe (`during`) → restore → recover (`after`, retried).
+    async fn fault(&self, gate: &str, check: &Check, captures: &Captures) -> AttemptOutcome {
+        let spec = match self.expand_spec(check, captures) {
+            Ok(s) => s,
+            Err(o) => return o,
+        };
+        let plan = match kinds::fault::plan(&spec) {
+            Ok(p) => p,
+            Err(e) => return from_error(e),
+        };
+        let svc = plan.spec.service.clone();
+        let net = plan.spec.network.clone();
+        let mut evidence = format!(
+            "fault: {} `{svc}`{}\n",
+            plan.spec.action,
+            net.as_ref().map(|n| format!(" from network `{n}`")).unwrap_or_default()
+        );
+        if let Err(e) = self.ctx.target.fault(&svc, plan.action, net.as_deref()).await {
+            return match e {
+                TargetError::Unsupported(m) => outcome(Status::Skipped, m, None),
+                TargetError::Failed(m) => {
+                    outcome(Status::Errored, format!("could not {} `{svc}`: {m}", plan.spec.action), Some(evidence))
+                }
+            };
+        }
+        let mut first_problem: Option<(Status, String)> = None;
+        for c in &check.during {
+            let (r, _) = self.run_check(gate, c, captures, None).await;
+            evidence.push_str(&format!(
+                "during: {} {} {}\n",
+                r.status.emoji(),
+                c.name,
+                r.message.clone().unwrap_or_default()
+            ));
+            if !r.status.is_pass() && first_problem.is_none() {
+                first_problem = Some((
+                    r.status,
+                    format!("while `{svc}` was down, `{}`: {}", c.name, r.message.unwrap_or_default()),
+                ));
+            }
+        }
+        let restored_at = Instant::now();
+        if let Err(e) = self.ctx.target.restore(&svc, plan.action, net.as_deref()).await {
+            return outcome(Status::Errored, format!("could not restore `{svc}`: {e}"), Some(evidence));
+        }
+        evidence.push_str(&format!("restored `{svc}`\n"));
+        let window = Retry { until: plan.recover_within, every: Duration::from_secs(1) };
+        let mut recovered_in = Duration::ZERO;
+        for c in &check.after {
+            let (r, _) = self.run_check(gate, c, captures, Some(window)).await;
+            recovered_in = restored_at.elapsed();
+            evidence.push_str(&format!(
+                "after: {} {} {}\n",
+                r.status.emoji(),
+                c.name,
+                r.message.clone().unwrap_or_default()
+            ));
+            if !r.status.is_pass() && first_problem.is_none() {
+                first_problem = Some((
+                    r.status,
+                    format!(
+                        "`{svc}` did not recover within {}: `{}`: {}",
+                        checkpoint_model::duration::human(millis(plan.recover_within)),
+                        c.name,
+                        r.message.unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        evidence.push_str(&format!("recovered in {}\n", checkpoint_model::duration::human(millis(recovered_in))));
+        let metrics = Some(serde_json::json!({ "recovery_ms": millis(recovered_in) }));
+        match first_problem {
+            Some((status, msg)) => {
+                let status = if status == Status::Cancelled { Status::Cancelled } else { Status::Failed };
+                let mut o = outcome(status, msg, Some(evidence));
+                o.metrics = metrics;
+                o
+            }
+            None => {
+                let obs = Observation { evidence, metrics, ..Observation::default() }.duration(recovered_in);
+                self.judge(check, None, &obs, captures)
+            }
+        }
+    }
+}
+
+fn outcome(status: Status, message: String, evidence: Option<String>) -> AttemptOutcome {
+    AttemptOutcome {
+        status,
+        message: Some(message),
+        evidence,
+        captured: Vec::new(),
+        metrics: None,
+        duration: Duration::ZERO,
+    }
+}
+
+fn from_error(e: ObserveError) -> AttemptOutcome {
+    match e {
+        ObserveError::Failed { message, evidence } => {
+            outcome(Status::Failed, message, Some(evidence).filter(|e| !e.is_empty()))
+        }
+        ObserveError::Errored(m) => outcome(Status::Errored, m, None),
+        ObserveError::Unsupported(m) => outcome(Status::Skipped, m, None),
+    }
+}

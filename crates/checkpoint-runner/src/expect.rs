@@ -1,0 +1,91 @@
+//! Judging an observation: the kind's own problems first, then every
+//! expectation (the check's, plus the kind's defaults for fields it did not
+//! set). The first failure is the one-line reason; all of them go into the
+//! evidence. Captures are taken from the same document.
+
+use checkpoint_model::interp::Lookup;
+use checkpoint_model::matcher::Matcher;
+use checkpoint_model::plan::Check;
+use serde_json::Value;
+
+use crate::observe::{CheckKind, Observation};
+
+/// `Err((one line, every failure))`.
+pub fn evaluate(
+    check: &Check,
+    kind: Option<&dyn CheckKind>,
+    obs: &Observation,
+    vars: &dyn Lookup,
+) -> Result<(), (String, Vec<String>)> {
+    let mut failures: Vec<String> = obs.problems.clone();
+    for e in &check.expect {
+        let matcher = match e.matcher.expand(vars) {
+            Ok(m) => m,
+            Err(err) => {
+                failures.push(format!("{}: {}", e.label(), err.message));
+                continue;
+            }
+        };
+        let actual = actual(obs, &e.field, e.key.as_deref());
+        if let Err(msg) = matcher.check(actual.as_ref()) {
+            let note = if e.field == "json" && obs.document.is_none() { " (the result is not JSON)" } else { "" };
+            failures.push(format!("{}: {msg}{note}", e.label()));
+        }
+    }
+    if let Some(kind) = kind {
+        for (field, m) in kind.default_expectations() {
+            if check.expect.iter().any(|e| e.field == field) {
+                continue;
+            }
+            let actual = actual(obs, field, None);
+            if let Err(msg) = m.check(actual.as_ref()) {
+                failures.push(format!("{field}: {msg}"));
+            }
+        }
+    }
+    match failures.first() {
+        None => Ok(()),
+        Some(first) => Err((first.clone(), failures)),
+    }
+}
+
+/// The observed value an expectation looks at.
+pub fn actual(obs: &Observation, field: &str, key: Option<&str>) -> Option<Value> {
+    match (field, key) {
+        ("json", Some(path)) => query(obs.document.as_ref()?, path),
+        ("headers", Some(name)) => obs.fields.get("headers")?.get(name.to_ascii_lowercase()).cloned(),
+        (f, _) => obs.fields.get(f).cloned(),
+    }
+}
+
+/// A JSONPath query: nothing → None, one node → it, several → a list.
+pub fn query(doc: &Value, path: &str) -> Option<Value> {
+    let p = serde_json_path::JsonPath::parse(path).ok()?;
+    let nodes = p.query(doc).all();
+    match nodes.len() {
+        0 => None,
+        1 => Some(nodes[0].clone()),
+        _ => Some(Value::Array(nodes.into_iter().cloned().collect())),
+    }
+}
+
+/// Values for the check's `capture:` (strings as they are, the rest as JSON text).
+pub fn captures(check: &Check, obs: &Observation) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (var, path) in &check.capture {
+        let Some(doc) = obs.document.as_ref() else {
+            return Err(format!("capture {var}: the result is not JSON"));
+        };
+        match query(doc, path) {
+            Some(Value::String(s)) => out.push((var.clone(), s)),
+            Some(v) => out.push((var.clone(), v.to_string())),
+            None => return Err(format!("capture {var}: {path} matched nothing")),
+        }
+    }
+    Ok(out)
+}
+
+/// For reports: `status = 200`.
+pub fn describe(m: &Matcher) -> String {
+    m.describe()
+}

@@ -1,0 +1,32 @@
+//! `fault`: break a service (stop, kill, pause, disconnect from a network),
+//! run the `during` checks while it is broken, restore it, then run the
+//! `after` checks, retried until `recover_within`. The orchestration lives in
+//! [`crate::engine`], which owns running nested checks; this module holds the
+//! parts that are about the fault itself.
+
+use std::time::Duration;
+
+use checkpoint_model::raw::FaultSpec;
+use serde_json::Value;
+
+use crate::observe::{ObserveError, typed};
+use crate::target::FaultAction;
+
+pub const DEFAULT_RECOVERY: Duration = Duration::from_secs(60);
+
+pub struct Plan {
+    pub spec: FaultSpec,
+    pub action: FaultAction,
+    pub recover_within: Duration,
+}
+
+pub fn plan(spec: &Value) -> Result<Plan, ObserveError> {
+    let spec: FaultSpec = typed(spec)?;
+    let action = FaultAction::parse(&spec.action)
+        .ok_or_else(|| ObserveError::Errored(format!("unknown fault action `{}`", spec.action)))?;
+    let recover_within = match &spec.recover_within {
+        Some(r) => checkpoint_model::duration::parse(r).map_err(ObserveError::Errored)?,
+        None => DEFAULT_RECOVERY,
+    };
+    Ok(Plan { spec, action, recover_within })
+}

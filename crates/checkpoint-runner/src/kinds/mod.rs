@@ -1,0 +1,29 @@
+//! One module per check kind, each implementing [`crate::observe::CheckKind`].
+
+pub mod command;
+pub mod compose;
+pub mod exec;
+pub mod fault;
+pub mod http;
+pub mod postgres;
+pub mod reach;
+pub mod redis;
+pub mod tcp;
+
+use crate::observe::CheckKind;
+
+/// The kind implementation for a name from `checkpoint_model::raw::KINDS`.
+/// `fault` is handled by the engine itself (it runs nested checks).
+pub fn by_name(name: &str) -> Option<&'static dyn CheckKind> {
+    Some(match name {
+        "http" => &http::Http,
+        "tcp" => &tcp::Tcp,
+        "postgres" => &postgres::Postgres,
+        "redis" => &redis::Redis,
+        "command" => &command::Command,
+        "compose" => &compose::Compose,
+        "exec" => &exec::Exec,
+        "reach" => &reach::Reach,
+        _ => return None,
+    })
+}

@@ -1,0 +1,169 @@
+//! `postgres`: a query's rows as JSON (every column type, via `row_to_json`),
+//! or a table and its columns exist.
+//!
+//! User queries are wrapped as `SELECT json_agg(row_to_json(t)) FROM (<query>) t`
+//! so timestamps, jsonb, uuid and numeric all come back typed; statements that
+//! cannot be a subquery (`INSERT … RETURNING`, `SHOW`) run as they are and
+//! report only their row count.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use checkpoint_model::raw::PostgresSpec;
+use serde_json::{Value, json};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
+
+pub struct Postgres;
+
+#[async_trait]
+impl CheckKind for Postgres {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn observe(&self, spec: &Value, _ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
+        let spec: PostgresSpec = typed(spec)?;
+        let target = describe_dsn(&spec.dsn);
+        let started = Instant::now();
+        let mut conn = PgConnection::connect(&spec.dsn).await.map_err(|e| {
+            let why = describe_sqlx_error(&e);
+            ObserveError::failed(
+                format!("cannot connect to Postgres at {target}: {why}"),
+                format!("connect {target}\n→ {why}"),
+            )
+        })?;
+        let result = if let Some(q) = &spec.query {
+            query(&mut conn, q, &target, started).await
+        } else {
+            table(&mut conn, &spec, &target, started).await
+        };
+        let _ = conn.close().await;
+        result
+    }
+}
+
+async fn query(conn: &mut PgConnection, q: &str, target: &str, started: Instant) -> Result<Observation, ObserveError> {
+    let q = q.trim().trim_end_matches(';').trim();
+    let wrapped = format!("SELECT coalesce(json_agg(row_to_json(t)), '[]'::json)::text FROM ({q}) t");
+    let rows = match sqlx::query_scalar::<_, String>(AssertSqlSafe(wrapped)).fetch_one(&mut *conn).await {
+        Ok(text) => serde_json::from_str::<Value>(&text).unwrap_or(Value::Array(Vec::new())),
+        Err(sqlx::Error::Database(db)) if matches!(db.code().as_deref(), Some("42601" | "0A000")) => {
+            // Not a subquery-able statement: run it as written.
+            let done = sqlx::raw_sql(AssertSqlSafe(q.to_string()))
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| query_failed(q, target, &e))?;
+            let elapsed = started.elapsed();
+            let n = done.rows_affected();
+            return Ok(Observation {
+                document: Some(json!({ "rows_affected": n })),
+                evidence: format!("{target}\n{q}\n→ {n} rows affected"),
+                ..Observation::default()
+            }
+            .field("row_count", n)
+            .duration(elapsed));
+        }
+        Err(e) => return Err(query_failed(q, target, &e)),
+    };
+    let elapsed = started.elapsed();
+    let n = rows.as_array().map_or(0, Vec::len);
+    let mut evidence = format!(
+        "{target}\n{q}\n→ {n} row{} ({})\n",
+        if n == 1 { "" } else { "s" },
+        checkpoint_model::duration::human(checkpoint_model::duration::millis(elapsed))
+    );
+    let _ = write!(evidence, "{}", excerpt(&serde_json::to_string_pretty(&rows).unwrap_or_default(), 4096));
+    Ok(Observation { document: Some(rows), evidence, ..Observation::default() }.field("row_count", n).duration(elapsed))
+}
+
+async fn table(
+    conn: &mut PgConnection,
+    spec: &PostgresSpec,
+    target: &str,
+    started: Instant,
+) -> Result<Observation, ObserveError> {
+    let full = spec.table.clone().unwrap_or_default();
+    let (schema, name) = match full.split_once('.') {
+        Some((s, t)) => (s.to_string(), t.to_string()),
+        None => ("public".to_string(), full.clone()),
+    };
+    let columns: Vec<String> = sqlx::query_scalar(
+        "SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+    )
+    .bind(&schema)
+    .bind(&name)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| query_failed("information_schema.columns", target, &e))?;
+    let elapsed = started.elapsed();
+    let exists = !columns.is_empty();
+    let missing: Vec<&String> = spec.columns.iter().filter(|c| !columns.contains(c)).collect();
+    let mut problems = Vec::new();
+    if !exists {
+        problems.push(format!("table `{schema}.{name}` does not exist"));
+    } else if !missing.is_empty() {
+        let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        problems.push(format!(
+            "table `{schema}.{name}` lacks column{} {}",
+            if list.len() == 1 { "" } else { "s" },
+            list.join(", ")
+        ));
+    }
+    let evidence = if exists {
+        format!("{target}\ntable {schema}.{name} has columns: {}", columns.join(", "))
+    } else {
+        format!("{target}\nno table {schema}.{name} (information_schema.columns has no rows for it)")
+    };
+    Ok(Observation {
+        document: Some(
+            json!({ "table": format!("{schema}.{name}"), "exists": exists, "columns": columns, "missing": missing }),
+        ),
+        evidence,
+        problems,
+        ..Observation::default()
+    }
+    .field("row_count", usize::from(exists))
+    .duration(elapsed))
+}
+
+fn query_failed(q: &str, target: &str, e: &sqlx::Error) -> ObserveError {
+    let why = describe_sqlx_error(e);
+    ObserveError::failed(format!("query failed: {why}"), format!("{target}\n{q}\n→ {why}"))
+}
+
+/// The database error's own message and code, or the innermost I/O cause.
+pub fn describe_sqlx_error(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => match db.code() {
+            Some(code) => format!("{} (SQLSTATE {code})", db.message()),
+            None => db.message().to_string(),
+        },
+        sqlx::Error::PoolTimedOut => "timed out".into(),
+        other => {
+            let mut cause: &dyn std::error::Error = other;
+            let mut last = other.to_string();
+            while let Some(next) = cause.source() {
+                last = next.to_string();
+                cause = next;
+            }
+            last
+        }
+    }
+}
+
+/// `host:port/db as user` — never the password.
+fn describe_dsn(dsn: &str) -> String {
+    match reqwest::Url::parse(dsn) {
+        Ok(u) => format!(
+            "{}:{}{} as {}",
+            u.host_str().unwrap_or("localhost"),
+            u.port().unwrap_or(5432),
+            u.path(),
+            if u.username().is_empty() { "(default user)" } else { u.username() }
+        ),
+        Err(_) => "(unparsable DSN)".into(),
+    }
+}

@@ -1,0 +1,113 @@
+//! One trait for every check kind: given its (interpolated) spec, observe.
+//! Judging the observation is not the kind's job — [`crate::expect`] does that
+//! the same way for every kind — except for built-in promises a kind makes
+//! (a table exists, every service is healthy), reported as `problems`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use checkpoint_model::matcher::Matcher;
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::target::{Target, TargetError};
+
+/// What one attempt of a check saw.
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    /// Named fields expectations refer to: `status`, `headers`, `body`,
+    /// `duration` (ms), `row_count`, `reply`, `exit_code`, `stdout`, `stderr`.
+    pub fields: Map<String, Value>,
+    /// The document `json:` expectations and captures query: a response body,
+    /// query rows, a Redis reply, a command's JSON output.
+    pub document: Option<Value>,
+    /// Evidence a person reads when the check fails.
+    pub evidence: String,
+    /// Promises the kind itself checks; the first is the one-line reason.
+    pub problems: Vec<String>,
+    /// Figures for the reports (percentiles, …).
+    pub metrics: Option<Value>,
+}
+
+impl Observation {
+    pub fn field(mut self, name: &str, v: impl Into<Value>) -> Self {
+        self.fields.insert(name.to_string(), v.into());
+        self
+    }
+    pub fn duration(self, d: Duration) -> Self {
+        self.field("duration", checkpoint_model::duration::millis(d))
+    }
+}
+
+/// Why there is no observation.
+#[derive(Debug, Clone)]
+pub enum ObserveError {
+    /// The system under test did not answer as a system should (connection
+    /// refused, DNS failure, query error): the check *fails*.
+    Failed { message: String, evidence: String },
+    /// The harness could not observe (bad spec after interpolation, Docker API
+    /// error): the check *errors*.
+    Errored(String),
+    /// The target cannot do this: the check is *skipped* with the reason.
+    Unsupported(String),
+}
+
+impl ObserveError {
+    pub fn failed(message: impl Into<String>, evidence: impl Into<String>) -> Self {
+        Self::Failed { message: message.into(), evidence: evidence.into() }
+    }
+}
+
+impl From<TargetError> for ObserveError {
+    fn from(e: TargetError) -> Self {
+        match e {
+            TargetError::Unsupported(m) => Self::Unsupported(m),
+            TargetError::Failed(m) => Self::Errored(m),
+        }
+    }
+}
+
+/// Shared by every check of a run.
+pub struct Ctx {
+    pub target: Arc<dyn Target>,
+    /// The project root: relative paths in specs are resolved against it.
+    pub root: PathBuf,
+    pub http: crate::kinds::http::Clients,
+    pub cancel: CancellationToken,
+}
+
+#[async_trait]
+pub trait CheckKind: Send + Sync {
+    /// `http`, `postgres`, …
+    fn name(&self) -> &'static str;
+
+    /// Expectations applied when the check does not set that field:
+    /// `status < 400` for http, `exit_code = 0` for commands.
+    fn default_expectations(&self) -> Vec<(&'static str, Matcher)> {
+        Vec::new()
+    }
+
+    /// Observes once. `spec` is the kind's mapping with `${…}` expanded;
+    /// `timeout` is the attempt's limit (the engine enforces it too).
+    async fn observe(&self, spec: &Value, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError>;
+}
+
+/// Deserializes an expanded spec into the kind's typed spec.
+pub fn typed<T: serde::de::DeserializeOwned>(spec: &Value) -> Result<T, ObserveError> {
+    serde_json::from_value(spec.clone())
+        .map_err(|e| ObserveError::Errored(format!("invalid spec after interpolation: {e}")))
+}
+
+/// Cuts long text for evidence, on a char boundary, saying how much was cut.
+pub fn excerpt(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n… ({} more bytes)", &text[..end], text.len() - end)
+}
