@@ -532,7 +532,7 @@ impl GateRunner {
         }
     }
 
-    fn expand_spec(&self, check: &Check, captures: &Captures) -> Result<Value, AttemptOutcome> {
+    fn expand_spec(&self, check: &Check, captures: &Captures) -> Result<Value, Box<AttemptOutcome>> {
         // An endpoint the target could not resolve: say why, once.
         let mut ts = Vec::new();
         interp::templates_in(&check.spec, &mut ts);
@@ -540,17 +540,17 @@ impl GateRunner {
         for (svc, port) in interp::service_refs(&ts) {
             let name = format!("service.{svc}.{port}");
             if let Some(err) = self.vars.endpoint_errors.get(&name) {
-                return Err(outcome(Status::Errored, format!("cannot resolve `${{{name}}}`: {err}"), None));
+                return Err(Box::new(outcome(Status::Errored, format!("cannot resolve `${{{name}}}`: {err}"), None)));
             }
         }
         let lookup = self.vars.with(captures);
-        interp::expand_value(&check.spec, &lookup).map_err(|e| outcome(Status::Errored, e.message, None))
+        interp::expand_value(&check.spec, &lookup).map_err(|e| Box::new(outcome(Status::Errored, e.message, None)))
     }
 
     async fn attempt(&self, check: &Check, captures: &Captures) -> AttemptOutcome {
         let spec = match self.expand_spec(check, captures) {
             Ok(s) => s,
-            Err(o) => return o,
+            Err(o) => return *o,
         };
         let Some(kind) = kinds::by_name(&check.kind) else {
             return outcome(Status::Errored, format!("unknown check kind `{}`", check.kind), None);
@@ -598,7 +598,7 @@ impl GateRunner {
     async fn fault(&self, gate: &str, check: &Check, captures: &Captures) -> AttemptOutcome {
         let spec = match self.expand_spec(check, captures) {
             Ok(s) => s,
-            Err(o) => return o,
+            Err(o) => return *o,
         };
         let plan = match kinds::fault::plan(&spec) {
             Ok(p) => p,
