@@ -62,7 +62,8 @@ impl CheckKind for Http {
         let url = reqwest::Url::parse(&spec.url)
             .map_err(|e| ObserveError::Errored(format!("`{}` is not a valid URL: {e}", spec.url)))?;
         let client = ctx.http.get(spec.follow_redirects, spec.insecure).map_err(ObserveError::Errored)?;
-        let mut req = client.request(method.clone(), url.clone()).timeout(timeout);
+        let _ = timeout; // the engine bounds every attempt
+        let mut req = client.request(method.clone(), url.clone());
         let mut request_text = format!("{method} {url}\n");
         for (k, v) in &spec.headers {
             req = req.header(k.as_str(), v.as_str());

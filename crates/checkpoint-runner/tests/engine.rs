@@ -1,0 +1,419 @@
+//! The engine against real components: an in-process HTTP server (axum),
+//! the Postgres and Redis servers started by `scripts/test-services.sh`
+//! (`CHECKPOINT_TEST_PG`, `CHECKPOINT_TEST_REDIS`), and host commands.
+//! Checkpoints are written as YAML and go through the real loader.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use checkpoint_model::load::{LoadOptions, load_checkpoints};
+use checkpoint_model::result::{GateResult, Status};
+use checkpoint_runner::scope::RunVars;
+use checkpoint_runner::{Engine, ExternalTarget, RunOptions};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+fn pg() -> String {
+    std::env::var("CHECKPOINT_TEST_PG")
+        .expect("CHECKPOINT_TEST_PG is not set: run the tests through scripts/test.sh, which starts Postgres")
+}
+fn redis() -> String {
+    std::env::var("CHECKPOINT_TEST_REDIS")
+        .expect("CHECKPOINT_TEST_REDIS is not set: run the tests through scripts/test.sh, which starts Redis")
+}
+
+/// A small API: health, login with a token, a protected resource, a flaky endpoint, a slow one.
+async fn server() -> String {
+    let flaky = Arc::new(AtomicU32::new(0));
+    let app = axum::Router::new()
+        .route("/health", get(|| async { Json(json!({"status": "ok", "components": {"db": {"status": "healthy"}}})) }))
+        .route("/down", get(|| async { (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "degraded"}))) }))
+        .route(
+            "/login",
+            post(|Json(body): Json<Value>| async move {
+                if body["password"] == "pw-123456" {
+                    (StatusCode::OK, Json(json!({"access_token": "tok-abcdef123456", "token_type": "bearer"})))
+                } else {
+                    (StatusCode::UNAUTHORIZED, Json(json!({"error": "bad credentials"})))
+                }
+            }),
+        )
+        .route(
+            "/me",
+            get(|headers: HeaderMap| async move {
+                if headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer tok-abcdef123456") {
+                    (StatusCode::OK, Json(json!({"email": "a@example.com"})))
+                } else {
+                    (StatusCode::UNAUTHORIZED, Json(json!({"error": "no token"})))
+                }
+            }),
+        )
+        .route(
+            "/flaky",
+            get(|State(n): State<Arc<AtomicU32>>| async move {
+                if n.fetch_add(1, Ordering::SeqCst) < 2 { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK }
+            }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        )
+        .with_state(flaky);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+struct Run {
+    gates: Vec<GateResult>,
+}
+
+impl Run {
+    fn gate(&self, id: &str) -> &GateResult {
+        self.gates.iter().find(|g| g.id == id).unwrap_or_else(|| panic!("no gate {id}"))
+    }
+}
+
+async fn run_yaml(yaml: &str, vars: &[(&str, &str)], cancel: CancellationToken) -> Run {
+    checkpoint_runner::init_tls();
+    let dir = tempfile::tempdir().unwrap();
+    let cps = dir.path().join("checkpoints");
+    std::fs::create_dir_all(&cps).unwrap();
+    std::fs::write(cps.join("1.yaml"), yaml).unwrap();
+    let cli_vars: indexmap::IndexMap<String, String> =
+        vars.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+    let opts = LoadOptions { dir: cps, cli_vars: cli_vars.clone(), use_env: false, ..LoadOptions::default() };
+    let loaded = match load_checkpoints(&opts, &["1".to_string()]) {
+        Ok(l) => l,
+        Err(d) => panic!("{}", d.render(false)),
+    };
+    let cp = &loaded.checkpoints[0];
+    let mut rv = RunVars { cli: cli_vars, ..RunVars::default() };
+    rv.expand_vars(&cp.vars).unwrap();
+    let mut engine = Engine::new(
+        Arc::new(ExternalTarget),
+        dir.path().to_path_buf(),
+        cancel,
+        rv,
+        RunOptions { jobs: 4, fail_fast: false },
+    );
+    engine.resolve_endpoints(&cp.gates).await;
+    let gates = engine.run(&cp.gates).await;
+    Run { gates }
+}
+
+#[tokio::test]
+async fn http_expectations_captures_and_needs() {
+    let api = server().await;
+    let yaml = r#"
+checkpoint: 1
+title: HTTP
+gates:
+  - id: health
+    title: "/health reports the database healthy"
+    checks:
+      - name: health answers
+        http: { url: "${API}/health" }
+        expect:
+          status: 200
+          headers: { content-type: { contains: json } }
+          json:
+            $.status: ok
+            $.components.db.status: healthy
+          duration: { lt: 2s }
+  - id: auth
+    title: Authentication working end-to-end
+    checks:
+      - name: login
+        http:
+          method: POST
+          url: "${API}/login"
+          json: { email: a@example.com, password: pw-123456 }
+        expect: { status: 200 }
+        capture: { TOKEN: $.access_token }
+      - name: me with the token
+        http:
+          url: "${API}/me"
+          headers: { Authorization: "Bearer ${TOKEN}" }
+        expect: { json: { $.email: a@example.com } }
+  - id: uses-auth
+    title: A later gate sees captures of the gates it needs
+    needs: [auth]
+    checks:
+      - name: me again
+        http: { url: "${API}/me", headers: { Authorization: "Bearer ${TOKEN}" } }
+  - id: degraded
+    title: A failing gate says why in one line
+    severity: should
+    checks:
+      - name: down endpoint
+        http: { url: "${API}/down" }
+        expect: { status: 200, json: { $.status: ok } }
+      - name: never runs
+        http: { url: "${API}/health" }
+  - id: after-degraded
+    title: Skipped because what it needs failed
+    needs: [degraded]
+    checks:
+      - name: whatever
+        http: { url: "${API}/health" }
+"#;
+    let run = run_yaml(yaml, &[("API", &server_url(&api))], CancellationToken::new()).await;
+    let ids: Vec<&str> = run.gates.iter().map(|g| g.id.as_str()).collect();
+    assert_eq!(ids, ["health", "auth", "uses-auth", "degraded", "after-degraded"], "definition order");
+    assert_eq!(run.gate("health").status, Status::Passed, "{:?}", run.gate("health"));
+    assert_eq!(run.gate("auth").status, Status::Passed, "{:?}", run.gate("auth"));
+    assert_eq!(run.gate("uses-auth").status, Status::Passed, "{:?}", run.gate("uses-auth"));
+    let d = run.gate("degraded");
+    assert_eq!(d.status, Status::Failed);
+    assert_eq!(d.reason.as_deref(), Some("down endpoint: status: expected 200, got 503"));
+    assert_eq!(d.checks[1].status, Status::Skipped);
+    let ev = d.checks[0].evidence.as_deref().unwrap();
+    assert!(ev.contains("→ 503 Service Unavailable"), "{ev}");
+    assert!(ev.contains("2 expectations failed"), "{ev}");
+    let a = run.gate("after-degraded");
+    assert_eq!(a.status, Status::Skipped);
+    assert_eq!(a.reason.as_deref(), Some("needs `degraded`, which failed"));
+}
+
+fn server_url(s: &str) -> String {
+    s.to_string()
+}
+
+#[tokio::test]
+async fn retry_timeout_and_connection_refused() {
+    let api = server().await;
+    // A port nobody listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let yaml = format!(
+        r#"
+checkpoint: 1
+title: Timing
+gates:
+  - id: flaky
+    title: Eventually consistent
+    checks:
+      - name: flaky becomes ok
+        http: {{ url: "{api}/flaky" }}
+        retry: {{ until: 10s, every: 100ms }}
+  - id: slow
+    title: Too slow
+    checks:
+      - name: slow endpoint
+        http: {{ url: "{api}/slow" }}
+        timeout: 300ms
+  - id: refused
+    title: Service down
+    checks:
+      - name: nobody listens
+        http: {{ url: "http://127.0.0.1:{closed}/health" }}
+  - id: tcp
+    title: Port closed
+    checks:
+      - name: tcp closed
+        tcp: {{ address: "127.0.0.1:{closed}" }}
+"#
+    );
+    let run = run_yaml(&yaml, &[], CancellationToken::new()).await;
+    let f = run.gate("flaky");
+    assert_eq!(f.status, Status::Passed, "{f:?}");
+    assert_eq!(f.checks[0].attempts.len(), 3, "two failures then a pass: {:?}", f.checks[0].attempts);
+    assert_eq!(f.checks[0].attempts[0].status, Status::Failed);
+    let s = run.gate("slow");
+    assert_eq!(s.status, Status::TimedOut);
+    assert!(s.reason.as_deref().unwrap().contains("no result within 300ms"), "{:?}", s.reason);
+    let r = run.gate("refused");
+    assert_eq!(r.status, Status::Failed);
+    assert!(r.reason.as_deref().unwrap().contains("connection refused"), "{:?}", r.reason);
+    assert_eq!(run.gate("tcp").status, Status::Failed);
+}
+
+#[tokio::test]
+async fn postgres_queries_tables_and_errors() {
+    let dsn = pg();
+    let yaml = r#"
+checkpoint: 1
+title: Postgres
+vars:
+  DSN: "${PG}"
+gates:
+  - id: queries
+    title: Backend ↔ Database queries working
+    checks:
+      - name: typed values come back as JSON
+        postgres:
+          dsn: "${DSN}"
+          query: "SELECT 1 AS n, now() AS at, '{\"a\":1}'::jsonb AS j, 12.50::numeric AS price, gen_random_uuid() AS id"
+        expect:
+          row_count: 1
+          json:
+            $[0].n: 1
+            $[0].j.a: 1
+            $[0].price: 12.5
+            $[0].id: { matches: "^[0-9a-f-]{36}$" }
+            $[0].at: { type: string }
+  - id: catalog
+    title: Database migrations executed
+    checks:
+      - name: pg_database has columns
+        postgres: { dsn: "${DSN}", table: pg_catalog.pg_database, columns: [datname, datistemplate] }
+  - id: missing-table
+    title: A missing table is named
+    checks:
+      - name: users exists
+        postgres: { dsn: "${DSN}", table: users_that_do_not_exist }
+  - id: bad-sql
+    title: A failing query says why
+    checks:
+      - name: syntax
+        postgres: { dsn: "${DSN}", query: "SELECT * FROM nowhere_table" }
+  - id: bad-password
+    title: Wrong credentials fail
+    checks:
+      - name: wrong password
+        postgres: { dsn: "postgres://checkpoint:wrong-password@127.0.0.1:55432/checkpoint_test", query: "SELECT 1" }
+"#;
+    let run = run_yaml(yaml, &[("PG", &dsn)], CancellationToken::new()).await;
+    assert_eq!(run.gate("queries").status, Status::Passed, "{:#?}", run.gate("queries"));
+    assert_eq!(run.gate("catalog").status, Status::Passed, "{:#?}", run.gate("catalog"));
+    let m = run.gate("missing-table");
+    assert_eq!(m.status, Status::Failed);
+    assert_eq!(m.reason.as_deref(), Some("users exists: table `public.users_that_do_not_exist` does not exist"));
+    let b = run.gate("bad-sql");
+    assert_eq!(b.status, Status::Failed);
+    assert!(b.reason.as_deref().unwrap().contains("relation \"nowhere_table\" does not exist"), "{:?}", b.reason);
+    let p = run.gate("bad-password");
+    assert_eq!(p.status, Status::Failed);
+    assert!(p.reason.as_deref().unwrap().contains("password authentication failed"), "{:?}", p.reason);
+}
+
+#[tokio::test]
+async fn redis_commands_and_queue_round_trip() {
+    let url = redis();
+    let yaml = r#"
+checkpoint: 1
+title: Redis
+gates:
+  - id: redis
+    title: Redis connectivity
+    checks:
+      - name: ping
+        redis: { url: "${REDIS}", command: [PING] }
+        expect: { reply: PONG }
+      - name: queue round trip
+        redis:
+          url: "${REDIS}"
+          commands: [[DEL, "cp:q:${run.id}"], [LPUSH, "cp:q:${run.id}", job-1], [RPOP, "cp:q:${run.id}"]]
+        expect: { reply: job-1 }
+  - id: wrong
+    title: A wrong reply is named
+    checks:
+      - name: get missing key
+        redis: { url: "${REDIS}", command: [GET, "cp:missing:${run.id}"] }
+        expect: { reply: { exists: true, type: string } }
+"#;
+    let mut extra = vec![("REDIS", url.as_str())];
+    extra.push(("run.id", "t1"));
+    let run = run_yaml(yaml, &extra, CancellationToken::new()).await;
+    assert_eq!(run.gate("redis").status, Status::Passed, "{:#?}", run.gate("redis"));
+    let w = run.gate("wrong");
+    assert_eq!(w.status, Status::Failed);
+    assert_eq!(w.reason.as_deref(), Some("get missing key: reply: expected a value of type string, got null null"));
+}
+
+#[tokio::test]
+async fn commands_exit_codes_and_output() {
+    let yaml = r#"
+checkpoint: 1
+title: Commands
+gates:
+  - id: cmd
+    title: Host commands
+    checks:
+      - name: echo json
+        command: { argv: [sh, -c, "echo '{\"ok\": true}'"] }
+        expect: { json: { $.ok: true }, stdout: { contains: ok } }
+      - name: shell pipeline with stdin
+        command: { shell: "tr a-z A-Z", stdin: "hello" }
+        expect: { stdout: HELLO }
+  - id: exit1
+    title: A non-zero exit fails by default
+    checks:
+      - name: false
+        command: { argv: ["false"] }
+  - id: missing
+    title: A missing program is named
+    checks:
+      - name: no such program
+        command: { argv: [definitely-not-a-program-xyz] }
+"#;
+    let run = run_yaml(yaml, &[], CancellationToken::new()).await;
+    assert_eq!(run.gate("cmd").status, Status::Passed, "{:#?}", run.gate("cmd"));
+    assert_eq!(run.gate("exit1").reason.as_deref(), Some("false: exit_code: expected 0, got 1"));
+    assert!(run.gate("missing").reason.as_deref().unwrap().contains("cannot start `definitely-not-a-program-xyz`"));
+}
+
+#[tokio::test]
+async fn stack_checks_are_skipped_on_an_external_target() {
+    let yaml = r#"
+checkpoint: 1
+title: External
+gates:
+  - id: exec
+    title: Needs Docker
+    checks:
+      - name: exec in api
+        exec: { service: api, argv: ["true"] }
+"#;
+    let run = run_yaml(yaml, &[], CancellationToken::new()).await;
+    let g = run.gate("exec");
+    assert_eq!(g.status, Status::Skipped);
+    assert!(g.reason.as_deref().unwrap().contains("needs the Docker engine"), "{:?}", g.reason);
+}
+
+#[tokio::test]
+async fn cancellation_reports_cancelled_not_failed() {
+    let api = server().await;
+    let yaml = format!(
+        r#"
+checkpoint: 1
+title: Cancel
+gates:
+  - id: slow
+    title: Slow
+    checks:
+      - name: slow endpoint
+        http: {{ url: "{api}/slow" }}
+        timeout: 30s
+  - id: later
+    title: After slow
+    needs: [slow]
+    checks:
+      - name: health
+        http: {{ url: "{api}/health" }}
+"#
+    );
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        c2.cancel();
+    });
+    let started = std::time::Instant::now();
+    let run = run_yaml(&yaml, &[], cancel).await;
+    assert!(started.elapsed() < Duration::from_secs(4), "cancellation must be prompt: {:?}", started.elapsed());
+    assert_eq!(run.gate("slow").status, Status::Cancelled);
+    assert_ne!(run.gate("later").status, Status::Passed);
+}
