@@ -19,6 +19,11 @@ pub fn is_secret_name(name: &str) -> bool {
 
 static URL_PASSWORD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*:)([^@/\s]+)@").expect("valid regex"));
+/// `"password": "…"`, `"access_token": "…"` in JSON evidence (request and response bodies).
+static JSON_SECRET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)("[a-z0-9_-]*(?:password|passwd|token|secret|api_?key)[a-z0-9_-]*"\s*:\s*")((?:[^"\\]|\\.)+)""#)
+        .expect("valid regex")
+});
 static BEARER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}").expect("valid regex"));
 
@@ -48,6 +53,7 @@ impl Redactor {
     pub fn redact(&self, text: &str) -> String {
         let mut out =
             URL_PASSWORD.replace_all(text, |c: &regex::Captures<'_>| format!("{}{MASK}@", &c[1])).into_owned();
+        out = JSON_SECRET.replace_all(&out, |c: &regex::Captures<'_>| format!("{}{MASK}\"", &c[1])).into_owned();
         out = BEARER.replace_all(&out, |c: &regex::Captures<'_>| format!("{}{MASK}", &c[1])).into_owned();
         for v in &self.values {
             if out.contains(v.as_str()) {
@@ -95,5 +101,13 @@ mod tests {
         let text = "dsn postgres://app:hunter22@db:5432/x, key s3cr3t-value, Authorization: Bearer abcdef123456";
         let out = r.redact(text);
         assert_eq!(out, "dsn postgres://app:****@db:5432/x, key ****, Authorization: Bearer ****");
+    }
+
+    #[test]
+    fn masks_secret_looking_json_fields() {
+        let r = Redactor::default();
+        let out =
+            r.redact(r#"{"email": "a@b.c", "password": "pw-123", "access_token":"tok-xyz", "token_type": "bearer"}"#);
+        assert_eq!(out, r#"{"email": "a@b.c", "password": "****", "access_token":"****", "token_type": "****"}"#);
     }
 }
