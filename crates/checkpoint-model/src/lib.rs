@@ -18,6 +18,7 @@ pub mod matcher;
 pub mod plan;
 pub mod raw;
 pub mod result;
+pub mod schema;
 pub mod secrets;
 
 pub use diag::{Diagnostic, Diagnostics};
