@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this):
+# provisions what a fresh machine lacks (Postgres, Redis, xmllint, Docker and
+# compose, the demo images), starts the test services, then runs fmt, clippy
+# and every test, the Docker end-to-end tests included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/provision.sh
+fixtures/images/build.sh
+eval "$(scripts/test-services.sh start)"
+trap 'scripts/test-services.sh stop' EXIT
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== tests"
+if command -v cargo-nextest >/dev/null 2>&1; then
+  profile=default
+  [ -n "${CI:-}" ] && profile=ci
+  cargo nextest run --workspace --locked --profile "$profile"
+else
+  cargo test --workspace --locked
+fi
