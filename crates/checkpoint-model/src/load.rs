@@ -185,6 +185,10 @@ impl Loader<'_> {
         }
         chain.push(id.clone());
         let mut gates: Vec<Gate> = Vec::new();
+        // Included gates use their own file's variables: the including
+        // checkpoint inherits them (its own `vars:` override by name).
+        let mut inherited_vars: IndexMap<String, Template> = IndexMap::new();
+        let mut inherited_secrets: Vec<String> = Vec::new();
         let mut ok = true;
         for (inc, loc) in &part.includes {
             let Some(inc_path) = self.all_files.iter().find(|p| stem(p) == *inc).cloned() else {
@@ -202,6 +206,11 @@ impl Loader<'_> {
             };
             match self.assemble(&inc_path, chain) {
                 Some(inc_cp) => {
+                    for (k, v) in inc_cp.vars {
+                        inherited_vars.shift_remove(&k);
+                        inherited_vars.insert(k, v);
+                    }
+                    inherited_secrets.extend(inc_cp.secrets);
                     for g in inc_cp.gates {
                         if !gates.iter().any(|x| x.id == g.id) {
                             gates.push(g);
@@ -216,6 +225,16 @@ impl Loader<'_> {
             return None;
         }
         let mut cp = part.cp.clone();
+        for (k, v) in std::mem::take(&mut cp.vars) {
+            inherited_vars.shift_remove(&k);
+            inherited_vars.insert(k, v);
+        }
+        cp.vars = inherited_vars;
+        for s in inherited_secrets {
+            if !cp.secrets.contains(&s) {
+                cp.secrets.push(s);
+            }
+        }
         for g in std::mem::take(&mut cp.gates) {
             if let Some(prev) = gates.iter().find(|x| x.id == g.id) {
                 self.diags.push(
