@@ -31,3 +31,28 @@ pub(crate) fn is_unavailable(error: &sqlx::Error) -> bool {
         sqlx::Error::Database(e) if e.code().is_some_and(|c| c.starts_with("28") || c == "3D000" || c.starts_with("57P0"))
     )
 }
+
+/// A one-line description of a database error. sqlx's own `Display` of a server error
+/// ends in "at line N", N being a line of PostgreSQL's C source, which reads like a
+/// position in the query; this gives the server's message and SQLSTATE instead.
+pub(crate) fn describe(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(e) => match e.code() {
+            Some(code) => format!("{} (SQLSTATE {code})", e.message()),
+            None => e.message().to_owned(),
+        },
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_server_errors_keep_their_message() {
+        assert_eq!(describe(&sqlx::Error::PoolTimedOut), sqlx::Error::PoolTimedOut.to_string());
+        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+    }
+}

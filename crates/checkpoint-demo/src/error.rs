@@ -48,9 +48,9 @@ impl IntoResponse for ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         if db::is_unavailable(&error) {
-            Self::new(StatusCode::SERVICE_UNAVAILABLE, format!("database unavailable: {error}"))
+            Self::new(StatusCode::SERVICE_UNAVAILABLE, format!("database unavailable: {}", db::describe(&error)))
         } else {
-            Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("database error: {error}"))
+            Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("database error: {}", db::describe(&error)))
         }
     }
 }

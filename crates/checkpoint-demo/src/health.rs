@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::api::AppState;
+use crate::db;
 
 /// Bound on each dependency probe.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -22,7 +23,7 @@ pub(crate) async fn live() -> Json<Value> {
 /// `{"status": "healthy", "latency_ms": N}` or `{"status": "unhealthy", "latency_ms": N, "error": "..."}`.
 pub(crate) async fn dependencies(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = probe(async {
-        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.db).await.map(drop).map_err(|e| e.to_string())
+        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.db).await.map(drop).map_err(|e| db::describe(&e))
     });
     let redis = probe(async {
         let mut connection = state.redis.connection().await.map_err(|e| e.to_string())?;

@@ -53,8 +53,24 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("checkpoint-demo: error: {error:#}");
+            eprintln!("checkpoint-demo: error: {}", describe(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `context: cause: cause`, skipping a cause its parent already quotes (sqlx and redis
+/// errors repeat their source in their own message).
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&message);
+        }
+    }
+    text
 }

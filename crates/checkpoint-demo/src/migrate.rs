@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
-use crate::config;
+use crate::{config, db};
 
 /// How long to wait for the database to accept connections.
 const CONNECT_DEADLINE: Duration = Duration::from_secs(30);
@@ -47,7 +47,7 @@ pub(crate) async fn run() -> Result<()> {
         sqlx::raw_sql(AssertSqlSafe(sql))
             .execute(&mut *tx)
             .await
-            .with_context(|| format!("migration {version} failed"))?;
+            .map_err(|e| anyhow!("migration {version} failed: {}", db::describe(&e)))?;
         sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)").bind(version).execute(&mut *tx).await?;
         tx.commit().await?;
         println!("migrate: {version} applied");
@@ -91,14 +91,14 @@ async fn connect(url: &str) -> Result<PgConnection> {
         match PgConnection::connect(url).await {
             Ok(connection) => return Ok(connection),
             Err(error) if started.elapsed() < CONNECT_DEADLINE => {
-                println!("migrate: database not reachable yet (attempt {attempt}: {error}); retrying");
+                println!("migrate: database not reachable yet (attempt {attempt}: {}); retrying", db::describe(&error));
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Err(error) => {
-                return Err(error).context(format!(
-                    "cannot connect to the database after {attempt} attempts over {:?}",
-                    CONNECT_DEADLINE
-                ));
+                bail!(
+                    "cannot connect to the database after {attempt} attempts over {CONNECT_DEADLINE:?}: {}",
+                    db::describe(&error)
+                );
             }
         }
     }

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 use sqlx::PgPool;
@@ -52,15 +52,21 @@ async fn drain(db: &PgPool, redis: &redis::Client, stop: &watch::Receiver<bool>,
     let config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(2)))
         .set_response_timeout(Some(POP_TIMEOUT + Duration::from_secs(2)));
-    let mut connection =
-        redis.get_multiplexed_async_connection_with_config(&config).await.context("cannot connect to Redis")?;
-    sqlx::query("SELECT 1").execute(db).await.context("cannot connect to Postgres")?;
+    let mut connection = redis
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .map_err(|e| anyhow!("cannot connect to Redis: {e}"))?;
+    // sqlx and redis errors repeat their source in their message: no `.context` chains.
+    sqlx::query("SELECT 1")
+        .execute(db)
+        .await
+        .map_err(|e| anyhow!("cannot connect to Postgres: {}", db::describe(&e)))?;
     println!("worker: connected to Redis and Postgres");
     *backoff = Duration::from_millis(250);
 
     while !*stop.borrow() {
         let popped: Option<(String, String)> =
-            connection.brpop(queue::KEY, POP_TIMEOUT.as_secs_f64()).await.context("BRPOP failed")?;
+            connection.brpop(queue::KEY, POP_TIMEOUT.as_secs_f64()).await.map_err(|e| anyhow!("BRPOP failed: {e}"))?;
         if let Some((_, message)) = popped {
             process(db, &mut connection, &message).await?;
         }
@@ -88,12 +94,12 @@ async fn process(db: &PgPool, redis: &mut MultiplexedConnection, message: &str) 
         Ok(None) => println!("worker: job {id} is unknown or not queued; skipped"),
         // 22xxx (data exception, e.g. not a UUID): the message is bad, not the database.
         Err(sqlx::Error::Database(e)) if e.code().is_some_and(|c| c.starts_with("22")) => {
-            eprintln!("worker: skipping job {id:?}: {e}");
+            eprintln!("worker: skipping job {id:?}: {}", e.message());
         }
         Err(error) => {
             // Put it back where BRPOP takes from, so it is the next one tried.
-            redis.rpush::<_, _, ()>(queue::KEY, message).await.context("cannot requeue a job")?;
-            return Err(error).with_context(|| format!("job {id} requeued"));
+            redis.rpush::<_, _, ()>(queue::KEY, message).await.map_err(|e| anyhow!("cannot requeue job {id}: {e}"))?;
+            return Err(anyhow!("job {id} requeued: {}", db::describe(&error)));
         }
     }
     Ok(())
