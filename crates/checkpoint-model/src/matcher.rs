@@ -284,7 +284,7 @@ pub fn loosely_equal(a: &Value, b: &Value) -> bool {
         (Value::String(s), Value::Number(_) | Value::Bool(_))
         | (Value::Number(_) | Value::Bool(_), Value::String(s)) => {
             let other = if let Value::String(_) = a { b } else { a };
-            *other == s.trim() || (as_number(a).is_some() && as_number(a) == as_number(b))
+            other.to_string() == s.trim() || (as_number(a).is_some() && as_number(a) == as_number(b))
         }
         (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| loosely_equal(p, q)),
         (Value::Object(x), Value::Object(y)) => {
