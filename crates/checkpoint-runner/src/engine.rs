@@ -129,6 +129,9 @@ impl Engine {
                 collect_check_templates(c, &mut refs);
             }
         }
+        for (_, t) in self.vars.vars.iter() {
+            refs.push(t.clone());
+        }
         let wanted = interp::service_refs(&refs);
         let mut vars = (*self.vars).clone();
         for (svc, port) in wanted {
@@ -138,7 +141,9 @@ impl Engine {
             }
             match self.ctx.target.endpoint(&svc, port).await {
                 Ok(addr) => {
-                    vars.builtins.insert(name, addr);
+                    if let Ok(mut m) = vars.endpoints.write() {
+                        m.insert(name, addr);
+                    }
                 }
                 Err(e) => {
                     vars.endpoint_errors.insert(name, e.to_string());
@@ -157,6 +162,9 @@ impl Engine {
         let mut running: JoinSet<(usize, GateResult, Captures)> = JoinSet::new();
         let mut cancel_reason: Option<String> = None;
         let jobs = self.opts.jobs.max(1);
+        // A gate with a fault check breaks the stack on purpose: it runs alone.
+        let exclusive = |g: &Gate| g.checks.iter().any(|c| c.kind == "fault");
+        let mut exclusive_running: Option<usize> = None;
         loop {
             if cancel_reason.is_none() && self.ctx.cancel.is_cancelled() {
                 cancel_reason = Some("the run was interrupted".into());
@@ -184,6 +192,16 @@ impl Engine {
                     continue;
                 }
                 let ready = deps.iter().all(|&d| results[d].is_some());
+                if exclusive_running.is_some() {
+                    break;
+                }
+                if ready && exclusive(gate) {
+                    if !running.is_empty() {
+                        // Let the running gates finish, start nothing new meanwhile.
+                        break;
+                    }
+                    exclusive_running = Some(gi);
+                }
                 if ready && running.len() < jobs {
                     let mut inherited = Captures::new();
                     for d in all_needs(gi, gates, &index) {
@@ -220,6 +238,9 @@ impl Engine {
             };
             match joined {
                 Some(Ok((gi, r, c))) => {
+                    if exclusive_running == Some(gi) {
+                        exclusive_running = None;
+                    }
                     if self.opts.fail_fast
                         && r.status.is_failure()
                         && r.severity == Severity::Must
@@ -594,6 +615,28 @@ impl GateRunner {
         }
     }
 
+    /// A stopped and restarted container gets new published ports: look them up again.
+    async fn refresh_endpoints(&self, service: &str) {
+        let prefix = format!("service.{service}.");
+        let keys: Vec<String> = match self.vars.endpoints.read() {
+            Ok(m) => m.keys().filter(|k| k.starts_with(&prefix)).cloned().collect(),
+            Err(_) => return,
+        };
+        for key in keys {
+            let Some((svc, port)) = interp::parse_service_ref(&key) else { continue };
+            // The container may take a moment to publish its port again.
+            for _ in 0..20 {
+                if let Ok(addr) = self.ctx.target.endpoint(&svc, port).await {
+                    if let Ok(mut m) = self.vars.endpoints.write() {
+                        m.insert(key.clone(), addr);
+                    }
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
+
     /// Break → observe (`during`) → restore → recover (`after`, retried).
     async fn fault(&self, gate: &str, check: &Check, captures: &Captures) -> AttemptOutcome {
         let spec = match self.expand_spec(check, captures) {
@@ -640,6 +683,7 @@ impl GateRunner {
             return outcome(Status::Errored, format!("could not restore `{svc}`: {e}"), Some(evidence));
         }
         evidence.push_str(&format!("restored `{svc}`\n"));
+        self.refresh_endpoints(&svc).await;
         let window = Retry { until: plan.recover_within, every: Duration::from_secs(1) };
         let mut recovered_in = Duration::ZERO;
         for c in &check.after {

@@ -1,22 +1,31 @@
 //! Where `${VAR}` values come from during a run, first match wins:
 //! captures (this gate's earlier checks and the gates it needs) → `--var` →
 //! the checkpoint's `vars:` → `--env-file` → the environment → built-ins
-//! (`run.id`, `run.project`, `run.root`, `service.NAME.PORT`).
+//! (`run.id`, `run.project`, `run.root`) → stack endpoints (`service.NAME.PORT`).
 //!
 //! `vars:` come before the environment on purpose: a checkpoint's `USER: alice`
 //! must not turn into the shell's `$USER`. Write `${API_URL:-http://…}` in
 //! `vars:` to let the environment override.
+//!
+//! `vars:` are expanded when they are read, not once at start: a fault that
+//! stops and starts a service changes its published port, and a DSN built from
+//! `${service.db.5432}` must follow. Each var sees only the vars before it.
 
-use checkpoint_model::interp::{Env, Lookup, Template};
+use std::sync::{Arc, RwLock};
+
+use checkpoint_model::interp::{Env, InterpError, Lookup, Template};
 use indexmap::IndexMap;
 
 #[derive(Debug, Default, Clone)]
 pub struct RunVars {
     pub cli: IndexMap<String, String>,
-    pub vars: IndexMap<String, String>,
+    /// The checkpoint's `vars:`, in order, as templates.
+    pub vars: IndexMap<String, Template>,
     pub env_file: IndexMap<String, String>,
     pub use_env: bool,
     pub builtins: IndexMap<String, String>,
+    /// `service.NAME.PORT` → `host:port`, refreshed after faults.
+    pub endpoints: Arc<RwLock<IndexMap<String, String>>>,
     /// `service.NAME.PORT` → why it could not be resolved.
     pub endpoint_errors: IndexMap<String, String>,
 }
@@ -24,7 +33,8 @@ pub struct RunVars {
 struct Chain<'a> {
     vars: &'a RunVars,
     captures: &'a IndexMap<String, String>,
-    vars_so_far: Option<&'a IndexMap<String, String>>,
+    /// Only `vars:` before this index are visible (while expanding var N).
+    upto: usize,
 }
 
 impl Lookup for Chain<'_> {
@@ -35,8 +45,11 @@ impl Lookup for Chain<'_> {
         if let Some(v) = self.vars.cli.get(name) {
             return Some(v.clone());
         }
-        if let Some(v) = self.vars_so_far.unwrap_or(&self.vars.vars).get(name) {
-            return Some(v.clone());
+        if let Some(i) = self.vars.vars.get_index_of(name)
+            && i < self.upto
+        {
+            let inner = Chain { vars: self.vars, captures: self.captures, upto: i };
+            return self.vars.vars[i].expand(&inner).ok();
         }
         if let Some(v) = self.vars.env_file.get(name) {
             return Some(v.clone());
@@ -46,36 +59,43 @@ impl Lookup for Chain<'_> {
         {
             return Some(v);
         }
-        self.vars.builtins.get(name).cloned()
+        if let Some(v) = self.vars.builtins.get(name) {
+            return Some(v.clone());
+        }
+        self.vars.endpoints.read().ok()?.get(name).cloned()
     }
 }
 
 impl RunVars {
     /// A lookup for a check, with its gate's captures on top.
     pub fn with<'a>(&'a self, captures: &'a IndexMap<String, String>) -> impl Lookup + 'a {
-        Chain { vars: self, captures, vars_so_far: None }
+        Chain { vars: self, captures, upto: self.vars.len() }
     }
 
-    /// Expands the checkpoint's `vars:` in order, each seeing the ones before it.
+    /// Sets the checkpoint's `vars:` and checks each expands now (so a
+    /// `${X:?message}` stops the run before anything starts).
     pub fn expand_vars(&mut self, raw: &IndexMap<String, Template>) -> Result<(), String> {
+        self.vars = raw.clone();
         let empty = IndexMap::new();
-        let mut done: IndexMap<String, String> = IndexMap::new();
-        for (name, t) in raw {
-            let value = {
-                let chain = Chain { vars: self, captures: &empty, vars_so_far: Some(&done) };
-                t.expand(&chain).map_err(|e| format!("vars.{name}: {}", e.message))?
-            };
-            done.insert(name.clone(), value);
+        for (i, (name, t)) in self.vars.iter().enumerate() {
+            let chain = Chain { vars: self, captures: &empty, upto: i };
+            t.expand(&chain).map_err(|e: InterpError| format!("vars.{name}: {}", e.message))?;
         }
-        self.vars = done;
         Ok(())
     }
 
-    /// Every (name, value) pair, for secret detection.
+    /// Every (name, value) pair known now, for secret detection.
     pub fn all_pairs(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
-        for m in [&self.cli, &self.vars, &self.env_file] {
+        for m in [&self.cli, &self.env_file] {
             out.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        let empty = IndexMap::new();
+        let look = self.with(&empty);
+        for name in self.vars.keys() {
+            if let Some(v) = look.get(name) {
+                out.push((name.clone(), v));
+            }
         }
         out
     }
