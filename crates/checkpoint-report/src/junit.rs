@@ -1,0 +1,226 @@
+//! JUnit XML that every CI reads, valid against Jenkins' `junit-10.xsd`.
+//!
+//! Written by hand rather than through a JUnit crate: the element set is small,
+//! and owning it keeps the output inside what the schema accepts (quick-junit
+//! writes `skipped=` on `<testsuites>`, which the schema rejects; junit-report
+//! writes malformed XML from container logs).
+//!
+//! Shape: `testsuites` = the checkpoint; a `testsuite` per gate with its
+//! metadata as properties; a `testcase` per check (`classname` = gate id).
+//! `failure` = an expectation was false; `error` = could not observe or timed
+//! out; `skipped` with its reason. A retried check stays one testcase; earlier
+//! failed attempts are `flakyFailure` (it passed in the end) or `rerunFailure`.
+
+use std::fmt::Write as _;
+
+use checkpoint_model::result::{CheckResult, GateResult, RunReport, Status};
+
+use crate::text::{clean, one_line};
+
+const MESSAGE_MAX: usize = 300;
+
+pub fn junit(r: &RunReport) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let (mut tests, mut failures, mut errors) = (0, 0, 0);
+    for g in &r.gates {
+        for c in cases(g) {
+            tests += 1;
+            match c.status {
+                Status::Failed => failures += 1,
+                Status::Errored | Status::TimedOut => errors += 1,
+                _ => {}
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{}\">",
+        attr(&format!("checkpoint {}: {}", r.checkpoint.id, r.checkpoint.title)),
+        secs(r.duration_ms)
+    );
+    for g in &r.gates {
+        suite(&mut out, r, g);
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+/// The check results of a gate; a gate with none still gets one testcase.
+fn cases(g: &GateResult) -> Vec<CheckResult> {
+    if g.checks.is_empty() {
+        vec![CheckResult {
+            name: g.title.clone(),
+            kind: "gate".into(),
+            location: g.location.clone(),
+            status: g.status,
+            message: g.reason.clone(),
+            evidence: None,
+            attempts: Vec::new(),
+            duration_ms: g.duration_ms,
+            service: None,
+            logs: None,
+            metrics: None,
+        }]
+    } else {
+        g.checks.clone()
+    }
+}
+
+fn suite(out: &mut String, r: &RunReport, g: &GateResult) {
+    let cases = cases(g);
+    let count = |f: fn(Status) -> bool| cases.iter().filter(|c| f(c.status)).count();
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\" timestamp=\"{}\">",
+        attr(&format!("{}: {}", g.id, g.title)),
+        cases.len(),
+        count(|s| s == Status::Failed),
+        count(|s| matches!(s, Status::Errored | Status::TimedOut)),
+        count(|s| matches!(s, Status::Skipped | Status::Cancelled)),
+        secs(g.duration_ms),
+        attr(&r.started_at)
+    );
+    out.push_str("    <properties>\n");
+    let mut prop = |name: &str, value: &str| {
+        let _ = writeln!(out, "      <property name=\"{}\" value=\"{}\"/>", attr(name), attr(value));
+    };
+    prop("gate.id", &g.id);
+    prop("gate.title", &g.title);
+    prop("severity", g.severity.as_str());
+    prop("status", g.status.as_str());
+    if let Some(w) = &g.wave {
+        prop("wave", w);
+    }
+    if !g.tags.is_empty() {
+        prop("tags", &g.tags.join(","));
+    }
+    if !g.needs.is_empty() {
+        prop("needs", &g.needs.join(","));
+    }
+    if let Some(p) = &g.plan {
+        let text = [p.file.as_deref(), p.heading.as_deref(), p.item.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" › ");
+        prop("plan", &text);
+    }
+    prop("location", &g.location.to_string());
+    if let Some(reason) = &g.reason
+        && g.status != Status::Passed
+    {
+        prop(if g.status == Status::Skipped { "skipped.reason" } else { "reason" }, &one_line(reason, MESSAGE_MAX));
+    }
+    out.push_str("    </properties>\n");
+    for c in &cases {
+        case(out, g, c);
+    }
+    out.push_str("  </testsuite>\n");
+}
+
+fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
+    let _ = write!(
+        out,
+        "    <testcase name=\"{}\" classname=\"{}\" time=\"{}\"",
+        attr(&c.name),
+        attr(&g.id),
+        secs(c.duration_ms)
+    );
+    let message = one_line(c.message.as_deref().unwrap_or(""), MESSAGE_MAX);
+    let evidence = c.evidence.as_deref().map(clean).unwrap_or_default();
+    let mut body = String::new();
+    // Earlier attempts of a retried check.
+    if c.attempts.len() > 1 {
+        let earlier = &c.attempts[..c.attempts.len() - 1];
+        let elem = if c.status == Status::Passed { "flakyFailure" } else { "rerunFailure" };
+        for (i, a) in earlier.iter().enumerate() {
+            if a.status == Status::Passed {
+                continue;
+            }
+            let _ = writeln!(
+                body,
+                "      <{elem} message=\"{}\" type=\"{}\"><system-out>{}</system-out></{elem}>",
+                attr(&one_line(a.message.as_deref().unwrap_or(""), MESSAGE_MAX)),
+                a.status.as_str(),
+                text(&format!("attempt {} of {} ({:.0}ms)", i + 1, c.attempts.len(), a.duration_ms))
+            );
+        }
+    }
+    match c.status {
+        Status::Failed => {
+            let _ = writeln!(
+                body,
+                "      <failure message=\"{}\" type=\"failed\">{}</failure>",
+                attr(&message),
+                text(&evidence)
+            );
+        }
+        Status::Errored | Status::TimedOut => {
+            let kind = if c.status == Status::TimedOut { "timed_out" } else { "errored" };
+            let _ = writeln!(
+                body,
+                "      <error message=\"{}\" type=\"{kind}\">{}</error>",
+                attr(&message),
+                text(&evidence)
+            );
+        }
+        Status::Skipped | Status::Cancelled => {
+            let _ = writeln!(body, "      <skipped message=\"{}\"/>", attr(&message));
+        }
+        Status::Passed => {}
+    }
+    let mut details = String::new();
+    let _ = writeln!(details, "check: {} ({}) at {}", c.name, c.kind, c.location);
+    if c.status == Status::Passed && !evidence.is_empty() {
+        let _ = writeln!(details, "\n{evidence}");
+    }
+    if let Some(m) = &c.metrics {
+        let _ = writeln!(details, "\nmetrics: {}", serde_json::to_string_pretty(m).unwrap_or_default());
+    }
+    if let Some(logs) = &c.logs {
+        let _ = writeln!(
+            details,
+            "\n--- last log lines of service `{}`\n{}",
+            c.service.as_deref().unwrap_or("?"),
+            clean(logs)
+        );
+    }
+    let _ = writeln!(body, "      <system-out>{}</system-out>", text(&details));
+    out.push_str(">\n");
+    out.push_str(&body);
+    out.push_str("    </testcase>\n");
+}
+
+/// Seconds with at most three decimals (the schema's SUREFIRE_TIME).
+fn secs(ms: f64) -> String {
+    format!("{:.3}", (ms.max(0.0)) / 1000.0)
+}
+
+fn attr(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in clean(s).chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\n' => o.push_str("&#10;"),
+            '\t' => o.push_str("&#9;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn text(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in clean(s).chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            c => o.push(c),
+        }
+    }
+    o
+}

@@ -1,0 +1,26 @@
+//! Every report of a run, rendered from one [`RunReport`] — so
+//! `checkpoint report results.json` reproduces them exactly:
+//!
+//! - [`junit`]: JUnit XML, valid against Jenkins' `junit-10.xsd`;
+//! - [`markdown`]: `integration-test-results.md`, verdict first;
+//! - [`json`]: the result model itself, versioned;
+//! - [`console`]: the summary table printed at the end of a run;
+//! - [`write`]: atomic writes; [`merge`]: shards into one report.
+//!
+//! All of it is plain synchronous code over data: easy to snapshot.
+
+pub mod console;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod merge;
+mod text;
+pub mod write;
+
+pub use checkpoint_model::result::RunReport;
+pub use console::console_summary;
+pub use json::{ReportError, json, read_json};
+pub use junit::junit;
+pub use markdown::markdown;
+pub use merge::merge;
+pub use write::{Written, write_all, write_atomic};

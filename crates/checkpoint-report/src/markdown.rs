@@ -1,0 +1,273 @@
+//! `integration-test-results.md`: what the team reads the morning after.
+//! Verdict first, then the criteria, the gates in plan order with the one-line
+//! reason, the failures with their evidence, the stack, the timings.
+
+use std::fmt::Write as _;
+
+use checkpoint_model::duration::human;
+use checkpoint_model::result::{CheckResult, GateResult, RunReport, Status, Verdict};
+
+use crate::text::{clean, one_line};
+
+pub fn markdown(r: &RunReport, baseline: Option<&RunReport>) -> String {
+    let mut o = String::new();
+    let (icon, word) = match r.verdict {
+        Verdict::Passed => ("✅", "passed"),
+        Verdict::Failed => ("❌", "failed"),
+    };
+    let _ = writeln!(o, "# {icon} Checkpoint {} {word} — {}\n", r.checkpoint.id, cell_text(&r.checkpoint.title));
+    let count = |f: fn(Status) -> bool| r.gates.iter().filter(|g| f(g.status)).count();
+    let _ = writeln!(
+        o,
+        "**{} gates**: {} passed, {} failed, {} skipped · {} · started {} · `{}`{}\n",
+        r.gates.len(),
+        count(|s| s == Status::Passed),
+        count(Status::is_failure),
+        count(|s| matches!(s, Status::Skipped | Status::Cancelled)),
+        human(r.duration_ms),
+        r.started_at,
+        r.checkpoint.file,
+        filters(r)
+    );
+    if let Some(why) = &r.interrupted {
+        let _ = writeln!(o, "> ⚠️ **The run ended early:** {}\n", one_line(why, 500));
+    }
+    if let Some(b) = baseline {
+        changes(&mut o, r, b);
+    }
+    criteria(&mut o, r);
+    gates(&mut o, r);
+    failures(&mut o, r);
+    stack(&mut o, r);
+    timings(&mut o, r);
+    let _ = writeln!(o, "---\n_{} · results.json format {}_", r.tool, r.format_version);
+    o
+}
+
+fn filters(r: &RunReport) -> String {
+    let mut parts = Vec::new();
+    if !r.filters.waves.is_empty() {
+        parts.push(format!("waves {}", r.filters.waves.join(", ")));
+    }
+    if !r.filters.gates.is_empty() {
+        parts.push(format!("gates {}", r.filters.gates.join(", ")));
+    }
+    if let Some(s) = &r.filters.shard {
+        parts.push(format!("shard {s}"));
+    }
+    if parts.is_empty() { String::new() } else { format!(" · only {}", parts.join("; ")) }
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "✅" } else { "❌" }
+}
+
+fn criteria(o: &mut String, r: &RunReport) {
+    let c = &r.criteria;
+    let _ = writeln!(o, "## Criteria\n\n| Criterion | Result | Required | Met |\n|---|---|---|---|");
+    let _ = writeln!(o, "| Must gates | {}/{} | 100% | {} |", c.must.passed, c.must.total, yes(c.must_met));
+    let should_pct =
+        if c.should.total == 0 { 100.0 } else { f64::from(c.should.passed) * 100.0 / f64::from(c.should.total) };
+    let _ = writeln!(
+        o,
+        "| Should gates | {}/{} ({should_pct:.0}%) | ≥ {:.0}% | {} |",
+        c.should.passed,
+        c.should.total,
+        c.should_threshold * 100.0,
+        yes(c.should_met)
+    );
+    if c.nice.total > 0 {
+        let _ = writeln!(o, "| Nice gates | {}/{} | — | — |", c.nice.passed, c.nice.total);
+    }
+    if let Some(t) = c.pass_rate_threshold {
+        let _ =
+            writeln!(o, "| Pass rate | {:.0}% | ≥ {:.0}% | {} |", c.pass_rate * 100.0, t * 100.0, yes(c.pass_rate_met));
+    }
+    o.push('\n');
+}
+
+fn gates(o: &mut String, r: &RunReport) {
+    let _ = writeln!(o, "## Gates\n\n| | Gate | Plan | Severity | Wave | Time | Why |\n|---|---|---|---|---|---|---|");
+    for g in &r.gates {
+        let why = match (&g.reason, g.status) {
+            (_, Status::Passed) => String::new(),
+            (Some(reason), _) => cell_text(&one_line(reason, 200)),
+            (None, s) => s.as_str().to_string(),
+        };
+        let time = if g.duration_ms > 0.0 { human(g.duration_ms) } else { "—".into() };
+        let _ = writeln!(
+            o,
+            "| {} | `{}` | {} | {} | {} | {time} | {why} |",
+            g.status.emoji(),
+            g.id,
+            cell_text(&g.title),
+            g.severity.as_str(),
+            g.wave.as_deref().map_or_else(|| "—".into(), cell_text)
+        );
+    }
+    o.push('\n');
+}
+
+fn failures(o: &mut String, r: &RunReport) {
+    let failed: Vec<(&GateResult, &CheckResult)> =
+        r.gates.iter().flat_map(|g| g.checks.iter().filter(|c| c.status.is_failure()).map(move |c| (g, c))).collect();
+    if failed.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "## Failures\n");
+    for (g, c) in failed {
+        let _ = writeln!(o, "### {} `{}` › {}\n", c.status.emoji(), g.id, cell_text(&c.name));
+        let _ = writeln!(o, "- **Why:** {}", one_line(c.message.as_deref().unwrap_or(c.status.as_str()), 500));
+        let _ = writeln!(
+            o,
+            "- **Gate:** {} ({}) · **Check:** {} at `{}`",
+            cell_text(&g.title),
+            g.severity.as_str(),
+            c.kind,
+            c.location
+        );
+        if c.attempts.len() > 1 {
+            let _ = writeln!(o, "- **Attempts:** {} in {}", c.attempts.len(), human(c.duration_ms));
+        }
+        if let Some(ev) = &c.evidence {
+            let _ = writeln!(o, "\n{}", fenced(&clean(ev)));
+        } else {
+            o.push('\n');
+        }
+        if let Some(logs) = &c.logs {
+            let _ = writeln!(
+                o,
+                "<details><summary>Last log lines of <code>{}</code></summary>\n\n{}\n</details>\n",
+                c.service.as_deref().unwrap_or("?"),
+                fenced(&clean(logs))
+            );
+        }
+    }
+}
+
+fn stack(o: &mut String, r: &RunReport) {
+    let Some(s) = &r.stack else { return };
+    let _ = write!(o, "## Stack\n\nProject `{}` · {} · {}", s.project, s.tool, s.compose_files.join(", "));
+    if let Some(ms) = s.ready_ms {
+        let _ = write!(o, " · ready in {}", human(ms));
+    }
+    if let Some(dir) = &s.logs_dir {
+        let _ = write!(o, " · logs in `{dir}`");
+    }
+    let _ = writeln!(
+        o,
+        "\n\n| Service | Image | State | Health | Restarts | Exit | Ports |\n|---|---|---|---|---|---|---|"
+    );
+    for svc in &s.services {
+        let _ = writeln!(
+            o,
+            "| `{}` | {} | {}{} | {} | {} | {} | {} |",
+            svc.name,
+            svc.image.as_deref().map_or_else(|| "—".into(), cell_text),
+            svc.state,
+            if svc.oom_killed { " (OOM)" } else { "" },
+            svc.health.as_deref().unwrap_or("—"),
+            svc.restarts,
+            svc.exit_code.map_or_else(|| "—".into(), |c| c.to_string()),
+            if svc.ports.is_empty() { "—".into() } else { cell_text(&svc.ports.join(", ")) }
+        );
+    }
+    o.push('\n');
+}
+
+fn timings(o: &mut String, r: &RunReport) {
+    let mut checks: Vec<(&str, &CheckResult)> = r
+        .gates
+        .iter()
+        .flat_map(|g| g.checks.iter().map(move |c| (g.id.as_str(), c)))
+        .filter(|(_, c)| c.duration_ms > 0.0)
+        .collect();
+    if checks.is_empty() {
+        return;
+    }
+    checks.sort_by(|a, b| b.1.duration_ms.total_cmp(&a.1.duration_ms));
+    let _ = writeln!(o, "## Timings\n\nSlowest checks:\n\n| Check | Gate | Time |\n|---|---|---|");
+    for (g, c) in checks.iter().take(5) {
+        let _ = writeln!(o, "| {} | `{g}` | {} |", cell_text(&c.name), human(c.duration_ms));
+    }
+    o.push('\n');
+}
+
+fn changes(o: &mut String, r: &RunReport, b: &RunReport) {
+    let before = |id: &str| b.gates.iter().find(|g| g.id == id);
+    let mut newly = Vec::new();
+    let mut fixed = Vec::new();
+    let mut still = Vec::new();
+    let mut added = Vec::new();
+    for g in &r.gates {
+        match before(&g.id) {
+            None => added.push(g.id.clone()),
+            Some(p) => match (p.status.is_pass(), g.status.is_pass(), g.status.is_failure()) {
+                (true, false, true) => newly.push(g.id.clone()),
+                (false, true, _) if p.status.is_failure() => fixed.push(g.id.clone()),
+                (false, false, true) if p.status.is_failure() => still.push(g.id.clone()),
+                _ => {}
+            },
+        }
+    }
+    let removed: Vec<String> =
+        b.gates.iter().filter(|p| !r.gates.iter().any(|g| g.id == p.id)).map(|p| p.id.clone()).collect();
+    let mut slower = Vec::new();
+    for g in &r.gates {
+        for c in &g.checks {
+            let prev = before(&g.id).and_then(|p| p.checks.iter().find(|x| x.name == c.name));
+            if let Some(p) = prev
+                && p.duration_ms > 0.0
+                && c.duration_ms > p.duration_ms * 1.5
+                && c.duration_ms - p.duration_ms > 100.0
+            {
+                slower.push(format!(
+                    "`{}` › {} ({} → {})",
+                    g.id,
+                    cell_text(&c.name),
+                    human(p.duration_ms),
+                    human(c.duration_ms)
+                ));
+            }
+        }
+    }
+    let _ = writeln!(o, "## Changes since {}\n", b.started_at);
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.iter()
+                .map(|x| if x.starts_with('`') { x.clone() } else { format!("`{x}`") })
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let _ = writeln!(o, "- 🔴 **Newly failing:** {}", list(&newly));
+    let _ = writeln!(o, "- 🟢 **Fixed:** {}", list(&fixed));
+    let _ = writeln!(o, "- 🟠 **Still failing:** {}", list(&still));
+    if !added.is_empty() || !removed.is_empty() {
+        let _ = writeln!(o, "- **New gates:** {} · **Removed gates:** {}", list(&added), list(&removed));
+    }
+    let _ = writeln!(o, "- 🐢 **Slower (> 50% and > 100ms):** {}\n", list(&slower));
+}
+
+/// Text safe inside a table cell: no newlines, no pipes.
+fn cell_text(s: &str) -> String {
+    one_line(s, 10_000).replace('|', "\\|")
+}
+
+/// A fenced block that its content cannot close.
+fn fenced(s: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat((longest + 1).max(3));
+    format!("{fence}text\n{}\n{fence}", s.trim_end())
+}
