@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 /// A 1-based position in a file.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     pub file: String,
     pub line: u32,
@@ -42,15 +42,30 @@ pub struct Diagnostic {
     /// Short text under the carets.
     pub label: Option<String>,
     pub hint: Option<String>,
+    /// How many characters the carets cover (default: the token at the location).
+    pub width: Option<usize>,
 }
 
 impl Diagnostic {
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), location: None, label: None, hint: None }
+        Self { message: message.into(), location: None, label: None, hint: None, width: None }
     }
     #[must_use]
     pub fn at(mut self, location: Location) -> Self {
         self.location = Some(location);
+        self
+    }
+    /// At a location, with carets `width` characters wide (or the token there when `None`).
+    #[must_use]
+    pub fn span(mut self, location: Location, width: Option<usize>) -> Self {
+        self.location = Some(location);
+        self.width = width;
+        self
+    }
+    /// Carets `width` characters wide.
+    #[must_use]
+    pub fn width(mut self, width: usize) -> Self {
+        self.width = Some(width);
         self
     }
     #[must_use]
@@ -82,11 +97,17 @@ impl Diagnostic {
 pub struct Diagnostics {
     pub items: Vec<Diagnostic>,
     sources: Vec<(String, String)>,
+    /// (message, location) of every pushed item, to drop repeats cheaply.
+    seen: std::collections::HashSet<(String, Option<Location>)>,
 }
 
 impl Diagnostics {
+    /// Adds a diagnostic, unless the very same one (message and place) is
+    /// already there: a file reached through several includes is reported once.
     pub fn push(&mut self, d: Diagnostic) {
-        self.items.push(d);
+        if self.seen.insert((d.message.clone(), d.location.clone())) {
+            self.items.push(d);
+        }
     }
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
@@ -100,7 +121,7 @@ impl Diagnostics {
             self.sources.push((file.to_string(), text.to_string()));
         }
     }
-    fn source(&self, file: &str) -> Option<&str> {
+    pub(crate) fn source(&self, file: &str) -> Option<&str> {
         self.sources.iter().find(|(f, _)| f == file).map(|(_, t)| t.as_str())
     }
 
@@ -127,7 +148,10 @@ impl Diagnostics {
                 path_text = loc.file.clone();
                 let src = self.source(&loc.file).unwrap_or("");
                 line_text = src.lines().nth(loc.line.saturating_sub(1) as usize).unwrap_or("").to_string();
-                let span = token_span(&line_text, loc.col);
+                let span = match d.width {
+                    Some(w) => char_span(&line_text, loc.col, w),
+                    None => token_span(&line_text, loc.col),
+                };
                 let mut ann = AnnotationKind::Primary.span(span);
                 if let Some(l) = &d.label {
                     ann = ann.label(l.as_str());
@@ -163,6 +187,14 @@ impl fmt::Display for Diagnostics {
     }
 }
 
+/// The byte range of `width` characters from `col` (1-based), cut at the end of the line.
+fn char_span(line: &str, col: u32, width: usize) -> std::ops::Range<usize> {
+    let mut idx = line.char_indices().map(|(i, _)| i).chain(std::iter::once(line.len()));
+    let start = idx.nth(col.saturating_sub(1) as usize).unwrap_or(line.len());
+    let end = line[start..].char_indices().nth(width.max(1)).map_or(line.len(), |(i, _)| start + i);
+    start..end
+}
+
 /// The byte range of the token starting at `col` (1-based, in characters):
 /// up to the next `:`, whitespace or end of line, at least one character.
 fn token_span(line: &str, col: u32) -> std::ops::Range<usize> {
@@ -188,11 +220,24 @@ fn token_span(line: &str, col: u32) -> std::ops::Range<usize> {
     start..start + len
 }
 
-/// The closest of `candidates` to `word`, for did-you-mean hints.
+/// The closest of `candidates` to `word`, for did-you-mean hints: a typo
+/// (one or two edits, a swapped pair counting as one) or a close spelling.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let w = word.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|c| !c.is_empty() && *c != word)
+        .map(|c| {
+            let lc = c.to_lowercase();
+            let edits = strsim::osa_distance(&w, &lc);
+            let allowed = if w.chars().count() >= 6 { 2 } else { 1 };
+            let score = if edits <= allowed && edits < w.chars().count() {
+                2.0 - edits as f64 * 0.1
+            } else {
+                strsim::jaro_winkler(&w, &lc)
+            };
+            (score, c)
+        })
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
@@ -213,6 +258,14 @@ mod tests {
         assert_eq!(token_span("  sevrity: must", 3), 2..9);
         assert_eq!(token_span("  - \"a b\": x", 5), 4..9);
         assert_eq!(token_span("", 1), 0..0);
+    }
+
+    #[test]
+    fn char_span_counts_characters_and_stops_at_line_end() {
+        assert_eq!(char_span("  name: users table", 9, 11), 8..19);
+        assert_eq!(char_span("a: €€x", 4, 2), 3..9);
+        assert_eq!(char_span("ab", 2, 10), 1..2);
+        assert_eq!(char_span("ab", 5, 1), 2..2);
     }
 
     #[test]
@@ -237,5 +290,9 @@ mod tests {
     fn did_you_mean_finds_close_words_only() {
         assert_eq!(did_you_mean("sevrity", ["severity", "needs"]), Some("severity"));
         assert_eq!(did_you_mean("zzz", ["severity", "needs"]), None);
+        assert_eq!(did_you_mean("GTE", ["GET", "PUT"]), Some("GET"));
+        assert_eq!(did_you_mean("lenght", ["length", "gte"]), Some("length"));
+        assert_eq!(did_you_mean("api-upp", ["api-up", "login"]), Some("api-up"));
+        assert_eq!(did_you_mean("a", ["b", "c"]), None);
     }
 }

@@ -68,6 +68,8 @@ pub struct Matcher {
 pub struct MatcherError {
     pub message: String,
     pub hint: Option<String>,
+    /// The operator at fault (`lenght`, `matches`), so the loader can point at it.
+    pub op: Option<String>,
 }
 
 const TYPES: &[&str] = &["string", "number", "integer", "boolean", "array", "object", "null"];
@@ -85,11 +87,23 @@ impl Matcher {
             return Err(MatcherError {
                 message: "empty matcher".into(),
                 hint: Some("write a value to compare with, or operators like `{ gte: 1 }`".into()),
+                op: None,
             });
         }
         let mut ops = Vec::new();
         for (k, x) in map {
-            let op = match k.as_str() {
+            let op = Self::parse_op(k, x).map_err(|mut e| {
+                e.op.get_or_insert_with(|| k.clone());
+                e
+            })?;
+            ops.push(op);
+        }
+        Ok(Self { ops })
+    }
+
+    fn parse_op(k: &str, x: &Value) -> Result<Op, MatcherError> {
+        {
+            let op = match k {
                 "equals" => Op::Equals(x.clone()),
                 "not_equals" => Op::NotEquals(x.clone()),
                 "contains" => Op::Contains(x.clone()),
@@ -121,7 +135,7 @@ impl Matcher {
                             None,
                         ));
                     }
-                    match k.as_str() {
+                    match k {
                         "gt" => Op::Gt(x.clone()),
                         "gte" => Op::Gte(x.clone()),
                         "lt" => Op::Lt(x.clone()),
@@ -155,9 +169,8 @@ impl Matcher {
                     return Err(err(&format!("unknown matcher `{other}`"), Some(hint)));
                 }
             };
-            ops.push(op);
+            Ok(op)
         }
-        Ok(Self { ops })
     }
 
     /// The matcher with `${…}` in its operands expanded.
@@ -201,11 +214,13 @@ impl Matcher {
 }
 
 fn err(message: &str, hint: Option<String>) -> MatcherError {
-    MatcherError { message: message.to_string(), hint }
+    MatcherError { message: message.to_string(), hint, op: None }
 }
 
+/// The regex crate's message without its drawing: `unclosed group`.
 fn first_line(s: &str) -> String {
-    s.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(s).trim().to_string()
+    let last = s.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(s).trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
 }
 
 fn is_template(v: &Value) -> bool {
@@ -284,7 +299,13 @@ pub fn loosely_equal(a: &Value, b: &Value) -> bool {
         (Value::String(s), Value::Number(_) | Value::Bool(_))
         | (Value::Number(_) | Value::Bool(_), Value::String(s)) => {
             let other = if let Value::String(_) = a { b } else { a };
-            other.to_string() == s.trim() || (as_number(a).is_some() && as_number(a) == as_number(b))
+            // `Value == &str` only matches string values: compare the scalar's text.
+            let text = match other {
+                Value::Bool(x) => x.to_string(),
+                Value::Number(n) => n.to_string(),
+                _ => String::new(),
+            };
+            text == s.trim() || (as_number(a).is_some() && as_number(a) == as_number(b))
         }
         (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| loosely_equal(p, q)),
         (Value::Object(x), Value::Object(y)) => {
