@@ -20,6 +20,8 @@ pub mod raw;
 pub mod result;
 pub mod schema;
 pub mod secrets;
+mod shape;
+mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics};
 pub use load::{LoadOptions, Loaded, load_checkpoints};

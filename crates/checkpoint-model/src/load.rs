@@ -22,6 +22,7 @@ use crate::interp::{self, Op, Template};
 use crate::matcher::Matcher;
 use crate::plan::{Check, Checkpoint, Criteria, Expectation, Gate, Retry, Severity, Stack, expect_fields};
 use crate::raw::{self, KINDS, RawCheck, RawCheckpoint, RawExpect, RawGate};
+use crate::yaml::{self, Node};
 
 /// Files larger than this are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -125,14 +126,43 @@ pub fn load_checkpoints(opts: &LoadOptions, select: &[String]) -> Result<Loaded,
             diags.push(Diagnostic::new(format!("no checkpoint `{s}`")).hint(hint));
         }
     }
-    let mut loader = Loader { opts, diags, parsed: HashMap::new(), all_files, files: Vec::new() };
+    let mut loader = Loader {
+        opts,
+        diags,
+        parsed: HashMap::new(),
+        assembled: HashMap::new(),
+        spots: Spots::default(),
+        all_files,
+        files: Vec::new(),
+    };
     let mut out = Vec::new();
     for path in wanted {
         if let Some(cp) = loader.assemble(&path, &mut Vec::new()) {
             out.push(cp);
         }
     }
-    if loader.diags.is_empty() { Ok(Loaded { checkpoints: out, files: loader.files }) } else { Err(loader.diags) }
+    if loader.diags.is_empty() {
+        Ok(Loaded { checkpoints: out, files: loader.files })
+    } else {
+        sort_by_place(&mut loader.diags.items);
+        Err(loader.diags)
+    }
+}
+
+/// Files in the order they were first reported, each file's problems top to
+/// bottom (the checks on the whole checkpoint run after the file's own).
+fn sort_by_place(items: &mut [Diagnostic]) {
+    let mut files: Vec<String> = Vec::new();
+    for d in items.iter() {
+        if let Some(l) = &d.location
+            && !files.contains(&l.file)
+        {
+            files.push(l.file.clone());
+        }
+    }
+    items.sort_by_key(|d| {
+        d.location.as_ref().map(|l| (files.iter().position(|f| *f == l.file).unwrap_or(usize::MAX), l.line, l.col))
+    });
 }
 
 fn list_or_none(ids: &[String]) -> String {
@@ -144,6 +174,10 @@ fn list_or_none(ids: &[String]) -> String {
 struct FilePart {
     cp: Checkpoint,
     includes: Vec<(String, Location)>,
+    /// False when validating the file found problems: its checkpoint is then
+    /// assembled only to check what needs the whole (needs, variables), so
+    /// those problems are reported in the same pass, and never returned.
+    ok: bool,
 }
 
 struct Loader<'a> {
@@ -151,8 +185,31 @@ struct Loader<'a> {
     diags: Diagnostics,
     /// Canonical path → validated part (None if the file had errors).
     parsed: HashMap<PathBuf, Option<FilePart>>,
+    /// Canonical path → the assembled checkpoint and where each of its
+    /// variables is defined (None if it or an include had errors). A
+    /// checkpoint included by several others is checked once.
+    assembled: HashMap<PathBuf, Option<(Checkpoint, VarOrigins)>>,
+    spots: Spots,
     all_files: Vec<PathBuf>,
     files: Vec<PathBuf>,
+}
+
+/// Variable name → the file whose `vars:` defines it.
+type VarOrigins = IndexMap<String, String>;
+
+/// A `${NAME}` written in a file: the name, where, and how wide.
+type VarRef = (String, Location, usize);
+
+/// Where things are written, for the checks that run on the assembled plan
+/// (which keeps only a location per gate and check).
+#[derive(Default)]
+struct Spots {
+    /// (gate location, needed id) → the `needs` entry.
+    needs: HashMap<(Location, String), (Location, Option<usize>)>,
+    /// Check location → every `${…}` in its strings (nested fault checks have their own).
+    check_refs: HashMap<Location, Vec<VarRef>>,
+    /// (file, variable) → every `${…}` in that variable's value.
+    var_refs: HashMap<(String, String), Vec<VarRef>>,
 }
 
 impl Loader<'_> {
@@ -162,8 +219,12 @@ impl Loader<'_> {
             return p.clone();
         }
         let before = self.diags.len();
-        let part = self.read_and_validate(path);
-        let part = if self.diags.len() > before { None } else { part };
+        let mut part = self.read_and_validate(path);
+        if self.diags.len() > before
+            && let Some(p) = &mut part
+        {
+            p.ok = false;
+        }
         self.parsed.insert(key, part.clone());
         self.files.push(path.to_path_buf());
         part
@@ -172,15 +233,18 @@ impl Loader<'_> {
     /// Assembles a checkpoint with its includes (cycle-checked), then checks
     /// what needs the whole: gate ids unique, needs known and acyclic, variables defined.
     fn assemble(&mut self, path: &Path, chain: &mut Vec<String>) -> Option<Checkpoint> {
+        self.assemble_with_origins(path, chain).map(|(cp, _)| cp)
+    }
+
+    fn assemble_with_origins(&mut self, path: &Path, chain: &mut Vec<String>) -> Option<(Checkpoint, VarOrigins)> {
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if let Some(done) = self.assembled.get(&key) {
+            return done.clone();
+        }
         let part = self.part(path)?;
         let id = part.cp.id.clone();
         if chain.contains(&id) {
-            chain.push(id.clone());
-            self.diags.push(
-                Diagnostic::new(format!("checkpoints include each other: {}", chain.join(" → ")))
-                    .at(part.includes.first().map_or_else(|| Location::new(&part.cp.file, 1, 1), |i| i.1.clone()))
-                    .hint("a checkpoint may include only earlier checkpoints"),
-            );
+            // Reported where the cycle closes: the include that leads back.
             return None;
         }
         chain.push(id.clone());
@@ -188,27 +252,46 @@ impl Loader<'_> {
         // Included gates use their own file's variables: the including
         // checkpoint inherits them (its own `vars:` override by name).
         let mut inherited_vars: IndexMap<String, Template> = IndexMap::new();
+        let mut origins: VarOrigins = IndexMap::new();
         let mut inherited_secrets: Vec<String> = Vec::new();
         let mut ok = true;
         for (inc, loc) in &part.includes {
             let Some(inc_path) = self.all_files.iter().find(|p| stem(p) == *inc).cloned() else {
-                let known: Vec<String> = self.all_files.iter().map(|p| stem(p)).collect();
+                let known: Vec<String> = self.all_files.iter().map(|p| stem(p)).filter(|k| k != &id).collect();
                 self.diags.push(
                     Diagnostic::new(format!("included checkpoint `{inc}` does not exist"))
                         .at(loc.clone())
                         .label("no such checkpoint")
-                        .hint_opt(
-                            did_you_mean(inc, known.iter().map(String::as_str)).map(|m| format!("did you mean `{m}`?")),
+                        .hint(
+                            did_you_mean(inc, known.iter().map(String::as_str))
+                                .map(|m| format!("did you mean `{m}`?"))
+                                .unwrap_or_else(|| format!("checkpoints here: {}", list_or_none(&known))),
                         ),
                 );
                 ok = false;
                 continue;
             };
-            match self.assemble(&inc_path, chain) {
-                Some(inc_cp) => {
+            if chain.contains(inc) {
+                let mut cycle = chain.clone();
+                cycle.push(inc.clone());
+                let start = cycle.iter().position(|c| c == inc).unwrap_or(0);
+                self.diags.push(
+                    Diagnostic::new(format!("checkpoints include each other: {}", cycle[start..].join(" → ")))
+                        .at(loc.clone())
+                        .label(format!("checkpoint {id} includes {inc}, which leads back here"))
+                        .hint("a checkpoint may include only earlier checkpoints; remove one of these includes"),
+                );
+                ok = false;
+                continue;
+            }
+            match self.assemble_with_origins(&inc_path, chain) {
+                Some((inc_cp, inc_origins)) => {
                     for (k, v) in inc_cp.vars {
                         inherited_vars.shift_remove(&k);
-                        inherited_vars.insert(k, v);
+                        origins.shift_remove(&k);
+                        let origin = inc_origins.get(&k).cloned().unwrap_or_else(|| inc_cp.file.clone());
+                        inherited_vars.insert(k.clone(), v);
+                        origins.insert(k, origin);
                     }
                     inherited_secrets.extend(inc_cp.secrets);
                     for g in inc_cp.gates {
@@ -222,12 +305,15 @@ impl Loader<'_> {
         }
         chain.pop();
         if !ok {
+            self.assembled.insert(key, None);
             return None;
         }
         let mut cp = part.cp.clone();
         for (k, v) in std::mem::take(&mut cp.vars) {
             inherited_vars.shift_remove(&k);
-            inherited_vars.insert(k, v);
+            origins.shift_remove(&k);
+            inherited_vars.insert(k.clone(), v);
+            origins.insert(k, cp.file.clone());
         }
         cp.vars = inherited_vars;
         for s in inherited_secrets {
@@ -239,7 +325,7 @@ impl Loader<'_> {
             if let Some(prev) = gates.iter().find(|x| x.id == g.id) {
                 self.diags.push(
                     Diagnostic::new(format!("gate id `{}` is used twice", g.id))
-                        .at(g.location.clone())
+                        .span(g.location.clone(), Some(g.id.chars().count()))
                         .label("second definition")
                         .hint(format!(
                             "the first is at {}; gate ids must be unique across included checkpoints",
@@ -253,8 +339,10 @@ impl Loader<'_> {
         cp.gates = gates;
         let before = self.diags.len();
         self.check_needs(&cp);
-        self.check_variables(&cp);
-        if self.diags.len() > before { None } else { Some(cp) }
+        self.check_variables(&cp, &origins);
+        let result = if self.diags.len() > before || !part.ok { None } else { Some((cp, origins)) };
+        self.assembled.insert(key, result.clone());
+        result
     }
 
     fn read_and_validate(&mut self, path: &Path) -> Option<FilePart> {
@@ -267,12 +355,21 @@ impl Loader<'_> {
             }
         };
         if meta.len() > MAX_FILE_BYTES {
+            // Only the start is read, to show which file it is.
+            let mut head = Vec::new();
+            if let Ok(f) = std::fs::File::open(path) {
+                let _ = std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut head);
+            }
+            let head = String::from_utf8_lossy(&head);
+            self.diags.add_source(&file, head.lines().next().unwrap_or_default());
             self.diags.push(
                 Diagnostic::new(format!(
-                    "`{file}` is {} bytes; checkpoint files are limited to {MAX_FILE_BYTES} bytes",
-                    meta.len()
+                    "`{file}` is {} bytes; checkpoint files are limited to {MAX_FILE_BYTES} bytes ({} MiB)",
+                    meta.len(),
+                    MAX_FILE_BYTES / 1024 / 1024
                 ))
                 .at(Location::new(&file, 1, 1))
+                .label("too large to load")
                 .hint("split the checkpoint, or move data into fixtures referenced by the checks"),
             );
             return None;
@@ -302,50 +399,97 @@ impl Loader<'_> {
             }
         };
         self.diags.add_source(&file, &text);
+        let stem = stem(path);
         if text.trim().lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+            let what = if text.trim().is_empty() { "is empty" } else { "has only comments" };
             self.diags.push(
-                Diagnostic::new(format!("`{file}` is empty"))
+                Diagnostic::new(format!("`{file}` {what}"))
                     .at(Location::new(&file, 1, 1))
-                    .hint("a checkpoint needs at least `checkpoint:`, `title:` and `gates:`; see `checkpoints/1.yaml` or `checkpoint schema`"),
+                    .label("no checkpoint here")
+                    .hint(format!(
+                        "a checkpoint needs at least `checkpoint: {stem}`, `title:` and `gates:`; `checkpoint schema` prints the whole format"
+                    )),
             );
             return None;
         }
-        let raw: RawCheckpoint = match serde_saphyr::from_str(&text) {
+        // First the tree, to find every shape problem of the file at once;
+        // then the typed mirror, whose errors are the fallback for anything
+        // the shape pass is too lenient to notice.
+        let tree = match yaml::parse(&text) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                // A few exotic inputs only the tree refuses: go on without it then.
+                if serde_saphyr::from_str_with_options::<RawCheckpoint>(&text, yaml::options(false)).is_err() {
+                    self.diags.push(yaml_error(&file, &text, &e));
+                    return None;
+                }
+                None
+            }
+        };
+        if let Some(t) = &tree {
+            let problems = crate::shape::check(t, &file, &stem);
+            if !problems.is_empty() {
+                for d in problems {
+                    self.diags.push(d);
+                }
+                return None;
+            }
+        }
+        let raw: RawCheckpoint = match serde_saphyr::from_str_with_options(&text, yaml::options(false)) {
             Ok(r) => r,
             Err(e) => {
-                self.diags.push(yaml_error(&file, &e));
+                self.diags.push(yaml_error(&file, &text, &e));
                 return None;
             }
         };
-        let mut v = Validator { file: file.clone(), root: self.opts.root(), diags: &mut self.diags };
-        v.checkpoint(raw, &stem(path))
+        let mut v = Validator {
+            file: file.clone(),
+            root: self.opts.root(),
+            diags: &mut self.diags,
+            spots: &mut self.spots,
+            text: &text,
+        };
+        v.checkpoint(raw, tree.as_ref(), &stem)
+    }
+
+    /// Where gate `g` writes `need` in its `needs:` (or the gate id when unknown).
+    fn need_spot(&self, g: &Gate, need: &str) -> (Location, Option<usize>) {
+        self.spots
+            .needs
+            .get(&(g.location.clone(), need.to_string()))
+            .cloned()
+            .unwrap_or_else(|| (g.location.clone(), Some(g.id.chars().count())))
     }
 
     fn check_needs(&mut self, cp: &Checkpoint) {
         let ids: Vec<&str> = cp.gates.iter().map(|g| g.id.as_str()).collect();
         for g in &cp.gates {
-            for (i, n) in g.needs.iter().enumerate() {
+            for n in &g.needs {
+                let (loc, width) = self.need_spot(g, n);
                 if n == &g.id {
                     self.diags.push(
                         Diagnostic::new(format!("gate `{}` needs itself", g.id))
-                            .at(g.location.clone())
-                            .hint("remove it from `needs`"),
+                            .span(loc, width)
+                            .label("its own id")
+                            .hint(format!("remove `{n}` from the `needs` of gate `{}`", g.id)),
                     );
                 } else if !ids.contains(&n.as_str()) {
-                    let _ = i;
+                    let near = did_you_mean(n, ids.iter().copied().filter(|i| *i != g.id));
                     self.diags.push(
                         Diagnostic::new(format!(
                             "gate `{}` needs `{n}`, which is not a gate of checkpoint {}",
                             g.id, cp.id
                         ))
-                        .at(g.location.clone())
-                        .hint(
-                            did_you_mean(n, ids.iter().copied())
-                                .map(|m| format!("did you mean `{m}`?"))
-                                .unwrap_or_else(|| {
-                                    "a gate may need gates of its checkpoint or of the checkpoints it includes".into()
-                                }),
-                        ),
+                        .span(loc, width)
+                        .label("no such gate")
+                        .hint(near.map(|m| format!("did you mean `{m}`?")).unwrap_or_else(
+                            || {
+                                format!(
+                                    "a gate may need gates of its checkpoint or of the checkpoints it includes: {}",
+                                    ids.join(", ")
+                                )
+                            },
+                        )),
                     );
                 }
             }
@@ -394,16 +538,19 @@ impl Loader<'_> {
             }
             let mut names: Vec<&str> = cycle.iter().map(|&i| cp.gates[i].id.as_str()).collect();
             names.push(names[0]);
-            let g = &cp.gates[cycle[0]];
+            // Point at the `needs` entry that closes the cycle.
+            let last = &cp.gates[cycle[cycle.len() - 1]];
+            let (loc, width) = self.need_spot(last, names[0]);
             self.diags.push(
                 Diagnostic::new(format!("gates need each other in a cycle: {}", names.join(" → ")))
-                    .at(g.location.clone())
+                    .span(loc, width)
+                    .label(format!("`{}` needs `{}`, which closes the cycle", last.id, names[0]))
                     .hint("remove one of these `needs` so the gates can be ordered"),
             );
         }
     }
 
-    fn check_variables(&mut self, cp: &Checkpoint) {
+    fn check_variables(&mut self, cp: &Checkpoint, origins: &VarOrigins) {
         let mut defined: BTreeSet<String> = BUILTINS.iter().map(|s| (*s).to_string()).collect();
         defined.extend(self.opts.cli_vars.keys().cloned());
         defined.extend(self.opts.env_file_vars.keys().cloned());
@@ -419,7 +566,11 @@ impl Loader<'_> {
         // vars: in order; each may use the ones before it.
         let mut var_defined = defined.clone();
         for (name, t) in &cp.vars {
-            self.check_template_refs(t, &var_defined, &Location::new(&cp.file, 1, 1), &format!("vars.{name}"), cp);
+            let file = origins.get(name).cloned().unwrap_or_else(|| cp.file.clone());
+            let refs = self.spots.var_refs.get(&(file.clone(), name.clone())).cloned().unwrap_or_default();
+            let at = Location::new(&file, 1, 1);
+            let ctx = RefContext { cp, field: format!("vars.{name}"), refs: &refs, at: &at, check: None };
+            self.check_template_refs(t, &var_defined, &ctx);
             var_defined.insert(name.clone());
         }
         let base = var_defined;
@@ -441,14 +592,14 @@ impl Loader<'_> {
                 }
             }
             for c in &g.checks {
-                self.check_check_vars(c, &mut visible, cp);
+                self.check_check_vars(c, g, &mut visible, cp);
             }
         }
     }
 
-    fn check_check_vars(&mut self, c: &Check, visible: &mut BTreeSet<String>, cp: &Checkpoint) {
+    fn check_check_vars(&mut self, c: &Check, g: &Gate, visible: &mut BTreeSet<String>, cp: &Checkpoint) {
         let mut templates = Vec::new();
-        collect_templates(&c.spec, "", &mut templates);
+        collect_templates(&c.spec, &c.kind, &mut templates);
         for e in &c.expect {
             let mut ts = Vec::new();
             matcher_templates(&e.matcher, &mut ts);
@@ -456,32 +607,29 @@ impl Loader<'_> {
                 templates.push((format!("expect.{}", e.label()), t));
             }
         }
+        let refs = self.spots.check_refs.get(&c.location).cloned().unwrap_or_default();
         for (field, t) in templates {
             if let Ok(t) = Template::parse(&t) {
-                self.check_template_refs(&t, visible, &c.location, &field, cp);
+                let ctx = RefContext { cp, field, refs: &refs, at: &c.location, check: Some((g, c)) };
+                self.check_template_refs(&t, visible, &ctx);
             }
         }
         for d in &c.during {
-            self.check_check_vars(d, &mut visible.clone(), cp);
+            self.check_check_vars(d, g, &mut visible.clone(), cp);
         }
         for d in &c.after {
-            self.check_check_vars(d, &mut visible.clone(), cp);
+            self.check_check_vars(d, g, &mut visible.clone(), cp);
         }
         for (name, _) in &c.capture {
             visible.insert(name.clone());
         }
     }
 
-    fn check_template_refs(
-        &mut self,
-        t: &Template,
-        defined: &BTreeSet<String>,
-        loc: &Location,
-        field: &str,
-        cp: &Checkpoint,
-    ) {
+    fn check_template_refs(&mut self, t: &Template, defined: &BTreeSet<String>, ctx: &RefContext<'_>) {
+        let cp = ctx.cp;
+        let field = &ctx.field;
         for part in &t.parts {
-            let interp::Part::Var { name, op, .. } = part else { continue };
+            let interp::Part::Var { name, op, arg } = part else { continue };
             if matches!(op, Op::Default { .. }) {
                 continue;
             }
@@ -490,17 +638,24 @@ impl Loader<'_> {
             if is_defined {
                 continue;
             }
+            let (loc, width) = ctx
+                .refs
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map_or_else(|| (ctx.at.clone(), None), |(_, l, w)| (l.clone(), Some(*w)));
             if let Some((svc, _)) = interp::parse_service_ref(name) {
                 let services: Vec<String> = cp.stack.as_ref().map(|s| s.services.clone()).unwrap_or_default();
                 let d = if cp.stack.is_none() {
                     Diagnostic::new(format!("`${{{name}}}` in `{field}` needs a stack, but checkpoint {} has no `stack:`", cp.id))
-                        .at(loc.clone())
+                        .span(loc, width)
+                        .label("a service address")
                         .hint(format!("add `stack: {{ compose: [docker-compose.yml] }}`, or set it for an external target: `--var {name}=host:port`"))
                 } else {
                     Diagnostic::new(format!(
                         "`${{{name}}}` in `{field}` names service `{svc}`, which is not in the compose file"
                     ))
-                    .at(loc.clone())
+                    .span(loc, width)
+                    .label("no such service")
                     .hint(
                         did_you_mean(&svc, services.iter().map(String::as_str))
                             .map(|m| format!("did you mean `{m}`?"))
@@ -510,19 +665,77 @@ impl Loader<'_> {
                 self.diags.push(d);
                 continue;
             }
+            let why = template_text(arg);
             let mut d = Diagnostic::new(match op {
+                Op::Required { .. } if !why.trim().is_empty() => {
+                    format!("required variable `{name}` is not set (in `{field}`): {}", why.trim())
+                }
                 Op::Required { .. } => format!("required variable `{name}` is not set (in `{field}`)"),
                 _ => format!("undefined variable `${{{name}}}` in `{field}`"),
             })
-            .at(loc.clone());
+            .span(loc, width)
+            .label(match op {
+                Op::Required { .. } => "required, and not set",
+                _ => "not defined",
+            });
             let near = did_you_mean(name, defined.iter().map(String::as_str).filter(|n| !n.contains('*')));
-            d = d.hint(match near {
-                Some(m) => format!("did you mean `${{{m}}}`? Otherwise set it with `--var {name}=…`, `vars:`, the environment, or a default `${{{name}:-…}}`"),
-                None => format!("set it with `--var {name}=…`, in `vars:`, in the environment, or give a default: `${{{name}:-…}}`"),
+            let captured = captured_by(cp, name);
+            d = d.hint(match (captured, near) {
+                (Some((cg, cc)), _) => match ctx.check {
+                    Some((g, _)) if g.id == cg.id => format!(
+                        "`{name}` is captured by check `{}`, which runs after this one: move this check below it",
+                        cc.name
+                    ),
+                    Some((g, _)) => format!(
+                        "`{name}` is captured in gate `{}`: add `needs: [{}]` to gate `{}` so its captures are visible here",
+                        cg.id, cg.id, g.id
+                    ),
+                    None => format!("`{name}` is captured by a check; captures cannot be used in `vars:`"),
+                },
+                (None, Some(m)) => format!("did you mean `${{{m}}}`? Otherwise set it with `--var {name}=…`, `vars:`, the environment, or a default `${{{name}:-…}}`"),
+                (None, None) => match op {
+                    Op::Required { .. } => format!("set it with `--var {name}=…`, in `--env-file`, or in the environment"),
+                    _ => format!("set it with `--var {name}=…`, in `vars:`, in the environment, or give a default: `${{{name}:-…}}`"),
+                },
             });
             self.diags.push(d);
         }
     }
+}
+
+/// What a `${…}` check needs to know about where the template is.
+struct RefContext<'a> {
+    cp: &'a Checkpoint,
+    /// `http.url`, `vars.API`, `expect.json $.id`.
+    field: String,
+    /// The references written in the file, to point at the right one.
+    refs: &'a [VarRef],
+    /// Where to point when the reference is not found in `refs`.
+    at: &'a Location,
+    /// The gate and check the template belongs to (None for `vars:`).
+    check: Option<(&'a Gate, &'a Check)>,
+}
+
+/// A template as written: `set ${X} first`.
+fn template_text(t: &Template) -> String {
+    t.parts
+        .iter()
+        .map(|p| match p {
+            interp::Part::Lit(s) => s.clone(),
+            interp::Part::Var { name, .. } => format!("${{{name}}}"),
+        })
+        .collect()
+}
+
+/// The gate and check that capture `name`, if any.
+fn captured_by<'a>(cp: &'a Checkpoint, name: &str) -> Option<(&'a Gate, &'a Check)> {
+    fn find<'a>(c: &'a Check, name: &str) -> Option<&'a Check> {
+        if c.capture.iter().any(|(n, _)| n == name) {
+            return Some(c);
+        }
+        c.during.iter().chain(&c.after).find_map(|x| find(x, name))
+    }
+    cp.gates.iter().find_map(|g| g.checks.iter().find_map(|c| find(c, name)).map(|c| (g, c)))
 }
 
 fn all_captures(c: &Check) -> Vec<String> {
@@ -583,11 +796,34 @@ static UNKNOWN_FIELD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"unknown field `([^`]*)`, expected (?:one of )?(.*)").expect("valid regex"));
 static MISSING_FIELD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"missing field `([^`]*)`").expect("valid regex"));
 
-/// A YAML or shape error from serde-saphyr, made friendlier: unknown keys get
-/// a did-you-mean, missing keys say what to add.
-fn yaml_error(file: &str, e: &serde_saphyr::Error) -> Diagnostic {
-    let location = e.location().map(|l| Location::from_yaml(file, &l));
-    let raw_msg = e.without_snippet().to_string();
+/// A YAML error from serde-saphyr, made friendlier: syntax errors say what
+/// to look for, a budget breach says what it means; unknown and missing keys
+/// (normally found by the shape pass first) get a did-you-mean.
+fn yaml_error(file: &str, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
+    let e = e.without_snippet();
+    let location = e.location().filter(|l| l.line() > 0).map(|l| Location::from_yaml(file, &l));
+    let raw_msg = e.to_string();
+    // Budget breaches arrive as their own variant or wrapped in an alias
+    // error; the text is the stable part.
+    if let Some(breach) = raw_msg.split("budget breached: ").nth(1) {
+        let what = if breach.starts_with("Depth") {
+            "is nested too deeply"
+        } else if breach.starts_with("Documents") {
+            return Diagnostic::new(format!("`{file}` holds several YAML documents"))
+                .at_opt(location)
+                .label("a second document starts here")
+                .hint("one checkpoint per file: remove the `---` line, or move the rest into its own file");
+        } else {
+            "expands to too much data"
+        };
+        return Diagnostic::new(format!(
+            "`{file}` {what} (the limit is {} YAML values); refusing to load it",
+            yaml::MAX_NODES
+        ))
+        .at_opt(location)
+        .label("stopped expanding here")
+        .hint("anchors and aliases (`&a`, `*a`) multiply what they point at; write the values out, or split the file");
+    }
     let msg = raw_msg.lines().next().unwrap_or("").trim().to_string();
     let msg = strip_location_suffix(&msg);
     if let Some(c) = UNKNOWN_FIELD.captures(&msg) {
@@ -610,29 +846,39 @@ fn yaml_error(file: &str, e: &serde_saphyr::Error) -> Diagnostic {
     }
     if let Some(c) = MISSING_FIELD.captures(&msg) {
         let key = c[1].to_string();
-        let hint = match key.as_str() {
-            "checkpoint" => {
-                "every checkpoint file starts with `checkpoint: <id>` (the file name without .yaml)".to_string()
-            }
-            "title" => "add `title:` with the plan's wording".to_string(),
-            "name" => "every check needs `name:`, a short description shown in the reports".to_string(),
-            "id" => "every gate needs `id:`, a stable identifier like `db-migrations`".to_string(),
-            "url" => "an http check needs `url:`".to_string(),
-            other => format!("add `{other}:`"),
-        };
-        return Diagnostic::new(format!("missing key `{key}`")).at_opt(location).hint(hint);
+        return Diagnostic::new(format!("missing key `{key}`")).at_opt(location).hint(format!("add `{key}:`"));
     }
-    let hint = if msg.contains("invalid type") && msg.contains("expected a sequence") {
-        Some("this key takes a list: `- item` lines or `[a, b]`".to_string())
-    } else if msg.contains("invalid type") && (msg.contains("expected struct") || msg.contains("expected a map")) {
-        Some("this key takes a mapping of `key: value` lines".to_string())
-    } else if msg.to_lowercase().contains("budget") || msg.to_lowercase().contains("alias") {
-        Some("the file expands into too much data (anchors/aliases); write it out plainly".to_string())
+    let lower = msg.to_lowercase();
+    if lower.contains(" tab") {
+        // The scanner reports where the token started; the tab is what to fix.
+        let from_line = location.as_ref().map_or(1, |l| l.line as usize);
+        let tab = text.lines().enumerate().skip(from_line.saturating_sub(1)).find_map(|(i, l)| {
+            let indent: String = l.chars().take_while(|c| c.is_whitespace()).collect();
+            indent.find('\t').map(|_| (i + 1, indent.chars().position(|c| c == '\t').unwrap_or(0) + 1))
+        });
+        let at = tab.map(|(l, c)| Location::new(file, l as u32, c as u32)).or(location);
+        return Diagnostic::new("a tab in the indentation")
+            .at_opt(at)
+            .width(1)
+            .label("tab")
+            .hint("YAML indents with spaces only; replace the tab with spaces");
+    }
+    let (message, hint) = if lower.contains("duplicate") {
+        (msg.split(", set DuplicateKeyPolicy").next().unwrap_or(&msg).to_string(), "keep one of the two keys")
+    } else if lower.contains("expected string scalar") || lower.contains("invalid type") {
+        (format!("wrong kind of value: {msg}"), "compare with `checkpoint schema`, or a shipped checkpoint")
+    } else if lower.contains("flow") {
+        (
+            format!("not valid YAML: {msg}"),
+            "inside `{ … }` and `[ … ]`, quote text that contains `[`, `]`, `{`, `}`, `,` or `: ` (e.g. `\"$[0].n\"`), and close every bracket",
+        )
     } else {
-        None
+        (
+            format!("not valid YAML: {msg}"),
+            "check the brackets, quotes and indentation on this line and the ones above it",
+        )
     };
-    let msg = if msg.is_empty() { "invalid checkpoint file".to_string() } else { msg };
-    Diagnostic::new(msg).at_opt(location).hint_opt(hint)
+    Diagnostic::new(message).at_opt(location).label("here").hint(hint)
 }
 
 fn strip_location_suffix(msg: &str) -> String {
@@ -640,11 +886,18 @@ fn strip_location_suffix(msg: &str) -> String {
     AT.replace(msg, "").to_string()
 }
 
-/// Raw → plan for one file, pushing a diagnostic for every problem.
+/// A place to point at: a location and how wide the carets are.
+type Spot = (Location, Option<usize>);
+
+/// Raw → plan for one file, pushing a diagnostic for every problem. The
+/// file's [`Node`] tree (when it parsed) is walked alongside the raw mirror to
+/// point each diagnostic at the key or value it is about.
 struct Validator<'d> {
     file: String,
     root: PathBuf,
     diags: &'d mut Diagnostics,
+    spots: &'d mut Spots,
+    text: &'d str,
 }
 
 impl Validator<'_> {
@@ -652,12 +905,25 @@ impl Validator<'_> {
         Location::from_yaml(&self.file, &s.referenced)
     }
 
+    /// A spanned value's place, with its width when it is a scalar.
+    fn spot<T>(&self, s: &Spanned<T>) -> Spot {
+        let len = usize::try_from(s.referenced.span().len()).unwrap_or(0);
+        (self.loc(s), (len > 1).then_some(len))
+    }
+
+    /// A node's place, or `fallback` when the tree is not there.
+    fn place(&self, n: Option<&Node>, fallback: &Location) -> Spot {
+        n.map_or_else(|| (fallback.clone(), None), |n| (n.location(&self.file), n.width()))
+    }
+
     fn err(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
 
-    fn checkpoint(&mut self, raw: RawCheckpoint, stem: &str) -> Option<FilePart> {
-        let id_loc = self.loc(&raw.checkpoint);
+    #[expect(clippy::too_many_lines, reason = "one linear pass over the file's top-level keys")]
+    fn checkpoint(&mut self, raw: RawCheckpoint, tree: Option<&Node>, stem: &str) -> Option<FilePart> {
+        let before = self.diags.len();
+        let (id_loc, id_width) = self.spot(&raw.checkpoint);
         let id = match &raw.checkpoint.value {
             Value::String(s) if !s.trim().is_empty() => s.trim().to_string(),
             Value::Number(n) if n.is_u64() => n.to_string(),
@@ -667,8 +933,9 @@ impl Validator<'_> {
                         "`checkpoint` must be a name or a number, not {}",
                         crate::matcher::show(other)
                     ))
-                    .at(id_loc.clone())
-                    .hint(format!("write `checkpoint: {stem}`")),
+                    .span(id_loc.clone(), id_width)
+                    .label("not an id")
+                    .hint(format!("write `checkpoint: {stem}`, the file name without `.yaml`")),
                 );
                 stem.to_string()
             }
@@ -676,14 +943,18 @@ impl Validator<'_> {
         if id != stem {
             self.err(
                 Diagnostic::new(format!("checkpoint `{id}` is in a file named `{stem}`"))
-                    .at(id_loc)
+                    .span(id_loc, id_width)
                     .label("does not match the file name")
                     .hint(format!("write `checkpoint: {stem}`, or rename the file to `{id}.yaml`")),
             );
         }
         if raw.title.trim().is_empty() {
+            let at = self.place(tree.and_then(|t| t.key("title")), &Location::new(&self.file, 1, 1));
             self.err(
-                Diagnostic::new("`title` is empty").at(Location::new(&self.file, 1, 1)).hint("use the plan's wording"),
+                Diagnostic::new("`title` is empty")
+                    .span(at.0, at.1)
+                    .label("no text")
+                    .hint("use the plan's wording, e.g. `title: \"Day 1 — backend and database\"`"),
             );
         }
         let mut includes = Vec::new();
@@ -694,19 +965,33 @@ impl Validator<'_> {
                 Value::Number(n) => includes.push((n.to_string(), loc)),
                 other => self.err(
                     Diagnostic::new(format!("an include is a checkpoint id, not {}", crate::matcher::show(other)))
-                        .at(loc),
+                        .at(loc)
+                        .label("not an id")
+                        .hint("write the ids of earlier checkpoints: `includes: [0, 1]`"),
                 ),
             }
         }
         let criteria = self.criteria(raw.criteria.as_ref());
-        let stack = raw.stack.as_ref().and_then(|s| self.stack(s));
+        let stack = raw.stack.as_ref().and_then(|s| self.stack(s, tree.and_then(|t| t.get("stack"))));
         let mut vars = IndexMap::new();
+        let vars_node: HashMap<String, (&Node, &Node)> = tree
+            .and_then(|t| t.get("vars"))
+            .and_then(Node::as_map)
+            .map(|m| m.iter().map(|(k, v)| (k.key_text(), (k, v))).collect())
+            .unwrap_or_default();
         for (name, val) in &raw.vars {
-            let loc = self.loc(val);
+            let (loc, width) = self.spot(val);
+            let entry = vars_node.get(name).copied();
+            if let Some((_, vn)) = entry {
+                let refs = yaml::var_refs(self.text, vn, &self.file);
+                self.spots.var_refs.insert((self.file.clone(), name.clone()), refs);
+            }
             if !valid_var_name(name) {
+                let (kl, kw) = self.place(entry.map(|e| e.0), &loc);
                 self.err(
                     Diagnostic::new(format!("`{name}` is not a valid variable name"))
-                        .at(loc.clone())
+                        .span(kl, kw)
+                        .label("not a name")
                         .hint("use letters, digits and `_`, starting with a letter or `_`"),
                 );
             }
@@ -714,18 +999,28 @@ impl Validator<'_> {
                 Ok(t) => {
                     vars.insert(name.clone(), t);
                 }
-                Err(e) => self.err(Diagnostic::new(e.message).at(loc).hint_opt(e.hint)),
+                Err(e) => {
+                    self.err(
+                        Diagnostic::new(format!("in `vars.{name}`: {}", e.message))
+                            .span(loc, width)
+                            .label("malformed `${…}`")
+                            .hint_opt(e.hint),
+                    );
+                    // Still defined, so its uses are not reported as well.
+                    vars.insert(name.clone(), Template::default());
+                }
             }
         }
         let services = stack.as_ref().map(|s| s.services.clone());
         let mut gates = Vec::new();
         let mut seen: HashMap<String, Location> = HashMap::new();
-        for g in raw.gates {
-            if let Some(gate) = self.gate(g, services.as_deref()) {
+        let gates_node = tree.and_then(|t| t.get("gates"));
+        for (i, g) in raw.gates.into_iter().enumerate() {
+            if let Some(gate) = self.gate(g, gates_node.and_then(|n| n.at(i)), services.as_deref()) {
                 if let Some(first) = seen.get(&gate.id) {
                     self.err(
                         Diagnostic::new(format!("gate id `{}` is used twice", gate.id))
-                            .at(gate.location.clone())
+                            .span(gate.location.clone(), Some(gate.id.chars().count()))
                             .label("second definition")
                             .hint(format!("the first is at {first}; gate ids must be unique")),
                     );
@@ -735,10 +1030,12 @@ impl Validator<'_> {
                 gates.push(gate);
             }
         }
-        if gates.is_empty() && includes.is_empty() && self.diags.is_empty() {
+        if gates.is_empty() && includes.is_empty() && self.diags.len() == before {
+            let at = self.place(tree.and_then(|t| t.key("gates")), &Location::new(&self.file, 1, 1));
             self.err(
                 Diagnostic::new(format!("checkpoint `{id}` has no gates"))
-                    .at(Location::new(&self.file, 1, 1))
+                    .span(at.0, at.1)
+                    .label("nothing to check")
                     .hint("add `gates:` with at least one gate, or `includes:` earlier checkpoints"),
             );
         }
@@ -756,11 +1053,12 @@ impl Validator<'_> {
                 gates,
             },
             includes,
+            ok: true,
         })
     }
 
     fn percent(&mut self, v: &Spanned<Value>, what: &str) -> Option<f64> {
-        let loc = self.loc(v);
+        let (loc, width) = self.spot(v);
         let parsed = match &v.value {
             Value::Number(n) => n.as_f64(),
             Value::String(s) => s.trim().strip_suffix('%').and_then(|p| p.trim().parse::<f64>().ok()),
@@ -771,7 +1069,8 @@ impl Validator<'_> {
             _ => {
                 self.err(
                     Diagnostic::new(format!("`{what}` must be a percentage between 0% and 100%"))
-                        .at(loc)
+                        .span(loc, width)
+                        .label("out of range")
                         .hint(format!("write e.g. `{what}: 70%`")),
                 );
                 None
@@ -792,19 +1091,37 @@ impl Validator<'_> {
         c
     }
 
-    fn stack(&mut self, raw: &raw::RawStack) -> Option<Stack> {
-        let at = Location::new(&self.file, 1, 1);
+    fn stack(&mut self, raw: &raw::RawStack, node: Option<&Node>) -> Option<Stack> {
+        let fallback = Location::new(&self.file, 1, 1);
+        let key = |k: &str| node.and_then(|n| n.get(k));
         let mut compose_files = Vec::new();
         let mut services: Vec<String> = Vec::new();
         if raw.compose.is_empty() {
+            let at = self.place(key("compose").or(node), &fallback);
             self.err(
                 Diagnostic::new("`stack` has no compose files")
-                    .at(at.clone())
+                    .span(at.0, at.1)
+                    .label("no `compose:`")
                     .hint("add `compose: [docker-compose.test.yml]` (paths relative to the project root)"),
             );
         }
-        for f in &raw.compose {
+        for (i, f) in raw.compose.iter().enumerate() {
             let p = self.root.join(f);
+            let at = self.place(key("compose").and_then(|c| c.at(i)), &fallback);
+            if !p.is_file() {
+                let near = compose_files_in(&self.root);
+                self.err(
+                    Diagnostic::new(format!("compose file `{f}` does not exist"))
+                        .span(at.0, at.1)
+                        .label(format!("not found in `{}`", display_path(&self.root)))
+                        .hint(
+                            did_you_mean(f, near.iter().map(String::as_str))
+                                .map(|m| format!("did you mean `{m}`? Paths are relative to the project root, the parent of `checkpoints/`"))
+                                .unwrap_or_else(|| "compose paths are relative to the project root, the parent of `checkpoints/`".into()),
+                        ),
+                );
+                continue;
+            }
             match crate::compose::service_names(&p) {
                 Ok(names) => {
                     for n in names {
@@ -816,32 +1133,50 @@ impl Validator<'_> {
                 }
                 Err(e) => self.err(
                     Diagnostic::new(e)
-                        .at(at.clone())
-                        .hint(format!("compose paths are relative to the project root `{}`", display_path(&self.root))),
+                        .span(at.0, at.1)
+                        .label("this compose file")
+                        .hint("`docker compose -f <file> config` shows what compose makes of it"),
                 ),
             }
         }
         let mut env_files = Vec::new();
-        for f in &raw.env_file {
+        for (i, f) in raw.env_file.iter().enumerate() {
             let p = self.root.join(f);
             if p.is_file() {
                 env_files.push(p);
             } else {
-                self.err(Diagnostic::new(format!("env file `{f}` does not exist")).at(at.clone()));
+                let at = self.place(key("env_file").and_then(|c| c.at(i)), &fallback);
+                self.err(
+                    Diagnostic::new(format!("env file `{f}` does not exist"))
+                        .span(at.0, at.1)
+                        .label(format!("not found in `{}`", display_path(&self.root)))
+                        .hint("env file paths are relative to the project root, the parent of `checkpoints/`"),
+                );
             }
         }
-        for s in raw.services.iter().chain(raw.ready.keys()) {
+        let listed = raw.services.iter().enumerate().map(|(i, s)| (s, key("services").and_then(|n| n.at(i))));
+        let probed = raw.ready.keys().map(|s| (s, key("ready").and_then(|n| n.key(s))));
+        for (s, n) in listed.chain(probed).collect::<Vec<_>>() {
             if !services.is_empty() && !services.contains(s) {
-                self.err(Diagnostic::new(format!("service `{s}` is not in the compose file")).at(at.clone()).hint_opt(
-                    did_you_mean(s, services.iter().map(String::as_str)).map(|m| format!("did you mean `{m}`?")),
-                ));
+                let at = self.place(n, &fallback);
+                self.err(
+                    Diagnostic::new(format!("service `{s}` is not in the compose file"))
+                        .span(at.0, at.1)
+                        .label("no such service")
+                        .hint(
+                            did_you_mean(s, services.iter().map(String::as_str))
+                                .map(|m| format!("did you mean `{m}`?"))
+                                .unwrap_or_else(|| format!("services: {}", services.join(", "))),
+                        ),
+                );
             }
         }
         let ready_timeout = match &raw.ready_timeout {
             Some(t) => match crate::duration::parse(t) {
                 Ok(d) => d,
                 Err(e) => {
-                    self.err(Diagnostic::new(format!("`ready_timeout`: {e}")).at(at));
+                    let at = self.place(key("ready_timeout"), &fallback);
+                    self.err(duration_error("ready_timeout", t, &e).span(at.0, at.1));
                     DEFAULT_READY_TIMEOUT
                 }
             },
@@ -850,32 +1185,36 @@ impl Validator<'_> {
         Some(Stack { raw: raw.clone(), compose_files, env_files, services, ready_timeout })
     }
 
-    fn gate(&mut self, g: RawGate, services: Option<&[String]>) -> Option<Gate> {
+    fn gate(&mut self, g: RawGate, node: Option<&Node>, services: Option<&[String]>) -> Option<Gate> {
         let location = self.loc(&g.id);
         let id = g.id.value.trim().to_string();
+        let id_spot = self.spot(&g.id);
         if !valid_id(&id) {
             self.err(
                 Diagnostic::new(format!("`{id}` is not a valid gate id"))
-                    .at(location.clone())
-                    .hint("use letters, digits, `-`, `_` and `.`, e.g. `db-migrations`"),
+                    .span(id_spot.0.clone(), id_spot.1)
+                    .label("letters, digits, `-`, `_` and `.` only")
+                    .hint(format!("e.g. `{}`", suggest_id(&id))),
             );
         }
         if g.title.trim().is_empty() {
+            let at = self.place(node.and_then(|n| n.key("title")), &location);
             self.err(
                 Diagnostic::new(format!("gate `{id}` has an empty title"))
-                    .at(location.clone())
+                    .span(at.0, at.1)
+                    .label("no text")
                     .hint("use the plan's wording"),
             );
         }
-        let severity = match g.severity.as_ref().map(|s| (s.value.trim().to_lowercase(), self.loc(s))) {
+        let severity = match g.severity.as_ref().map(|s| (s.value.trim().to_lowercase(), self.spot(s))) {
             None => Severity::Must,
             Some((s, _)) if s == "must" => Severity::Must,
             Some((s, _)) if s == "should" => Severity::Should,
             Some((s, _)) if s == "nice" => Severity::Nice,
-            Some((s, loc)) => {
+            Some((s, (loc, width))) => {
                 self.err(
                     Diagnostic::new(format!("unknown severity `{s}`"))
-                        .at(loc)
+                        .span(loc, width)
                         .label("expected must, should or nice")
                         .hint(
                             did_you_mean(&s, ["must", "should", "nice"])
@@ -886,23 +1225,37 @@ impl Validator<'_> {
                 Severity::Must
             }
         };
+        for n in &g.needs {
+            let spot = self.spot(n);
+            self.spots.needs.insert((location.clone(), n.value.trim().to_string()), spot);
+        }
         if g.checks.is_empty() {
+            let at = self.place(node.and_then(|n| n.key("checks")), &location);
+            let at = if node.and_then(|n| n.key("checks")).is_some() { at } else { id_spot.clone() };
             self.err(
                 Diagnostic::new(format!("gate `{id}` has no checks"))
-                    .at(location.clone())
+                    .span(at.0, at.1)
+                    .label("nothing to run")
                     .hint("add `checks:` with at least one check, e.g. `- name: API answers` + `http: { url: … }`"),
             );
         }
         let mut checks = Vec::new();
-        let mut names: HashSet<String> = HashSet::new();
-        for c in g.checks {
-            if let Some(check) = self.check(c, services) {
-                if !names.insert(check.name.clone()) {
+        let mut names: HashMap<String, Location> = HashMap::new();
+        let checks_node = node.and_then(|n| n.get("checks"));
+        for (i, c) in g.checks.into_iter().enumerate() {
+            let name_spot = self.spot(&c.name);
+            if let Some(check) = self.check(c, checks_node.and_then(|n| n.at(i)), services) {
+                if let Some(first) = names.get(&check.name) {
                     self.err(
                         Diagnostic::new(format!("check name `{}` is used twice in gate `{id}`", check.name))
-                            .at(check.location.clone())
-                            .hint("check names must be unique within a gate: they become JUnit test names"),
+                            .span(name_spot.0, name_spot.1)
+                            .label("second check with this name")
+                            .hint(format!(
+                                "the first is at {first}; check names must be unique within a gate: they become JUnit test names"
+                            )),
                     );
+                } else {
+                    names.insert(check.name.clone(), check.location.clone());
                 }
                 checks.push(check);
             }
@@ -926,20 +1279,24 @@ impl Validator<'_> {
         match crate::duration::parse(&s.value) {
             Ok(d) => Some(d),
             Err(e) => {
-                let loc = self.loc(s);
-                self.err(Diagnostic::new(format!("`{what}`: {e}")).at(loc));
+                let (loc, width) = self.spot(s);
+                self.err(duration_error(what, &s.value, &e).span(loc, width.or(Some(s.value.chars().count().max(1)))));
                 None
             }
         }
     }
 
     #[expect(clippy::too_many_lines, reason = "one linear pass over a check's fields reads best in one place")]
-    fn check(&mut self, c: RawCheck, services: Option<&[String]>) -> Option<Check> {
+    fn check(&mut self, c: RawCheck, node: Option<&Node>, services: Option<&[String]>) -> Option<Check> {
         let location = self.loc(&c.name);
+        let name_spot = self.spot(&c.name);
         let name = c.name.value.trim().to_string();
         if name.is_empty() {
             self.err(
-                Diagnostic::new("a check has an empty name").at(location.clone()).hint("describe what it observes"),
+                Diagnostic::new("a check has an empty name")
+                    .span(name_spot.0.clone(), name_spot.1)
+                    .label("no text")
+                    .hint("describe what it observes, e.g. `name: GET /health answers 200`"),
             );
         }
         let mut during = Vec::new();
@@ -978,53 +1335,94 @@ impl Validator<'_> {
                 recover_within: f.recover_within,
             };
             kinds.push(("fault", ser(&spec)));
-            for x in f.during {
-                if let Some(ch) = self.check(x, services) {
+            let fault_node = node.and_then(|n| n.get("fault"));
+            for (i, x) in f.during.into_iter().enumerate() {
+                if let Some(ch) =
+                    self.check(x, fault_node.and_then(|n| n.get("during")).and_then(|n| n.at(i)), services)
+                {
                     during.push(ch);
                 }
             }
-            for x in f.after {
-                if let Some(ch) = self.check(x, services) {
+            for (i, x) in f.after.into_iter().enumerate() {
+                if let Some(ch) = self.check(x, fault_node.and_then(|n| n.get("after")).and_then(|n| n.at(i)), services)
+                {
                     after.push(ch);
                 }
             }
         }
-        let (kind, spec) = match kinds.len() {
-            1 => kinds.pop().unwrap_or(("http", Value::Null)),
+        // A check without exactly one kind is still returned (its file is
+        // marked broken): its captures keep later checks from being reported
+        // as using undefined variables.
+        let (kind, spec, broken) = match kinds.len() {
+            1 => {
+                let (k, s) = kinds.pop().unwrap_or(("http", Value::Null));
+                (k, s, false)
+            }
             0 => {
                 self.err(
                     Diagnostic::new(format!("check `{name}` has no kind"))
-                        .at(location)
+                        .span(name_spot.0, name_spot.1)
+                        .label("what does it observe?")
                         .hint(format!("add exactly one of: {}", KINDS.join(", "))),
                 );
-                return None;
+                ("none", Value::Null, true)
             }
             _ => {
                 let names: Vec<&str> = kinds.iter().map(|k| k.0).collect();
+                let second = self.place(node.and_then(|n| n.key(names[1])), &location);
                 self.err(
                     Diagnostic::new(format!("check `{name}` has several kinds: {}", names.join(", ")))
-                        .at(location)
+                        .span(second.0, second.1)
+                        .label(format!("a second kind after `{}`", names[0]))
                         .hint("a check observes one thing; split it into one check per kind"),
                 );
-                return None;
+                (names[0], Value::Null, true)
             }
         };
-        self.check_spec(kind, &spec, &name, &location, services);
-        let expect = self.expectations(kind, c.expect.unwrap_or_default());
+        // Every `${…}` written in this check (its nested fault checks keep their own).
+        if let Some(n) = node {
+            let mut strings = Vec::new();
+            for (k, v) in n.as_map().unwrap_or_default() {
+                match k.key_text().as_str() {
+                    "fault" => {
+                        for (fk, fv) in v.as_map().unwrap_or_default() {
+                            if !matches!(fk.key_text().as_str(), "during" | "after") {
+                                fv.strings(&mut strings);
+                            }
+                        }
+                    }
+                    "name" | "capture" => {}
+                    _ => v.strings(&mut strings),
+                }
+            }
+            let refs = strings.iter().flat_map(|s| yaml::var_refs(self.text, s, &self.file)).collect();
+            self.spots.check_refs.insert(location.clone(), refs);
+        }
+        let expect = if broken {
+            Vec::new()
+        } else {
+            let spec_entry = node.and_then(|n| n.entry(kind));
+            self.check_spec(kind, &spec, &name, &location, spec_entry, services);
+            self.expectations(kind, c.expect.unwrap_or_default(), node.and_then(|n| n.get("expect")))
+        };
         let mut capture = Vec::new();
+        let capture_node = node.and_then(|n| n.get("capture"));
         for (var, path) in &c.capture {
-            let loc = self.loc(path);
+            let (loc, width) = self.spot(path);
             if !valid_var_name(var) {
+                let at = self.place(capture_node.and_then(|n| n.key(var)), &loc);
                 self.err(
                     Diagnostic::new(format!("`{var}` is not a valid variable name to capture into"))
-                        .at(loc.clone())
+                        .span(at.0, at.1)
+                        .label("not a name")
                         .hint("use letters, digits and `_`, e.g. `TOKEN`"),
                 );
             }
             if let Err(e) = serde_json_path::JsonPath::parse(&path.value) {
                 self.err(
-                    Diagnostic::new(format!("invalid JSONPath `{}`: {e}", path.value))
-                        .at(loc)
+                    Diagnostic::new(format!("invalid JSONPath `{}` in `capture.{var}`", path.value))
+                        .span(loc, width)
+                        .label(jsonpath_label(&e.to_string()))
                         .hint("JSONPath per RFC 9535, e.g. `$.access_token` or `$[0].count`"),
                 );
             }
@@ -1032,24 +1430,28 @@ impl Validator<'_> {
         }
         let timeout = c.timeout.as_ref().and_then(|t| self.duration(t, "timeout")).unwrap_or(DEFAULT_TIMEOUT);
         let retry = c.retry.as_ref().and_then(|r| {
-            let until = self.duration(&r.until, "retry.until")?;
+            let until = self.duration(&r.until, "retry.until");
             let every = match &r.every {
-                Some(e) => self.duration(e, "retry.every")?,
-                None => Duration::from_millis(500),
+                Some(e) => self.duration(e, "retry.every"),
+                None => Some(Duration::from_millis(500)),
             };
-            Some(Retry { until, every })
+            Some(Retry { until: until?, every: every? })
         });
         let service = c.service.clone().or_else(|| infer_service(kind, &spec));
         if let (Some(svc), Some(known)) = (&c.service, services)
             && !known.is_empty()
             && !known.contains(svc)
         {
+            let at = self.place(node.and_then(|n| n.get("service")), &location);
             self.err(
-                Diagnostic::new(format!("service `{svc}` is not in the compose file")).at(location.clone()).hint(
-                    did_you_mean(svc, known.iter().map(String::as_str))
-                        .map(|m| format!("did you mean `{m}`?"))
-                        .unwrap_or_else(|| format!("services: {}", known.join(", "))),
-                ),
+                Diagnostic::new(format!("service `{svc}` is not in the compose file"))
+                    .span(at.0, at.1)
+                    .label("no such service")
+                    .hint(
+                        did_you_mean(svc, known.iter().map(String::as_str))
+                            .map(|m| format!("did you mean `{m}`?"))
+                            .unwrap_or_else(|| format!("services: {}", known.join(", "))),
+                    ),
             );
         }
         Some(Check {
@@ -1068,12 +1470,37 @@ impl Validator<'_> {
     }
 
     /// Kind-specific rules that serde cannot express.
-    fn check_spec(&mut self, kind: &str, spec: &Value, name: &str, loc: &Location, services: Option<&[String]>) {
+    #[expect(clippy::too_many_lines, reason = "one arm per check kind")]
+    fn check_spec(
+        &mut self,
+        kind: &str,
+        spec: &Value,
+        name: &str,
+        loc: &Location,
+        entry: Option<(&Node, &Node)>,
+        services: Option<&[String]>,
+    ) {
+        // The spec's key (`http:`) and its fields, for pointing.
+        let node = entry.map(|e| e.1);
+        let field = |k: &str| node.and_then(|n| n.get(k));
+        let key_of = |k: &str| node.and_then(|n| n.key(k));
+        let whole = self.place(entry.map(|e| e.0), loc);
         let mut templates = Vec::new();
         collect_templates(spec, kind, &mut templates);
-        for (field, t) in &templates {
+        for (path, t) in &templates {
             if let Err(e) = Template::parse(t) {
-                self.err(Diagnostic::new(format!("in `{field}`: {}", e.message)).at(loc.clone()).hint_opt(e.hint));
+                let mut strings = Vec::new();
+                if let Some(n) = node {
+                    n.strings(&mut strings);
+                }
+                let n = strings.into_iter().find(|s| matches!(&s.value, yaml::Value::Str(v) if v == t));
+                let at = self.place(n, loc);
+                self.err(
+                    Diagnostic::new(format!("in `{path}`: {}", e.message))
+                        .span(at.0, at.1)
+                        .label("malformed `${…}`")
+                        .hint_opt(e.hint),
+                );
             }
         }
         let s = |k: &str| spec.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
@@ -1081,28 +1508,47 @@ impl Validator<'_> {
             "http" => {
                 let method = s("method");
                 if !method.is_empty() && !method.contains("${") && reqwest_method_invalid(&method) {
+                    let at = self.place(field("method"), loc);
                     self.err(
-                        Diagnostic::new(format!("`{method}` is not an HTTP method")).at(loc.clone()).hint_opt(
-                            did_you_mean(
-                                &method.to_uppercase(),
-                                ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
-                            )
-                            .map(|m| format!("did you mean `{m}`?")),
-                        ),
+                        Diagnostic::new(format!("`{method}` is not an HTTP method"))
+                            .span(at.0, at.1)
+                            .label("unknown method")
+                            .hint(
+                                did_you_mean(
+                                    &method.to_uppercase(),
+                                    ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+                                )
+                                .map(|m| format!("did you mean `{m}`?"))
+                                .unwrap_or_else(|| {
+                                    "methods: GET (default), POST, PUT, PATCH, DELETE, HEAD, OPTIONS".into()
+                                }),
+                            ),
                     );
                 }
                 let url = s("url");
                 if !(url.contains("${") || url.starts_with("http://") || url.starts_with("https://")) {
+                    let at = self.place(field("url"), loc);
+                    let hint = if url.contains("://") {
+                        "an http check speaks HTTP: use `http://` or `https://` (a `tcp` check tests other ports)"
+                            .to_string()
+                    } else {
+                        format!(
+                            "write a full URL: `http://{url}`, or `http://${{service.api.8000}}/health` for a stack service"
+                        )
+                    };
                     self.err(
                         Diagnostic::new(format!("`{url}` is not an http(s) URL"))
-                            .at(loc.clone())
-                            .hint("write a full URL, e.g. `http://${service.api.8000}/health`"),
+                            .span(at.0, at.1)
+                            .label("needs `http://` or `https://`")
+                            .hint(hint),
                     );
                 }
                 if spec.get("json").is_some() && spec.get("body").is_some() {
+                    let at = self.place(key_of("body"), loc);
                     self.err(
                         Diagnostic::new("an http check has both `json` and `body`")
-                            .at(loc.clone())
+                            .span(at.0, at.1)
+                            .label("second body")
                             .hint("send one body: `json:` or `body:`"),
                     );
                 }
@@ -1111,23 +1557,52 @@ impl Validator<'_> {
                 let has_query = spec.get("query").is_some();
                 let has_table = spec.get("table").is_some();
                 if has_query == has_table {
+                    let (msg, at, label) = if has_query {
+                        (
+                            format!("postgres check `{name}` has both `query` and `table`"),
+                            self.place(key_of("table"), loc),
+                            "one of `query` or `table`",
+                        )
+                    } else {
+                        (
+                            format!("postgres check `{name}` needs `query` or `table`"),
+                            whole.clone(),
+                            "nothing to look at",
+                        )
+                    };
                     self.err(
-                        Diagnostic::new(format!("postgres check `{name}` needs exactly one of `query` or `table`"))
-                            .at(loc.clone())
+                        Diagnostic::new(msg)
+                            .span(at.0, at.1)
+                            .label(label)
                             .hint("`query: SELECT count(*) AS n FROM users`, or `table: users` with optional `columns: [id, email]`"),
                     );
                 }
                 if spec.get("columns").is_some() && !has_table {
-                    self.err(Diagnostic::new("`columns` goes with `table`").at(loc.clone()));
+                    let at = self.place(key_of("columns"), loc);
+                    self.err(
+                        Diagnostic::new("`columns` goes with `table`")
+                            .span(at.0, at.1)
+                            .label("no `table` to look in")
+                            .hint("add `table: <name>`, or check columns in the query's result with `expect.json`"),
+                    );
                 }
             }
             "redis" => {
                 let one = spec.get("command").is_some();
                 let many = spec.get("commands").is_some();
                 if one == many {
+                    let (msg, at) = if one {
+                        (
+                            format!("redis check `{name}` has both `command` and `commands`"),
+                            self.place(key_of("commands"), loc),
+                        )
+                    } else {
+                        (format!("redis check `{name}` has no command"), whole.clone())
+                    };
                     self.err(
-                        Diagnostic::new(format!("redis check `{name}` needs exactly one of `command` or `commands`"))
-                            .at(loc.clone())
+                        Diagnostic::new(msg)
+                            .span(at.0, at.1)
+                            .label("exactly one of `command` or `commands`")
                             .hint("`command: [PING]`, or `commands: [[LPUSH, q, x], [RPOP, q]]`"),
                     );
                 }
@@ -1136,41 +1611,66 @@ impl Validator<'_> {
                     .and_then(Value::as_array)
                     .is_some_and(|a| a.iter().any(|c| c.as_array().is_none_or(Vec::is_empty)))
                 {
-                    self.err(Diagnostic::new("an empty command in `commands`").at(loc.clone()));
+                    let at = self.place(field("commands"), loc);
+                    self.err(
+                        Diagnostic::new("an empty command in `commands`")
+                            .span(at.0, at.1)
+                            .label("`[]`")
+                            .hint("each command is a list: `[GET, key]`"),
+                    );
                 }
             }
             "command" => {
                 let argv = spec.get("argv").is_some();
                 let shell = spec.get("shell").is_some();
                 if argv == shell {
+                    let at = if argv { self.place(key_of("shell"), loc) } else { whole.clone() };
                     self.err(
                         Diagnostic::new(format!("command check `{name}` needs exactly one of `argv` or `shell`"))
-                            .at(loc.clone())
+                            .span(at.0, at.1)
+                            .label(if argv { "both `argv` and `shell`" } else { "nothing to run" })
                             .hint("`argv: [pg_isready, -h, localhost]`, or `shell: \"curl -s … | grep ok\"`"),
                     );
                 }
             }
             "exec" if spec.get("argv").and_then(Value::as_array).is_none_or(Vec::is_empty) => {
-                self.err(Diagnostic::new("an exec check needs a non-empty `argv`").at(loc.clone()));
+                let at = self.place(field("argv"), loc);
+                self.err(
+                    Diagnostic::new("an exec check needs a non-empty `argv`")
+                        .span(at.0, at.1)
+                        .label("empty")
+                        .hint("the program and its arguments: `argv: [alembic, current]`"),
+                );
             }
             "fault" => {
                 let action = s("action");
                 if !["stop", "kill", "pause", "disconnect"].contains(&action.as_str()) {
+                    let at = self.place(field("action"), loc);
                     self.err(
-                        Diagnostic::new(format!("unknown fault action `{action}`")).at(loc.clone()).hint(
-                            did_you_mean(&action, ["stop", "kill", "pause", "disconnect"])
-                                .map(|m| format!("did you mean `{m}`?"))
-                                .unwrap_or_else(|| "actions: stop, kill, pause, disconnect".into()),
-                        ),
+                        Diagnostic::new(format!("unknown fault action `{action}`"))
+                            .span(at.0, at.1)
+                            .label("not an action")
+                            .hint(
+                                did_you_mean(&action, ["stop", "kill", "pause", "disconnect"])
+                                    .map(|m| format!("did you mean `{m}`?"))
+                                    .unwrap_or_else(|| "actions: stop, kill, pause, disconnect".into()),
+                            ),
                     );
                 }
                 if action == "disconnect" && spec.get("network").is_none() {
-                    self.err(Diagnostic::new("`disconnect` needs `network:`").at(loc.clone()));
+                    let at = self.place(field("action"), loc);
+                    self.err(
+                        Diagnostic::new("`disconnect` needs `network:`")
+                            .span(at.0, at.1)
+                            .label("from which network?")
+                            .hint("add `network: <compose network>`, e.g. `network: backend`"),
+                    );
                 }
                 if let Some(r) = spec.get("recover_within").and_then(Value::as_str)
                     && let Err(e) = crate::duration::parse(r)
                 {
-                    self.err(Diagnostic::new(format!("`recover_within`: {e}")).at(loc.clone()));
+                    let at = self.place(field("recover_within"), loc);
+                    self.err(duration_error("recover_within", r, &e).span(at.0, at.1));
                 }
             }
             _ => {}
@@ -1188,26 +1688,40 @@ impl Validator<'_> {
                     named.extend(list.iter().filter_map(Value::as_str).map(str::to_string));
                 }
             }
+            let mut strings = Vec::new();
+            if let Some(n) = node {
+                for (k, v) in n.as_map().unwrap_or_default() {
+                    if !matches!(k.key_text().as_str(), "during" | "after") {
+                        v.strings(&mut strings);
+                    }
+                }
+            }
             for n in named {
                 if !n.contains("${") && !known.contains(&n) {
+                    let written = strings.iter().find(|s| matches!(&s.value, yaml::Value::Str(v) if *v == n)).copied();
+                    let at = self.place(written, loc);
                     self.err(
-                        Diagnostic::new(format!("service `{n}` is not in the compose file")).at(loc.clone()).hint(
-                            did_you_mean(&n, known.iter().map(String::as_str))
-                                .map(|m| format!("did you mean `{m}`?"))
-                                .unwrap_or_else(|| format!("services: {}", known.join(", "))),
-                        ),
+                        Diagnostic::new(format!("service `{n}` is not in the compose file"))
+                            .span(at.0, at.1)
+                            .label("no such service")
+                            .hint(
+                                did_you_mean(&n, known.iter().map(String::as_str))
+                                    .map(|m| format!("did you mean `{m}`?"))
+                                    .unwrap_or_else(|| format!("services: {}", known.join(", "))),
+                            ),
                     );
                 }
             }
         }
     }
 
-    fn expectations(&mut self, kind: &str, e: RawExpect) -> Vec<Expectation> {
+    fn expectations(&mut self, kind: &str, e: RawExpect, node: Option<&Node>) -> Vec<Expectation> {
         let allowed = expect_fields(kind);
         let mut out = Vec::new();
         let mut single = |me: &mut Self, field: &str, v: Option<Spanned<Value>>| {
             if let Some(v) = v {
-                me.expectation(kind, allowed, field, None, &v, &mut out);
+                let entry = node.and_then(|n| n.entry(field));
+                me.expectation(kind, allowed, field, None, &v, entry, &mut out);
             }
         };
         single(self, "status", e.status);
@@ -1218,24 +1732,39 @@ impl Validator<'_> {
         single(self, "exit_code", e.exit_code);
         single(self, "stdout", e.stdout);
         single(self, "stderr", e.stderr);
+        let headers_node = node.and_then(|n| n.get("headers"));
         for (h, v) in &e.headers {
-            self.expectation(kind, allowed, "headers", Some(h.to_ascii_lowercase()), v, &mut out);
+            let entry = headers_node.and_then(|n| n.entry(h));
+            self.expectation(kind, allowed, "headers", Some(h.to_ascii_lowercase()), v, entry, &mut out);
         }
+        let json_node = node.and_then(|n| n.get("json"));
         for (path, v) in &e.json {
-            let loc = self.loc(v);
+            let entry = json_node.and_then(|n| n.entry(path));
             if let Err(err) = serde_json_path::JsonPath::parse(path) {
+                let at = self.place(entry.map(|e| e.0), &self.loc(v));
+                let hint = if path.starts_with('$') {
+                    "JSONPath per RFC 9535, e.g. `$.status` or `$.items[0].id`".to_string()
+                } else {
+                    format!("a JSONPath starts with `$`: did you mean `$.{path}`?")
+                };
                 self.err(
-                    Diagnostic::new(format!("invalid JSONPath `{path}`: {err}"))
-                        .at(loc)
-                        .hint("JSONPath per RFC 9535 starts with `$`, e.g. `$.status` or `$.items[0].id`"),
+                    Diagnostic::new(format!("invalid JSONPath `{path}` in `expect.json`"))
+                        .span(at.0, at.1)
+                        .label(if path.starts_with('$') {
+                            jsonpath_label(&err.to_string())
+                        } else {
+                            "not a JSONPath".into()
+                        })
+                        .hint(hint),
                 );
                 continue;
             }
-            self.expectation(kind, allowed, "json", Some(path.clone()), v, &mut out);
+            self.expectation(kind, allowed, "json", Some(path.clone()), v, entry, &mut out);
         }
         out
     }
 
+    #[expect(clippy::too_many_arguments, reason = "the expectation, its place, and where to collect it")]
     fn expectation(
         &mut self,
         kind: &str,
@@ -1243,22 +1772,109 @@ impl Validator<'_> {
         field: &str,
         key: Option<String>,
         v: &Spanned<Value>,
+        entry: Option<(&Node, &Node)>,
         out: &mut Vec<Expectation>,
     ) {
         let loc = self.loc(v);
+        let label = match &key {
+            Some(k) => format!("expect.{field} {k}"),
+            None => format!("expect.{field}"),
+        };
         if !allowed.contains(&field) {
+            let at = self.place(entry.map(|e| e.0), &loc);
             self.err(
                 Diagnostic::new(format!("`expect.{field}` does not apply to a {kind} check"))
-                    .at(loc)
+                    .span(at.0, at.1)
+                    .label(format!("not observed by {kind}"))
                     .hint(format!("a {kind} check can expect: {}", allowed.join(", "))),
             );
             return;
         }
         match Matcher::parse(&v.value) {
             Ok(matcher) => out.push(Expectation { field: field.to_string(), key, matcher, location: loc }),
-            Err(e) => self.err(Diagnostic::new(format!("in `expect.{field}`: {}", e.message)).at(loc).hint_opt(e.hint)),
+            Err(e) => {
+                let value_node = entry.map(|e| e.1);
+                let at = match (&e.op, value_node) {
+                    (Some(op), Some(n)) => {
+                        let unknown = !crate::matcher::OPERATORS.contains(&op.as_str());
+                        let found = find_key(n, op).map(|(k, v)| if unknown { k } else { v });
+                        self.place(found.or(Some(n)), &loc)
+                    }
+                    _ => self.place(value_node, &loc),
+                };
+                self.err(
+                    Diagnostic::new(format!("in `{label}`: {}", e.message))
+                        .span(at.0, at.1)
+                        .label(if e.message.starts_with("unknown matcher") { "not a matcher" } else { "invalid" })
+                        .hint(e.hint.unwrap_or_else(|| {
+                            format!(
+                                "matchers: {}; see the README's expectations section",
+                                crate::matcher::OPERATORS.join(", ")
+                            )
+                        })),
+                );
+            }
         }
     }
+}
+
+/// A duration that does not parse: what was written, and how to write it.
+fn duration_error(what: &str, value: &str, e: &str) -> Diagnostic {
+    let v = value.trim();
+    if e.contains("no unit") {
+        Diagnostic::new(format!("`{what}: {v}` has no unit"))
+            .label("a number without a unit")
+            .hint(format!("write `{v}s` or `{v}ms`: durations always say their unit"))
+    } else {
+        Diagnostic::new(format!("`{what}: {v}` is not a duration"))
+            .label("not a duration")
+            .hint("durations are a number and a unit: `500ms`, `10s`, `2m`, `1m30s`")
+    }
+}
+
+/// The first entry with key `key` in a tree of mappings, depth first.
+fn find_key<'a>(n: &'a Node, key: &str) -> Option<(&'a Node, &'a Node)> {
+    for (k, v) in n.as_map()? {
+        if k.key_text() == key {
+            return Some((k, v));
+        }
+        if let Some(found) = find_key(v, key) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// serde_json_path's error, shortened to fit under the carets.
+fn jsonpath_label(e: &str) -> String {
+    let e = e.split_once(", ").map_or(e, |(_, rest)| rest);
+    e.trim().to_string()
+}
+
+/// A valid gate id resembling an invalid one: `api up!` → `api-up`.
+fn suggest_id(id: &str) -> String {
+    let mut out = String::new();
+    for c in id.trim().chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '_' | '.') {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-').to_string();
+    if out.is_empty() { "db-migrations".into() } else { out }
+}
+
+/// Compose-looking files in the project root, for did-you-mean.
+fn compose_files_in(root: &Path) -> Vec<String> {
+    std::fs::read_dir(root)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains("compose") && (n.ends_with(".yml") || n.ends_with(".yaml")))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn reqwest_method_invalid(m: &str) -> bool {
