@@ -270,6 +270,15 @@ impl ComposeStack {
         let mut args: Vec<String> = ["up", "-d", "--remove-orphans", "--quiet-pull"].map(String::from).into();
         args.extend(self.inner.opts.services.iter().cloned());
         compose::run(tool, &self.inner.opts, &args, Some(&cancel), Some(progress)).await?;
+        // `up -d` has created a container for every service it starts. What
+        // `config --services` lists beyond that is not part of this run:
+        // services behind an inactive profile (v1 lists them anyway) or scaled
+        // to zero. Waiting for them would only end at the deadline.
+        let docker = self.inner.docker().await?;
+        if let Ok(containers) = engine::project_containers(docker, &self.inner.opts.project, false).await {
+            let mut defined = self.inner.defined.lock().expect("defined lock");
+            defined.retain(|s| containers.iter().any(|c| c.service == *s));
+        }
         Ok(())
     }
 
