@@ -26,5 +26,7 @@ pub use compose::ComposeTool;
 pub use engine::cleanup_project;
 pub use error::StackError;
 pub use ready::{NotReady, NotReadyKind, ReadyReport, ServiceDiagnosis, ServiceReady};
-pub use stack::{ComposeStack, StackOptions, StackProgress, Teardown, is_valid_project_name, project_name};
+pub use stack::{
+    ComposeStack, DEFAULT_READY_TIMEOUT, StackOptions, StackProgress, Teardown, is_valid_project_name, project_name,
+};
 pub use target::{DEFAULT_PROBE_IMAGE, DockerTarget};

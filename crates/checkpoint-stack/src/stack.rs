@@ -27,7 +27,7 @@ use crate::ready::{self, NotReady, ReadyReport};
 use crate::target::DockerTarget;
 
 /// How to run the stack of one checkpoint run.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct StackOptions {
     /// `-f` files, in order (absolute, or relative to `project_dir`).
     pub compose_files: Vec<PathBuf>,
@@ -48,6 +48,25 @@ pub struct StackOptions {
     /// Extra environment for the compose tool (interpolation of `${VAR}`).
     pub extra_env: Vec<(String, String)>,
 }
+
+/// Everything empty, and the format's default ready timeout (180 s).
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            compose_files: Vec::new(),
+            env_files: Vec::new(),
+            project_dir: PathBuf::new(),
+            project: String::new(),
+            services: Vec::new(),
+            ready_timeout: DEFAULT_READY_TIMEOUT,
+            ready_ports: IndexMap::new(),
+            extra_env: Vec::new(),
+        }
+    }
+}
+
+/// The ready timeout when none is given (`stack.ready_timeout` in the format).
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(180);
 
 impl StackOptions {
     /// Options for the stack a plan describes.
@@ -334,8 +353,16 @@ impl ComposeStack {
             Ok(tool) => {
                 let args: Vec<String> =
                     ["down", "--volumes", "--remove-orphans", "-t", &timeout_s.to_string()].map(String::from).into();
-                if let Err(e) = compose::run(tool, &self.inner.opts, &args, None, None).await {
-                    teardown.compose_error = Some(e.to_string());
+                // A wedged compose must not keep the run from ending: the
+                // label sweep below removes what it would have.
+                let limit = Duration::from_secs(u64::from(timeout_s) + 120);
+                match tokio::time::timeout(limit, compose::run(tool, &self.inner.opts, &args, None, None)).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => teardown.compose_error = Some(e.to_string()),
+                    Err(_) => {
+                        teardown.compose_error =
+                            Some(format!("`{} down` did not finish within {}s", tool.command(), limit.as_secs()));
+                    }
                 }
             }
             Err(e) => teardown.compose_error = Some(e.to_string()),
