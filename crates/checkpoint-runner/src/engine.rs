@@ -565,7 +565,16 @@ impl GateRunner {
             }
         }
         let lookup = self.vars.with(captures);
-        interp::expand_value(&check.spec, &lookup).map_err(|e| Box::new(outcome(Status::Errored, e.message, None)))
+        interp::expand_value(&check.spec, &lookup).map_err(|e| {
+            // A var built from an endpoint that could not be resolved: say why.
+            let why = self
+                .vars
+                .endpoint_errors
+                .iter()
+                .find(|(name, _)| e.message.contains(&format!("`{name}`")))
+                .map_or(e.message.clone(), |(name, err)| format!("cannot resolve `${{{name}}}`: {err}"));
+            Box::new(outcome(Status::Errored, why, None))
+        })
     }
 
     async fn attempt(&self, check: &Check, captures: &Captures) -> AttemptOutcome {

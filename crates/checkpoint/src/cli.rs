@@ -1,0 +1,211 @@
+//! The command line: what each command and flag means, in `--help`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  the checkpoint passed its criteria
+  1  the checkpoint failed its criteria (a must gate failed, or should gates / pass rate below threshold)
+  2  usage or definition error: nothing was run
+  3  infrastructure error: no Docker engine, compose failed before any gate ran, reports not writable
+
+Examples:
+  checkpoint run 1                          bring up the stack, run checkpoint 1, tear down
+  checkpoint run 1 --waves wave1,wave2      only the gates of these waves (and what they need)
+  checkpoint run 1 --no-up --project demo   against a compose project that is already up
+  checkpoint validate                       check every checkpoint file, run nothing
+  checkpoint list 1                         the gates and checks of checkpoint 1";
+
+/// Integration checkpoints for docker-compose stacks: brings the stack up,
+/// waits until it is really ready, runs the plan's gates, and writes
+/// JUnit XML, a Markdown report and JSON.
+#[derive(Debug, Parser)]
+#[command(name = "checkpoint", version, about, after_help = AFTER_HELP, max_term_width = 110)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Directory holding the checkpoint files (`0.yaml`, `1.yaml`, …, `final.yaml`).
+    /// Paths inside them are relative to its parent, the project root.
+    #[arg(long, global = true, env = "CHECKPOINT_DIR", default_value = "checkpoints", value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// When to colour the console output (never in report files). `NO_COLOR` is honoured.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run checkpoints: stack up, wait until ready, run the gates, report, tear down.
+    Run(RunArgs),
+    /// List checkpoints, or the gates, waves and checks of some.
+    List(ListArgs),
+    /// Check checkpoint files (all of them by default) without running anything.
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of the checkpoint file format (for editors).
+    Schema,
+    /// Re-render the Markdown and JUnit reports from results.json (merging shards).
+    Report(ReportArgs),
+    /// Drive a checkpoint's compose stack by hand: up, down, status, logs.
+    #[command(subcommand)]
+    Stack(StackCommand),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct VarArgs {
+    /// Set a variable: `--var API_URL=http://staging:8000`. Beats `vars:`, env files and the environment.
+    /// `--var service.api.8000=host:port` points a service endpoint at an external stack.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+
+    /// Read variables from a `KEY=VALUE` file (lower precedence than `vars:`).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Checkpoint ids (`1`, `final`) or paths to checkpoint files.
+    #[arg(required = true, value_name = "CHECKPOINT")]
+    pub checkpoints: Vec<String>,
+
+    /// Only gates of these waves (comma-separated), plus the gates they need.
+    #[arg(long, value_delimiter = ',', value_name = "WAVE,…")]
+    pub waves: Vec<String>,
+
+    /// Only this gate (repeatable), plus the gates it needs.
+    #[arg(long = "gate", value_name = "ID")]
+    pub gates: Vec<String>,
+
+    /// How many gates run at once.
+    #[arg(long, short = 'j', default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+
+    /// Stop starting gates after the first must gate fails; the rest are reported as cancelled.
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    #[command(flatten)]
+    pub vars: VarArgs,
+
+    /// Where the reports go: junit.xml, integration-test-results.md, results.json, logs/.
+    #[arg(long, short = 'o', default_value = "checkpoint-results", value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Add a compose file on top of the checkpoint's `stack.compose` (an override, e.g.
+    /// `fixtures/broken/db-down.yml`). Repeatable; relative to the current directory.
+    #[arg(long = "compose-file", short = 'f', value_name = "FILE")]
+    pub compose_files: Vec<PathBuf>,
+
+    /// Do not start the stack: run against the compose project named by `--project`, which is already up.
+    #[arg(long, requires = "project")]
+    pub no_up: bool,
+
+    /// The compose project name (default: generated per run, so runs never collide).
+    #[arg(long, short = 'p', value_name = "NAME")]
+    pub project: Option<String>,
+
+    /// Leave the stack running afterwards (prints how to tear it down).
+    #[arg(long)]
+    pub keep: bool,
+
+    /// Ignore the checkpoint's `stack:` and run against external URLs and DSNs only;
+    /// checks that need the Docker engine are skipped with the reason.
+    #[arg(long, conflicts_with_all = ["no_up", "keep"])]
+    pub external: bool,
+
+    /// A previous results.json: the Markdown leads with what changed since.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Checkpoints to detail (default: list all checkpoints).
+    #[arg(value_name = "CHECKPOINT")]
+    pub checkpoints: Vec<String>,
+    /// Only gates of these waves.
+    #[arg(long, value_delimiter = ',', value_name = "WAVE,…")]
+    pub waves: Vec<String>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Checkpoints to validate (default: every file in the directory).
+    #[arg(value_name = "CHECKPOINT")]
+    pub checkpoints: Vec<String>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// One results.json, or several shards to merge.
+    #[arg(required = true, value_name = "RESULTS_JSON")]
+    pub inputs: Vec<PathBuf>,
+    /// Where to write the re-rendered reports.
+    #[arg(long, short = 'o', default_value = "checkpoint-results", value_name = "DIR")]
+    pub out: PathBuf,
+    /// A previous results.json to compare with.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StackCommand {
+    /// Start a checkpoint's stack and wait until it is ready; prints the project name.
+    Up {
+        #[arg(value_name = "CHECKPOINT")]
+        checkpoint: String,
+        #[arg(long, short = 'p', value_name = "NAME")]
+        project: Option<String>,
+    },
+    /// Tear a project down: containers, networks, volumes.
+    Down {
+        #[arg(value_name = "CHECKPOINT")]
+        checkpoint: String,
+        #[arg(long, short = 'p', value_name = "NAME", required = true)]
+        project: String,
+    },
+    /// Show the services of a running project.
+    Status {
+        #[arg(value_name = "CHECKPOINT")]
+        checkpoint: String,
+        #[arg(long, short = 'p', value_name = "NAME", required = true)]
+        project: String,
+    },
+    /// Print the last lines of every service's log (or one service's).
+    Logs {
+        #[arg(value_name = "CHECKPOINT")]
+        checkpoint: String,
+        #[arg(long, short = 'p', value_name = "NAME", required = true)]
+        project: String,
+        /// Only this service.
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        tail: usize,
+    },
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once('=').ok_or_else(|| format!("`{s}` is not NAME=VALUE"))?;
+    let k = k.trim();
+    let valid = checkpoint_model::load::valid_var_name(k) || checkpoint_model::interp::parse_service_ref(k).is_some();
+    if !valid {
+        return Err(format!("`{k}` is not a variable name (letters, digits, `_`; or `service.NAME.PORT`)"));
+    }
+    Ok((k.to_string(), v.to_string()))
+}

@@ -1,0 +1,177 @@
+//! The small commands: list, validate, schema, report.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+
+use checkpoint_model::diag::Diagnostics;
+use checkpoint_model::load::{self, LoadOptions, Loaded};
+use checkpoint_model::{exit, result::RunReport};
+use indexmap::IndexMap;
+
+use crate::cli::{ColorChoice, ListArgs, ReportArgs, ValidateArgs, VarArgs};
+
+/// Load options from the common flags; env-file problems are diagnostics.
+pub fn load_options(dir: &Path, vars: &VarArgs) -> Result<LoadOptions, Diagnostics> {
+    let mut env_file_vars = IndexMap::new();
+    let mut diags = Diagnostics::default();
+    for f in &vars.env_file {
+        match load::read_env_file(f) {
+            Ok(v) => env_file_vars.extend(v),
+            Err(d) => diags.push(d),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(LoadOptions {
+        dir: dir.to_path_buf(),
+        cli_vars: vars.vars.iter().cloned().collect(),
+        env_file_vars,
+        use_env: true,
+    })
+}
+
+/// Loads, or prints every problem and says why nothing ran.
+pub fn load_or_report(
+    dir: &Path,
+    color: ColorChoice,
+    vars: &VarArgs,
+    select: &[String],
+) -> Result<(LoadOptions, Loaded), u8> {
+    let opts = load_options(dir, vars).map_err(|d| print_diags(&d, color))?;
+    let loaded = load::load_checkpoints(&opts, select).map_err(|d| print_diags(&d, color))?;
+    Ok((opts, loaded))
+}
+
+pub fn print_diags(d: &Diagnostics, color: ColorChoice) -> u8 {
+    let c = crate::console::use_color(color, std::io::stderr().is_terminal());
+    anstream::eprint!("{}", d.render(c));
+    exit::USAGE
+}
+
+pub fn validate(dir: &Path, color: ColorChoice, args: &ValidateArgs) -> u8 {
+    match load_or_report(dir, color, &args.vars, &args.checkpoints) {
+        Ok((_, loaded)) => {
+            let gates: usize = loaded.checkpoints.iter().map(|c| c.gates.len()).sum();
+            let checks: usize = loaded.checkpoints.iter().flat_map(|c| &c.gates).map(|g| g.checks.len()).sum();
+            println!(
+                "ok: {} checkpoint{} valid ({} files, {gates} gates, {checks} checks)",
+                loaded.checkpoints.len(),
+                if loaded.checkpoints.len() == 1 { "" } else { "s" },
+                loaded.files.len()
+            );
+            exit::PASSED
+        }
+        Err(code) => code,
+    }
+}
+
+pub fn list(dir: &Path, args: &ListArgs) -> u8 {
+    let (_, loaded) = match load_or_report(dir, ColorChoice::Never, &args.vars, &args.checkpoints) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    if args.checkpoints.is_empty() {
+        for cp in &loaded.checkpoints {
+            let mut waves: Vec<&str> = cp.gates.iter().filter_map(|g| g.wave.as_deref()).collect();
+            waves.sort_unstable();
+            waves.dedup();
+            println!(
+                "{:<8} {:<48} {:>3} gates  waves: {}  ({})",
+                cp.id,
+                cp.title,
+                cp.gates.len(),
+                if waves.is_empty() { "-".to_string() } else { waves.join(",") },
+                cp.file
+            );
+        }
+        return exit::PASSED;
+    }
+    for cp in &loaded.checkpoints {
+        let gates = match checkpoint_runner::engine::select(cp, &args.waves, &[]) {
+            Ok(g) => g,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::USAGE;
+            }
+        };
+        println!("checkpoint {} — {} ({})", cp.id, cp.title, cp.file);
+        println!(
+            "criteria: every must gate; should ≥ {:.0}%{}",
+            cp.criteria.should * 100.0,
+            cp.criteria.pass_rate.map(|p| format!("; pass rate ≥ {:.0}%", p * 100.0)).unwrap_or_default()
+        );
+        for g in &gates {
+            let needs = if g.needs.is_empty() { String::new() } else { format!("  needs: {}", g.needs.join(", ")) };
+            println!(
+                "  {:<6} {:<24} {}  [{}]{needs}",
+                g.severity.as_str(),
+                g.id,
+                g.title,
+                g.wave.as_deref().unwrap_or("-")
+            );
+            for c in &g.checks {
+                println!("           - {:<9} {}", c.kind, c.name);
+            }
+        }
+    }
+    exit::PASSED
+}
+
+pub fn schema() -> u8 {
+    print!("{}", checkpoint_model::schema::json_schema());
+    exit::PASSED
+}
+
+pub fn report(args: &ReportArgs) -> u8 {
+    let mut reports = Vec::new();
+    for p in &args.inputs {
+        match read_report(p) {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::USAGE;
+            }
+        }
+    }
+    let baseline = match args.baseline.as_ref().map(read_report).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let report = if reports.len() == 1 {
+        reports.remove(0)
+    } else {
+        match checkpoint_report::merge(reports) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: cannot merge: {e}");
+                return exit::USAGE;
+            }
+        }
+    };
+    match checkpoint_report::write_all(&report, &args.out, baseline.as_ref()) {
+        Ok(w) => {
+            print_written(&w);
+            exit::PASSED
+        }
+        Err(e) => {
+            eprintln!("error: cannot write reports to {}: {e}", args.out.display());
+            exit::INFRA
+        }
+    }
+}
+
+pub fn read_report(p: &PathBuf) -> Result<RunReport, String> {
+    let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    checkpoint_report::read_json(&text).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+pub fn print_written(w: &checkpoint_report::Written) {
+    println!("reports:");
+    println!("  {}", w.markdown.display());
+    println!("  {}", w.junit.display());
+    println!("  {}", w.json.display());
+}

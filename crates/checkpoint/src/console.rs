@@ -1,0 +1,135 @@
+//! The live console view: one line per finished gate (like nextest's), and on
+//! a terminal a spinner naming what is running or being waited on. Plain lines
+//! when stderr is not a terminal or `CI` is set. Colour only where allowed.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::time::Duration;
+
+use anstyle::{AnsiColor, Style};
+use checkpoint_model::duration::human;
+use checkpoint_model::result::{GateResult, Status};
+use checkpoint_runner::Event;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::ColorChoice;
+
+pub struct Console {
+    pub color: bool,
+    bar: Option<ProgressBar>,
+    running: BTreeMap<String, String>,
+    width: usize,
+}
+
+/// Whether to colour, from the flag, `NO_COLOR` and the terminal.
+pub fn use_color(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// A live terminal (not CI, not a pipe).
+pub fn interactive() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+impl Console {
+    pub fn new(choice: ColorChoice) -> Self {
+        let live = interactive();
+        let color = use_color(choice, std::io::stderr().is_terminal());
+        let bar = live.then(|| {
+            let b = ProgressBar::new_spinner();
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed:>4} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        Self { color, bar, running: BTreeMap::new(), width: 18 }
+    }
+
+    pub fn set_id_width(&mut self, w: usize) {
+        self.width = w.clamp(8, 32);
+    }
+
+    pub fn paint(&self, text: &str, style: Style) -> String {
+        if self.color { format!("{}{text}{}", style.render(), style.render_reset()) } else { text.to_string() }
+    }
+
+    /// A line above the spinner (or plain on stderr).
+    pub fn line(&self, text: &str) {
+        match &self.bar {
+            Some(b) => b.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    /// What is being waited on: the spinner on a terminal; otherwise a line.
+    pub fn status(&self, text: &str) {
+        match &self.bar {
+            Some(b) => b.set_message(text.to_string()),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+
+    pub fn event(&mut self, e: &Event) {
+        match e {
+            Event::GateStarted { gate, .. } => {
+                self.running.insert(gate.clone(), String::new());
+            }
+            Event::CheckStarted { gate, check } => {
+                self.running.insert(gate.clone(), check.clone());
+            }
+            Event::CheckRetrying { gate, check, attempt, message } => {
+                if self.bar.is_none() {
+                    self.line(&format!("       retry  {gate} / {check} (attempt {attempt}): {message}"));
+                }
+                self.running.insert(gate.clone(), format!("{check} (retrying: {message})"));
+            }
+            Event::CheckFinished { .. } => {}
+            Event::GateFinished { result } => {
+                self.running.remove(&result.id);
+                self.gate_line(result);
+            }
+        }
+        if self.bar.is_some() {
+            let now: Vec<String> =
+                self.running.iter().map(|(g, c)| if c.is_empty() { g.clone() } else { format!("{g} › {c}") }).collect();
+            self.status(&if now.is_empty() { String::new() } else { format!("running: {}", now.join(", ")) });
+        }
+    }
+
+    fn gate_line(&self, g: &GateResult) {
+        let (word, style) = match g.status {
+            Status::Passed => ("PASS", Style::new().fg_color(Some(AnsiColor::Green.into())).bold()),
+            Status::Failed => ("FAIL", Style::new().fg_color(Some(AnsiColor::Red.into())).bold()),
+            Status::Errored => ("ERROR", Style::new().fg_color(Some(AnsiColor::Red.into())).bold()),
+            Status::TimedOut => ("TIMEOUT", Style::new().fg_color(Some(AnsiColor::Red.into())).bold()),
+            Status::Skipped => ("SKIP", Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold()),
+            Status::Cancelled => ("CANCEL", Style::new().fg_color(Some(AnsiColor::Yellow.into()))),
+        };
+        let time = if g.duration_ms > 0.0 { format!("[{:>7}]", human(g.duration_ms)) } else { " ".repeat(9) };
+        let sev = if g.severity == checkpoint_model::Severity::Must {
+            String::new()
+        } else {
+            format!(" ({})", g.severity.as_str())
+        };
+        let w = self.width;
+        self.line(&format!("{} {time} {:<w$} {}{sev}", self.paint(&format!("{word:>8}"), style), g.id, g.title));
+        if let Some(reason) = &g.reason
+            && g.status != Status::Passed
+        {
+            let dim = Style::new().dimmed();
+            self.line(&self.paint(&format!("{:>18} └ {reason}", ""), dim));
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! `checkpoint`: the thin binary. `main` is the only place that reads the
+//! terminal and installs process-wide state; everything else lives in the
+//! library crates (model, runner, stack, report).
+#![expect(unreachable_pub, reason = "a binary crate: `pub` only structures its modules")]
+
+mod cli;
+mod commands;
+mod console;
+mod run;
+mod stackctl;
+
+use std::process::ExitCode;
+
+use checkpoint_model::exit;
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    checkpoint_runner::init_tls();
+    let args = cli::Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::INFRA);
+        }
+    };
+    let code = rt.block_on(dispatch(args));
+    // Do not wait for stray blocking tasks (a hung compose call) at exit.
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    ExitCode::from(code)
+}
+
+async fn dispatch(args: cli::Cli) -> u8 {
+    match args.command {
+        cli::Command::Run(r) => run::run(&args.dir, args.color, r).await,
+        cli::Command::List(l) => commands::list(&args.dir, &l),
+        cli::Command::Validate(v) => commands::validate(&args.dir, args.color, &v),
+        cli::Command::Schema => commands::schema(),
+        cli::Command::Report(r) => commands::report(&r),
+        cli::Command::Stack(s) => stackctl::command(&args.dir, args.color, s).await,
+    }
+}

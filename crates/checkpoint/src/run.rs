@@ -1,0 +1,317 @@
+//! `checkpoint run`: load → stack up → ready → dispatch → report → teardown.
+//!
+//! Reports are always written, even for a run cut short (Ctrl-C, stack not
+//! ready, compose failure): a partial report that says why beats no report.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Instant, SystemTime};
+
+use anstyle::{AnsiColor, Style};
+use checkpoint_model::plan::{Checkpoint, Gate};
+use checkpoint_model::result::{CheckpointInfo, FORMAT_VERSION, Filters, GateResult, RunReport, Status};
+use checkpoint_model::secrets::{Redactor, is_secret_name};
+use checkpoint_model::{exit, load::LoadOptions};
+use checkpoint_runner::scope::RunVars;
+use checkpoint_runner::{Engine, ExternalTarget, RunOptions, Target};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{ColorChoice, RunArgs};
+use crate::commands::{load_or_report, print_written, read_report};
+use crate::console::Console;
+use crate::stackctl;
+
+pub async fn run(dir: &Path, color: ColorChoice, args: RunArgs) -> u8 {
+    let (opts, loaded) = match load_or_report(dir, color, &args.vars, &args.checkpoints) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let baseline = match args.baseline.as_ref().map(read_report).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: --baseline: {e}");
+            return exit::USAGE;
+        }
+    };
+    // Select first: a filter that matches nothing is a usage error, before anything starts.
+    let mut plans: Vec<(Checkpoint, Vec<Gate>)> = Vec::new();
+    for cp in loaded.checkpoints {
+        match checkpoint_runner::engine::select(&cp, &args.waves, &args.gates) {
+            Ok(g) if g.is_empty() => {
+                eprintln!("error: checkpoint {} has no gates to run", cp.id);
+                return exit::USAGE;
+            }
+            Ok(g) => plans.push((cp, g)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::USAGE;
+            }
+        }
+    }
+    let cancel = CancellationToken::new();
+    let force = Arc::new(AtomicBool::new(false));
+    let watcher = tokio::spawn(watch_signals(cancel.clone(), force.clone()));
+    let multiple = plans.len() > 1;
+    let mut worst = exit::PASSED;
+    for (cp, gates) in &plans {
+        let out = if multiple { args.out.join(&cp.id) } else { args.out.clone() };
+        let code = run_one(cp, gates, &opts, &args, &out, color, &cancel, &force, baseline.as_ref()).await;
+        worst = worse(worst, code);
+        if cancel.is_cancelled() {
+            break;
+        }
+    }
+    watcher.abort();
+    worst
+}
+
+/// Infrastructure beats usage beats failure beats pass.
+fn worse(a: u8, b: u8) -> u8 {
+    let rank = |c: u8| match c {
+        exit::INFRA => 3,
+        exit::USAGE => 2,
+        exit::FAILED => 1,
+        _ => 0,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+async fn watch_signals(cancel: CancellationToken, force: Arc<AtomicBool>) {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    eprintln!(
+        "\ninterrupted: stopping checks, writing reports, tearing the stack down (interrupt again to stop waiting)"
+    );
+    cancel.cancel();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    eprintln!("interrupted again: tearing down without waiting for containers to stop");
+    force.store(true, Ordering::SeqCst);
+}
+
+fn run_id() -> String {
+    use rand::Rng as _;
+    let mut rng = rand::rng();
+    (0..6).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect()
+}
+
+#[expect(clippy::too_many_arguments, reason = "the run's parts, passed once from run()")]
+async fn run_one(
+    cp: &Checkpoint,
+    gates: &[Gate],
+    opts: &LoadOptions,
+    args: &RunArgs,
+    out: &Path,
+    color: ColorChoice,
+    cancel: &CancellationToken,
+    force: &Arc<AtomicBool>,
+    baseline: Option<&RunReport>,
+) -> u8 {
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let mut console = Console::new(color);
+    console.set_id_width(gates.iter().map(|g| g.id.chars().count()).max().unwrap_or(8));
+    let bold = Style::new().bold();
+    console.line(&console.paint(
+        &format!(
+            "checkpoint {} — {} ({} gate{}, {} at once)",
+            cp.id,
+            cp.title,
+            gates.len(),
+            if gates.len() == 1 { "" } else { "s" },
+            args.jobs
+        ),
+        bold,
+    ));
+    let id = run_id();
+    let root = opts.root();
+    let mut vars = RunVars {
+        cli: opts.cli_vars.clone(),
+        env_file: opts.env_file_vars.clone(),
+        use_env: true,
+        ..RunVars::default()
+    };
+    vars.builtins.insert("run.id".into(), id.clone());
+    vars.builtins.insert("run.root".into(), root.display().to_string());
+
+    // The stack: compose-managed, attached, or none (external).
+    let mut stack: Option<stackctl::StackRun> = None;
+    let mut interrupted: Option<String> = None;
+    let mut infra_error: Option<String> = None;
+    if let (Some(spec), false) = (&cp.stack, args.external) {
+        match stackctl::start(cp, spec, args, &id, &mut console, cancel).await {
+            Ok(s) => {
+                vars.builtins.insert("run.project".into(), s.project.clone());
+                stack = Some(s);
+            }
+            Err(e) => infra_error = Some(e),
+        }
+    }
+    // Checked at load time; expanded when read (endpoints are resolved later).
+    vars.vars = cp.vars.clone();
+    let redactor = redactor(cp, &vars);
+
+    let results: Vec<GateResult> = if let Some(err) = &infra_error {
+        interrupted = Some(format!("the stack did not start: {err}"));
+        gates
+            .iter()
+            .map(|g| not_run(g, Status::Errored, &format!("the stack did not start: {}", first_line(err))))
+            .collect()
+    } else if cancel.is_cancelled() {
+        interrupted = Some("the run was interrupted before any gate ran".into());
+        gates.iter().map(|g| not_run(g, Status::Cancelled, "the run was interrupted")).collect()
+    } else {
+        let target: Arc<dyn Target> = match &stack {
+            Some(s) => s.target.clone(),
+            None => Arc::new(ExternalTarget),
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut engine = Engine::new(
+            target,
+            root.clone(),
+            cancel.child_token(),
+            vars,
+            RunOptions { jobs: usize::from(args.jobs), fail_fast: args.fail_fast },
+        )
+        .with_events(tx);
+        engine.resolve_endpoints(gates).await;
+        let run = engine.run(gates);
+        tokio::pin!(run);
+        let results = loop {
+            tokio::select! {
+                r = &mut run => break r,
+                Some(e) = rx.recv() => console.event(&e),
+            }
+        };
+
+        while let Ok(e) = rx.try_recv() {
+            console.event(&e);
+        }
+        if cancel.is_cancelled() {
+            interrupted = Some(
+                if args.fail_fast && !force.load(Ordering::SeqCst) && results.iter().any(|r| r.status.is_failure()) {
+                    "--fail-fast: a must gate failed".into()
+                } else {
+                    "interrupted (Ctrl-C / SIGTERM)".into()
+                },
+            );
+        }
+        results
+    };
+
+    let stack_report = match stack {
+        Some(s) => s.finish(out, args.keep, force.load(Ordering::SeqCst), &console).await,
+        None => None,
+    };
+    console.finish();
+
+    let (verdict, criteria) = RunReport::evaluate(&results, cp.criteria.should, cp.criteria.pass_rate);
+    let report = RunReport {
+        format_version: FORMAT_VERSION,
+        tool: format!("checkpoint {}", env!("CARGO_PKG_VERSION")),
+        checkpoint: CheckpointInfo {
+            id: cp.id.clone(),
+            title: cp.title.clone(),
+            file: cp.file.clone(),
+            plan: cp.plan.clone(),
+        },
+        started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+        duration_ms: checkpoint_model::duration::millis(started.elapsed()),
+        verdict,
+        criteria,
+        filters: Filters { waves: args.waves.clone(), gates: args.gates.clone(), shard: None },
+        gates: results,
+        stack: stack_report,
+        interrupted,
+    };
+    let report = redact(report, &redactor);
+    let written = checkpoint_report::write_all(&report, out, baseline);
+    println!();
+    anstream::print!("{}", checkpoint_report::console_summary(&report, console.color));
+    match written {
+        Ok(w) => print_written(&w),
+        Err(e) => {
+            eprintln!("error: cannot write the reports to {}: {e}", out.display());
+            return exit::INFRA;
+        }
+    }
+    if infra_error.is_some() {
+        return exit::INFRA;
+    }
+    match report.verdict {
+        checkpoint_model::result::Verdict::Passed => exit::PASSED,
+        checkpoint_model::result::Verdict::Failed => exit::FAILED,
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+fn not_run(g: &Gate, status: Status, reason: &str) -> GateResult {
+    GateResult {
+        id: g.id.clone(),
+        title: g.title.clone(),
+        severity: g.severity,
+        wave: g.wave.clone(),
+        tags: g.tags.clone(),
+        needs: g.needs.clone(),
+        plan: g.plan.clone(),
+        location: g.location.clone(),
+        status,
+        reason: Some(reason.to_string()),
+        duration_ms: 0.0,
+        checks: g
+            .checks
+            .iter()
+            .map(|c| checkpoint_model::result::CheckResult {
+                name: c.name.clone(),
+                kind: c.kind.clone(),
+                location: c.location.clone(),
+                status,
+                message: Some(reason.to_string()),
+                evidence: None,
+                attempts: Vec::new(),
+                duration_ms: 0.0,
+                service: c.service.clone(),
+                logs: None,
+                metrics: None,
+            })
+            .collect(),
+    }
+}
+
+/// Every value that must not appear in any output.
+pub fn redactor(cp: &Checkpoint, vars: &RunVars) -> Redactor {
+    let mut r = Redactor::default();
+    for (k, v) in vars.all_pairs() {
+        r.add_if_secret(&k, &v, &cp.secrets);
+    }
+    for (k, v) in std::env::vars() {
+        if is_secret_name(&k) || cp.secrets.contains(&k) {
+            r.add(&v);
+        }
+    }
+    r
+}
+
+/// Masks secrets in every string of the report, whatever field it is in.
+fn redact(report: RunReport, r: &Redactor) -> RunReport {
+    let Ok(mut v) = serde_json::to_value(&report) else { return report };
+    r.redact_value(&mut v);
+    serde_json::from_value(v).unwrap_or(report)
+}
+
+/// For the "stack" lines of the console.
+pub fn style_warn() -> Style {
+    Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold()
+}

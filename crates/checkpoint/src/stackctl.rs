@@ -1,0 +1,268 @@
+//! The CLI's side of the stack: bring it up for a run (with live progress),
+//! save its logs and tear it down afterwards, and `checkpoint stack …`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use checkpoint_model::exit;
+use checkpoint_model::plan::{Checkpoint, Stack};
+use checkpoint_model::result::StackReport;
+use checkpoint_runner::Target;
+use checkpoint_stack::{ComposeStack, StackOptions, StackProgress, project_name};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{ColorChoice, RunArgs, StackCommand, VarArgs};
+use crate::commands::load_or_report;
+use crate::console::Console;
+
+/// A stack this run brought up (or attached to).
+pub struct StackRun {
+    stack: ComposeStack,
+    pub target: Arc<dyn Target>,
+    pub project: String,
+    files: Vec<String>,
+    ready_ms: Option<f64>,
+}
+
+fn options(cp: &Checkpoint, spec: &Stack, root: &Path, project: String, extra: &[PathBuf]) -> StackOptions {
+    let _ = cp;
+    let mut opts = StackOptions::from_plan(spec, root, project);
+    for f in extra {
+        opts.compose_files.push(std::path::absolute(f).unwrap_or_else(|_| f.clone()));
+    }
+    opts
+}
+
+fn default_project(cp: &Checkpoint, spec: &Stack) -> String {
+    project_name(spec.raw.project.as_deref().unwrap_or("checkpoint"), &cp.id)
+}
+
+fn root_of(cp: &Checkpoint) -> PathBuf {
+    let file = std::path::absolute(&cp.file).unwrap_or_else(|_| PathBuf::from(&cp.file));
+    file.parent().and_then(Path::parent).map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Brings the stack up and waits until it is ready. A stack that never gets
+/// ready is reported (at once, with the reason) but the gates still run: they
+/// turn red with their own evidence. Errors here mean no gate can run.
+pub async fn start(
+    cp: &Checkpoint,
+    spec: &Stack,
+    args: &RunArgs,
+    _run_id: &str,
+    console: &mut Console,
+    cancel: &CancellationToken,
+) -> Result<StackRun, String> {
+    let root = root_of(cp);
+    let project = args.project.clone().unwrap_or_else(|| default_project(cp, spec));
+    let opts = options(cp, spec, &root, project.clone(), &args.compose_files);
+    let files: Vec<String> = opts.compose_files.iter().map(|p| checkpoint_model::diag::display_path(p)).collect();
+    let con: &Console = console;
+    let progress = |p: StackProgress| match &p {
+        StackProgress::Compose(line) => {
+            con.line(&con.paint(&format!("  compose: {line}"), anstyle::Style::new().dimmed()))
+        }
+        StackProgress::Waiting { .. } => con.status(&format!("stack: {p}")),
+        StackProgress::ServiceReady { .. } => con.line(&format!("  stack: {p}")),
+        _ => con.line(&format!("  stack: {p}")),
+    };
+    let stack = if args.no_up {
+        con.line(&format!("stack: attaching to running project `{project}`"));
+        ComposeStack::attach(opts)
+    } else {
+        let stack = ComposeStack::prepare(opts).await.map_err(|e| e.to_string())?;
+        let tool = stack.tool().await.map(|t| t.to_string()).unwrap_or_default();
+        con.line(&format!("stack: starting project `{project}` with {tool} ({})", files.join(", ")));
+        if let Err(e) = stack.start(cancel.clone(), &progress).await {
+            // Part of the project may exist: keep its logs, then remove it.
+            let logs = std::env::temp_dir().join(format!("checkpoint-{project}-logs"));
+            let _ = stack.save_logs(&logs).await;
+            let _ = stack.down(5).await;
+            return Err(format!("{e} (service logs saved in {})", logs.display()));
+        }
+        stack
+    };
+    let mut ready_ms = None;
+    match stack.wait_ready(cancel.clone(), &progress).await {
+        Ok(report) => {
+            ready_ms = Some(report.elapsed.as_secs_f64() * 1000.0);
+            con.line(&format!("stack: ready in {:.1}s", report.elapsed.as_secs_f64()));
+        }
+        Err(not_ready) => {
+            con.line(&con.paint(&format!("stack: NOT READY — {not_ready}"), crate::run::style_warn()));
+            con.line("stack: running the gates anyway; they report what is broken");
+        }
+    }
+    con.status("");
+    let target = stack.target();
+    Ok(StackRun { stack, target, project, files, ready_ms })
+}
+
+impl StackRun {
+    /// Stack facts for the report, service logs into `<out>/logs`, then
+    /// teardown (unless `--keep` or attached). Never fails the run: problems
+    /// are printed.
+    pub async fn finish(self, out: &Path, keep: bool, force: bool, console: &Console) -> Option<StackReport> {
+        let mut report = self
+            .target
+            .report()
+            .await
+            .unwrap_or_else(|| StackReport { project: self.project.clone(), ..StackReport::default() });
+        report.compose_files = self.files.clone();
+        report.ready_ms = self.ready_ms;
+        let logs_dir = out.join("logs");
+        match self.stack.save_logs(&logs_dir).await {
+            Ok(saved) => {
+                report.logs_dir = Some(checkpoint_model::diag::display_path(&logs_dir));
+                for (svc, path) in saved {
+                    if let Some(s) = report.services.iter_mut().find(|s| s.name == svc) {
+                        s.log_file = Some(checkpoint_model::diag::display_path(&path));
+                    }
+                }
+            }
+            Err(e) => console.line(&format!("stack: could not save the service logs: {e}")),
+        }
+        if self.stack.is_attached() {
+            console.line(&format!("stack: left project `{}` running (it was already up)", self.project));
+        } else if keep {
+            console.line(&format!(
+                "stack: kept project `{p}` running (--keep); tear it down with `checkpoint stack down <checkpoint> -p {p}`",
+                p = self.project
+            ));
+        } else {
+            console.status(&format!("stack: tearing down `{}`", self.project));
+            match self.stack.down(if force { 0 } else { 5 }).await {
+                Ok(t) if t.compose_error.is_none() && t.removed_leftovers.is_empty() => {}
+                Ok(t) => console.line(&format!("stack: teardown: {t}")),
+                Err(e) => console.line(&format!("stack: teardown FAILED: {e}; remove what is left with `docker ps -a --filter label=com.docker.compose.project={}`", self.project)),
+            }
+        }
+        Some(report)
+    }
+}
+
+/// `checkpoint stack up|down|status|logs`.
+pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
+    let id = match &cmd {
+        StackCommand::Up { checkpoint, .. }
+        | StackCommand::Down { checkpoint, .. }
+        | StackCommand::Status { checkpoint, .. }
+        | StackCommand::Logs { checkpoint, .. } => checkpoint.clone(),
+    };
+    let vars = VarArgs { vars: Vec::new(), env_file: Vec::new() };
+    let (_, loaded) = match load_or_report(dir, color, &vars, std::slice::from_ref(&id)) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let cp = &loaded.checkpoints[0];
+    let Some(spec) = &cp.stack else {
+        eprintln!("error: checkpoint {} has no `stack:`", cp.id);
+        return exit::USAGE;
+    };
+    let root = root_of(cp);
+    let mut console = Console::new(color);
+    match cmd {
+        StackCommand::Up { project, .. } => {
+            let project = project.unwrap_or_else(|| default_project(cp, spec));
+            let args = RunArgs {
+                checkpoints: vec![id],
+                waves: vec![],
+                gates: vec![],
+                jobs: 1,
+                fail_fast: false,
+                vars,
+                out: PathBuf::from("."),
+                compose_files: vec![],
+                no_up: false,
+                project: Some(project.clone()),
+                keep: true,
+                external: false,
+                baseline: None,
+            };
+            let cancel = CancellationToken::new();
+            match start(cp, spec, &args, "", &mut console, &cancel).await {
+                Ok(_) => {
+                    console.finish();
+                    println!("{project}");
+                    exit::PASSED
+                }
+                Err(e) => {
+                    console.finish();
+                    eprintln!("error: {e}");
+                    exit::INFRA
+                }
+            }
+        }
+        StackCommand::Down { project, .. } => {
+            let opts = options(cp, spec, &root, project.clone(), &[]);
+            let result = match ComposeStack::prepare(opts).await {
+                Ok(stack) => stack.down(5).await.map(|t| t.to_string()),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(t) => {
+                    println!("project `{project}` torn down: {t}");
+                    exit::PASSED
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::INFRA
+                }
+            }
+        }
+        StackCommand::Status { project, .. } => {
+            let stack = ComposeStack::attach(options(cp, spec, &root, project.clone(), &[]));
+            match stack.target().services().await {
+                Ok(services) if services.is_empty() => {
+                    println!("project `{project}` has no containers");
+                    exit::FAILED
+                }
+                Ok(services) => {
+                    println!("{:<16} {:<12} {:<10} {:>8}  ports", "service", "state", "health", "restarts");
+                    for s in services {
+                        println!(
+                            "{:<16} {:<12} {:<10} {:>8}  {}",
+                            s.name,
+                            s.state,
+                            s.health.as_deref().unwrap_or("-"),
+                            s.restarts,
+                            s.ports.join(", ")
+                        );
+                    }
+                    exit::PASSED
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::INFRA
+                }
+            }
+        }
+        StackCommand::Logs { project, service, tail, .. } => {
+            let stack = ComposeStack::attach(options(cp, spec, &root, project, &[]));
+            let target = stack.target();
+            let services: Vec<String> = match service {
+                Some(s) => vec![s],
+                None => match target.services().await {
+                    Ok(s) => s.into_iter().map(|s| s.name).collect(),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return exit::INFRA;
+                    }
+                },
+            };
+            for s in services {
+                match target.logs_tail(&s, tail).await {
+                    Ok(text) => {
+                        println!("==> {s} <==");
+                        print!("{text}");
+                        if !text.ends_with('\n') {
+                            println!();
+                        }
+                    }
+                    Err(e) => eprintln!("{s}: {e}"),
+                }
+            }
+            exit::PASSED
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! The binary as a user runs it: exit codes, diagnostics, reports on disk,
+//! secrets kept out of every output. Against a real HTTP server (in-process
+//! axum), and the Postgres and Redis started by `scripts/test-services.sh`.
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::json;
+
+fn checkpoint() -> Command {
+    let mut c = Command::cargo_bin("checkpoint").expect("binary");
+    c.env_remove("CHECKPOINT_DIR").env("NO_COLOR", "1").env("CI", "true");
+    c
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let p = dir.join("checkpoints").join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A tiny API on a background thread with its own runtime.
+fn server() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let app = axum::Router::new()
+                .route("/health", axum::routing::get(|| async { axum::Json(json!({"status": "ok"})) }))
+                .route(
+                    "/login",
+                    axum::routing::post(|| async {
+                        axum::Json(json!({"access_token": "canary-token-7f3a9b2c4d", "token_type": "bearer"}))
+                    }),
+                )
+                .route(
+                    "/down",
+                    axum::routing::get(|| async {
+                        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+                    }),
+                );
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(l.local_addr().unwrap()).unwrap();
+            axum::serve(l, app).await.unwrap();
+        });
+    });
+    format!("http://{}", rx.recv().unwrap())
+}
+
+#[test]
+fn validate_reports_every_problem_with_file_line_col_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "1.yaml",
+        "checkpoint: 1\ntitle: Broken\ngates:\n  - id: a\n    title: A\n    sevrity: must\n    checks:\n      - name: x\n        http: { url: \"http://localhost/\" }\n",
+    );
+    write(
+        dir.path(),
+        "2.yaml",
+        "checkpoint: 2\ntitle: Also broken\ngates:\n  - id: b\n    title: B\n    needs: [nope]\n    checks:\n      - name: y\n        tcp: { address: \"${UNDEFINED_THING}\" }\n",
+    );
+    let out = checkpoint().current_dir(dir.path()).arg("validate").output().unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("checkpoints/1.yaml:6:5"), "{t}");
+    assert!(t.contains("did you mean `severity`?"), "{t}");
+    assert!(t.contains("checkpoints/2.yaml"), "both files in one pass: {t}");
+    assert!(t.contains("nothing was run"), "{t}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "1.yaml",
+        "checkpoint: 1\ntitle: T\ngates:\n  - id: a\n    title: A\n    wave: wave1\n    checks:\n      - name: x\n        tcp: { address: \"127.0.0.1:1\" }\n",
+    );
+    let out = checkpoint().current_dir(dir.path()).args(["run", "1", "--waves", "wave9"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("no gate of checkpoint 1 is in wave `wave9`"));
+    let out = checkpoint().current_dir(dir.path()).args(["run", "7"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("no checkpoint `7`"));
+    let out = checkpoint().args(["run"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn schema_prints_the_committed_schema() {
+    let out = checkpoint().arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let committed =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../checkpoints/checkpoint.schema.json"))
+            .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), committed);
+}
+
+fn services_yaml(api: &str) -> String {
+    format!(
+        r#"
+checkpoint: 1
+title: Local services
+secrets: [LOGIN_SECRET]
+vars:
+  API: "{api}"
+gates:
+  - id: api
+    title: API responding
+    checks:
+      - name: health
+        http: {{ url: "${{API}}/health" }}
+        expect: {{ status: 200, json: {{ $.status: ok }} }}
+  - id: login
+    title: Authentication working
+    checks:
+      - name: login with the secret
+        http: {{ method: POST, url: "${{API}}/login", json: {{ user: admin, password: "${{ADMIN_PASSWORD}}", note: "${{LOGIN_SECRET}}" }} }}
+        capture: {{ TOKEN: $.access_token }}
+      - name: database reachable with the DSN
+        postgres: {{ dsn: "${{PG}}", query: "SELECT 1 AS one" }}
+        expect:
+          json:
+            $[0].one: 1
+  - id: redis
+    title: Redis connectivity
+    checks:
+      - name: ping
+        redis: {{ url: "${{REDIS}}", command: [PING] }}
+        expect: {{ reply: PONG }}
+  - id: degraded
+    title: Degraded endpoint
+    severity: should
+    checks:
+      - name: down
+        http: {{ url: "${{API}}/down", headers: {{ Authorization: "Bearer ${{TOKEN_FROM_ENV}}" }} }}
+        expect: {{ status: 200 }}
+"#
+    )
+}
+
+#[test]
+fn run_writes_valid_reports_and_never_leaks_secrets() {
+    let api = server();
+    let pg = std::env::var("CHECKPOINT_TEST_PG").expect("CHECKPOINT_TEST_PG: run through scripts/test.sh");
+    let redis = std::env::var("CHECKPOINT_TEST_REDIS").expect("CHECKPOINT_TEST_REDIS: run through scripts/test.sh");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "1.yaml", &services_yaml(&api));
+    let out = checkpoint()
+        .current_dir(dir.path())
+        .env("ADMIN_PASSWORD", "canary-admin-pw-5e1d")
+        .env("TOKEN_FROM_ENV", "canary-env-token-88aa")
+        .args([
+            "run",
+            "1",
+            "--var",
+            &format!("PG={pg}"),
+            "--var",
+            &format!("REDIS={redis}"),
+            "--var",
+            "LOGIN_SECRET=canary-declared-secret-42",
+        ])
+        .output()
+        .unwrap();
+    let console = text(&out);
+    // The should gate fails (1/1 should < 70%): the checkpoint fails with exit 1.
+    assert_eq!(out.status.code(), Some(1), "{console}");
+    assert!(console.contains("degraded"), "{console}");
+    let results = dir.path().join("checkpoint-results");
+    let md = std::fs::read_to_string(results.join("integration-test-results.md")).unwrap();
+    let xml = std::fs::read_to_string(results.join("junit.xml")).unwrap();
+    let json = std::fs::read_to_string(results.join("results.json")).unwrap();
+    assert!(md.starts_with("# ❌ Checkpoint 1 failed"), "{md}");
+    assert!(md.contains("down: status: expected 200, got 503"), "{md}");
+    // Every output, every canary.
+    let pg_password = pg.split(':').nth(2).and_then(|s| s.split('@').next()).unwrap().to_string();
+    for canary in [
+        "canary-admin-pw-5e1d",
+        "canary-env-token-88aa",
+        "canary-declared-secret-42",
+        "canary-token-7f3a9b2c4d",
+        pg_password.as_str(),
+    ] {
+        for (name, body) in [("console", &console), ("markdown", &md), ("junit", &xml), ("json", &json)] {
+            assert!(!body.contains(canary), "secret `{canary}` leaked into the {name} output");
+        }
+    }
+    // JUnit is valid against the schema CI systems use.
+    let xsd = format!("{}/../../../shared/schemas/junit-10.xsd", env!("CARGO_MANIFEST_DIR"));
+    let lint = std::process::Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema", &xsd])
+        .arg(results.join("junit.xml"))
+        .output()
+        .expect("xmllint (libxml2-utils) is needed: scripts/provision.sh installs it");
+    assert!(lint.status.success(), "{}", String::from_utf8_lossy(&lint.stderr));
+    // `checkpoint report` re-renders the same Markdown from the JSON.
+    let again = checkpoint()
+        .current_dir(dir.path())
+        .args(["report", "checkpoint-results/results.json", "-o", "again"])
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(std::fs::read_to_string(dir.path().join("again/integration-test-results.md")).unwrap(), md);
+}
+
+#[test]
+fn list_shows_gates_waves_and_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "1.yaml", &services_yaml("http://127.0.0.1:9"));
+    let out = checkpoint()
+        .current_dir(dir.path())
+        .args(["list", "1"])
+        .env("ADMIN_PASSWORD", "x")
+        .env("TOKEN_FROM_ENV", "y")
+        .args(["--var", "PG=x", "--var", "REDIS=y", "--var", "LOGIN_SECRET=z"])
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("login with the secret"), "{t}");
+    assert!(t.contains("should"), "{t}");
+}
