@@ -322,6 +322,11 @@ async fn healthy_stack_end_to_end() {
     target.restore("web", FaultAction::Disconnect, Some("default")).await.expect("reconnect");
     let back = resolve_web().await;
     assert_eq!(back.exit_code, 0, "web must resolve again: {back:?}");
+    // Without a network name: off every network, and back on each with its aliases.
+    target.fault("web", FaultAction::Disconnect, None).await.expect("disconnect all");
+    assert_ne!(resolve_web().await.exit_code, 0, "web must not resolve while disconnected");
+    target.restore("web", FaultAction::Disconnect, None).await.expect("reconnect all");
+    assert_eq!(resolve_web().await.exit_code, 0);
     let msg = failed(target.fault("web", FaultAction::Disconnect, Some("nosuch")).await);
     assert_eq!(msg, format!("project `{}` has no network `nosuch`", project.name));
 
