@@ -45,7 +45,7 @@ pub fn load_or_report(
 
 pub fn print_diags(d: &Diagnostics, color: ColorChoice) -> u8 {
     let c = crate::console::use_color(color, std::io::stderr().is_terminal());
-    anstream::eprint!("{}", d.render(c));
+    crate::err!("{}", d.render(c));
     exit::USAGE
 }
 
@@ -54,7 +54,7 @@ pub fn validate(dir: &Path, color: ColorChoice, args: &ValidateArgs) -> u8 {
         Ok((_, loaded)) => {
             let gates: usize = loaded.checkpoints.iter().map(|c| c.gates.len()).sum();
             let checks: usize = loaded.checkpoints.iter().flat_map(|c| &c.gates).map(|g| g.checks.len()).sum();
-            println!(
+            crate::outln!(
                 "ok: {} checkpoint{} valid ({} files, {gates} gates, {checks} checks)",
                 loaded.checkpoints.len(),
                 if loaded.checkpoints.len() == 1 { "" } else { "s" },
@@ -76,7 +76,7 @@ pub fn list(dir: &Path, args: &ListArgs) -> u8 {
             let mut waves: Vec<&str> = cp.gates.iter().filter_map(|g| g.wave.as_deref()).collect();
             waves.sort_unstable();
             waves.dedup();
-            println!(
+            crate::outln!(
                 "{:<8} {:<48} {:>3} gates  waves: {}  ({})",
                 cp.id,
                 cp.title,
@@ -91,19 +91,19 @@ pub fn list(dir: &Path, args: &ListArgs) -> u8 {
         let gates = match checkpoint_runner::engine::select(cp, &args.waves, &[]) {
             Ok(g) => g,
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::errln!("error: {e}");
                 return exit::USAGE;
             }
         };
-        println!("checkpoint {} — {} ({})", cp.id, cp.title, cp.file);
-        println!(
+        crate::outln!("checkpoint {} — {} ({})", cp.id, cp.title, cp.file);
+        crate::outln!(
             "criteria: every must gate; should ≥ {:.0}%{}",
             cp.criteria.should * 100.0,
             cp.criteria.pass_rate.map(|p| format!("; pass rate ≥ {:.0}%", p * 100.0)).unwrap_or_default()
         );
         for g in &gates {
             let needs = if g.needs.is_empty() { String::new() } else { format!("  needs: {}", g.needs.join(", ")) };
-            println!(
+            crate::outln!(
                 "  {:<6} {:<24} {}  [{}]{needs}",
                 g.severity.as_str(),
                 g.id,
@@ -111,7 +111,7 @@ pub fn list(dir: &Path, args: &ListArgs) -> u8 {
                 g.wave.as_deref().unwrap_or("-")
             );
             for c in &g.checks {
-                println!("           - {:<9} {}", c.kind, c.name);
+                crate::outln!("           - {:<9} {}", c.kind, c.name);
             }
         }
     }
@@ -119,7 +119,7 @@ pub fn list(dir: &Path, args: &ListArgs) -> u8 {
 }
 
 pub fn schema() -> u8 {
-    print!("{}", checkpoint_model::schema::json_schema());
+    crate::out!("{}", checkpoint_model::schema::json_schema());
     exit::PASSED
 }
 
@@ -129,7 +129,7 @@ pub fn report(args: &ReportArgs) -> u8 {
         match read_report(p) {
             Ok(r) => reports.push(r),
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::errln!("error: {e}");
                 return exit::USAGE;
             }
         }
@@ -137,7 +137,7 @@ pub fn report(args: &ReportArgs) -> u8 {
     let baseline = match args.baseline.as_ref().map(read_report).transpose() {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return exit::USAGE;
         }
     };
@@ -147,7 +147,7 @@ pub fn report(args: &ReportArgs) -> u8 {
         match checkpoint_report::merge(reports) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("error: cannot merge: {e}");
+                crate::errln!("error: cannot merge: {e}");
                 return exit::USAGE;
             }
         }
@@ -158,7 +158,7 @@ pub fn report(args: &ReportArgs) -> u8 {
             exit::PASSED
         }
         Err(e) => {
-            eprintln!("error: cannot write reports to {}: {e}", args.out.display());
+            crate::errln!("error: cannot write reports to {}: {e}", args.out.display());
             exit::INFRA
         }
     }
@@ -170,8 +170,8 @@ pub fn read_report(p: &PathBuf) -> Result<RunReport, String> {
 }
 
 pub fn print_written(w: &checkpoint_report::Written) {
-    println!("reports:");
-    println!("  {}", w.markdown.display());
-    println!("  {}", w.junit.display());
-    println!("  {}", w.json.display());
+    crate::outln!("reports:");
+    crate::outln!("  {}", w.markdown.display());
+    crate::outln!("  {}", w.junit.display());
+    crate::outln!("  {}", w.json.display());
 }

@@ -63,7 +63,7 @@ impl Console {
     pub fn line(&self, text: &str) {
         match &self.bar {
             Some(b) => b.println(text),
-            None => eprintln!("{text}"),
+            None => crate::errln!("{text}"),
         }
     }
 
@@ -71,7 +71,7 @@ impl Console {
     pub fn status(&self, text: &str) {
         match &self.bar {
             Some(b) => b.set_message(text.to_string()),
-            None => eprintln!("{text}"),
+            None => crate::errln!("{text}"),
         }
     }
 

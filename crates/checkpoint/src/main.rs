@@ -3,6 +3,25 @@
 //! library crates (model, runner, stack, report).
 #![expect(unreachable_pub, reason = "a binary crate: `pub` only structures its modules")]
 
+/// Output that never panics: a closed pipe (`checkpoint run 1 | head`) must
+/// not abort a run before it tears its stack down.
+#[macro_export]
+macro_rules! outln {
+    ($($t:tt)*) => {{ use std::io::Write as _; let _ = writeln!(anstream::stdout(), $($t)*); }};
+}
+#[macro_export]
+macro_rules! out {
+    ($($t:tt)*) => {{ use std::io::Write as _; let _ = write!(anstream::stdout(), $($t)*); }};
+}
+#[macro_export]
+macro_rules! errln {
+    ($($t:tt)*) => {{ use std::io::Write as _; let _ = writeln!(anstream::stderr(), $($t)*); }};
+}
+#[macro_export]
+macro_rules! err {
+    ($($t:tt)*) => {{ use std::io::Write as _; let _ = write!(anstream::stderr(), $($t)*); }};
+}
+
 mod cli;
 mod commands;
 mod console;
@@ -20,7 +39,7 @@ fn main() -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            crate::errln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(exit::INFRA);
         }
     };

@@ -30,7 +30,7 @@ pub async fn run(dir: &Path, color: ColorChoice, args: RunArgs) -> u8 {
     let baseline = match args.baseline.as_ref().map(read_report).transpose() {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: --baseline: {e}");
+            crate::errln!("error: --baseline: {e}");
             return exit::USAGE;
         }
     };
@@ -39,12 +39,12 @@ pub async fn run(dir: &Path, color: ColorChoice, args: RunArgs) -> u8 {
     for cp in loaded.checkpoints {
         match checkpoint_runner::engine::select(&cp, &args.waves, &args.gates) {
             Ok(g) if g.is_empty() => {
-                eprintln!("error: checkpoint {} has no gates to run", cp.id);
+                crate::errln!("error: checkpoint {} has no gates to run", cp.id);
                 return exit::USAGE;
             }
             Ok(g) => plans.push((cp, g)),
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::errln!("error: {e}");
                 return exit::USAGE;
             }
         }
@@ -86,7 +86,7 @@ async fn watch_signals(cancel: CancellationToken, force: Arc<AtomicBool>) {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-    eprintln!(
+    crate::errln!(
         "\ninterrupted: stopping checks, writing reports, tearing the stack down (interrupt again to stop waiting)"
     );
     cancel.cancel();
@@ -94,7 +94,7 @@ async fn watch_signals(cancel: CancellationToken, force: Arc<AtomicBool>) {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-    eprintln!("interrupted again: tearing down without waiting for containers to stop");
+    crate::errln!("interrupted again: tearing down without waiting for containers to stop");
     force.store(true, Ordering::SeqCst);
 }
 
@@ -235,12 +235,12 @@ async fn run_one(
     };
     let report = redact(report, &redactor);
     let written = checkpoint_report::write_all(&report, out, baseline);
-    println!();
-    anstream::print!("{}", checkpoint_report::console_summary(&report, console.color));
+    crate::outln!("");
+    crate::out!("{}", checkpoint_report::console_summary(&report, console.color));
     match written {
         Ok(w) => print_written(&w),
         Err(e) => {
-            eprintln!("error: cannot write the reports to {}: {e}", out.display());
+            crate::errln!("error: cannot write the reports to {}: {e}", out.display());
             return exit::INFRA;
         }
     }

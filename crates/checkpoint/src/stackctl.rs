@@ -156,7 +156,7 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
     };
     let cp = &loaded.checkpoints[0];
     let Some(spec) = &cp.stack else {
-        eprintln!("error: checkpoint {} has no `stack:`", cp.id);
+        crate::errln!("error: checkpoint {} has no `stack:`", cp.id);
         return exit::USAGE;
     };
     let root = root_of(cp);
@@ -183,12 +183,12 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
             match start(cp, spec, &args, "", &mut console, &cancel).await {
                 Ok(_) => {
                     console.finish();
-                    println!("{project}");
+                    crate::outln!("{project}");
                     exit::PASSED
                 }
                 Err(e) => {
                     console.finish();
-                    eprintln!("error: {e}");
+                    crate::errln!("error: {e}");
                     exit::INFRA
                 }
             }
@@ -201,11 +201,11 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
             };
             match result {
                 Ok(t) => {
-                    println!("project `{project}` torn down: {t}");
+                    crate::outln!("project `{project}` torn down: {t}");
                     exit::PASSED
                 }
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    crate::errln!("error: {e}");
                     exit::INFRA
                 }
             }
@@ -214,13 +214,13 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
             let stack = ComposeStack::attach(options(cp, spec, &root, project.clone(), &[]));
             match stack.target().services().await {
                 Ok(services) if services.is_empty() => {
-                    println!("project `{project}` has no containers");
+                    crate::outln!("project `{project}` has no containers");
                     exit::FAILED
                 }
                 Ok(services) => {
-                    println!("{:<16} {:<12} {:<10} {:>8}  ports", "service", "state", "health", "restarts");
+                    crate::outln!("{:<16} {:<12} {:<10} {:>8}  ports", "service", "state", "health", "restarts");
                     for s in services {
-                        println!(
+                        crate::outln!(
                             "{:<16} {:<12} {:<10} {:>8}  {}",
                             s.name,
                             s.state,
@@ -232,7 +232,7 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
                     exit::PASSED
                 }
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    crate::errln!("error: {e}");
                     exit::INFRA
                 }
             }
@@ -245,7 +245,7 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
                 None => match target.services().await {
                     Ok(s) => s.into_iter().map(|s| s.name).collect(),
                     Err(e) => {
-                        eprintln!("error: {e}");
+                        crate::errln!("error: {e}");
                         return exit::INFRA;
                     }
                 },
@@ -253,13 +253,13 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
             for s in services {
                 match target.logs_tail(&s, tail).await {
                     Ok(text) => {
-                        println!("==> {s} <==");
-                        print!("{text}");
+                        crate::outln!("==> {s} <==");
+                        crate::out!("{text}");
                         if !text.ends_with('\n') {
-                            println!();
+                            crate::outln!("");
                         }
                     }
-                    Err(e) => eprintln!("{s}: {e}"),
+                    Err(e) => crate::errln!("{s}: {e}"),
                 }
             }
             exit::PASSED

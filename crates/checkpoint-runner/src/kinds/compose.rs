@@ -46,6 +46,18 @@ impl CheckKind for Compose {
             let health = s.health.clone().unwrap_or_else(|| "-".into());
             let exit = s.exit_code.map_or_else(|| "-".to_string(), |c| c.to_string());
             let _ = writeln!(evidence, "{:<18} {:<12} {:<11} {:<9} {exit}", s.name, s.state, health, s.restarts);
+            // Crash loops and OOM kills first: they explain the state that follows.
+            if s.oom_killed {
+                problems.push(format!("`{name}` was killed for running out of memory"));
+            }
+            if s.restarts > max_restarts {
+                let state = if s.state == "running" { String::new() } else { format!(", now {}", s.state) };
+                problems.push(format!(
+                    "`{name}` restarted {} time{} (at most {max_restarts} allowed{state}): a crash loop",
+                    s.restarts,
+                    if s.restarts == 1 { "" } else { "s" }
+                ));
+            }
             if spec.completed.contains(name) {
                 match (s.state.as_str(), s.exit_code) {
                     ("exited", Some(0)) => {}
@@ -59,16 +71,6 @@ impl CheckKind for Compose {
                 && h != "healthy"
             {
                 problems.push(format!("`{name}` is running but {h}"));
-            }
-            if s.oom_killed {
-                problems.push(format!("`{name}` was killed for running out of memory"));
-            }
-            if s.restarts > max_restarts {
-                problems.push(format!(
-                    "`{name}` restarted {} time{} (at most {max_restarts} allowed)",
-                    s.restarts,
-                    if s.restarts == 1 { "" } else { "s" }
-                ));
             }
             doc.insert(name.clone(), serde_json::to_value(s).unwrap_or(Value::Null));
         }

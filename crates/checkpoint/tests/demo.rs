@@ -1,0 +1,246 @@
+//! End to end on the real demo stack (`docker-compose.test.yml`) with a real
+//! Docker engine: the healthy stack passes, each broken variant under
+//! `fixtures/broken/` turns exactly its gates red (with the cause in the
+//! one-line reason), two runs at once do not collide, an interrupted run leaves
+//! nothing behind and still writes valid reports.
+//!
+//! Needs the images `fixtures/images/build.sh` builds (`scripts/test.sh` does).
+
+use std::collections::BTreeSet;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use checkpoint_model::result::{RunReport, Status};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// The compose variables that point at locally built images.
+fn images_env() -> Vec<(String, String)> {
+    let file = repo().join(".cache/images.env");
+    let text = std::fs::read_to_string(&file)
+        .unwrap_or_else(|_| panic!("{} is missing: run scripts/test.sh (it builds the demo images)", file.display()));
+    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
+}
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_checkpoint"));
+    c.current_dir(repo()).env("CI", "true").env("NO_COLOR", "1").envs(images_env());
+    c
+}
+
+fn unique(name: &str) -> String {
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("cp-test-{name}-{n:x}")
+}
+
+/// Nothing with the project's label may remain: containers, networks, volumes.
+fn assert_nothing_left(project: &str) {
+    let filter = format!("label=com.docker.compose.project={project}");
+    for what in [vec!["ps", "-aq"], vec!["network", "ls", "-q"], vec!["volume", "ls", "-q"]] {
+        let out = Command::new("docker").args(&what).args(["--filter", &filter]).output().expect("docker CLI");
+        let left = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(left.is_empty(), "`docker {}` still lists {left} for project {project}", what.join(" "));
+    }
+}
+
+struct Outcome {
+    code: Option<i32>,
+    report: RunReport,
+    console: String,
+}
+
+fn run(args: &[&str], project: &str) -> Outcome {
+    let out_dir = std::env::temp_dir().join(format!("{project}-out"));
+    let out = bin().args(["run"]).args(args).args(["-p", project, "-o"]).arg(&out_dir).output().unwrap();
+    let console = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let json =
+        std::fs::read_to_string(out_dir.join("results.json")).unwrap_or_else(|_| panic!("no results.json\n{console}"));
+    let report = checkpoint_report::read_json(&json).unwrap();
+    assert_nothing_left(project);
+    Outcome { code: out.status.code(), report, console }
+}
+
+fn ids(r: &RunReport, f: impl Fn(Status) -> bool) -> BTreeSet<String> {
+    r.gates.iter().filter(|g| f(g.status)).map(|g| g.id.clone()).collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_string()).collect()
+}
+
+fn reason<'a>(r: &'a RunReport, gate: &str) -> &'a str {
+    r.gates.iter().find(|g| g.id == gate).and_then(|g| g.reason.as_deref()).unwrap_or("")
+}
+
+#[test]
+fn demo_healthy_stack_passes_checkpoint_1() {
+    let p = unique("healthy");
+    let o = run(&["1"], &p);
+    assert_eq!(o.code, Some(0), "{}", o.console);
+    assert_eq!(ids(&o.report, |s| s != Status::Passed), BTreeSet::new());
+    let stack = o.report.stack.as_ref().expect("stack facts");
+    assert!(stack.services.iter().any(|s| s.name == "api" && s.health.as_deref() == Some("healthy")), "{stack:?}");
+    assert!(stack.services.iter().all(|s| s.log_file.is_some()), "every service's log is saved: {stack:?}");
+}
+
+/// (variant, red gates, skipped gates, (gate, text its reason contains))
+type Variant = (&'static str, &'static [&'static str], &'static [&'static str], (&'static str, &'static str));
+
+const VARIANTS: &[Variant] = &[
+    (
+        "db-down",
+        &["stack-running", "postgres-ready", "health-db", "api-endpoints", "networking"],
+        &["migrations", "auth", "backend-db", "worker"],
+        ("stack-running", "`db` is exited with code 1"),
+    ),
+    (
+        "migration-missing",
+        &["migrations"],
+        &["auth", "backend-db", "worker"],
+        ("migrations", "table `public.jobs` does not exist"),
+    ),
+    (
+        "redis-cut",
+        &["health-db", "api-endpoints", "worker", "networking"],
+        &[],
+        ("networking", "`api` cannot connect to redis:6379"),
+    ),
+    (
+        "worker-stopped",
+        &["stack-running", "worker", "networking"],
+        &[],
+        ("stack-running", "`worker` is exited with code 0"),
+    ),
+    (
+        "api-crashloop",
+        &["stack-running", "health-db", "api-endpoints", "auth", "metrics", "networking"],
+        &["backend-db", "worker"],
+        ("stack-running", "a crash loop"),
+    ),
+    (
+        "wrong-db-credentials",
+        &["health-db", "api-endpoints", "auth"],
+        &["backend-db", "worker"],
+        ("health-db", "expected 200, got 503"),
+    ),
+];
+
+fn variant(name: &str) {
+    let (_, red, skipped, (gate, text)) = VARIANTS.iter().find(|v| v.0 == name).unwrap();
+    let p = unique(name);
+    let o = run(&["1", "-f", &format!("fixtures/broken/{name}.yml")], &p);
+    assert_eq!(o.code, Some(1), "a broken stack must never pass\n{}", o.console);
+    assert_eq!(ids(&o.report, Status::is_failure), set(red), "red gates of {name}\n{}", o.console);
+    assert_eq!(ids(&o.report, |s| s == Status::Skipped), set(skipped), "skipped gates of {name}\n{}", o.console);
+    assert!(reason(&o.report, gate).contains(text), "{name}: reason of `{gate}` is `{}`", reason(&o.report, gate));
+}
+
+#[test]
+fn demo_variant_db_down() {
+    variant("db-down");
+}
+#[test]
+fn demo_variant_migration_missing() {
+    variant("migration-missing");
+}
+#[test]
+fn demo_variant_redis_cut() {
+    variant("redis-cut");
+}
+#[test]
+fn demo_variant_worker_stopped() {
+    variant("worker-stopped");
+}
+#[test]
+fn demo_variant_api_crashloop() {
+    variant("api-crashloop");
+}
+#[test]
+fn demo_variant_wrong_db_credentials() {
+    variant("wrong-db-credentials");
+}
+
+#[test]
+fn demo_two_runs_at_once_do_not_collide() {
+    let (a, b) = (unique("twin-a"), unique("twin-b"));
+    let ta = std::thread::spawn(move || run(&["0"], &a));
+    let tb = std::thread::spawn(move || run(&["0"], &b));
+    for o in [ta.join().unwrap(), tb.join().unwrap()] {
+        assert_eq!(o.code, Some(0), "{}", o.console);
+    }
+}
+
+#[test]
+fn demo_healthy_stack_passes_ten_runs_in_a_row() {
+    for i in 0..10 {
+        let o = run(&["0"], &unique(&format!("ten-{i}")));
+        assert_eq!(o.code, Some(0), "run {i}: {}", o.console);
+    }
+}
+
+/// Starts a run, waits for a line on stderr, sends SIGINT, and checks that
+/// the run ends promptly, leaves nothing behind and writes valid reports.
+fn interrupt_when(args: &[&str], marker: &str, name: &str) -> RunReport {
+    let project = unique(name);
+    let out_dir = std::env::temp_dir().join(format!("{project}-out"));
+    let mut child = bin()
+        .args(["run"])
+        .args(args)
+        .args(["-p", &project, "-o"])
+        .arg(&out_dir)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains(marker) {
+            break;
+        }
+    }
+    assert!(seen.contains(marker), "never saw `{marker}`:\n{seen}");
+    let started = Instant::now();
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(60), "an interrupted run must end promptly");
+    assert_ne!(status.code(), Some(0));
+    assert_nothing_left(&project);
+    let json = std::fs::read_to_string(out_dir.join("results.json")).expect("reports written for an interrupted run");
+    let report = checkpoint_report::read_json(&json).unwrap();
+    assert!(report.interrupted.is_some(), "{report:?}");
+    let xsd = repo().join("../shared/schemas/junit-10.xsd");
+    let lint = Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema"])
+        .arg(&xsd)
+        .arg(out_dir.join("junit.xml"))
+        .output()
+        .unwrap();
+    assert!(lint.status.success(), "{}", String::from_utf8_lossy(&lint.stderr));
+    report
+}
+
+#[test]
+fn demo_interrupt_while_waiting_for_readiness() {
+    let r = interrupt_when(&["1"], "compose: Creating", "int-ready");
+    assert!(r.gates.iter().all(|g| g.status != Status::Passed));
+}
+
+#[test]
+fn demo_interrupt_while_checks_run() {
+    // worker-stopped makes the worker gate retry for 20 s: interrupt during it.
+    let r = interrupt_when(&["1", "-f", "fixtures/broken/worker-stopped.yml"], "PASS", "int-checks");
+    assert!(r.gates.iter().any(|g| g.status == Status::Passed), "what ran before the interrupt is kept");
+    assert!(
+        r.gates.iter().any(|g| g.status == Status::Cancelled),
+        "{:?}",
+        r.gates.iter().map(|g| (&g.id, g.status)).collect::<Vec<_>>()
+    );
+}
