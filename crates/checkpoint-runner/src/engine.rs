@@ -275,24 +275,7 @@ impl Engine {
     }
 
     fn not_run(&self, gate: &Gate, status: Status, reason: String) -> GateResult {
-        let checks = gate
-            .checks
-            .iter()
-            .map(|c| CheckResult {
-                name: c.name.clone(),
-                kind: c.kind.clone(),
-                location: c.location.clone(),
-                status,
-                message: Some(reason.clone()),
-                evidence: None,
-                attempts: Vec::new(),
-                duration_ms: 0.0,
-                service: c.service.clone(),
-                logs: None,
-                metrics: None,
-            })
-            .collect();
-        gate_result(gate, status, Some(reason), 0.0, checks)
+        not_run(gate, status, reason)
     }
 
     fn emit(&self, e: Event) {
@@ -300,6 +283,29 @@ impl Engine {
             let _ = tx.send(e);
         }
     }
+}
+
+/// A gate that did not run (skipped, cancelled, or the stack never came up):
+/// every check listed with the same status and reason.
+pub fn not_run(gate: &Gate, status: Status, reason: String) -> GateResult {
+    let checks = gate
+        .checks
+        .iter()
+        .map(|c| CheckResult {
+            name: c.name.clone(),
+            kind: c.kind.clone(),
+            location: c.location.clone(),
+            status,
+            message: Some(reason.clone()),
+            evidence: None,
+            attempts: Vec::new(),
+            duration_ms: 0.0,
+            service: c.service.clone(),
+            logs: None,
+            metrics: None,
+        })
+        .collect();
+    gate_result(gate, status, Some(reason), 0.0, checks)
 }
 
 fn tracing_free_log(msg: &str) {

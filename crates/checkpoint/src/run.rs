@@ -258,36 +258,7 @@ fn first_line(s: &str) -> &str {
 }
 
 fn not_run(g: &Gate, status: Status, reason: &str) -> GateResult {
-    GateResult {
-        id: g.id.clone(),
-        title: g.title.clone(),
-        severity: g.severity,
-        wave: g.wave.clone(),
-        tags: g.tags.clone(),
-        needs: g.needs.clone(),
-        plan: g.plan.clone(),
-        location: g.location.clone(),
-        status,
-        reason: Some(reason.to_string()),
-        duration_ms: 0.0,
-        checks: g
-            .checks
-            .iter()
-            .map(|c| checkpoint_model::result::CheckResult {
-                name: c.name.clone(),
-                kind: c.kind.clone(),
-                location: c.location.clone(),
-                status,
-                message: Some(reason.to_string()),
-                evidence: None,
-                attempts: Vec::new(),
-                duration_ms: 0.0,
-                service: c.service.clone(),
-                logs: None,
-                metrics: None,
-            })
-            .collect(),
-    }
+    checkpoint_runner::engine::not_run(g, status, reason.to_string())
 }
 
 /// Every value that must not appear in any output.
