@@ -209,7 +209,7 @@ async fn run_one(
     };
 
     let stack_report = match stack {
-        Some(s) => s.finish(out, args.keep, force.load(Ordering::SeqCst), &console).await,
+        Some(s) => s.finish(out, args.keep, force.load(Ordering::SeqCst), &console, &redactor).await,
         None => None,
     };
     console.finish();

@@ -102,7 +102,14 @@ impl StackRun {
     /// Stack facts for the report, service logs into `<out>/logs`, then
     /// teardown (unless `--keep` or attached). Never fails the run: problems
     /// are printed.
-    pub async fn finish(self, out: &Path, keep: bool, force: bool, console: &Console) -> Option<StackReport> {
+    pub async fn finish(
+        self,
+        out: &Path,
+        keep: bool,
+        force: bool,
+        console: &Console,
+        redactor: &checkpoint_model::secrets::Redactor,
+    ) -> Option<StackReport> {
         let mut report = self
             .target
             .report()
@@ -115,6 +122,10 @@ impl StackRun {
             Ok(saved) => {
                 report.logs_dir = Some(checkpoint_model::diag::display_path(&logs_dir));
                 for (svc, path) in saved {
+                    // The saved logs are output too: mask secrets in them.
+                    if let Ok(text) = std::fs::read_to_string(&path) {
+                        let _ = checkpoint_report::write_atomic(&path, &redactor.redact(&text));
+                    }
                     if let Some(s) = report.services.iter_mut().find(|s| s.name == svc) {
                         s.log_file = Some(checkpoint_model::diag::display_path(&path));
                     }

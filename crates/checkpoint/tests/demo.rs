@@ -244,3 +244,14 @@ fn demo_interrupt_while_checks_run() {
         r.gates.iter().map(|g| (&g.id, g.status)).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn demo_final_checkpoint_with_faults_passes() {
+    // Includes every gate of 0–3: Redis stopped, worker killed with work queued,
+    // the API cut off from the database — each observed and recovered.
+    let o = run(&["final"], &unique("final"));
+    assert_eq!(o.code, Some(0), "{}", o.console);
+    for g in ["redis-outage", "worker-restart", "db-partition"] {
+        assert!(o.report.gates.iter().any(|x| x.id == g && x.status == Status::Passed), "{g}: {}", o.console);
+    }
+}
