@@ -12,6 +12,7 @@ use sqlx::types::Json as JsonColumn;
 use crate::api::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
+use crate::{cache, drift};
 
 /// Body of `POST /items` and `PUT /items/{id}`.
 #[derive(Deserialize)]
@@ -56,7 +57,7 @@ pub(crate) async fn create(
     .bind(&input.description)
     .fetch_one(&state.db)
     .await?;
-    Ok((StatusCode::CREATED, Json(item)))
+    Ok((StatusCode::CREATED, Json(drift::item(item))))
 }
 
 /// `GET /items` → 200 the current user's items, by id.
@@ -66,23 +67,29 @@ pub(crate) async fn list(State(state): State<AppState>, CurrentUser(user): Curre
             .bind(user.id)
             .fetch_all(&state.db)
             .await?;
-    Ok(Json(Value::Array(items.into_iter().map(|JsonColumn(v)| v).collect())))
+    Ok(Json(Value::Array(drift::items(items.into_iter().map(|JsonColumn(v)| v).collect()))))
 }
 
-/// `GET /items/{id}` → 200 item; 404.
+/// `GET /items/{id}` → 200 item; 404. Read through the Redis cache (`x-cache: hit|miss`).
 pub(crate) async fn get(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<([(&'static str, &'static str); 1], Json<Value>)> {
     let id = parse_id(&id)?;
+    let key = cache::key(user.id, id);
+    if let Some(item) = cache::get(&state, &key).await {
+        return Ok(([("x-cache", "hit")], Json(drift::item(item))));
+    }
     let item: Option<JsonColumn<Value>> =
         sqlx::query_scalar(concat!("SELECT ", item_json!(), " FROM items WHERE id = $1 AND owner_id = $2"))
             .bind(id)
             .bind(user.id)
             .fetch_optional(&state.db)
             .await?;
-    item.map(|JsonColumn(v)| Json(v)).ok_or_else(|| ApiError::not_found("item"))
+    let JsonColumn(item) = item.ok_or_else(|| ApiError::not_found("item"))?;
+    cache::put(&state, &key, &item).await;
+    Ok(([("x-cache", "miss")], Json(drift::item(item))))
 }
 
 /// `PUT /items/{id}` → 200 the updated item (name and description replaced); 404; 422.
@@ -105,7 +112,8 @@ pub(crate) async fn update(
     .bind(&input.description)
     .fetch_optional(&state.db)
     .await?;
-    item.map(|JsonColumn(v)| Json(v)).ok_or_else(|| ApiError::not_found("item"))
+    cache::forget(&state, &cache::key(user.id, id)).await;
+    item.map(|JsonColumn(v)| Json(drift::item(v))).ok_or_else(|| ApiError::not_found("item"))
 }
 
 /// `DELETE /items/{id}` → 204; 404.
@@ -121,6 +129,7 @@ pub(crate) async fn delete(
         .execute(&state.db)
         .await?
         .rows_affected();
+    cache::forget(&state, &cache::key(user.id, id)).await;
     if deleted == 0 { Err(ApiError::not_found("item")) } else { Ok(StatusCode::NO_CONTENT) }
 }
 

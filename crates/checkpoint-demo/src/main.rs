@@ -6,8 +6,10 @@
 
 mod api;
 mod auth;
+mod cache;
 mod config;
 mod db;
+mod drift;
 mod error;
 mod health;
 mod items;

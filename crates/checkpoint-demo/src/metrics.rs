@@ -23,6 +23,9 @@ pub(crate) struct Metrics {
     /// (method, path template) → durations.
     durations: Mutex<BTreeMap<(String, String), Histogram>>,
     pub(crate) jobs_enqueued: AtomicU64,
+    /// `GET /items/{id}` answered from the Redis cache, or not.
+    pub(crate) cache_hits: AtomicU64,
+    pub(crate) cache_misses: AtomicU64,
 }
 
 #[derive(Default)]
@@ -74,6 +77,11 @@ impl Metrics {
         out.push_str("# HELP jobs_enqueued_total Jobs accepted by POST /jobs and pushed onto the queue.\n");
         out.push_str("# TYPE jobs_enqueued_total counter\n");
         let _ = writeln!(out, "jobs_enqueued_total {}", self.jobs_enqueued.load(Ordering::Relaxed));
+
+        out.push_str("# HELP cache_requests_total Item reads by cache result.\n");
+        out.push_str("# TYPE cache_requests_total counter\n");
+        let _ = writeln!(out, "cache_requests_total{{result=\"hit\"}} {}", self.cache_hits.load(Ordering::Relaxed));
+        let _ = writeln!(out, "cache_requests_total{{result=\"miss\"}} {}", self.cache_misses.load(Ordering::Relaxed));
         out
     }
 }
@@ -118,7 +126,8 @@ mod tests {
         );
         assert!(text.contains("http_request_duration_seconds_count{method=\"GET\",path=\"/items/{id}\"} 2\n"));
         assert!(text.contains("# TYPE http_request_duration_seconds histogram\n"));
-        assert!(text.ends_with("jobs_enqueued_total 2\n"));
+        assert!(text.contains("jobs_enqueued_total 2\n"));
+        assert!(text.ends_with("cache_requests_total{result=\"miss\"} 0\n"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 pub(crate) const SPEC: &str = include_str!("../../../fixtures/demo/openapi.json");
 
 pub(crate) async fn serve() -> impl IntoResponse {
-    ([(CONTENT_TYPE, "application/json")], SPEC)
+    ([(CONTENT_TYPE, "application/json")], crate::drift::spec(SPEC))
 }
 
 #[cfg(test)]
