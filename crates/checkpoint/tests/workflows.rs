@@ -217,3 +217,65 @@ fn every_remote_action_is_pinned_to_a_full_sha_with_its_version() {
     }
     assert!(seen >= 4, "checkout, cache and upload-artifact at least ({seen})");
 }
+
+/// A composite step's `run:` script as the runner runs it (`bash -e {0}`), with `env`.
+fn run_step(script: &str, env: &[(&str, &str)], path_prefix: &Path, cwd: &Path) -> std::process::Output {
+    let path = format!("{}:{}", path_prefix.display(), std::env::var("PATH").unwrap_or_default());
+    Command::new("bash")
+        .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+        .envs(env.iter().copied())
+        .env("PATH", path)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_action_records_the_exit_code_uploads_then_fails_with_it() {
+    let doc = yaml(&action());
+    let steps = doc["runs"]["steps"].as_array().unwrap();
+    let run = steps.iter().find(|s| s["id"] == "run").expect("the step with id `run`");
+    let verdict = steps.last().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for code in [0, 1, 2, 3] {
+        // A stand-in for the real binary: records its arguments, exits with `code`.
+        let fake = bin.join("checkpoint");
+        std::fs::write(&fake, format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$ARGS_FILE\"\nexit {code}\n")).unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let output = dir.path().join(format!("output-{code}"));
+        let args_file = dir.path().join(format!("args-{code}"));
+        let out = run_step(
+            run["run"].as_str().unwrap(),
+            &[
+                ("CP_CHECKPOINT", "1"),
+                ("CP_WAVES", "wave1,wave2"),
+                ("CP_ARGS", "--fail-fast  -j 4"),
+                ("CP_OUT", "checkpoint-results"),
+                ("GITHUB_OUTPUT", output.to_str().unwrap()),
+                ("ARGS_FILE", args_file.to_str().unwrap()),
+            ],
+            &bin,
+            dir.path(),
+        );
+        assert!(out.status.success(), "the run step itself succeeds (exit {code}): {out:?}");
+        assert_eq!(std::fs::read_to_string(&output).unwrap(), format!("exit-code={code}\n"));
+        assert_eq!(
+            std::fs::read_to_string(&args_file).unwrap(),
+            "run\n1\n--out\ncheckpoint-results\n--waves\nwave1,wave2\n--fail-fast\n-j\n4\n"
+        );
+        let code_text = code.to_string();
+        let out = run_step(
+            verdict["run"].as_str().unwrap(),
+            &[("CP_CODE", &code_text), ("CP_CHECKPOINT", "1")],
+            &bin,
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(code), "the verdict step exits like checkpoint did: {out:?}");
+    }
+    // The run step never ran (the install failed): the verdict fails.
+    let out = run_step(verdict["run"].as_str().unwrap(), &[("CP_CODE", ""), ("CP_CHECKPOINT", "1")], &bin, dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("::error title=checkpoint::checkpoint did not run"));
+}
