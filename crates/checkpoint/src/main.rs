@@ -25,6 +25,7 @@ macro_rules! err {
 mod cli;
 mod commands;
 mod console;
+mod github;
 mod run;
 mod stackctl;
 

@@ -237,6 +237,7 @@ async fn run_one(
     let written = checkpoint_report::write_all(&report, out, baseline);
     crate::outln!("");
     crate::out!("{}", checkpoint_report::console_summary(&report, console.color));
+    crate::github::after_run(&report, baseline);
     match written {
         Ok(w) => print_written(&w),
         Err(e) => {

@@ -199,7 +199,10 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
                 }
                 Err(e) => {
                     console.finish();
+                    // Carries the compose tool's output tail (container output).
+                    let fence = crate::github::StopCommands::new(crate::github::Stream::Stderr);
                     crate::errln!("error: {e}");
+                    drop(fence);
                     exit::INFRA
                 }
             }
@@ -265,10 +268,13 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
                 match target.logs_tail(&s, tail).await {
                     Ok(text) => {
                         crate::outln!("==> {s} <==");
+                        // Container output: never read as workflow commands in GitHub Actions.
+                        let fence = crate::github::StopCommands::new(crate::github::Stream::Stdout);
                         crate::out!("{text}");
                         if !text.ends_with('\n') {
                             crate::outln!("");
                         }
+                        drop(fence);
                     }
                     Err(e) => crate::errln!("{s}: {e}"),
                 }

@@ -1,0 +1,109 @@
+//! The binary as a GitHub Actions step runs it (`GITHUB_ACTIONS=true`): the
+//! report appended to `$GITHUB_STEP_SUMMARY`, an annotation per failing gate
+//! at its line in the checkpoint file, and the exit code unchanged.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let p = dir.join("checkpoints").join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// A local port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+const CHECKPOINT: &str = r#"checkpoint: 7
+title: "GitHub: a failing checkpoint, 100% red"
+gates:
+  - id: works
+    title: A command that works
+    checks:
+      - name: true
+        command: { argv: ["true"] }
+  - id: db-down
+    title: Database reachable
+    checks:
+      - name: connect
+        tcp: { address: "127.0.0.1:${CLOSED_PORT}" }
+        timeout: 2s
+  - id: exits-1
+    title: "Worker, recorded: 1 job"
+    severity: should
+    checks:
+      - name: run false
+        command: { argv: ["false"] }
+"#;
+
+fn run(dir: &Path, github: bool, summary: &Path) -> std::process::Output {
+    let mut c = Command::cargo_bin("checkpoint").expect("binary");
+    c.env_remove("CHECKPOINT_DIR")
+        .env("NO_COLOR", "1")
+        .env("CI", "true")
+        .env("CLOSED_PORT", closed_port().to_string())
+        .env("GITHUB_STEP_SUMMARY", summary)
+        .env("GITHUB_WORKSPACE", dir)
+        .current_dir(dir)
+        .args(["run", "7"]);
+    if github {
+        c.env("GITHUB_ACTIONS", "true");
+    } else {
+        c.env_remove("GITHUB_ACTIONS");
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn in_github_actions_a_failing_run_writes_the_summary_and_annotates_each_failing_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "7.yaml", CHECKPOINT);
+    let summary = dir.path().join("step-summary.md");
+    std::fs::write(&summary, "## An earlier step's summary\n").unwrap();
+
+    let out = run(dir.path(), true, &summary);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "the checkpoint failed: exit 1\n{stdout}\n{stderr}");
+
+    // The must gate: an error at its failing check's line (line 12, `- name: connect`).
+    let errors: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::error ")).collect();
+    assert_eq!(errors.len(), 1, "{stdout}");
+    assert!(
+        errors[0].starts_with("::error file=checkpoints/7.yaml,line=12,col=15,title=checkpoint 7%3A gate db-down failed (must)::Database reachable%0A"),
+        "{}",
+        errors[0]
+    );
+    // The should gate: a warning; `:` and `,` in the message are left as they are.
+    let warnings: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::warning ")).collect();
+    assert_eq!(warnings.len(), 1, "{stdout}");
+    assert!(
+        warnings[0].starts_with("::warning file=checkpoints/7.yaml,line=19,col=15,title=checkpoint 7%3A gate exits-1 failed (should)::Worker, recorded: 1 job%0A"),
+        "{}",
+        warnings[0]
+    );
+    // The must gate comes first.
+    assert!(stdout.find("::error ").unwrap() < stdout.find("::warning ").unwrap());
+
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(text.starts_with("## An earlier step's summary\n"), "earlier content kept: {text}");
+    let md = std::fs::read_to_string(dir.path().join("checkpoint-results/integration-test-results.md")).unwrap();
+    assert!(text.ends_with(&md), "the whole report appended:\n{text}");
+    assert!(md.contains("db-down"), "{md}");
+}
+
+#[test]
+fn outside_github_actions_nothing_is_annotated_or_appended() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "7.yaml", CHECKPOINT);
+    let summary = dir.path().join("step-summary.md");
+    let out = run(dir.path(), false, &summary);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(!stdout.contains("::error"), "{stdout}");
+    assert!(!summary.exists(), "no summary without GITHUB_ACTIONS=true");
+}
