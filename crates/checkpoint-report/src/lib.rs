@@ -16,6 +16,7 @@ pub mod markdown;
 pub mod merge;
 mod text;
 pub mod write;
+pub mod plansync;
 
 pub use checkpoint_model::result::RunReport;
 pub use console::console_summary;
