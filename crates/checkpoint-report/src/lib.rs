@@ -14,9 +14,9 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+pub mod plansync;
 mod text;
 pub mod write;
-pub mod plansync;
 
 pub use checkpoint_model::result::RunReport;
 pub use console::console_summary;

@@ -297,15 +297,8 @@ fn parse_item(s: &str) -> Option<Parsed> {
         return None;
     }
     let start = body_off + marker_len;
-    let marker = format!("{}{}", body[..marker_len].trim_end(), if has_marker { " " } else { "" })
-        + &after[..blen];
-    Some(Parsed {
-        box_range: start..start + blen,
-        style,
-        ticked,
-        marker,
-        text: rest.trim().to_string(),
-    })
+    let marker = format!("{}{}", body[..marker_len].trim_end(), if has_marker { " " } else { "" }) + &after[..blen];
+    Some(Parsed { box_range: start..start + blen, style, ticked, marker, text: rest.trim().to_string() })
 }
 
 /// The bytes a box becomes. Brackets: `[ ]` ↔ `[x]`; ballot boxes: `☐` ↔ `☑`.
@@ -370,7 +363,10 @@ mod tests {
         let d = Doc::parse(t);
         let h: Vec<(usize, u8, &str, Option<usize>)> =
             d.headings.iter().map(|h| (h.line, h.level, h.text.as_str(), h.parent)).collect();
-        assert_eq!(h, vec![(0, 1, "Plan", None), (2, 1, "Day 1", None), (4, 2, "Wave 1", Some(1)), (6, 2, "Wave 2", Some(1))]);
+        assert_eq!(
+            h,
+            vec![(0, 1, "Plan", None), (2, 1, "Day 1", None), (4, 2, "Wave 1", Some(1)), (6, 2, "Wave 2", Some(1))]
+        );
         assert_eq!(d.items[0].section, Some(2));
         assert_eq!(d.items[1].section, Some(3));
         assert!(d.within(Some(3), 1));

@@ -109,6 +109,8 @@ pub struct Change {
     pub gates: Vec<(String, Status)>,
     /// Matched by the gate's title (it has no `plan.item`).
     pub by_title: bool,
+    /// The bytes of the plan that change (the box), before and after alike.
+    pub bytes: std::ops::Range<usize>,
 }
 
 /// What a sync found and did.
@@ -164,7 +166,10 @@ enum Heading<'r> {
 enum Found {
     One(usize),
     Many(Vec<usize>),
+    /// Not there; maybe a did-you-mean.
     None(Option<String>),
+    /// Not looked for: the heading does not exist (already warned).
+    NoHeading,
 }
 
 /// A verdict on one line from one run.
@@ -223,12 +228,9 @@ pub fn sync(text: &str, plan: &PlanFile, results: &[ResultsFile]) -> Outcome {
                         Heading::Strict(h) => format!(" under \"{h}\""),
                         _ => String::new(),
                     };
-                    warn(format!(
-                        "{at}: plan item \"{}\" not found in {}{under}{dym}",
-                        want.item, plan.display
-                    ));
+                    warn(format!("{at}: plan item \"{}\" not found in {}{under}{dym}", want.item, plan.display));
                 }
-                Found::None(_) => {}
+                Found::None(_) | Found::NoHeading => {}
             }
         }
     }
@@ -238,9 +240,11 @@ pub fn sync(text: &str, plan: &PlanFile, results: &[ResultsFile]) -> Outcome {
         skipped_only.remove(idx);
         let item = &doc.items[*idx];
         // The most recent run that decided this line; ties: the later file given.
-        let Some(latest) = vs.iter().map(|v| v.run).max_by(|a, b| {
-            results[*a].report.started_at.cmp(&results[*b].report.started_at).then(a.cmp(b))
-        }) else {
+        let Some(latest) = vs
+            .iter()
+            .map(|v| v.run)
+            .max_by(|a, b| results[*a].report.started_at.cmp(&results[*b].report.started_at).then(a.cmp(b)))
+        else {
             continue;
         };
         let mine: Vec<&Vote<'_>> = vs.iter().filter(|v| v.run == latest).collect();
@@ -256,7 +260,8 @@ pub fn sync(text: &str, plan: &PlanFile, results: &[ResultsFile]) -> Outcome {
                 gates.push((v.gate.to_string(), v.status));
             }
         }
-        let after = format!("{}{bytes}", &item.marker[..item.marker.len() - (item.box_range.end - item.box_range.start)]);
+        let after =
+            format!("{}{bytes}", &item.marker[..item.marker.len() - (item.box_range.end - item.box_range.start)]);
         out.changes.push(Change {
             line: item.line + 1,
             before: item.marker.clone(),
@@ -265,6 +270,7 @@ pub fn sync(text: &str, plan: &PlanFile, results: &[ResultsFile]) -> Outcome {
             tick,
             gates,
             by_title: mine.iter().all(|v| v.by_title),
+            bytes: item.box_range.clone(),
         });
         edits.push((item.box_range.clone(), bytes));
     }
@@ -335,10 +341,16 @@ fn resolve(doc: &Doc, want: &Want<'_>, plan: &PlanFile, at: &str, warn: &mut imp
         Heading::Strict(h) => {
             let hs = headings(doc, h);
             if hs.is_empty() {
-                let names: Vec<&str> = doc.headings.iter().map(|h| h.text.as_str()).collect();
-                let dym = best(h, names.iter().copied()).map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default();
-                warn(format!("{at}: heading \"{h}\" not found in {}{dym}", plan.display));
-                return Found::None(None);
+                let names = doc.headings.iter().map(|h| h.text.as_str());
+                let dym = best(h, names)
+                    .and_then(|s| doc.headings.iter().find(|x| x.text == s))
+                    .map(|x| format!("; did you mean \"{}\" (line {})?", x.text, x.line + 1))
+                    .unwrap_or_default();
+                warn(format!(
+                    "{at}: heading \"{h}\" not found in {}, so \"{}\" was not looked for{dym}",
+                    plan.display, want.item
+                ));
+                return Found::NoHeading;
             }
             match find(doc, &in_sections(doc, &hs), want.item) {
                 Found::None(_) => match find(doc, &all, want.item) {
@@ -348,7 +360,7 @@ fn resolve(doc: &Doc, want: &Want<'_>, plan: &PlanFile, at: &str, warn: &mut imp
                         doc.items[i].section.map_or("(no heading)", |s| doc.headings[s].text.as_str())
                     ))),
                     Found::None(s) => Found::None(s),
-                    Found::Many(_) => Found::None(None),
+                    Found::Many(_) | Found::NoHeading => Found::None(None),
                 },
                 f => f,
             }

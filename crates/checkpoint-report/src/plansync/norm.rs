@@ -57,7 +57,8 @@ fn unlink(s: &str) -> String {
 /// Whether `needle` occurs in `hay` as whole words.
 pub(crate) fn contains_words(hay: &str, needle: &str) -> bool {
     let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-    hay.match_indices(needle).any(|(i, _)| !word(hay[..i].chars().next_back()) && !word(hay[i + needle.len()..].chars().next()))
+    hay.match_indices(needle)
+        .any(|(i, _)| !word(hay[..i].chars().next_back()) && !word(hay[i + needle.len()..].chars().next()))
 }
 
 #[cfg(test)]

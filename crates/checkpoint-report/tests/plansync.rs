@@ -1,0 +1,178 @@
+//! `plan sync` on real plan documents (`tests/plans/*.md`, written the way
+//! teams write them) with results.json fixtures: the exact bytes after the
+//! sync (`*.expected.md`), proof that no byte outside the changed boxes moved,
+//! the report lines (snapshots), and idempotence.
+
+use std::path::PathBuf;
+
+use checkpoint_report::plansync::{Outcome, PlanFile, ResultsFile, sync};
+use checkpoint_report::read_json;
+
+fn plans() -> PathBuf {
+    // Relative, so messages (and snapshots) do not depend on the checkout's path.
+    PathBuf::from("tests/plans")
+}
+
+fn results(names: &[&str]) -> Vec<ResultsFile> {
+    names
+        .iter()
+        .map(|n| {
+            let p = plans().join(n);
+            let text = std::fs::read_to_string(&p).unwrap();
+            ResultsFile { name: p.display().to_string(), report: read_json(&text).unwrap() }
+        })
+        .collect()
+}
+
+/// Syncs `plan` (the project root is `tests/plans`) and checks everything
+/// that must hold for any sync; returns the outcome for the case's own checks.
+fn run(plan: &str, res: &[&str]) -> (String, Outcome) {
+    let path = plans().join(plan);
+    let before = std::fs::read_to_string(&path).unwrap();
+    let pf = PlanFile::new(&path, &plans());
+    let out = sync(&before, &pf, &results(res));
+
+    // The exact bytes, committed.
+    let expected_path = path.with_file_name(plan.replace(".md", ".expected.md"));
+    let expected = std::fs::read_to_string(&expected_path).unwrap();
+    assert_eq!(out.text, expected, "{plan}: not the bytes of {}", expected_path.display());
+
+    // Nothing outside the changed boxes moved: same length, and every
+    // differing byte lies inside a box that was reported as changed.
+    let (a, b) = (before.as_bytes(), out.text.as_bytes());
+    assert_eq!(a.len(), b.len(), "{plan}: a box changed width");
+    for i in (0..a.len()).filter(|&i| a[i] != b[i]) {
+        assert!(out.changes.iter().any(|c| c.bytes.contains(&i)), "{plan}: byte {i} changed outside every box");
+    }
+    for c in &out.changes {
+        assert_ne!(a[c.bytes.clone()], b[c.bytes.clone()], "{plan}: line {} reported but unchanged", c.line);
+        let line = before.split('\n').nth(c.line - 1).unwrap();
+        assert!(line.contains(&c.before) && line.contains(&c.text), "{plan}: line {} is not {:?}", c.line, c.before);
+    }
+    assert_eq!(before.starts_with('\u{FEFF}'), out.text.starts_with('\u{FEFF}'));
+    assert_eq!(before.ends_with('\n'), out.text.ends_with('\n'));
+    assert_eq!(before.matches("\r\n").count(), out.text.matches("\r\n").count());
+
+    // A second sync with the same results has nothing left to do.
+    let again = sync(&out.text, &pf, &results(res));
+    assert!(again.changes.is_empty(), "{plan}: not idempotent: {:?}", again.changes);
+    assert_eq!(again.warnings, out.warnings);
+
+    (before, out)
+}
+
+fn report(out: &Outcome) -> String {
+    let mut s = out.change_lines();
+    for w in &out.warnings {
+        s.push_str(&format!("warning: {w}\n"));
+    }
+    s.push_str(&format!(
+        "up to date: {}, left as is: {}, other plans: {}\n",
+        out.up_to_date, out.left_as_is, out.other_plans
+    ));
+    s
+}
+
+fn lines(out: &Outcome) -> Vec<(usize, bool)> {
+    out.changes.iter().map(|c| (c.line, c.tick)).collect()
+}
+
+#[test]
+fn day_plan_two_checkpoints_latest_run_wins() {
+    let (before, out) = run("day-plan.md", &["day-plan.cp0.results.json", "day-plan.cp1.results.json"]);
+    assert_eq!(
+        lines(&out),
+        vec![
+            (18, false),
+            (19, true),
+            (20, true),
+            (28, true),
+            (29, true),
+            (33, true),
+            (34, false),
+            (45, true),
+            (47, true)
+        ]
+    );
+    // The trailing spaces after "Postgres accepting connections" survive the tick.
+    assert!(out.text.contains("- [x] Postgres accepting connections   \n"));
+    // The copies inside the ```markdown fence are examples: untouched.
+    let fence = |t: &str| t[t.find("```markdown").unwrap()..].split("```\n").next().unwrap().to_string();
+    assert_eq!(fence(&before), fence(&out.text));
+    insta::assert_snapshot!(report(&out));
+}
+
+#[test]
+fn day_plan_results_order_does_not_matter() {
+    // Same runs given newest first: `started_at` decides, not the order.
+    let path = plans().join("day-plan.md");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let pf = PlanFile::new(&path, &plans());
+    let a = sync(&before, &pf, &results(&["day-plan.cp0.results.json", "day-plan.cp1.results.json"]));
+    let b = sync(&before, &pf, &results(&["day-plan.cp1.results.json", "day-plan.cp0.results.json"]));
+    assert_eq!(a.text, b.text);
+    // Only the older run: redis-ready failed there, stack-running passed.
+    let c = sync(&before, &pf, &results(&["day-plan.cp0.results.json"]));
+    assert_eq!(lines(&c), vec![(19, true)], "{}", c.change_lines());
+    assert_eq!(c.up_to_date, 2);
+}
+
+#[test]
+fn wave_plan_crlf_setext_headings_and_ambiguity() {
+    let (_, out) = run("wave-plan-crlf.md", &["wave-plan.results.json"]);
+    assert_eq!(lines(&out), vec![(10, true), (12, false), (13, true), (19, true), (22, true), (31, true)]);
+    // "Smoke tests green" appears three times: the gate with `heading:` ticks
+    // its own (line 31), the one without touches none.
+    assert!(out.warnings.iter().any(|w| w.contains("gate `smoke-any`") && w.contains("lines 21, 26, 31")));
+    assert_eq!(out.other_plans, 1, "ledger-plan names docs/ledger-plan.md");
+    insta::assert_snapshot!(report(&out));
+}
+
+#[test]
+fn launch_checklist_ballot_boxes_bom_no_final_newline() {
+    let (_, out) = run("launch-checklist.md", &["launch.results.json"]);
+    assert_eq!(lines(&out), vec![(9, false), (11, false), (12, true), (17, true), (31, true)]);
+    // ☒ counts as ticked: a passed gate leaves it as written.
+    assert!(out.text.contains("☒ Status page updated"));
+    // The table cell and the ~~~ fence keep their ☐.
+    assert!(out.text.contains("| ☐ Canary deploy to 5% of traffic | @ana | manual |"));
+    assert!(out.text.contains("~~~text\n☐ Canary deploy to 5% of traffic\n- ☐ Smoke suite green on prod\n~~~"));
+    insta::assert_snapshot!(report(&out));
+}
+
+#[test]
+fn plan_file_references_resolve_against_the_root_or_by_trailing_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("docs")).unwrap();
+    std::fs::write(root.join("docs/plan.md"), "- [ ] a\n").unwrap();
+    std::fs::write(root.join("plan.md"), "- [ ] a\n").unwrap();
+    let pf = PlanFile::new(&root.join("docs/plan.md"), root);
+    assert!(pf.refers_to("docs/plan.md"));
+    assert!(pf.refers_to("./docs/../docs/plan.md"));
+    assert!(pf.refers_to(&root.join("docs/plan.md").display().to_string()));
+    // Another file that exists under the root is another plan.
+    assert!(!pf.refers_to("plan.md"));
+    // Not under this root (results from another checkout): the trailing path decides.
+    let elsewhere = PlanFile::new(&root.join("docs/plan.md"), &root.join("nope"));
+    assert!(elsewhere.refers_to("docs/plan.md"));
+    assert!(elsewhere.refers_to("plan.md"));
+    assert!(!elsewhere.refers_to("other/plan.md"));
+    assert!(!elsewhere.refers_to("../docs/plan.md"));
+}
+
+#[test]
+fn gates_sharing_a_line_must_all_pass() {
+    let mut r = results(&["launch.results.json"]);
+    let report = &mut r[0].report;
+    // A second gate on "Canary deploy to 5% of traffic" that failed.
+    let mut g = report.gates[0].clone();
+    g.id = "canary-errors".into();
+    g.status = checkpoint_model::result::Status::Failed;
+    report.gates.push(g);
+    let path = plans().join("launch-checklist.md");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let out = sync(&before, &PlanFile::new(&path, &plans()), &r);
+    assert!(!out.changes.iter().any(|c| c.line == 12), "{}", out.change_lines());
+    assert!(out.text.contains("- ☐ Canary deploy to 5% of traffic"));
+}
