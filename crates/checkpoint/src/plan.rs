@@ -94,6 +94,14 @@ fn sync(dir: &Path, args: &SyncArgs) -> u8 {
     for w in &out.warnings {
         crate::errln!("warning: {w}");
     }
+    if out.changes.is_empty() && out.up_to_date == 0 && out.left_as_is == 0 && !out.other_plan_files.is_empty() {
+        let names: Vec<&str> = out.other_plan_files.iter().map(String::as_str).collect();
+        crate::errln!(
+            "warning: no gate of the results refers to {shown}; they name {} (relative to the project root {})",
+            names.join(", "),
+            root.display()
+        );
+    }
     if args.dry_run
         && let Some(d) = plansync::unified_diff(&text, &out.text, &format!("a/{shown}"), &format!("b/{shown}"))
     {

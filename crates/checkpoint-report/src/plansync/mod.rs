@@ -125,6 +125,8 @@ pub struct Outcome {
     pub left_as_is: usize,
     /// Gates whose plan reference names another plan file.
     pub other_plans: usize,
+    /// The files those name, as written in the checkpoints.
+    pub other_plan_files: BTreeSet<String>,
     /// Not found, ambiguous, unknown headings: one line each, deduplicated.
     pub warnings: Vec<String>,
 }
@@ -197,7 +199,7 @@ pub fn sync(text: &str, plan: &PlanFile, results: &[ResultsFile]) -> Outcome {
     for (run, rf) in results.iter().enumerate() {
         let cp_plan = rf.report.checkpoint.plan.as_ref();
         for g in &rf.report.gates {
-            let Some(want) = want(g, &rf.report, cp_plan, plan, &mut out.other_plans) else { continue };
+            let Some(want) = want(g, &rf.report, cp_plan, plan, &mut out) else { continue };
             let at = format!("gate `{}` ({}:{})", g.id, g.location.file, g.location.line);
             let found = resolve(&doc, &want, plan, &at, &mut warn);
             match found {
@@ -295,7 +297,7 @@ fn want<'r>(
     report: &'r RunReport,
     cp_plan: Option<&'r checkpoint_model::raw::RawPlanRef>,
     plan: &PlanFile,
-    other_plans: &mut usize,
+    out: &mut Outcome,
 ) -> Option<Want<'r>> {
     let own = g.plan.as_ref();
     let cp_file = cp_plan.and_then(|p| p.file.as_deref());
@@ -309,7 +311,8 @@ fn want<'r>(
     if let Some(f) = file
         && !plan.refers_to(f)
     {
-        *other_plans += 1;
+        out.other_plans += 1;
+        out.other_plan_files.insert(f.to_string());
         return None;
     }
     let heading = if let Some(h) = own.and_then(|p| p.heading.as_deref()) {
@@ -323,7 +326,11 @@ fn want<'r>(
     } else {
         Heading::None
     };
-    Some(Want { item: item.trim(), by_title, heading })
+    let item = item.trim();
+    if item.is_empty() {
+        return None;
+    }
+    Some(Want { item, by_title, heading })
 }
 
 fn resolve(doc: &Doc, want: &Want<'_>, plan: &PlanFile, at: &str, warn: &mut impl FnMut(String)) -> Found {
