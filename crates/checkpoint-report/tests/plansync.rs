@@ -3,7 +3,7 @@
 //! sync (`*.expected.md`), proof that no byte outside the changed boxes moved,
 //! the report lines (snapshots), and idempotence.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use checkpoint_report::plansync::{Outcome, PlanFile, ResultsFile, sync};
 use checkpoint_report::read_json;
@@ -27,13 +27,18 @@ fn results(names: &[&str]) -> Vec<ResultsFile> {
 /// Syncs `plan` (the project root is `tests/plans`) and checks everything
 /// that must hold for any sync; returns the outcome for the case's own checks.
 fn run(plan: &str, res: &[&str]) -> (String, Outcome) {
+    run_in(&plans(), plan, res)
+}
+
+/// Same, with the project root (what `plan.file` is relative to) given.
+fn run_in(root: &Path, plan: &str, res: &[&str]) -> (String, Outcome) {
     let path = plans().join(plan);
     let before = std::fs::read_to_string(&path).unwrap();
-    let pf = PlanFile::new(&path, &plans());
+    let pf = PlanFile::new(&path, root);
     let out = sync(&before, &pf, &results(res));
 
     // The exact bytes, committed.
-    let expected_path = path.with_file_name(plan.replace(".md", ".expected.md"));
+    let expected_path = plans().join(plan.replace(".md", ".expected.md"));
     let expected = std::fs::read_to_string(&expected_path).unwrap();
     assert_eq!(out.text, expected, "{plan}: not the bytes of {}", expected_path.display());
 
@@ -175,4 +180,63 @@ fn gates_sharing_a_line_must_all_pass() {
     let out = sync(&before, &PlanFile::new(&path, &plans()), &r);
     assert!(!out.changes.iter().any(|c| c.line == 12), "{}", out.change_lines());
     assert!(out.text.contains("- ☐ Canary deploy to 5% of traffic"));
+}
+
+#[test]
+fn this_repository_plan_with_two_real_demo_runs() {
+    // results.json of two real `checkpoint run 1` on the demo stack: all green
+    // (07:36:25), then with fixtures/broken/worker-stopped.yml (07:37:02).
+    // The later run decides: stack-running and worker failed, networking
+    // errored, so those stay open; the rest are ticked.
+    let root = plans().join("demo");
+    let (_, out) = run_in(
+        &root,
+        "demo/docs/integration-plan.md",
+        &["demo/cp1.results.json", "demo/cp1-worker-stopped.results.json"],
+    );
+    assert_eq!(
+        lines(&out),
+        vec![(9, true), (10, true), (15, true), (16, true), (17, true), (18, true), (19, true), (24, true)]
+    );
+    assert_eq!(out.up_to_date, 3);
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    // Only the green run: all eleven lines ticked.
+    let path = plans().join("demo/docs/integration-plan.md");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let green = sync(&before, &PlanFile::new(&path, &root), &results(&["demo/cp1.results.json"]));
+    assert_eq!(green.changes.len(), 11, "{}", green.change_lines());
+    assert!(green.changes.iter().all(|c| c.tick));
+}
+
+#[test]
+fn a_gate_heading_narrows_to_its_section_and_subsections() {
+    let mut r = results(&["day-plan.cp1.results.json"]);
+    let report = &mut r[0].report;
+    let mut add = |id: &str, heading: &str, item: &str| {
+        let mut g = report.gates[3].clone(); // migrations, passed
+        g.id = id.into();
+        g.plan = Some(checkpoint_model::raw::RawPlanRef {
+            file: None,
+            heading: Some(heading.into()),
+            item: Some(item.into()),
+        });
+        report.gates.push(g);
+    };
+    // Under "### Wave 2", a subsection of "## Day 1 — Checkpoint 1: backend 🚀".
+    add("in-subsection", "Day 1 — Checkpoint 1: backend 🚀", "Runbook reviewed by on-call");
+    // Exists, but under another heading.
+    add("elsewhere", "Day 0 — Checkpoint 0: foundation ✅", "API CRUD lifecycle complete");
+    let path = plans().join("day-plan.md");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let out = sync(&before, &PlanFile::new(&path, &plans()), &r);
+    // "Runbook reviewed" is already [x]: found, up to date, no warning.
+    assert!(!out.warnings.iter().any(|w| w.contains("in-subsection")), "{:?}", out.warnings);
+    assert!(
+        out.warnings.iter().any(|w| w.contains("gate `elsewhere`")
+            && w.contains("under \"Day 0 — Checkpoint 0: foundation ✅\"")
+            && w.contains("did you mean line 54 under \"Day 2 — Checkpoint 2: resilience\"")),
+        "{:?}",
+        out.warnings
+    );
+    assert!(!out.changes.iter().any(|c| c.line == 54));
 }
