@@ -38,7 +38,8 @@ pub struct SyncArgs {
     #[arg(value_name = "PLAN_MD")]
     pub plan: PathBuf,
 
-    /// A results.json of a run (repeatable). When several decide one line, the most recent run wins.
+    /// A results.json of a run, or the directory holding it (repeatable). When several decide one
+    /// line, the most recent run wins.
     #[arg(long = "results", short = 'r', required = true, value_name = "RESULTS_JSON")]
     pub results: Vec<PathBuf>,
 
@@ -77,7 +78,9 @@ fn sync(dir: &Path, args: &SyncArgs) -> u8 {
     };
     let mut results = Vec::new();
     for p in &args.results {
-        match read_report(p) {
+        // A run's output directory works too: its results.json.
+        let p = if p.is_dir() { p.join(checkpoint_report::write::JSON) } else { p.clone() };
+        match read_report(&p) {
             Ok(report) => results.push(ResultsFile { name: p.display().to_string(), report }),
             Err(e) => {
                 crate::errln!("error: {e}");

@@ -109,9 +109,14 @@ fn dry_run_check_then_sync() {
     let leftovers: Vec<_> = std::fs::read_dir(root.join("docs")).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "no temp file left behind");
 
-    // Up to date now: --check passes, a sync writes nothing.
-    let out = sync(root, &["--check"]);
+    // Up to date now: --check passes (the run's directory stands for its results.json), a sync writes nothing.
+    let out = checkpoint(root).args(["plan", "sync", "docs/plan.md", "-r", "out", "--check"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("would tick 0, would untick 0, 2 already up to date, 1 left as is"),
+        "{}",
+        stdout(&out)
+    );
     let out = sync(root, &["--dry-run"]);
     assert_eq!(stdout(&out), "");
 }

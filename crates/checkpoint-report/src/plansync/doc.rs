@@ -374,6 +374,17 @@ mod tests {
     }
 
     #[test]
+    fn a_bom_before_the_first_box_shifts_its_range() {
+        let t = "\u{FEFF}- [ ] a\r\n> > 2. ☒ b\r\n";
+        let d = Doc::parse(t);
+        assert_eq!(texts(&d), vec![(0, false, "a".into()), (1, true, "b".into())]);
+        assert_eq!(&t[d.items[0].box_range.clone()], "[ ]");
+        assert_eq!(&t[d.items[1].box_range.clone()], "☒");
+        assert_eq!(retick(&d.items[1], false), Some("☐"));
+        assert_eq!(retick(&d.items[1], true), None);
+    }
+
+    #[test]
     fn lines_keep_their_terminators_out() {
         let t = "a\r\nb\n\nc";
         let l: Vec<&str> = split_lines(t).into_iter().map(|r| &t[r]).collect();
