@@ -240,3 +240,20 @@ fn a_gate_heading_narrows_to_its_section_and_subsections() {
     );
     assert!(!out.changes.iter().any(|c| c.line == 54));
 }
+
+#[test]
+fn write_in_place_keeps_mode_and_refuses_a_file_changed_meanwhile() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("plan.md");
+    std::fs::write(&p, "- [ ] a\r\n").unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o604)).unwrap();
+    checkpoint_report::plansync::write_in_place(&p, "- [ ] a\r\n", "- [x] a\r\n").unwrap();
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), "- [x] a\r\n");
+    assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o604);
+    // Someone saved the plan after the sync read it: their edit wins, nothing is written.
+    let e = checkpoint_report::plansync::write_in_place(&p, "- [ ] a\r\n", "- [ ] a\r\n").unwrap_err();
+    assert!(e.to_string().contains("changed while it was being synced"), "{e}");
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), "- [x] a\r\n");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the temp file is removed");
+}

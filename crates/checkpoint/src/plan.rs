@@ -132,7 +132,7 @@ fn sync(dir: &Path, args: &SyncArgs) -> u8 {
     if args.dry_run || !out.is_changed() {
         return exit::PASSED;
     }
-    if let Err(e) = plansync::write_in_place(&args.plan, &out.text) {
+    if let Err(e) = plansync::write_in_place(&args.plan, &text, &out.text) {
         crate::errln!("error: cannot write the plan {shown}: {e}");
         return exit::INFRA;
     }

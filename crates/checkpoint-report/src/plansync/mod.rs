@@ -425,8 +425,10 @@ fn best<'a>(want: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a
 
 /// Writes `contents` over `path` atomically (a temp file in the same
 /// directory, then rename), keeping the file's permissions. A symlink is
-/// followed: its target is replaced, the link stays.
-pub fn write_in_place(path: &Path, contents: &str) -> std::io::Result<()> {
+/// followed: its target is replaced, the link stays. `was` is the text the
+/// sync read: if the file no longer holds it (someone saved the plan
+/// meanwhile), nothing is written and the error says so.
+pub fn write_in_place(path: &Path, was: &str, contents: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     let target = std::fs::canonicalize(path)?;
     let perms = std::fs::metadata(&target)?.permissions();
@@ -435,6 +437,9 @@ pub fn write_in_place(path: &Path, contents: &str) -> std::io::Result<()> {
     tmp.write_all(contents.as_bytes())?;
     tmp.as_file().set_permissions(perms)?;
     tmp.as_file().sync_all()?;
+    if std::fs::read(&target)? != was.as_bytes() {
+        return Err(std::io::Error::other("the file changed while it was being synced; run the sync again"));
+    }
     tmp.persist(&target).map_err(|e| e.error)?;
     Ok(())
 }
