@@ -183,7 +183,7 @@ fn gates_sharing_a_line_must_all_pass() {
 }
 
 #[test]
-fn this_repository_plan_with_two_real_demo_runs() {
+fn this_repository_plan_with_two_real_runs_of_checkpoint_1() {
     // results.json of two real `checkpoint run 1` on the demo stack: all green
     // (07:36:25), then with fixtures/broken/worker-stopped.yml (07:37:02).
     // The later run decides: stack-running and worker failed, networking
