@@ -257,3 +257,32 @@ fn write_in_place_keeps_mode_and_refuses_a_file_changed_meanwhile() {
     assert_eq!(std::fs::read_to_string(&p).unwrap(), "- [x] a\r\n");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the temp file is removed");
 }
+
+#[test]
+fn the_checkpoint_heading_picks_between_repeated_items_for_its_own_gates() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "# Plan\n\n## Checkpoint 0\n\n- [ ] Redis connectivity\n\n## Checkpoint 1 — re-checks\n\n- [ ] Redis connectivity\n";
+    std::fs::create_dir_all(dir.path().join("docs")).unwrap();
+    let path = dir.path().join("docs/plan.md");
+    std::fs::write(&path, text).unwrap();
+    let mut r = results(&["day-plan.cp1.results.json"]);
+    let report = &mut r[0].report;
+    report.checkpoint.plan = Some(checkpoint_model::raw::RawPlanRef {
+        file: Some("docs/plan.md".into()),
+        heading: Some("Checkpoint 1".into()),
+        item: None,
+    });
+    // redis-ready (defined in checkpoints/0.yaml, included) and a gate of checkpoint 1 itself.
+    report.gates.retain(|g| g.id == "redis-ready" || g.id == "migrations");
+    report.gates[1].plan.as_mut().unwrap().item = Some("Redis connectivity".into());
+    let out = sync(text, &PlanFile::new(&path, dir.path()), &r);
+    // Checkpoint 1's own gate: its checkpoint's heading picks line 9.
+    assert_eq!(lines(&out), vec![(9, true)], "{}", out.change_lines());
+    assert!(out.change_lines().contains("(gate migrations passed)"));
+    // The included gate has no heading to go by: both lines match, neither is its.
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    assert!(
+        out.warnings[0].contains("gate `redis-ready` (checkpoints/0.yaml:30)")
+            && out.warnings[0].contains("lines 5, 9")
+    );
+}
