@@ -182,7 +182,8 @@ struct Vote<'r> {
     by_title: bool,
 }
 
-/// Syncs `text` (the plan) with the results. Pure: reads no file.
+/// Syncs `text` (the plan) with the results. Reads no file (only
+/// [`PlanFile::refers_to`] resolves paths); the caller writes `Outcome::text`.
 pub fn sync(text: &str, plan: &PlanFile, results: &[ResultsFile]) -> Outcome {
     let doc = Doc::parse(text);
     let mut out = Outcome::default();
