@@ -59,6 +59,9 @@ pub enum Command {
     /// Drive a checkpoint's compose stack by hand: up, down, status, logs.
     #[command(subcommand)]
     Stack(StackCommand),
+    /// Keep a Markdown plan in step with the results: `plan sync` ticks the boxes of passed gates.
+    #[command(subcommand)]
+    Plan(crate::plan::PlanCommand),
 }
 
 #[derive(Debug, Args, Clone)]

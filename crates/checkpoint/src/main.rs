@@ -26,6 +26,7 @@ mod cli;
 mod commands;
 mod console;
 mod github;
+mod plan;
 mod run;
 mod stackctl;
 
@@ -58,5 +59,6 @@ async fn dispatch(args: cli::Cli) -> u8 {
         cli::Command::Schema => commands::schema(),
         cli::Command::Report(r) => commands::report(&r),
         cli::Command::Stack(s) => stackctl::command(&args.dir, args.color, s).await,
+        cli::Command::Plan(p) => plan::command(&args.dir, p),
     }
 }
