@@ -272,6 +272,28 @@ fn three_shards_merged_equal_the_unsharded_run() {
     let md = std::fs::read_to_string(env.dir.path().join("merged/integration-test-results.md")).unwrap();
     assert!(md.starts_with("# ❌ Checkpoint 1 failed") && md.contains("**13 gates**"), "{md}");
 
+    // With a baseline and a slowdown threshold (the unsharded run as yesterday's).
+    let b = env.cmd(&[
+        "report",
+        "merge",
+        "shard-1/results.json",
+        "shard-2/results.json",
+        "shard-3/results.json",
+        "-o",
+        "vs",
+        "--baseline",
+        "full/results.json",
+        "--slower-than",
+        "25%,1h",
+    ]);
+    assert_eq!(b.status.code(), Some(1), "{}", text(&b));
+    let md = std::fs::read_to_string(env.dir.path().join("vs/integration-test-results.md")).unwrap();
+    assert!(md.contains("- 🟠 **Still failing:** `api-maintenance`, `pg-table`, `cmd-exit`"), "{md}");
+    assert!(md.contains("**Slower (> 25% and ≥ +60m00s):** none"), "{md}");
+    let bad = env.cmd(&["report", "full/results.json", "--baseline", "full/results.json", "--slower-than", "fast"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(text(&bad).contains("is not a slowdown threshold"), "{}", text(&bad));
+
     // The old form (no `merge` keyword) still merges.
     let old = env.cmd(&["report", "shard-1/results.json", "shard-2/results.json", "shard-3/results.json", "-o", "old"]);
     assert!(old.status.success(), "{}", text(&old));
