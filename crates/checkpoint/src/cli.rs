@@ -18,7 +18,8 @@ Examples:
   checkpoint validate                       check every checkpoint file, run nothing
   checkpoint list 1                         the gates and checks of checkpoint 1
   checkpoint run 1 --shard 2/3 -o shard-2   the second of three CI shards
-  checkpoint report merge shard-*/results.json   one report of every shard";
+  checkpoint report merge shard-*/results.json   one report of every shard
+  checkpoint init --compose docker-compose.yml    a starting checkpoints/0.yaml for a stack";
 
 /// Integration checkpoints for docker-compose stacks: brings the stack up,
 /// waits until it is really ready, runs the plan's gates, and writes
@@ -61,6 +62,8 @@ pub enum Command {
     /// Drive a checkpoint's compose stack by hand: up, down, status, logs.
     #[command(subcommand)]
     Stack(StackCommand),
+    /// Write a starting checkpoint for an existing compose file (services, ports, health endpoints).
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -214,6 +217,20 @@ pub enum StackCommand {
         #[arg(long, default_value_t = 100)]
         tail: usize,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The compose file to read (relative to the current directory).
+    #[arg(long, default_value = "docker-compose.test.yml", value_name = "FILE")]
+    pub compose: PathBuf,
+    /// The checkpoint file to write (default: `0.yaml` in the checkpoints directory, `--dir`).
+    /// Its name is the checkpoint id.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Overwrite the file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {
