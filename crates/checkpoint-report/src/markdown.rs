@@ -38,6 +38,12 @@ pub fn markdown_with(r: &RunReport, baseline: Option<&RunReport>, slower: &Slowe
     if let Some(why) = &r.interrupted {
         let _ = writeln!(o, "> ⚠️ **The run ended early:** {}\n", one_line(why, 500));
     }
+    if r.gates.is_empty() && r.filters.shard.is_some() {
+        let _ = writeln!(
+            o,
+            "> This shard had no gates to run; `checkpoint report merge` gives the verdict of all shards.\n"
+        );
+    }
     if let Some(b) = baseline {
         changes(&mut o, r, b, slower);
     }

@@ -137,7 +137,7 @@ async fn run_one(
     };
     if let (Some(s), true) = (args.shard, gates.is_empty()) {
         console.line(&format!(
-            "shard {s} of checkpoint {} has no gates ({} gates went to the other shards): nothing to run, \
+            "shard {s} of checkpoint {} has no gates (the other shards have all {}): nothing to run, \
              writing an empty report; the merged report decides the verdict",
             cp.id,
             order.len()

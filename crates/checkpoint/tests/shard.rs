@@ -200,8 +200,11 @@ impl Env {
     }
 }
 
+/// One gate as compared: id, status, reason, (check name, status)s.
+type GateShape = (String, Status, Option<String>, Vec<(String, Status)>);
+
 /// What must be equal gate for gate: everything but durations and attempts' timings.
-fn shape(r: &RunReport) -> Vec<(String, Status, Option<String>, Vec<(String, Status)>)> {
+fn shape(r: &RunReport) -> Vec<GateShape> {
     r.gates
         .iter()
         .map(|g| {
@@ -330,6 +333,8 @@ fn an_empty_shard_runs_nothing_and_exits_0() {
     assert_eq!(r.filters.order.len(), 13);
     let xml = std::fs::read_to_string(env.dir.path().join("empty/junit.xml")).unwrap();
     assert!(xml.contains("<testsuites"), "{xml}");
+    let md = std::fs::read_to_string(env.dir.path().join("empty/integration-test-results.md")).unwrap();
+    assert!(md.contains("This shard had no gates to run"), "{md}");
     // Bad shard specs are usage errors, before anything runs.
     for bad in ["0/3", "4/3", "x/y"] {
         let (o, _) = env.run(&["--shard", bad], "bad");
