@@ -155,6 +155,9 @@ pub struct ListArgs {
     pub waves: Vec<String>,
     #[command(flatten)]
     pub vars: VarArgs,
+    /// Only the gates `run --shard K/N` would run.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<checkpoint_runner::shard::Shard>,
 }
 
 #[derive(Debug, Args)]

@@ -89,7 +89,10 @@ pub fn list(dir: &Path, args: &ListArgs) -> u8 {
     }
     for cp in &loaded.checkpoints {
         let gates = match checkpoint_runner::engine::select(cp, &args.waves, &[]) {
-            Ok(g) => g,
+            Ok(g) => match args.shard {
+                Some(s) => checkpoint_runner::shard::select(&g, s),
+                None => g,
+            },
             Err(e) => {
                 crate::errln!("error: {e}");
                 return exit::USAGE;

@@ -243,6 +243,17 @@ fn three_shards_merged_equal_the_unsharded_run() {
                 assert!(r.gates.iter().any(|x| &x.id == n), "shard {spec}: {} without {n}", g.id);
             }
         }
+        // `list --shard` shows exactly what the shard runs.
+        let mut list = vec!["list", "1", "--shard", &spec];
+        for v in &env.vars {
+            list.extend(["--var", v.as_str()]);
+        }
+        let listed = text(&env.cmd(&list));
+        for g in &full.gates {
+            let line = format!(" {} ", g.id);
+            let here = r.gates.iter().any(|x| x.id == g.id);
+            assert_eq!(listed.contains(&line), here, "list --shard {spec} and {}:\n{listed}", g.id);
+        }
         shards.push(r);
     }
     let mut all: Vec<&str> = shards.iter().flat_map(|r| r.gates.iter().map(|g| g.id.as_str())).collect();
