@@ -72,6 +72,8 @@ pub fn merge(mut reports: Vec<RunReport>) -> Result<RunReport, ReportError> {
     }
     out.filters.shard = None;
     out.filters.order = Vec::new();
+    // Stack facts: the first shard that had a stack (an empty shard starts none).
+    out.stack = reports.iter().find_map(|r| r.stack.clone());
     if !interrupted.is_empty() {
         out.interrupted = Some(interrupted.join("; "));
     }
