@@ -200,6 +200,19 @@ impl Env {
     }
 }
 
+/// Valid against the Jenkins schema CI systems use (xmllint, offline).
+fn assert_valid_junit(file: &Path) {
+    let xsd = std::env::var("CHECKPOINT_JUNIT_XSD")
+        .unwrap_or_else(|_| format!("{}/../../../shared/schemas/junit-10.xsd", env!("CARGO_MANIFEST_DIR")));
+    assert!(Path::new(&xsd).is_file(), "junit-10.xsd not found at {xsd} (or set CHECKPOINT_JUNIT_XSD)");
+    let lint = std::process::Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema", &xsd])
+        .arg(file)
+        .output()
+        .expect("xmllint (libxml2-utils) is needed: scripts/provision.sh installs it");
+    assert!(lint.status.success(), "{}: {}", file.display(), String::from_utf8_lossy(&lint.stderr));
+}
+
 /// One gate as compared: id, status, reason, (check name, status)s.
 type GateShape = (String, Status, Option<String>, Vec<(String, Status)>);
 
@@ -283,6 +296,7 @@ fn three_shards_merged_equal_the_unsharded_run() {
     // Every format written; the JUnit has every gate.
     let xml = std::fs::read_to_string(env.dir.path().join("merged/junit.xml")).unwrap();
     assert_eq!(xml.matches("<testsuite ").count(), 13, "{xml}");
+    assert_valid_junit(&env.dir.path().join("merged/junit.xml"));
     let md = std::fs::read_to_string(env.dir.path().join("merged/integration-test-results.md")).unwrap();
     assert!(md.starts_with("# ❌ Checkpoint 1 failed") && md.contains("**13 gates**"), "{md}");
 
@@ -344,6 +358,7 @@ fn an_empty_shard_runs_nothing_and_exits_0() {
     assert_eq!(r.filters.order.len(), 13);
     let xml = std::fs::read_to_string(env.dir.path().join("empty/junit.xml")).unwrap();
     assert!(xml.contains("<testsuites"), "{xml}");
+    assert_valid_junit(&env.dir.path().join("empty/junit.xml"));
     let md = std::fs::read_to_string(env.dir.path().join("empty/integration-test-results.md")).unwrap();
     assert!(md.contains("This shard had no gates to run"), "{md}");
     // Bad shard specs are usage errors, before anything runs.
