@@ -224,9 +224,10 @@ pub enum StackCommand {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The compose file to read (relative to the current directory).
+    /// The compose file to read (relative to the current directory). Repeatable: several
+    /// files (a base and overrides) are merged by the compose tool (`config`).
     #[arg(long, default_value = "docker-compose.test.yml", value_name = "FILE")]
-    pub compose: PathBuf,
+    pub compose: Vec<PathBuf>,
     /// The checkpoint file to write (default: `0.yaml` in the checkpoints directory, `--dir`).
     /// Its name is the checkpoint id.
     #[arg(long, value_name = "FILE")]

@@ -49,7 +49,7 @@ pub struct HealthUrl {
     pub raw: String,
 }
 
-pub fn command(dir: &Path, args: &InitArgs) -> u8 {
+pub async fn command(dir: &Path, args: &InitArgs) -> u8 {
     let out = args.out.clone().unwrap_or_else(|| dir.join("0.yaml"));
     if out.exists() && !args.force {
         crate::errln!("error: {} exists; pass --force to overwrite it (or --out to write elsewhere)", out.display());
@@ -59,17 +59,15 @@ pub fn command(dir: &Path, args: &InitArgs) -> u8 {
         crate::errln!("error: --out {}: not a file name (write e.g. checkpoints/0.yaml)", out.display());
         return exit::USAGE;
     };
-    let text = match std::fs::read_to_string(&args.compose) {
+    let shown = args.compose.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + ");
+    let text = match read_compose(&args.compose).await {
         Ok(t) => t,
-        Err(e) => {
-            crate::errln!(
-                "error: cannot read the compose file {}: {e}; point --compose at your stack's compose file",
-                args.compose.display()
-            );
-            return exit::USAGE;
+        Err((code, e)) => {
+            crate::errln!("error: {e}");
+            return code;
         }
     };
-    let services = match parse_compose(&text, &args.compose.display().to_string()) {
+    let services = match parse_compose(&text, &shown) {
         Ok(s) => s,
         Err(e) => {
             crate::errln!("error: {e}");
@@ -80,9 +78,12 @@ pub fn command(dir: &Path, args: &InitArgs) -> u8 {
     let out_abs = std::path::absolute(&out).unwrap_or_else(|_| out.clone());
     let cp_dir = out_abs.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let root = cp_dir.parent().map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
-    let compose_abs = std::path::absolute(&args.compose).unwrap_or_else(|_| args.compose.clone());
-    let compose_ref = relative_to(&compose_abs, &root);
-    let yaml = render(&services, &id, &compose_ref);
+    let compose_refs: Vec<String> = args
+        .compose
+        .iter()
+        .map(|c| relative_to(&std::path::absolute(c).unwrap_or_else(|_| c.clone()), &root))
+        .collect();
+    let yaml = render(&services, &id, &compose_refs);
     if let Err(e) = checkpoint_report::write_atomic(&out, &yaml) {
         crate::errln!("error: cannot write {}: {e}", out.display());
         return exit::INFRA;
@@ -93,12 +94,7 @@ pub fn command(dir: &Path, args: &InitArgs) -> u8 {
     match load::load_checkpoints(&opts, std::slice::from_ref(&id)) {
         Ok(loaded) => {
             let gates: usize = loaded.checkpoints.iter().map(|c| c.gates.len()).sum();
-            crate::outln!(
-                "wrote {}: {gates} gates from {} ({} services)",
-                out.display(),
-                args.compose.display(),
-                services.len()
-            );
+            crate::outln!("wrote {}: {gates} gates from {shown} ({} services)", out.display(), services.len());
             let dir_flag = if cp_dir == std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()) {
                 String::new()
             } else {
@@ -116,6 +112,52 @@ pub fn command(dir: &Path, args: &InitArgs) -> u8 {
             exit::USAGE
         }
     }
+}
+
+/// One compose file as written; several merged by the compose tool's `config`
+/// (which also resolves `extends`, interpolation and overrides).
+async fn read_compose(files: &[PathBuf]) -> Result<String, (u8, String)> {
+    if let [one] = files {
+        return std::fs::read_to_string(one).map_err(|e| {
+            (
+                exit::USAGE,
+                format!(
+                    "cannot read the compose file {}: {e}; point --compose at your stack's compose file",
+                    one.display()
+                ),
+            )
+        });
+    }
+    if let Some(missing) = files.iter().find(|f| !f.is_file()) {
+        return Err((exit::USAGE, format!("compose file {} does not exist", missing.display())));
+    }
+    let tool = checkpoint_stack::ComposeTool::detect().await.map_err(|e| {
+        (exit::INFRA, format!("merging several compose files needs the compose tool: {e}; or pass one --compose"))
+    })?;
+    let words = tool.command();
+    let mut words = words.split_whitespace();
+    let mut cmd = tokio::process::Command::new(words.next().unwrap_or("docker-compose"));
+    cmd.args(words);
+    for f in files {
+        cmd.arg("-f").arg(f);
+    }
+    cmd.arg("config").stdin(std::process::Stdio::null()).kill_on_drop(true);
+    let shown = format!(
+        "{} {} config",
+        tool.command(),
+        files.iter().map(|f| format!("-f {}", f.display())).collect::<Vec<_>>().join(" ")
+    );
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+        .await
+        .map_err(|_| (exit::INFRA, format!("`{shown}` did not answer within 60s")))?
+        .map_err(|e| (exit::INFRA, format!("cannot run `{shown}`: {e}")))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        // The reason is often on the line after "… is invalid because:".
+        let why: String = err.lines().map(str::trim).filter(|l| !l.is_empty()).take(3).collect::<Vec<_>>().join(" ");
+        return Err((exit::USAGE, format!("`{shown}` failed: {}", why.chars().take(400).collect::<String>())));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// `to` relative to `base` when it lies under it, else absolute.
@@ -270,7 +312,8 @@ fn q(s: &str) -> String {
 }
 
 /// The checkpoint file, comments included.
-pub fn render(services: &[Service], id: &str, compose: &str) -> String {
+pub fn render(services: &[Service], id: &str, compose_files: &[String]) -> String {
+    let compose = compose_files.join(", ");
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -301,7 +344,7 @@ stack:
 gates:",
         q(id),
         q(&format!("Stack up: services running, ports reachable{}", health_note(services))),
-        q(compose)
+        compose_files.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ")
     );
     let completed: Vec<String> = services.iter().filter(|s| s.one_shot).map(|s| q(&s.name)).collect();
     let _ = writeln!(
@@ -479,7 +522,7 @@ services:
         assert_eq!(s[2].skipped.len(), 2, "{:?}", s[2].skipped);
         assert_eq!(s[2].health.as_ref().map(|h| h.port), Some(8000));
         assert_eq!(s[3].health, None, "disabled healthcheck");
-        let yaml = render(&s, "0", "docker-compose.yml");
+        let yaml = render(&s, "0", &["docker-compose.yml".to_string()]);
         assert!(yaml.contains("compose: { completed: [\"migrate\"] }"), "{yaml}");
         assert!(yaml.contains("tcp: { address: \"${service.api.8000}\" }"), "{yaml}");
         assert!(yaml.contains("http: { url: \"http://${service.api.8000}/health\" }"), "{yaml}");

@@ -58,6 +58,6 @@ async fn dispatch(args: cli::Cli) -> u8 {
         cli::Command::Schema => commands::schema(),
         cli::Command::Report(r) => commands::report(&r),
         cli::Command::Stack(s) => stackctl::command(&args.dir, args.color, s).await,
-        cli::Command::Init(i) => init::command(&args.dir, &i),
+        cli::Command::Init(i) => init::command(&args.dir, &i).await,
     }
 }

@@ -61,6 +61,19 @@ fn init_on_the_demo_stack_writes_a_checkpoint_that_runs_green() {
     let valid = bin(dir.path()).arg("validate").output().unwrap();
     assert!(valid.status.success(), "{}", text(&valid));
 
+    // Several files: merged by the compose tool's `config`; the override's port gets its gate.
+    std::fs::write(dir.path().join("extra.yml"), "services:\n  worker:\n    ports: [\"9000\"]\n").unwrap();
+    let merged = bin(dir.path())
+        .args(["init", "--compose", "docker-compose.test.yml", "--compose", "extra.yml", "--out", "checkpoints/9.yaml"])
+        .output()
+        .unwrap();
+    assert!(merged.status.success(), "{}", text(&merged));
+    let yaml9 = std::fs::read_to_string(dir.path().join("checkpoints/9.yaml")).unwrap();
+    assert!(yaml9.contains("compose: [\"docker-compose.test.yml\", \"extra.yml\"]"), "{yaml9}");
+    assert!(yaml9.contains("tcp: { address: \"${service.worker.9000}\" }"), "{yaml9}");
+    assert!(yaml9.contains("compose: { completed: [\"migrate\"] }"), "{yaml9}");
+    std::fs::remove_file(dir.path().join("checkpoints/9.yaml")).unwrap();
+
     let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     let project = format!("cp-test-shard-init-{n:x}");
     let run = bin(dir.path()).args(["run", "0", "-p", &project, "-o", "out"]).output().unwrap();
