@@ -131,6 +131,10 @@ pub fn report(args: &ReportArgs) -> u8 {
     // `checkpoint report merge A.json B.json`: the keyword, unless a file is called `merge`.
     let explicit_merge = args.inputs.len() > 1 && args.inputs[0].as_os_str() == "merge" && !args.inputs[0].exists();
     let inputs = if explicit_merge { &args.inputs[1..] } else { &args.inputs[..] };
+    if args.inputs.len() == 1 && args.inputs[0].as_os_str() == "merge" && !args.inputs[0].exists() {
+        crate::errln!("error: `report merge` needs the shards' files: checkpoint report merge SHARD.json…");
+        return exit::USAGE;
+    }
     for p in inputs {
         match read_report(p) {
             Ok(r) => reports.push(r),
