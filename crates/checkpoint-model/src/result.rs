@@ -56,11 +56,16 @@ pub struct Filters {
     pub gates: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// For a sharded run: the ids of every gate of the whole selection (all
+    /// shards), in definition order. A merge restores plan order from it and
+    /// names the gates of a missing shard.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order: Vec<String>,
 }
 
 impl Filters {
     pub fn is_empty(&self) -> bool {
-        self.waves.is_empty() && self.gates.is_empty() && self.shard.is_none()
+        self.waves.is_empty() && self.gates.is_empty() && self.shard.is_none() && self.order.is_empty()
     }
 }
 

@@ -5,10 +5,12 @@
 //! - [`markdown`]: `integration-test-results.md`, verdict first;
 //! - [`json`]: the result model itself, versioned;
 //! - [`console`]: the summary table printed at the end of a run;
-//! - [`write`]: atomic writes; [`merge`]: shards into one report.
+//! - [`write`]: atomic writes; [`merge`]: shards into one report;
+//! - [`baseline`]: when a check counts as slower than in the baseline.
 //!
 //! All of it is plain synchronous code over data: easy to snapshot.
 
+pub mod baseline;
 pub mod console;
 pub mod json;
 pub mod junit;
@@ -24,4 +26,4 @@ pub use json::{ReportError, json, read_json};
 pub use junit::junit;
 pub use markdown::markdown;
 pub use merge::merge;
-pub use write::{Written, write_all, write_atomic};
+pub use write::{Written, write_all, write_all_with, write_atomic};

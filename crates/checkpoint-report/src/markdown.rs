@@ -7,9 +7,15 @@ use std::fmt::Write as _;
 use checkpoint_model::duration::human;
 use checkpoint_model::result::{CheckResult, GateResult, RunReport, Status, Verdict};
 
+use crate::baseline::SlowerThan;
 use crate::text::{clean, one_line};
 
 pub fn markdown(r: &RunReport, baseline: Option<&RunReport>) -> String {
+    markdown_with(r, baseline, &SlowerThan::default())
+}
+
+/// [`markdown`] with the `--slower-than` threshold for the baseline comparison.
+pub fn markdown_with(r: &RunReport, baseline: Option<&RunReport>, slower: &SlowerThan) -> String {
     let mut o = String::new();
     let (icon, word) = match r.verdict {
         Verdict::Passed => ("✅", "passed"),
@@ -32,8 +38,14 @@ pub fn markdown(r: &RunReport, baseline: Option<&RunReport>) -> String {
     if let Some(why) = &r.interrupted {
         let _ = writeln!(o, "> ⚠️ **The run ended early:** {}\n", one_line(why, 500));
     }
+    if r.gates.is_empty() && r.filters.shard.is_some() {
+        let _ = writeln!(
+            o,
+            "> This shard had no gates to run; `checkpoint report merge` gives the verdict of all shards.\n"
+        );
+    }
     if let Some(b) = baseline {
-        changes(&mut o, r, b);
+        changes(&mut o, r, b, slower);
     }
     criteria(&mut o, r);
     gates(&mut o, r);
@@ -193,7 +205,7 @@ fn timings(o: &mut String, r: &RunReport) {
     o.push('\n');
 }
 
-fn changes(o: &mut String, r: &RunReport, b: &RunReport) {
+fn changes(o: &mut String, r: &RunReport, b: &RunReport, slower: &SlowerThan) {
     let before = |id: &str| b.gates.iter().find(|g| g.id == id);
     let mut newly = Vec::new();
     let mut fixed = Vec::new();
@@ -202,26 +214,25 @@ fn changes(o: &mut String, r: &RunReport, b: &RunReport) {
     for g in &r.gates {
         match before(&g.id) {
             None => added.push(g.id.clone()),
-            Some(p) => match (p.status.is_pass(), g.status.is_pass(), g.status.is_failure()) {
-                (true, false, true) => newly.push(g.id.clone()),
-                (false, true, _) if p.status.is_failure() => fixed.push(g.id.clone()),
-                (false, false, true) if p.status.is_failure() => still.push(g.id.clone()),
+            // "Newly failing" includes a gate that was skipped or cancelled before.
+            Some(p) => match (p.status.is_failure(), g.status.is_pass(), g.status.is_failure()) {
+                (false, false, true) => newly.push(g.id.clone()),
+                (true, true, _) => fixed.push(g.id.clone()),
+                (true, false, true) => still.push(g.id.clone()),
                 _ => {}
             },
         }
     }
     let removed: Vec<String> =
         b.gates.iter().filter(|p| !r.gates.iter().any(|g| g.id == p.id)).map(|p| p.id.clone()).collect();
-    let mut slower = Vec::new();
+    let mut slow = Vec::new();
     for g in &r.gates {
         for c in &g.checks {
             let prev = before(&g.id).and_then(|p| p.checks.iter().find(|x| x.name == c.name));
             if let Some(p) = prev
-                && p.duration_ms > 0.0
-                && c.duration_ms > p.duration_ms * 1.5
-                && c.duration_ms - p.duration_ms > 100.0
+                && slower.is_slower(p.duration_ms, c.duration_ms)
             {
-                slower.push(format!(
+                slow.push(format!(
                     "`{}` › {} ({} → {})",
                     g.id,
                     cell_text(&c.name),
@@ -248,7 +259,7 @@ fn changes(o: &mut String, r: &RunReport, b: &RunReport) {
     if !added.is_empty() || !removed.is_empty() {
         let _ = writeln!(o, "- **New gates:** {} · **Removed gates:** {}", list(&added), list(&removed));
     }
-    let _ = writeln!(o, "- 🐢 **Slower (> 50% and > 100ms):** {}\n", list(&slower));
+    let _ = writeln!(o, "- 🐢 **Slower ({slower}):** {}\n", list(&slow));
 }
 
 /// Text safe inside a table cell: no newlines, no pipes.

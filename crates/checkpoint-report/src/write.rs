@@ -31,6 +31,16 @@ pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
 }
 
 pub fn write_all(report: &RunReport, dir: &Path, baseline: Option<&RunReport>) -> Result<Written, ReportError> {
+    write_all_with(report, dir, baseline, &crate::baseline::SlowerThan::default())
+}
+
+/// [`write_all`] with the `--slower-than` threshold for the baseline comparison.
+pub fn write_all_with(
+    report: &RunReport,
+    dir: &Path,
+    baseline: Option<&RunReport>,
+    slower: &crate::baseline::SlowerThan,
+) -> Result<Written, ReportError> {
     let w = Written { junit: dir.join(JUNIT), markdown: dir.join(MARKDOWN), json: dir.join(JSON) };
     fn io(p: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
         move |source| ReportError::Io { path: p.display().to_string(), source }
@@ -38,6 +48,6 @@ pub fn write_all(report: &RunReport, dir: &Path, baseline: Option<&RunReport>) -
     // JSON first: it is the source the others can be re-rendered from.
     write_atomic(&w.json, &crate::json(report)).map_err(io(&w.json))?;
     write_atomic(&w.junit, &crate::junit(report)).map_err(io(&w.junit))?;
-    write_atomic(&w.markdown, &crate::markdown(report, baseline)).map_err(io(&w.markdown))?;
+    write_atomic(&w.markdown, &crate::markdown::markdown_with(report, baseline, slower)).map_err(io(&w.markdown))?;
     Ok(w)
 }

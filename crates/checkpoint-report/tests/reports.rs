@@ -131,7 +131,7 @@ fn fixture() -> RunReport {
         duration_ms: 4321.5,
         verdict,
         criteria,
-        filters: Filters { waves: vec!["wave1".into()], gates: vec![], shard: None },
+        filters: Filters { waves: vec!["wave1".into()], gates: vec![], shard: None, order: vec![] },
         gates,
         stack: Some(StackReport {
             project: "checkpoint-1-abc123".into(),

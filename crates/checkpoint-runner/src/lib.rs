@@ -5,6 +5,7 @@
 //! - [`observe`]: the [`observe::CheckKind`] trait; [`kinds`] has one module per kind.
 //! - [`expect`]: expectations and captures evaluated on an observation.
 //! - [`scope`]: where `${VAR}` values come from during a run.
+//! - [`shard`]: `--shard k/n`, the deterministic split of a selection.
 //! - [`engine`]: dispatcher + executor — gates concurrently (bounded, `needs`
 //!   respected), checks of a gate in order, timeouts, retries, cancellation.
 //!   It emits [`events::Event`]s and never prints.
@@ -15,6 +16,7 @@ pub mod expect;
 pub mod kinds;
 pub mod observe;
 pub mod scope;
+pub mod shard;
 pub mod target;
 
 pub use engine::{Engine, RunOptions};

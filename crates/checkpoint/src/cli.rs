@@ -16,7 +16,10 @@ Examples:
   checkpoint run 1 --waves wave1,wave2      only the gates of these waves (and what they need)
   checkpoint run 1 --no-up --project demo   against a compose project that is already up
   checkpoint validate                       check every checkpoint file, run nothing
-  checkpoint list 1                         the gates and checks of checkpoint 1";
+  checkpoint list 1                         the gates and checks of checkpoint 1
+  checkpoint run 1 --shard 2/3 -o shard-2   the second of three CI shards
+  checkpoint report merge shard-*/results.json   one report of every shard
+  checkpoint init --compose docker-compose.yml    a starting checkpoints/0.yaml for a stack";
 
 /// Integration checkpoints for docker-compose stacks: brings the stack up,
 /// waits until it is really ready, runs the plan's gates, and writes
@@ -54,7 +57,7 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of the checkpoint file format (for editors).
     Schema,
-    /// Re-render the Markdown and JUnit reports from results.json (merging shards).
+    /// Re-render the Markdown and JUnit reports from results.json; `report merge` joins shards.
     Report(ReportArgs),
     /// Drive a checkpoint's compose stack by hand: up, down, status, logs.
     #[command(subcommand)]
@@ -62,6 +65,8 @@ pub enum Command {
     /// Keep a Markdown plan in step with the results: `plan sync` ticks the boxes of passed gates.
     #[command(subcommand)]
     Plan(crate::plan::PlanCommand),
+    /// Write a starting checkpoint for an existing compose file (services, ports, health endpoints).
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -130,6 +135,17 @@ pub struct RunArgs {
     /// A previous results.json: the Markdown leads with what changed since.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+
+    /// Run only shard K of N (1-based) of the selected gates, for a CI matrix. Gates joined
+    /// by `needs` stay on one shard; shards are balanced by check count. An empty shard runs
+    /// nothing and exits 0. Merge with `checkpoint report merge SHARD.json…`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<checkpoint_runner::shard::Shard>,
+
+    /// With --baseline: when a check counts as slower — a percentage, a duration or both
+    /// (`25%`, `500ms`, `50%,100ms`); both must be exceeded.
+    #[arg(long, value_name = "PCT,DURATION", default_value = "50%,100ms", requires = "baseline")]
+    pub slower_than: checkpoint_report::baseline::SlowerThan,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +158,9 @@ pub struct ListArgs {
     pub waves: Vec<String>,
     #[command(flatten)]
     pub vars: VarArgs,
+    /// Only the gates `run --shard K/N` would run.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<checkpoint_runner::shard::Shard>,
 }
 
 #[derive(Debug, Args)]
@@ -155,7 +174,7 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// One results.json, or several shards to merge.
+    /// One results.json, or several shards to merge; `merge SHARD.json…` says so explicitly.
     #[arg(required = true, value_name = "RESULTS_JSON")]
     pub inputs: Vec<PathBuf>,
     /// Where to write the re-rendered reports.
@@ -164,6 +183,9 @@ pub struct ReportArgs {
     /// A previous results.json to compare with.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// With --baseline: when a check counts as slower (`25%`, `500ms`, `50%,100ms`).
+    #[arg(long, value_name = "PCT,DURATION", default_value = "50%,100ms", requires = "baseline")]
+    pub slower_than: checkpoint_report::baseline::SlowerThan,
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,6 +223,21 @@ pub enum StackCommand {
         #[arg(long, default_value_t = 100)]
         tail: usize,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The compose file to read (relative to the current directory). Repeatable: several
+    /// files (a base and overrides) are merged by the compose tool (`config`).
+    #[arg(long, default_value = "docker-compose.test.yml", value_name = "FILE")]
+    pub compose: Vec<PathBuf>,
+    /// The checkpoint file to write (default: `0.yaml` in the checkpoints directory, `--dir`).
+    /// Its name is the checkpoint id.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Overwrite the file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

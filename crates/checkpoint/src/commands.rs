@@ -89,7 +89,10 @@ pub fn list(dir: &Path, args: &ListArgs) -> u8 {
     }
     for cp in &loaded.checkpoints {
         let gates = match checkpoint_runner::engine::select(cp, &args.waves, &[]) {
-            Ok(g) => g,
+            Ok(g) => match args.shard {
+                Some(s) => checkpoint_runner::shard::select(&g, s),
+                None => g,
+            },
             Err(e) => {
                 crate::errln!("error: {e}");
                 return exit::USAGE;
@@ -125,7 +128,14 @@ pub fn schema() -> u8 {
 
 pub fn report(args: &ReportArgs) -> u8 {
     let mut reports = Vec::new();
-    for p in &args.inputs {
+    // `checkpoint report merge A.json B.json`: the keyword, unless a file is called `merge`.
+    let explicit_merge = args.inputs.len() > 1 && args.inputs[0].as_os_str() == "merge" && !args.inputs[0].exists();
+    let inputs = if explicit_merge { &args.inputs[1..] } else { &args.inputs[..] };
+    if args.inputs.len() == 1 && args.inputs[0].as_os_str() == "merge" && !args.inputs[0].exists() {
+        crate::errln!("error: `report merge` needs the shards' files: checkpoint report merge SHARD.json…");
+        return exit::USAGE;
+    }
+    for p in inputs {
         match read_report(p) {
             Ok(r) => reports.push(r),
             Err(e) => {
@@ -141,7 +151,7 @@ pub fn report(args: &ReportArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let report = if reports.len() == 1 {
+    let report = if reports.len() == 1 && !explicit_merge {
         reports.remove(0)
     } else {
         match checkpoint_report::merge(reports) {
@@ -152,9 +162,23 @@ pub fn report(args: &ReportArgs) -> u8 {
             }
         }
     };
-    match checkpoint_report::write_all(&report, &args.out, baseline.as_ref()) {
+    match checkpoint_report::write_all_with(&report, &args.out, baseline.as_ref(), &args.slower_than) {
         Ok(w) => {
+            if inputs.len() > 1 || explicit_merge {
+                crate::outln!(
+                    "merged {} result file{}: checkpoint {} {} ({} gates)",
+                    inputs.len(),
+                    if inputs.len() == 1 { "" } else { "s" },
+                    report.checkpoint.id,
+                    if report.verdict == checkpoint_model::result::Verdict::Passed { "passed" } else { "failed" },
+                    report.gates.len()
+                );
+            }
             print_written(&w);
+            // `report merge` gates a CI matrix: its exit code is the merged verdict.
+            if explicit_merge && report.verdict == checkpoint_model::result::Verdict::Failed {
+                return exit::FAILED;
+            }
             exit::PASSED
         }
         Err(e) => {

@@ -26,6 +26,7 @@ mod cli;
 mod commands;
 mod console;
 mod github;
+mod init;
 mod plan;
 mod run;
 mod stackctl;
@@ -60,5 +61,6 @@ async fn dispatch(args: cli::Cli) -> u8 {
         cli::Command::Report(r) => commands::report(&r),
         cli::Command::Stack(s) => stackctl::command(&args.dir, args.color, s).await,
         cli::Command::Plan(p) => plan::command(&args.dir, p),
+        cli::Command::Init(i) => init::command(&args.dir, &i).await,
     }
 }

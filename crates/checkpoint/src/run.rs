@@ -42,7 +42,14 @@ pub async fn run(dir: &Path, color: ColorChoice, args: RunArgs) -> u8 {
                 crate::errln!("error: checkpoint {} has no gates to run", cp.id);
                 return exit::USAGE;
             }
-            Ok(g) => plans.push((cp, g)),
+            Ok(g) => {
+                // `--shard k/n` splits the selection; this shard may get nothing.
+                let g = match args.shard {
+                    Some(s) => checkpoint_runner::shard::select(&g, s),
+                    None => g,
+                };
+                plans.push((cp, g));
+            }
             Err(e) => {
                 crate::errln!("error: {e}");
                 return exit::USAGE;
@@ -121,6 +128,21 @@ async fn run_one(
     let mut console = Console::new(color);
     console.set_id_width(gates.iter().map(|g| g.id.chars().count()).max().unwrap_or(8));
     let bold = Style::new().bold();
+    // The whole selection's order (every shard's gates), for `report merge`.
+    let order: Vec<String> = match args.shard {
+        Some(_) => checkpoint_runner::engine::select(cp, &args.waves, &args.gates)
+            .map(|all| all.into_iter().map(|g| g.id).collect())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    if let (Some(s), true) = (args.shard, gates.is_empty()) {
+        console.line(&format!(
+            "shard {s} of checkpoint {} has no gates (the other shards have all {}): nothing to run, \
+             writing an empty report; the merged report decides the verdict",
+            cp.id,
+            order.len()
+        ));
+    }
     console.line(&console.paint(
         &format!(
             "checkpoint {} — {} ({} gate{}, {} at once)",
@@ -147,7 +169,7 @@ async fn run_one(
     let mut stack: Option<stackctl::StackRun> = None;
     let mut interrupted: Option<String> = None;
     let mut infra_error: Option<String> = None;
-    if let (Some(spec), false) = (&cp.stack, args.external) {
+    if let (Some(spec), false, false) = (&cp.stack, args.external, gates.is_empty()) {
         match stackctl::start(cp, spec, args, &id, &mut console, cancel).await {
             Ok(s) => {
                 vars.builtins.insert("run.project".into(), s.project.clone());
@@ -214,7 +236,11 @@ async fn run_one(
     };
     console.finish();
 
-    let (verdict, criteria) = RunReport::evaluate(&results, cp.criteria.should, cp.criteria.pass_rate);
+    let (mut verdict, criteria) = RunReport::evaluate(&results, cp.criteria.should, cp.criteria.pass_rate);
+    if args.shard.is_some() && gates.is_empty() && interrupted.is_none() {
+        // Nothing ran, nothing failed: an empty shard must not fail a CI matrix.
+        verdict = checkpoint_model::result::Verdict::Passed;
+    }
     let report = RunReport {
         format_version: FORMAT_VERSION,
         tool: format!("checkpoint {}", env!("CARGO_PKG_VERSION")),
@@ -228,13 +254,18 @@ async fn run_one(
         duration_ms: checkpoint_model::duration::millis(started.elapsed()),
         verdict,
         criteria,
-        filters: Filters { waves: args.waves.clone(), gates: args.gates.clone(), shard: None },
+        filters: Filters {
+            waves: args.waves.clone(),
+            gates: args.gates.clone(),
+            shard: args.shard.map(|s| s.to_string()),
+            order,
+        },
         gates: results,
         stack: stack_report,
         interrupted,
     };
     let report = redact(report, &redactor);
-    let written = checkpoint_report::write_all(&report, out, baseline);
+    let written = checkpoint_report::write_all_with(&report, out, baseline, &args.slower_than);
     crate::outln!("");
     crate::out!("{}", checkpoint_report::console_summary(&report, console.color));
     crate::github::after_run(&report, baseline);

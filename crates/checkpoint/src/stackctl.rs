@@ -189,6 +189,8 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
                 keep: true,
                 external: false,
                 baseline: None,
+                shard: None,
+                slower_than: checkpoint_report::baseline::SlowerThan::default(),
             };
             let cancel = CancellationToken::new();
             match start(cp, spec, &args, "", &mut console, &cancel).await {

@@ -1,0 +1,88 @@
+//! `checkpoint init` on the real demo stack: the checkpoint it writes for
+//! `docker-compose.test.yml` validates and runs green against the healthy
+//! stack (real Docker engine, real compose). Needs the images
+//! `fixtures/images/build.sh` builds (`scripts/test.sh` does).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use checkpoint_model::result::{Status, Verdict};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn images_env() -> Vec<(String, String)> {
+    let file = repo().join(".cache/images.env");
+    let text = std::fs::read_to_string(&file)
+        .unwrap_or_else(|_| panic!("{} is missing: run scripts/test.sh (it builds the demo images)", file.display()));
+    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
+}
+
+fn bin(cwd: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_checkpoint"));
+    c.current_dir(cwd).env_remove("CHECKPOINT_DIR").env("CI", "true").env("NO_COLOR", "1").envs(images_env());
+    c
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn assert_nothing_left(project: &str) {
+    let filter = format!("label=com.docker.compose.project={project}");
+    for what in [vec!["ps", "-aq"], vec!["network", "ls", "-q"], vec!["volume", "ls", "-q"]] {
+        let out = Command::new("docker").args(&what).args(["--filter", &filter]).output().expect("docker CLI");
+        let left = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(left.is_empty(), "`docker {}` still lists {left} for project {project}", what.join(" "));
+    }
+}
+
+#[test]
+fn init_on_the_demo_stack_writes_a_checkpoint_that_runs_green() {
+    // A fresh project: just the compose file (the images are prebuilt, nothing is built).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(repo().join("docker-compose.test.yml"), dir.path().join("docker-compose.test.yml")).unwrap();
+
+    let init = bin(dir.path()).arg("init").output().unwrap();
+    assert!(init.status.success(), "{}", text(&init));
+    assert!(text(&init).contains("wrote checkpoints/0.yaml: 5 gates"), "{}", text(&init));
+    let yaml = std::fs::read_to_string(dir.path().join("checkpoints/0.yaml")).unwrap();
+    assert!(yaml.contains("compose: { completed: [\"migrate\"] }"), "{yaml}");
+    assert!(yaml.contains("http: { url: \"http://${service.api.8000}/health\" }"), "{yaml}");
+
+    // Never overwritten without --force; with it, it is.
+    let again = bin(dir.path()).arg("init").output().unwrap();
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(text(&again).contains("exists; pass --force"), "{}", text(&again));
+    let forced = bin(dir.path()).args(["init", "--force"]).output().unwrap();
+    assert!(forced.status.success(), "{}", text(&forced));
+
+    let valid = bin(dir.path()).arg("validate").output().unwrap();
+    assert!(valid.status.success(), "{}", text(&valid));
+
+    // Several files: merged by the compose tool's `config`; the override's port gets its gate.
+    std::fs::write(dir.path().join("extra.yml"), "services:\n  worker:\n    ports: [\"9000\"]\n").unwrap();
+    let merged = bin(dir.path())
+        .args(["init", "--compose", "docker-compose.test.yml", "--compose", "extra.yml", "--out", "checkpoints/9.yaml"])
+        .output()
+        .unwrap();
+    assert!(merged.status.success(), "{}", text(&merged));
+    let yaml9 = std::fs::read_to_string(dir.path().join("checkpoints/9.yaml")).unwrap();
+    assert!(yaml9.contains("compose: [\"docker-compose.test.yml\", \"extra.yml\"]"), "{yaml9}");
+    assert!(yaml9.contains("tcp: { address: \"${service.worker.9000}\" }"), "{yaml9}");
+    assert!(yaml9.contains("compose: { completed: [\"migrate\"] }"), "{yaml9}");
+    std::fs::remove_file(dir.path().join("checkpoints/9.yaml")).unwrap();
+
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let project = format!("cp-test-shard-init-{n:x}");
+    let run = bin(dir.path()).args(["run", "0", "-p", &project, "-o", "out"]).output().unwrap();
+    assert_nothing_left(&project);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let report =
+        checkpoint_report::read_json(&std::fs::read_to_string(dir.path().join("out/results.json")).unwrap()).unwrap();
+    assert_eq!(report.verdict, Verdict::Passed);
+    let ids: Vec<&str> = report.gates.iter().map(|g| g.id.as_str()).collect();
+    assert_eq!(ids, ["stack-running", "db-port-5432", "redis-port-6379", "api-port-8000", "api-health"]);
+    assert!(report.gates.iter().all(|g| g.status == Status::Passed));
+}
