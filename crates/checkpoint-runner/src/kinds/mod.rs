@@ -9,6 +9,9 @@ pub mod postgres;
 pub mod reach;
 pub mod redis;
 pub mod tcp;
+pub mod metrics;
+pub mod pg_quality;
+pub mod redis_info;
 
 use crate::observe::CheckKind;
 
@@ -24,6 +27,7 @@ pub fn by_name(name: &str) -> Option<&'static dyn CheckKind> {
         "compose" => &compose::Compose,
         "exec" => &exec::Exec,
         "reach" => &reach::Reach,
+        "metrics" => &metrics::Metrics,
         _ => return None,
     })
 }
