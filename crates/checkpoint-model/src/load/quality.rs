@@ -131,7 +131,8 @@ pub(super) fn check_redis_info(v: &mut Validator<'_>, spec: &Value, name: &str, 
         }
     }
     let section = spec.get("info").and_then(Value::as_str).unwrap_or_default();
-    if !section.contains("${") && (section.is_empty() || !section.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    if !section.contains("${")
+        && (section.is_empty() || !section.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
     {
         let at = spot(v, node, "info", true, loc);
         v.err(
@@ -172,14 +173,11 @@ pub(super) fn check_metrics(v: &mut Validator<'_>, spec: &Value, loc: &Location,
     {
         let at = spot(v, node, "aggregate", true, loc);
         v.err(
-            Diagnostic::new(format!("unknown aggregate `{a}`"))
-                .span(at.0, at.1)
-                .label("not an aggregation")
-                .hint(
-                    did_you_mean(a, AGGREGATES.iter().copied())
-                        .map(|m| format!("did you mean `{m}`?"))
-                        .unwrap_or_else(|| format!("aggregates: {}", AGGREGATES.join(", "))),
-                ),
+            Diagnostic::new(format!("unknown aggregate `{a}`")).span(at.0, at.1).label("not an aggregation").hint(
+                did_you_mean(a, AGGREGATES.iter().copied())
+                    .map(|m| format!("did you mean `{m}`?"))
+                    .unwrap_or_else(|| format!("aggregates: {}", AGGREGATES.join(", "))),
+            ),
         );
     }
 }

@@ -143,7 +143,10 @@ pub fn select(spec: &MetricsSpec, all: &[Series], head: &str) -> Observation {
     let mut notes = Map::new();
     let value_json = value.map_or(Value::Null, number);
     if value.is_some_and(|v| !v.is_finite()) {
-        notes.insert("value".into(), Value::from(format!("the value is {}, not a number to compare", value.unwrap_or(0.0))));
+        notes.insert(
+            "value".into(),
+            Value::from(format!("the value is {}, not a number to compare", value.unwrap_or(0.0))),
+        );
     } else if value.is_none() {
         notes.insert("value".into(), Value::from(format!("no series matches {selector}")));
     }
@@ -235,7 +238,8 @@ async fn read_text(mut resp: reqwest::Response) -> Result<String, reqwest::Error
 /// (`--> 3:14`, the source line, `= expected labelname`).
 fn one_line(why: &str) -> String {
     let at = why.lines().find_map(|l| l.trim().strip_prefix("--> ")).map(|p| format!("at line:col {p}, "));
-    let what = why.lines().find_map(|l| l.trim().strip_prefix("= ")).unwrap_or_else(|| why.lines().next().unwrap_or(why));
+    let what =
+        why.lines().find_map(|l| l.trim().strip_prefix("= ")).unwrap_or_else(|| why.lines().next().unwrap_or(why));
     format!("{}{}", at.unwrap_or_default(), what.trim())
 }
 
@@ -272,7 +276,9 @@ pub fn parse_exposition(text: &str) -> Result<Vec<Series>, String> {
                 out.push(Series { name: n, labels, value: v });
             };
             match &sample.value {
-                PrometheusValue::Unknown(n) | PrometheusValue::Gauge(n) => push(name.into(), labels.clone(), n.as_f64()),
+                PrometheusValue::Unknown(n) | PrometheusValue::Gauge(n) => {
+                    push(name.into(), labels.clone(), n.as_f64())
+                }
                 PrometheusValue::Counter(c) => push(name.into(), labels.clone(), c.value.as_f64()),
                 PrometheusValue::Histogram(h) => {
                     for b in &h.buckets {

@@ -5,13 +5,13 @@ pub mod compose;
 pub mod exec;
 pub mod fault;
 pub mod http;
+pub mod metrics;
+pub mod pg_quality;
 pub mod postgres;
 pub mod reach;
 pub mod redis;
-pub mod tcp;
-pub mod metrics;
-pub mod pg_quality;
 pub mod redis_info;
+pub mod tcp;
 
 use crate::observe::CheckKind;
 

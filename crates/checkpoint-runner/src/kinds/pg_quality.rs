@@ -38,7 +38,10 @@ pub fn expected_schema(spec: &PostgresSpec, root: &Path) -> Result<Schema, Obser
     let file = spec.schema_file.as_deref().unwrap_or_default();
     let path = root.join(file);
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        ObserveError::Errored(format!("cannot read schema_file `{}`: {e} (paths are relative to the project root)", path.display()))
+        ObserveError::Errored(format!(
+            "cannot read schema_file `{}`: {e} (paths are relative to the project root)",
+            path.display()
+        ))
     })?;
     serde_saphyr::from_str::<Schema>(&text).map_err(|e| {
         let first = e.to_string().lines().next().unwrap_or_default().to_string();
@@ -124,7 +127,13 @@ pub fn compare(expected: &Schema, live: &Live, strict: bool) -> Vec<Conflict> {
     for (table, columns) in expected {
         let (ns, name) = qualify(table);
         let Some(have) = live.get(&format!("{ns}.{name}")) else {
-            out.push(Conflict { table: table.clone(), column: None, kind: "missing_table", expected: None, found: None });
+            out.push(Conflict {
+                table: table.clone(),
+                column: None,
+                kind: "missing_table",
+                expected: None,
+                found: None,
+            });
             continue;
         };
         for (column, want) in columns {

@@ -103,7 +103,11 @@ mod tests {
 
     #[test]
     fn ratio_is_a_fraction_and_no_traffic_has_none() {
-        let o = from_text("stats", "# Stats\r\ntotal_connections_received:3\r\nkeyspace_hits:3\r\nkeyspace_misses:1\r\n", "");
+        let o = from_text(
+            "stats",
+            "# Stats\r\ntotal_connections_received:3\r\nkeyspace_hits:3\r\nkeyspace_misses:1\r\n",
+            "",
+        );
         assert_eq!(o.fields["hit_ratio"], json!(0.75));
         assert_eq!(o.fields["keyspace_hits"], json!(3));
         assert_eq!(o.document.as_ref().unwrap()["total_connections_received"], json!(3));
