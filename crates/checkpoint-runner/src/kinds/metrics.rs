@@ -216,7 +216,6 @@ fn show_selector(metric: &str, labels: &indexmap::IndexMap<String, String>) -> S
 /// Integers as JSON integers (so a captured `42` is `42`, not `42.0`); NaN and ±Inf as null.
 fn number(v: f64) -> Value {
     if v.is_finite() && v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
-        #[expect(clippy::cast_possible_truncation, reason = "checked: integral and within 2^53")]
         return Value::from(v as i64);
     }
     serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)

@@ -48,7 +48,6 @@ pub fn from_text(section: &str, text: &str, head: &str) -> Observation {
                 notes.insert("hit_ratio".into(), Value::from(why));
                 let _ = writeln!(evidence, "keyspace_hits 0, keyspace_misses 0 → no hit ratio");
             } else {
-                #[expect(clippy::cast_precision_loss, reason = "counters far below 2^52")]
                 let ratio = hits as f64 / total as f64;
                 obs_fields.push(("hit_ratio", Value::from(ratio)));
                 let _ = writeln!(
