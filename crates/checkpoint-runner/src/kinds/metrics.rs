@@ -255,9 +255,18 @@ pub fn parse_exposition(text: &str) -> Result<Vec<Series>, String> {
         text.push('\n');
     }
     // The parser is pure; a panic inside it must not take a run down.
-    let parsed = std::panic::catch_unwind(|| openmetrics_parser::prometheus::parse_prometheus(&text))
-        .map_err(|_| "the parser gave up on this input".to_string())?
-        .map_err(|e| e.to_string().trim().to_string())?;
+    let parse = |t: &str| {
+        std::panic::catch_unwind(|| openmetrics_parser::prometheus::parse_prometheus(t))
+            .map_err(|_| "the parser gave up on this input".to_string())?
+            .map_err(|e| e.to_string().trim().to_string())
+    };
+    let parsed = match parse(&text) {
+        Ok(p) => p,
+        // Prometheus reads samples without `# TYPE` as untyped families; the
+        // grammar wants each declared. Retry with the declarations added, and
+        // if that fails too report the first error (its line numbers are the page's).
+        Err(first) => parse(&declare_untyped(&text)).map_err(|_| first)?,
+    };
     let mut out = Vec::new();
     for family in parsed.families.values() {
         let name = family.family_name.as_str();
@@ -306,6 +315,35 @@ pub fn parse_exposition(text: &str) -> Result<Vec<Series>, String> {
     }
     out.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.labels.cmp(&b.labels)));
     Ok(out)
+}
+
+/// The text with `# TYPE <name> untyped` before every sample that no
+/// preceding `# TYPE` covers (the family's name, or it with a histogram or
+/// summary suffix).
+fn declare_untyped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 256);
+    let mut family: Option<String> = None;
+    for line in text.lines() {
+        let t = line.trim_start();
+        if let Some(rest) = t.strip_prefix('#') {
+            let mut words = rest.split_whitespace();
+            if words.next() == Some("TYPE") {
+                family = words.next().map(str::to_string);
+            }
+        } else if !t.is_empty() {
+            let name: String = t.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':').collect();
+            let covered = family.as_deref().is_some_and(|f| {
+                name == f || ["_bucket", "_sum", "_count", "_total"].iter().any(|s| name == format!("{f}{s}"))
+            });
+            if !covered && !name.is_empty() {
+                out.push_str(&format!("# TYPE {name} untyped\n"));
+                family = Some(name);
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// `le`/`quantile` as Prometheus writes them: `+Inf`, `0.5`.
@@ -399,5 +437,16 @@ http_request_duration_seconds_count{method=\"GET\"} 2\n\
         let e = parse_exposition("up 1\nhttp_requests_total{method=\"GET\" 3\n").unwrap_err();
         assert_eq!(one_line(&e), "at line:col 2:20, expected labels", "{e}");
         assert!(parse_exposition("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn samples_without_type_lines_are_untyped_families() {
+        let all = parse_exposition("# HELP up Is it up.\nup 1\nbuild_info{version=\"1.2\"} 1\nqueue_depth 4").unwrap();
+        let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["build_info", "queue_depth", "up"]);
+        assert_eq!(all[0].labels["version"], "1.2");
+        // Typed families are left as they are; a broken line is still an error at its own line.
+        let e = parse_exposition("up 1\ndown 2\nbad{x=\"1\" 3\n").unwrap_err();
+        assert_eq!(one_line(&e), "at line:col 3:4, expected labels", "{e}");
     }
 }
