@@ -24,6 +24,8 @@ use crate::plan::{Check, Checkpoint, Criteria, Expectation, Gate, Retry, Severit
 use crate::raw::{self, KINDS, RawCheck, RawCheckpoint, RawExpect, RawGate};
 use crate::yaml::{self, Node};
 
+mod quality;
+
 /// Files larger than this are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -1350,6 +1352,9 @@ impl Validator<'_> {
                 }
             }
         }
+        if let Some(s) = &c.metrics {
+            kinds.push(("metrics", ser(s)));
+        }
         // A check without exactly one kind is still returned (its file is
         // marked broken): its captures keep later checks from being reported
         // as using undefined variables.
@@ -1553,6 +1558,7 @@ impl Validator<'_> {
                     );
                 }
             }
+            "postgres" if quality::uses_quality(spec) => quality::check_postgres(self, spec, name, loc, node, &whole),
             "postgres" => {
                 let has_query = spec.get("query").is_some();
                 let has_table = spec.get("table").is_some();
@@ -1587,6 +1593,7 @@ impl Validator<'_> {
                     );
                 }
             }
+            "redis" if spec.get("info").is_some() => quality::check_redis_info(self, spec, name, loc, node),
             "redis" => {
                 let one = spec.get("command").is_some();
                 let many = spec.get("commands").is_some();
@@ -1673,6 +1680,7 @@ impl Validator<'_> {
                     self.err(duration_error("recover_within", r, &e).span(at.0, at.1));
                 }
             }
+            "metrics" => quality::check_metrics(self, spec, loc, node),
             _ => {}
         }
         // Services named by stack-bound kinds must exist.
@@ -1732,6 +1740,17 @@ impl Validator<'_> {
         single(self, "exit_code", e.exit_code);
         single(self, "stdout", e.stdout);
         single(self, "stderr", e.stderr);
+        single(self, "value", e.value);
+        single(self, "series", e.series);
+        single(self, "conflicts", e.conflicts);
+        single(self, "p50", e.p50);
+        single(self, "p95", e.p95);
+        single(self, "p99", e.p99);
+        single(self, "max", e.max);
+        single(self, "mean", e.mean);
+        single(self, "hit_ratio", e.hit_ratio);
+        single(self, "keyspace_hits", e.keyspace_hits);
+        single(self, "keyspace_misses", e.keyspace_misses);
         let headers_node = node.and_then(|n| n.get("headers"));
         for (h, v) in &e.headers {
             let entry = headers_node.and_then(|n| n.entry(h));

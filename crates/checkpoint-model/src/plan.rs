@@ -141,12 +141,13 @@ pub fn expect_fields(kind: &str) -> &'static [&'static str] {
     match kind {
         "http" => &["status", "headers", "json", "body", "duration"],
         "tcp" => &["duration"],
-        "postgres" => &["row_count", "json", "duration"],
-        "redis" => &["reply", "json", "duration"],
+        "postgres" => &["row_count", "json", "duration", "conflicts", "p50", "p95", "p99", "max", "mean"],
+        "redis" => &["reply", "json", "duration", "hit_ratio", "keyspace_hits", "keyspace_misses"],
         "command" | "exec" => &["exit_code", "stdout", "stderr", "json", "duration"],
         "compose" => &["json"],
         "reach" => &["json", "duration"],
         "fault" => &["duration"],
+        "metrics" => &["value", "series", "json", "duration"],
         _ => &[],
     }
 }

@@ -154,7 +154,7 @@ enum Severity {
 }
 
 /// One observation with expectations. Exactly one kind key (`http`, `tcp`,
-/// `postgres`, `redis`, `command`, `compose`, `exec`, `reach`, `fault`).
+/// `postgres`, `redis`, `command`, `compose`, `exec`, `reach`, `fault`, `metrics`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
@@ -193,6 +193,8 @@ pub struct RawCheck {
     /// The compose service this check concerns: its log tail is attached on failure.
     #[serde(default)]
     pub service: Option<String>,
+    #[serde(default)]
+    pub metrics: Option<MetricsSpec>,
 }
 
 /// Retry until the check passes or `until` has elapsed, waiting `every` between attempts.
@@ -248,6 +250,50 @@ pub struct RawExpect {
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub stderr: Option<Spanned<Value>>,
+    /// A metric's value (`metrics`): the one matching series, or the aggregate of several.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub value: Option<Spanned<Value>>,
+    /// How many series matched the metric name and labels (`metrics`).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub series: Option<Spanned<Value>>,
+    /// Schema drift conflicts found (`postgres` with `schema`; default `0`).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub conflicts: Option<Spanned<Value>>,
+    /// Median of the repeated runs, in ms: `{ lt: 50ms }`.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub p50: Option<Spanned<Value>>,
+    /// 95th percentile of the repeated runs, in ms: `{ lt: 100ms }`.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub p95: Option<Spanned<Value>>,
+    /// 99th percentile of the repeated runs, in ms.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub p99: Option<Spanned<Value>>,
+    /// Slowest of the repeated runs, in ms.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub max: Option<Spanned<Value>>,
+    /// Mean of the repeated runs, in ms.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub mean: Option<Spanned<Value>>,
+    /// Redis cache hit ratio, hits / (hits + misses), a fraction: `{ gt: 70% }`.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub hit_ratio: Option<Spanned<Value>>,
+    /// Redis `keyspace_hits` from `INFO stats`.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub keyspace_hits: Option<Spanned<Value>>,
+    /// Redis `keyspace_misses` from `INFO stats`.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub keyspace_misses: Option<Spanned<Value>>,
 }
 
 /// An HTTP request.
@@ -296,6 +342,19 @@ pub struct PostgresSpec {
     /// Columns that must exist in `table`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<String>,
+    /// Schema drift: the expected tables (`schema.table` or `table`) with
+    /// their columns and types, compared with the live catalog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<IndexMap<String, IndexMap<String, String>>>,
+    /// The same as `schema`, from a YAML or JSON file (relative to the project root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_file: Option<String>,
+    /// With `schema`: columns the live table has but the schema does not list are conflicts too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strict: bool,
+    /// With `query`: run it this many times; `p50`, `p95`, `p99`, `max`, `mean` are over the runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<u32>,
 }
 
 /// Redis commands, run in order on one connection; the reply of the last is `reply`.
@@ -310,6 +369,10 @@ pub struct RedisSpec {
     /// Several commands: `[[LPUSH, q, x], [RPOP, q]]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<Vec<String>>,
+    /// An `INFO` section as the document: `stats` also yields `hit_ratio`,
+    /// `keyspace_hits` and `keyspace_misses`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info: Option<String>,
 }
 
 /// A command on the host.
@@ -404,5 +467,25 @@ pub struct FaultSpec {
     pub recover_within: Option<String>,
 }
 
+/// A Prometheus text-format endpoint: one metric, selected by name and labels.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSpec {
+    /// `http://${service.api.8000}/metrics`
+    pub url: String,
+    /// The series name as exposed: `http_requests_total`, `http_request_duration_seconds_count`.
+    pub metric: String,
+    /// Labels the series must have (others may be present): `{ route: /health, status: "200" }`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: IndexMap<String, String>,
+    /// How several matching series become `value`: `sum` (default), `max`, `min` or `count`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<String>,
+    /// Request headers (a token for a protected endpoint).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, String>,
+}
+
 /// The check kinds, as written in files.
-pub const KINDS: &[&str] = &["http", "tcp", "postgres", "redis", "command", "compose", "exec", "reach", "fault"];
+pub const KINDS: &[&str] =
+    &["http", "tcp", "postgres", "redis", "command", "compose", "exec", "reach", "fault", "metrics"];

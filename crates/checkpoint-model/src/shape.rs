@@ -355,6 +355,13 @@ fn required_hint(def: &str, key: &str, stem: &str) -> String {
         ("RawFault", "service") => "a fault needs `service:`, the compose service to break".into(),
         ("RawFault", "action") => "a fault needs `action:`: stop, kill, pause or disconnect".into(),
         ("RawRetry", "until") => "`retry` needs `until:`, how long to keep trying, e.g. `retry: { until: 30s }`".into(),
+        ("MetricsSpec", "url") => {
+            "a metrics check needs `url:`, the Prometheus endpoint, e.g. `url: \"http://${service.api.8000}/metrics\"`"
+                .into()
+        }
+        ("MetricsSpec", "metric") => {
+            "a metrics check needs `metric:`, the series name, e.g. `metric: http_requests_total`".into()
+        }
         _ => {
             let desc = defs()
                 .and_then(|d| d.get(def))

@@ -153,6 +153,7 @@ invalid_cases! {
     capture_used_before_defined => "capture-used-before-defined";
     misindented_expect => "misindented-expect";
     several_shape_problems => "several-shape-problems";
+    quality_gates => "quality-gates";
 }
 
 /// A fixture folder without a test (or a test without a folder) is a mistake.

@@ -29,7 +29,17 @@ pub fn evaluate(
         let actual = actual(obs, &e.field, e.key.as_deref());
         if let Err(msg) = matcher.check(actual.as_ref()) {
             let note = if e.field == "json" && obs.document.is_none() { " (the result is not JSON)" } else { "" };
-            failures.push(format!("{}: {msg}{note}", e.label()));
+            let why = field_note(obs, &e.field);
+            failures.push(format!("{}: {msg}{note}{why}", e.label()));
+        }
+    }
+    for (field, m) in &obs.defaults {
+        if check.expect.iter().any(|e| e.field == *field) {
+            continue;
+        }
+        let actual = actual(obs, field, None);
+        if let Err(msg) = m.check(actual.as_ref()) {
+            failures.push(format!("{field}: {msg}{}", field_note(obs, field)));
         }
     }
     if let Some(kind) = kind {
@@ -47,6 +57,11 @@ pub fn evaluate(
         None => Ok(()),
         Some(first) => Err((first.clone(), failures)),
     }
+}
+
+/// ` — why` when the kind left a note on the field (why it is absent, the first conflict).
+fn field_note(obs: &Observation, field: &str) -> String {
+    obs.notes.get(field).and_then(Value::as_str).map(|why| format!(" — {why}")).unwrap_or_default()
 }
 
 /// The observed value an expectation looks at.

@@ -29,6 +29,12 @@ pub struct Observation {
     pub problems: Vec<String>,
     /// Figures for the reports (percentiles, …).
     pub metrics: Option<Value>,
+    /// Expectations for this observation's mode, applied when the check does
+    /// not set that field (a schema comparison expects `conflicts: 0`).
+    pub defaults: Vec<(&'static str, Matcher)>,
+    /// A word on a field, appended to a failed expectation on it: why it is
+    /// absent (`hit_ratio` with no traffic), the first schema conflict.
+    pub notes: Map<String, Value>,
 }
 
 impl Observation {

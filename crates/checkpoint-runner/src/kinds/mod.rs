@@ -5,9 +5,12 @@ pub mod compose;
 pub mod exec;
 pub mod fault;
 pub mod http;
+pub mod metrics;
+pub mod pg_quality;
 pub mod postgres;
 pub mod reach;
 pub mod redis;
+pub mod redis_info;
 pub mod tcp;
 
 use crate::observe::CheckKind;
@@ -24,6 +27,7 @@ pub fn by_name(name: &str) -> Option<&'static dyn CheckKind> {
         "compose" => &compose::Compose,
         "exec" => &exec::Exec,
         "reach" => &reach::Reach,
+        "metrics" => &metrics::Metrics,
         _ => return None,
     })
 }

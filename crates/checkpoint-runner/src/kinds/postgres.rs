@@ -24,8 +24,12 @@ impl CheckKind for Postgres {
         "postgres"
     }
 
-    async fn observe(&self, spec: &Value, _ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
+    async fn observe(&self, spec: &Value, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
         let spec: PostgresSpec = typed(spec)?;
+        if spec.schema_file.is_some() {
+            // A missing or malformed file is the definition's fault: say so before connecting.
+            super::pg_quality::expected_schema(&spec, &ctx.root)?;
+        }
         let target = describe_dsn(&spec.dsn);
         let started = Instant::now();
         let mut conn = PgConnection::connect(&spec.dsn).await.map_err(|e| {
@@ -36,7 +40,12 @@ impl CheckKind for Postgres {
             )
         })?;
         let result = if let Some(q) = &spec.query {
-            query(&mut conn, q, &target, started).await
+            match spec.repeat {
+                Some(n) => super::pg_quality::repeated(&mut conn, q, &target, started, n).await,
+                None => query(&mut conn, q, &target, started).await,
+            }
+        } else if spec.schema.is_some() || spec.schema_file.is_some() {
+            super::pg_quality::schema_drift(&mut conn, &spec, &ctx.root, &target, started).await
         } else {
             table(&mut conn, &spec, &target, started).await
         };
@@ -45,7 +54,12 @@ impl CheckKind for Postgres {
     }
 }
 
-async fn query(conn: &mut PgConnection, q: &str, target: &str, started: Instant) -> Result<Observation, ObserveError> {
+pub(crate) async fn query(
+    conn: &mut PgConnection,
+    q: &str,
+    target: &str,
+    started: Instant,
+) -> Result<Observation, ObserveError> {
     let q = q.trim().trim_end_matches(';').trim();
     let wrapped = format!("SELECT coalesce(json_agg(row_to_json(t)), '[]'::json)::text FROM ({q}) t");
     let rows = match sqlx::query_scalar::<_, String>(AssertSqlSafe(wrapped)).fetch_one(&mut *conn).await {

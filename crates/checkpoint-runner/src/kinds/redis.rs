@@ -31,6 +31,9 @@ impl CheckKind for Redis {
                 format!("connect {}\n→ {}", spec.url, describe(&e)),
             )
         })?;
+        if let Some(section) = &spec.info {
+            return super::redis_info::observe(&mut conn, section, &spec.url, started).await;
+        }
         let mut evidence = String::new();
         let mut last = Value::Null;
         for argv in &commands {
