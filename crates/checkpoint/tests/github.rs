@@ -107,3 +107,96 @@ fn outside_github_actions_nothing_is_annotated_or_appended() {
     assert!(!stdout.contains("::error"), "{stdout}");
     assert!(!summary.exists(), "no summary without GITHUB_ACTIONS=true");
 }
+
+/// The Redis image the demo tests use (`.cache/images.env`, written by fixtures/images/build.sh).
+fn redis_image() -> String {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let file = repo.join(".cache/images.env");
+    let text = std::fs::read_to_string(&file)
+        .unwrap_or_else(|_| panic!("{} is missing: run scripts/test.sh (it builds the demo images)", file.display()));
+    text.lines()
+        .find_map(|l| l.strip_prefix("REDIS_IMAGE="))
+        .map(|v| v.trim().to_string())
+        .expect("REDIS_IMAGE in images.env")
+}
+
+/// Tears the project down however the test ends.
+struct Down<'a> {
+    dir: &'a Path,
+    project: String,
+    image: String,
+}
+
+impl Drop for Down<'_> {
+    fn drop(&mut self) {
+        let _ = Command::cargo_bin("checkpoint")
+            .unwrap()
+            .current_dir(self.dir)
+            .env("REDIS_IMAGE", &self.image)
+            .args(["stack", "down", "9", "-p", &self.project])
+            .output();
+    }
+}
+
+#[test]
+fn github_stack_logs_are_fenced_with_stop_commands() {
+    let image = redis_image();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yml"),
+        "services:\n  chatty:\n    image: ${REDIS_IMAGE}\n    command: [\"sh\", \"-c\", \"echo '::error::from a container'; echo '::add-mask::x'; exec sleep 120\"]\n    stop_grace_period: 1s\n",
+    )
+    .unwrap();
+    write(
+        dir.path(),
+        "9.yaml",
+        "checkpoint: 9\ntitle: Logs\nstack:\n  compose: [compose.yml]\n  ready_timeout: 60s\ngates:\n  - id: up\n    title: Up\n    checks:\n      - name: t\n        command: { argv: [\"true\"] }\n",
+    );
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let project = format!("cp-test-gha-logs-{nanos:x}");
+    let cmd = |args: &[&str]| {
+        let mut c = Command::cargo_bin("checkpoint").unwrap();
+        c.current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("CI", "true")
+            .env("REDIS_IMAGE", &image)
+            .env("GITHUB_ACTIONS", "true")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .args(args);
+        c.output().unwrap()
+    };
+    let _down = Down { dir: dir.path(), project: project.clone(), image: image.clone() };
+    let up = cmd(&["stack", "up", "9", "-p", &project]);
+    assert_eq!(up.status.code(), Some(0), "stack up: {}", String::from_utf8_lossy(&up.stderr));
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let stdout = loop {
+        let logs = cmd(&["stack", "logs", "9", "-p", &project, "--service", "chatty"]);
+        assert_eq!(logs.status.code(), Some(0), "{}", String::from_utf8_lossy(&logs.stderr));
+        let stdout = String::from_utf8_lossy(&logs.stdout).to_string();
+        if stdout.contains("::add-mask::x") || std::time::Instant::now() > deadline {
+            break stdout;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    let lines: Vec<&str> = stdout.lines().collect();
+    let start = lines.iter().position(|l| l.starts_with("::stop-commands::")).unwrap_or_else(|| panic!("{stdout}"));
+    let token = &lines[start]["::stop-commands::".len()..];
+    assert_eq!(token.len(), 32, "a fresh random token: {token}");
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    let end = lines.iter().position(|l| *l == format!("::{token}::")).unwrap_or_else(|| panic!("resumed: {stdout}"));
+    let inside = |needle: &str| lines.iter().position(|l| l.contains(needle)).is_some_and(|i| start < i && i < end);
+    assert!(inside("::error::from a container"), "{stdout}");
+    assert!(inside("::add-mask::x"), "{stdout}");
+
+    // Outside Actions: no fence.
+    let mut plain = Command::cargo_bin("checkpoint").unwrap();
+    let out = plain
+        .current_dir(dir.path())
+        .env("REDIS_IMAGE", &image)
+        .env_remove("GITHUB_ACTIONS")
+        .args(["stack", "logs", "9", "-p", &project, "--service", "chatty"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("::stop-commands::"));
+}
