@@ -1,0 +1,70 @@
+//! JSON pointers (RFC 6901), as written in `$ref` fragments (percent-encoded).
+
+use serde_json::Value;
+
+/// One reference token, escaped: `~` → `~0`, `/` → `~1`.
+pub fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// One reference token, unescaped (and percent-decoded, as in a URI fragment).
+pub fn unescape(token: &str) -> String {
+    let decoded = percent_encoding::percent_decode_str(token).decode_utf8_lossy();
+    decoded.replace("~1", "/").replace("~0", "~")
+}
+
+/// The value at a pointer (`""` is the whole document).
+pub fn get<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
+    if pointer.is_empty() {
+        return Some(doc);
+    }
+    let rest = pointer.strip_prefix('/')?;
+    let mut v = doc;
+    for token in rest.split('/') {
+        let t = unescape(token);
+        v = match v {
+            Value::Object(m) => m.get(&t)?,
+            Value::Array(a) => a.get(t.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+/// The mutable value at a pointer.
+pub fn get_mut<'a>(doc: &'a mut Value, pointer: &str) -> Option<&'a mut Value> {
+    if pointer.is_empty() {
+        return Some(doc);
+    }
+    let rest = pointer.strip_prefix('/')?;
+    let mut v = doc;
+    for token in rest.split('/') {
+        let t = unescape(token);
+        v = match v {
+            Value::Object(m) => m.get_mut(&t)?,
+            Value::Array(a) => a.get_mut(t.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+/// `parent` + one more token.
+pub fn push(parent: &str, token: &str) -> String {
+    format!("{parent}/{}", escape(token))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn tokens_round_trip_and_fragments_decode() {
+        assert_eq!(super::escape("/items/{id}"), "~1items~1{id}");
+        assert_eq!(super::unescape("~1items~1%7Bid%7D"), "/items/{id}");
+        let doc = json!({"paths": {"/items/{id}": {"get": [1, 2]}}});
+        assert_eq!(super::get(&doc, "/paths/~1items~1%7Bid%7D/get/1"), Some(&json!(2)));
+        assert_eq!(super::get(&doc, "/paths/nope"), None);
+        assert_eq!(super::get(&doc, ""), Some(&doc));
+    }
+}
