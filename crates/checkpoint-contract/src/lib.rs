@@ -19,6 +19,7 @@ mod normalize;
 pub mod ops;
 pub mod pointer;
 pub mod sample;
+pub mod validate;
 mod walk;
 
 use serde_json::Value;
@@ -83,7 +84,8 @@ impl Contract {
 
     /// An internal reference as its author wrote it: `common.yaml#/components/schemas/Error`.
     pub fn display_ref(&self, reference: &str) -> String {
-        let p = reference.strip_prefix('#').unwrap_or(reference);
+        let p = pointer::from_fragment(reference.strip_prefix('#').unwrap_or(reference));
+        let p = p.as_str();
         if let Some(rest) = p.strip_prefix(&format!("/{}/", load::DOCUMENTS)) {
             let (key, tail) = rest.split_once('/').map_or((rest, ""), |(k, t)| (k, t));
             let key = pointer::unescape(key);

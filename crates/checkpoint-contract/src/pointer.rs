@@ -49,6 +49,33 @@ pub fn get_mut<'a>(doc: &'a mut Value, pointer: &str) -> Option<&'a mut Value> {
     Some(v)
 }
 
+/// Characters a URI fragment cannot hold as they are.
+const FRAGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// A pointer as a URI fragment (`{id}` → `%7Bid%7D`).
+pub fn to_fragment(pointer: &str) -> String {
+    percent_encoding::utf8_percent_encode(pointer, FRAGMENT).to_string()
+}
+
+/// A fragment as a person reads it (percent-decoded).
+pub fn from_fragment(fragment: &str) -> String {
+    percent_encoding::percent_decode_str(fragment).decode_utf8_lossy().into_owned()
+}
+
 /// `parent` + one more token.
 pub fn push(parent: &str, token: &str) -> String {
     format!("{parent}/{}", escape(token))
