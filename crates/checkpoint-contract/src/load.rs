@@ -126,7 +126,7 @@ impl Bundler {
                 n += 1;
             }
             keys.push(key.clone());
-            names.push((key, display(u)));
+            names.push((key, relative_to(&self.docs[0].0, u)));
         }
         let prefix = |i: usize| {
             if i == 0 { String::new() } else { format!("/{DOCUMENTS}/{}", pointer::escape(&keys[i])) }
@@ -229,6 +229,17 @@ fn version_of(doc: &Value) -> Result<Version, String> {
         Some(v) => Err(format!("unsupported `openapi: {v}`; 3.0.x and 3.1.x are supported")),
         None => Err("not an OpenAPI document: no `openapi:` version field".into()),
     }
+}
+
+/// A bundled document as its author refers to it: relative to the root
+/// document's folder when it is below it (`schemas/common.yaml`).
+fn relative_to(root: &Url, u: &Url) -> String {
+    if let Ok(base) = root.join(".")
+        && let Some(rel) = u.as_str().strip_prefix(base.as_str())
+    {
+        return percent_encoding::percent_decode_str(rel).decode_utf8_lossy().into_owned();
+    }
+    display(u)
 }
 
 /// A URL as a person reads it: a path relative to the working directory for

@@ -187,31 +187,61 @@ impl Validator {
             }
         };
         let mut out = Vec::new();
-        for e in v.iter_errors(instance).take(MAX_PROBLEMS) {
-            let placeholder = short(e.instance());
-            let mut message = e.masked_with(placeholder).to_string();
-            let union = matches!(
-                e.kind(),
-                jsonschema::error::ValidationErrorKind::AnyOf { .. }
-                    | jsonschema::error::ValidationErrorKind::OneOfNotValid { .. }
-            );
-            if union
-                && let Some(types) = branch_types(&self.contract, e.absolute_keyword_location().map(|u| u.as_str()))
-            {
-                message = format!("{} is not of type {types}", short(e.instance()));
+        for e in v.iter_errors(instance) {
+            self.explain(&e, &mut out);
+            if out.len() >= MAX_PROBLEMS {
+                out.truncate(MAX_PROBLEMS);
+                break;
             }
-            let schema = e
-                .absolute_keyword_location()
-                .and_then(|u| u.as_str().split_once('#').map(|(_, f)| format!("#{}", pointer::from_fragment(f))))
-                .map(|f| self.contract.display_ref(&f));
-            out.push(Problem {
-                rule: e.kind().keyword().to_string(),
-                pointer: Some(e.instance_path().as_str().to_string()),
-                message,
-                schema,
-            });
         }
         out
+    }
+
+    /// One validation error as problems. A failed `anyOf`/`oneOf` whose only
+    /// branch besides `type: null` failed (FastAPI's `Optional`, 3.0's
+    /// `nullable` on an `allOf`) is explained by that branch's own errors.
+    fn explain(&self, e: &jsonschema::ValidationError<'_>, out: &mut Vec<Problem>) {
+        use jsonschema::error::ValidationErrorKind as K;
+        let plain = branch_types(&self.contract, e.absolute_keyword_location().map(|u| u.as_str()));
+        if let K::AnyOf { context } | K::OneOfNotValid { context } = e.kind()
+            && plain.is_none()
+        {
+            let real: Vec<&Vec<jsonschema::ValidationError<'static>>> =
+                context.iter().filter(|branch| !branch.iter().all(|x| self.is_null_type(x))).collect();
+            if let [only] = real.as_slice()
+                && !only.is_empty()
+            {
+                for x in *only {
+                    self.explain(x, out);
+                }
+                return;
+            }
+        }
+        let mut message = e.masked_with(short(e.instance())).to_string();
+        if matches!(e.kind(), K::AnyOf { .. } | K::OneOfNotValid { .. })
+            && let Some(types) = plain
+        {
+            message = format!("{} is not of type {types}", short(e.instance()));
+        }
+        let schema = e
+            .absolute_keyword_location()
+            .and_then(|u| u.as_str().split_once('#').map(|(_, f)| format!("#{}", pointer::from_fragment(f))))
+            .map(|f| self.contract.display_ref(&f));
+        out.push(Problem {
+            rule: e.kind().keyword().to_string(),
+            pointer: Some(e.instance_path().as_str().to_string()),
+            message,
+            schema,
+        });
+    }
+
+    /// Whether an error is "not null" from a `type: null` branch.
+    fn is_null_type(&self, e: &jsonschema::ValidationError<'_>) -> bool {
+        matches!(e.kind(), jsonschema::error::ValidationErrorKind::Type { .. })
+            && e.absolute_keyword_location()
+                .and_then(|u| u.as_str().split_once('#').map(|(_, f)| pointer::from_fragment(f)))
+                .and_then(|p| pointer::get(&self.contract.doc, &p).cloned())
+                == Some(Value::String("null".into()))
     }
 
     fn compiled(&mut self, schema_ptr: &str) -> Result<Arc<jsonschema::Validator>, String> {
