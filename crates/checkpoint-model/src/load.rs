@@ -24,7 +24,13 @@ use crate::plan::{Check, Checkpoint, Criteria, Expectation, Gate, Retry, Severit
 use crate::raw::{self, KINDS, RawCheck, RawCheckpoint, RawExpect, RawGate};
 use crate::yaml::{self, Node};
 
+mod contract;
 mod quality;
+
+/// "a" or "an" before a kind's name: an openapi check, an exec check.
+fn article(kind: &str) -> &'static str {
+    if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
+}
 
 /// Files larger than this are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -1355,6 +1361,9 @@ impl Validator<'_> {
         if let Some(s) = &c.metrics {
             kinds.push(("metrics", ser(s)));
         }
+        if let Some(s) = &c.openapi {
+            kinds.push(("openapi", ser(s)));
+        }
         // A check without exactly one kind is still returned (its file is
         // marked broken): its captures keep later checks from being reported
         // as using undefined variables.
@@ -1681,6 +1690,7 @@ impl Validator<'_> {
                 }
             }
             "metrics" => quality::check_metrics(self, spec, loc, node),
+            "openapi" => contract::check_openapi(self, spec, loc, node),
             _ => {}
         }
         // Services named by stack-bound kinds must exist.
@@ -1751,6 +1761,8 @@ impl Validator<'_> {
         single(self, "hit_ratio", e.hit_ratio);
         single(self, "keyspace_hits", e.keyspace_hits);
         single(self, "keyspace_misses", e.keyspace_misses);
+        single(self, "operations", e.operations);
+        single(self, "violations", e.violations);
         let headers_node = node.and_then(|n| n.get("headers"));
         for (h, v) in &e.headers {
             let entry = headers_node.and_then(|n| n.entry(h));
@@ -1802,10 +1814,10 @@ impl Validator<'_> {
         if !allowed.contains(&field) {
             let at = self.place(entry.map(|e| e.0), &loc);
             self.err(
-                Diagnostic::new(format!("`expect.{field}` does not apply to a {kind} check"))
+                Diagnostic::new(format!("`expect.{field}` does not apply to {} {kind} check", article(kind)))
                     .span(at.0, at.1)
                     .label(format!("not observed by {kind}"))
-                    .hint(format!("a {kind} check can expect: {}", allowed.join(", "))),
+                    .hint(format!("{} {kind} check can expect: {}", article(kind), allowed.join(", "))),
             );
             return;
         }

@@ -154,7 +154,7 @@ enum Severity {
 }
 
 /// One observation with expectations. Exactly one kind key (`http`, `tcp`,
-/// `postgres`, `redis`, `command`, `compose`, `exec`, `reach`, `fault`, `metrics`).
+/// `postgres`, `redis`, `command`, `compose`, `exec`, `reach`, `fault`, `metrics`, `openapi`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
@@ -195,6 +195,8 @@ pub struct RawCheck {
     pub service: Option<String>,
     #[serde(default)]
     pub metrics: Option<MetricsSpec>,
+    #[serde(default)]
+    pub openapi: Option<OpenapiSpec>,
 }
 
 /// Retry until the check passes or `until` has elapsed, waiting `every` between attempts.
@@ -294,6 +296,14 @@ pub struct RawExpect {
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub keyspace_misses: Option<Spanned<Value>>,
+    /// How many operations an `openapi` check called.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub operations: Option<Spanned<Value>>,
+    /// How many of them broke the contract (`openapi`; default `0`).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub violations: Option<Spanned<Value>>,
 }
 
 /// An HTTP request.
@@ -486,6 +496,76 @@ pub struct MetricsSpec {
     pub headers: IndexMap<String, String>,
 }
 
+/// Every selected operation of an OpenAPI contract called, each response
+/// validated against the contract: status declared, content type, body schema.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenapiSpec {
+    /// The contract: a file (relative to the project root, YAML or JSON) or a
+    /// URL, such as the live service's own `"${API}/openapi.json"`.
+    pub spec: String,
+    /// Where requests go: `"${API}"`. Default: the contract's first absolute `servers` URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Only operations with one of these tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Only these operations (by operationId).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<String>,
+    /// Only these paths: exact (`/items/{id}`) or a prefix ending in `*` (`/items*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
+    /// Only these methods: `[GET]` for a read-only pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
+    /// Operations to leave out: operationIds or `METHOD /path`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// Parameter values by name, for every operation that has the parameter: `{ id: "${ITEM_ID}" }`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub params: IndexMap<String, Value>,
+    /// Per operation (operationId or `METHOD /path`): its own parameters, body and expected status.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub requests: IndexMap<String, OpenapiRequest>,
+    /// Credentials for the operations whose `security` asks for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<OpenapiAuth>,
+    /// Headers sent with every request.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, String>,
+}
+
+/// One operation's own request values.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenapiRequest {
+    /// Parameter values for this operation only (they win over `params`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub params: IndexMap<String, Value>,
+    /// The request body, instead of the contract's example or a generated one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    /// The status this call must answer (it must also be declared): `201`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+}
+
+/// Credentials, applied per security scheme of the contract.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenapiAuth {
+    /// A bearer token (`http: bearer`, `oauth2`, `openIdConnect` schemes): `"${ACCESS_TOKEN}"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer: Option<String>,
+    /// `user:password` for `http: basic` schemes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic: Option<String>,
+    /// A key for `apiKey` schemes (header, query or cookie, as the scheme says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+}
+
 /// The check kinds, as written in files.
 pub const KINDS: &[&str] =
-    &["http", "tcp", "postgres", "redis", "command", "compose", "exec", "reach", "fault", "metrics"];
+    &["http", "tcp", "postgres", "redis", "command", "compose", "exec", "reach", "fault", "metrics", "openapi"];

@@ -189,6 +189,24 @@ pub struct CheckResult {
     /// Figures a check measured (latency percentiles, …) for the reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<serde_json::Value>,
+    /// Parts of the check that report on their own — the operations an
+    /// `openapi` check called —, each its own JUnit testcase.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cases: Vec<CaseResult>,
+}
+
+/// One part of a check: `GET /items/{id} (getItem)`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CaseResult {
+    pub name: String,
+    pub status: Status,
+    /// One line: `200: body /created_at: "created_at" is a required property`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The request sent and the response received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    pub duration_ms: f64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -154,6 +154,7 @@ invalid_cases! {
     misindented_expect => "misindented-expect";
     several_shape_problems => "several-shape-problems";
     quality_gates => "quality-gates";
+    openapi_spec => "openapi-spec";
 }
 
 /// A fixture folder without a test (or a test without a folder) is a mistake.

@@ -45,7 +45,9 @@ pub fn junit(r: &RunReport) -> String {
     out
 }
 
-/// The check results of a gate; a gate with none still gets one testcase.
+/// The testcases of a gate: one per check, or one per case of a check that
+/// has cases (each operation of an `openapi` check); a gate with no check
+/// still gets one testcase.
 fn cases(g: &GateResult) -> Vec<CheckResult> {
     if g.checks.is_empty() {
         vec![CheckResult {
@@ -60,10 +62,37 @@ fn cases(g: &GateResult) -> Vec<CheckResult> {
             service: None,
             logs: None,
             metrics: None,
+            cases: Vec::new(),
         }]
     } else {
-        g.checks.clone()
+        g.checks.iter().flat_map(expand).collect()
     }
+}
+
+fn expand(c: &CheckResult) -> Vec<CheckResult> {
+    if c.cases.is_empty() {
+        return vec![c.clone()];
+    }
+    c.cases
+        .iter()
+        .map(|k| {
+            let bad = k.status.is_failure();
+            CheckResult {
+                name: format!("{} › {}", c.name, k.name),
+                kind: c.kind.clone(),
+                location: c.location.clone(),
+                status: k.status,
+                message: k.message.clone(),
+                evidence: k.evidence.clone(),
+                attempts: Vec::new(),
+                duration_ms: k.duration_ms,
+                service: c.service.clone(),
+                logs: if bad { c.logs.clone() } else { None },
+                metrics: None,
+                cases: Vec::new(),
+            }
+        })
+        .collect()
 }
 
 fn suite(out: &mut String, r: &RunReport, g: &GateResult) {

@@ -141,7 +141,9 @@ fn failures(o: &mut String, r: &RunReport) {
         if c.attempts.len() > 1 {
             let _ = writeln!(o, "- **Attempts:** {} in {}", c.attempts.len(), human(c.duration_ms));
         }
-        if let Some(ev) = &c.evidence {
+        if !c.cases.is_empty() {
+            cases(o, c);
+        } else if let Some(ev) = &c.evidence {
             let _ = writeln!(o, "\n{}", fenced(&clean(ev)));
         } else {
             o.push('\n');
@@ -152,6 +154,32 @@ fn failures(o: &mut String, r: &RunReport) {
                 "<details><summary>Last log lines of <code>{}</code></summary>\n\n{}\n</details>\n",
                 c.service.as_deref().unwrap_or("?"),
                 fenced(&clean(logs))
+            );
+        }
+    }
+}
+
+/// A check's cases (an `openapi` check's operations): every one in a table,
+/// the evidence of each that did not pass one click away.
+fn cases(o: &mut String, c: &CheckResult) {
+    let _ = writeln!(o, "\n| | Case | Time | Why |\n|---|---|---|---|");
+    for k in &c.cases {
+        let why = if k.status == Status::Passed {
+            String::new()
+        } else {
+            cell_text(&one_line(k.message.as_deref().unwrap_or(k.status.as_str()), 300))
+        };
+        let _ = writeln!(o, "| {} | {} | {} | {why} |", k.status.emoji(), cell_text(&k.name), human(k.duration_ms));
+    }
+    o.push('\n');
+    for k in c.cases.iter().filter(|k| k.status != Status::Passed) {
+        if let Some(ev) = &k.evidence {
+            let _ = writeln!(
+                o,
+                "<details><summary>{} {}</summary>\n\n{}\n</details>\n",
+                k.status.emoji(),
+                cell_text(&k.name),
+                fenced(&clean(ev))
             );
         }
     }

@@ -21,6 +21,7 @@ fn check(name: &str, status: Status, ms: f64) -> CheckResult {
         service: None,
         logs: None,
         metrics: None,
+        cases: Vec::new(),
     }
 }
 

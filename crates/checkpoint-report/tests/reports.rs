@@ -5,8 +5,8 @@ use checkpoint_model::diag::Location;
 use checkpoint_model::plan::Severity;
 use checkpoint_model::raw::RawPlanRef;
 use checkpoint_model::result::{
-    Attempt, CheckResult, CheckpointInfo, FORMAT_VERSION, Filters, GateResult, RunReport, ServiceReport, StackReport,
-    Status,
+    Attempt, CaseResult, CheckResult, CheckpointInfo, FORMAT_VERSION, Filters, GateResult, RunReport, ServiceReport,
+    StackReport, Status,
 };
 
 fn check(name: &str, status: Status, message: Option<&str>, evidence: Option<&str>) -> CheckResult {
@@ -22,6 +22,7 @@ fn check(name: &str, status: Status, message: Option<&str>, evidence: Option<&st
         service: None,
         logs: None,
         metrics: None,
+        cases: Vec::new(),
     }
 }
 
@@ -73,6 +74,33 @@ fn fixture() -> RunReport {
     ];
     rerun.service = Some("api".into());
     rerun.logs = Some("api | \u{1b}[33mWARN\u{1b}[0m database unavailable: password ****\napi | retrying".into());
+    let mut contract = check(
+        "every operation",
+        Status::Failed,
+        Some(
+            "violations: expected 0, got 1 — GET /items (listItems): 200: body /0: \"created_at\" is a required property",
+        ),
+        Some("3 operations called, 1 broke the contract"),
+    );
+    contract.kind = "openapi".into();
+    let case = |name: &str, status: Status, message: Option<&str>| CaseResult {
+        name: name.into(),
+        status,
+        message: message.map(str::to_string),
+        evidence: Some(format!("GET http://127.0.0.1:49153{}\n\n→ 200", name.split(' ').nth(1).unwrap_or("/"))),
+        duration_ms: 2.0,
+    };
+    contract.cases = vec![
+        case("GET /health (health)", Status::Passed, None),
+        case(
+            "GET /items (listItems)",
+            Status::Failed,
+            Some(
+                "200: body /0: \"created_at\" is a required property (required at #/components/schemas/Item/required)",
+            ),
+        ),
+        case("GET /metrics (metrics)", Status::Passed, None),
+    ];
     let gates = vec![
         gate(
             "stack-running",
@@ -116,6 +144,14 @@ fn fixture() -> RunReport {
             vec![check("query", Status::Skipped, Some("needs `auth`, which errored"), None)],
         ),
         gate("empty", "Cancelled gate", Severity::Nice, Status::Cancelled, Some("the run was interrupted"), vec![]),
+        gate(
+            "contract",
+            "API contract finalised",
+            Severity::Should,
+            Status::Failed,
+            Some("every operation: violations: expected 0, got 1"),
+            vec![contract],
+        ),
     ];
     let (verdict, criteria) = RunReport::evaluate(&gates, 0.7, Some(0.95));
     RunReport {
@@ -184,10 +220,22 @@ fn junit_snapshot_and_counts() {
     insta::assert_snapshot!("junit", xml);
     // Read back with a real JUnit parser: counts match the model.
     let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit");
-    assert_eq!(parsed.test_suites.len(), 7);
+    assert_eq!(parsed.test_suites.len(), 8);
     let health = &parsed.test_suites[2];
     assert_eq!(health.test_cases.len(), 2);
     assert_eq!(health.failures, 1);
+    // An openapi check is one testcase per operation.
+    let contract = &parsed.test_suites[7];
+    let names: Vec<&str> = contract.test_cases.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "every operation › GET /health (health)",
+            "every operation › GET /items (listItems)",
+            "every operation › GET /metrics (metrics)"
+        ]
+    );
+    assert_eq!(contract.failures, 1);
 }
 
 #[test]

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use checkpoint_model::duration::millis;
 use checkpoint_model::interp::{self, Template};
 use checkpoint_model::plan::{Check, Checkpoint, Gate, Retry, Severity};
-use checkpoint_model::result::{Attempt, CheckResult, GateResult, Status};
+use checkpoint_model::result::{Attempt, CaseResult, CheckResult, GateResult, Status};
 use indexmap::IndexMap;
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
@@ -303,6 +303,7 @@ pub fn not_run(gate: &Gate, status: Status, reason: String) -> GateResult {
             service: c.service.clone(),
             logs: None,
             metrics: None,
+            cases: Vec::new(),
         })
         .collect();
     gate_result(gate, status, Some(reason), 0.0, checks)
@@ -377,6 +378,7 @@ struct AttemptOutcome {
     evidence: Option<String>,
     captured: Vec<(String, String)>,
     metrics: Option<Value>,
+    cases: Vec<CaseResult>,
     duration: Duration,
 }
 
@@ -417,6 +419,7 @@ impl GateRunner {
                     service: check.service.clone(),
                     logs: None,
                     metrics: None,
+                    cases: Vec::new(),
                 });
                 continue;
             }
@@ -464,7 +467,7 @@ impl GateRunner {
                     () = self.ctx.cancel.cancelled() => AttemptOutcome {
                         status: Status::Cancelled,
                         message: Some("the run was interrupted".into()),
-                        evidence: None, captured: Vec::new(), metrics: None, duration: Duration::ZERO,
+                        evidence: None, captured: Vec::new(), metrics: None, cases: Vec::new(), duration: Duration::ZERO,
                     },
                     o = self.attempt_with_timeout(gate, check, captures) => o,
                 };
@@ -527,6 +530,7 @@ impl GateRunner {
                 service: check.service.clone(),
                 logs,
                 metrics: last.metrics.clone(),
+                cases: last.cases.clone(),
             };
             (result, last.captured)
         })
@@ -554,6 +558,7 @@ impl GateRunner {
                 evidence: None,
                 captured: Vec::new(),
                 metrics: None,
+                cases: Vec::new(),
                 duration: started.elapsed(),
             },
         }
@@ -614,9 +619,14 @@ impl GateRunner {
                     evidence,
                     captured,
                     metrics: obs.metrics.clone(),
+                    cases: obs.cases.clone(),
                     duration: Duration::ZERO,
                 },
-                Err(msg) => outcome(Status::Failed, msg, evidence),
+                Err(msg) => {
+                    let mut o = outcome(Status::Failed, msg, evidence);
+                    o.cases = obs.cases.clone();
+                    o
+                }
             },
             Err((first, all)) => {
                 let mut ev = evidence.unwrap_or_default();
@@ -625,6 +635,7 @@ impl GateRunner {
                 }
                 let mut o = outcome(Status::Failed, first, Some(ev));
                 o.metrics = obs.metrics.clone();
+                o.cases = obs.cases.clone();
                 o
             }
         }
@@ -746,6 +757,7 @@ fn outcome(status: Status, message: String, evidence: Option<String>) -> Attempt
         evidence,
         captured: Vec::new(),
         metrics: None,
+        cases: Vec::new(),
         duration: Duration::ZERO,
     }
 }

@@ -35,6 +35,8 @@ pub struct Observation {
     /// A word on a field, appended to a failed expectation on it: why it is
     /// absent (`hit_ratio` with no traffic), the first schema conflict.
     pub notes: Map<String, Value>,
+    /// Parts that report on their own (the operations of an `openapi` check).
+    pub cases: Vec<checkpoint_model::result::CaseResult>,
 }
 
 impl Observation {

@@ -6,6 +6,7 @@ pub mod exec;
 pub mod fault;
 pub mod http;
 pub mod metrics;
+pub mod openapi;
 pub mod pg_quality;
 pub mod postgres;
 pub mod reach;
@@ -28,6 +29,7 @@ pub fn by_name(name: &str) -> Option<&'static dyn CheckKind> {
         "exec" => &exec::Exec,
         "reach" => &reach::Reach,
         "metrics" => &metrics::Metrics,
+        "openapi" => &openapi::Openapi,
         _ => return None,
     })
 }

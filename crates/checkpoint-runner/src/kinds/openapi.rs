@@ -1,0 +1,370 @@
+//! `openapi`: call every selected operation of a contract and validate each
+//! response against it — the status is declared, the content type is one the
+//! response declares, the JSON body is valid against its schema. Each
+//! operation is a case of its own (one JUnit testcase); a failing case names
+//! the operation, the JSON pointer in the body and the schema rule broken.
+//!
+//! Requests come from `params`/`requests` in the check, else the contract's
+//! examples, else minimal schema-valid values ([`checkpoint_contract::sample`]).
+//! Operations are called one after another in the contract's order (per
+//! path: reads, then writes, deletes last), so a `DELETE` does not race the
+//! `GET` of the same resource.
+//!
+//! Fields: `operations` (how many were called), `violations` (how many broke
+//! the contract; default expectation `0`), `duration`. The document lists
+//! every operation with its status and problems, for `json:` expectations.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use checkpoint_contract::ops::{Operation, Selection};
+use checkpoint_contract::sample::{self, Body, Inputs, NoRequest};
+use checkpoint_contract::validate::Validator;
+use checkpoint_contract::{Bundler, Contract};
+use checkpoint_model::matcher::Matcher;
+use checkpoint_model::raw::OpenapiSpec;
+use checkpoint_model::result::{CaseResult, Status};
+use serde_json::{Map, Value, json};
+
+use crate::kinds::http::describe_reqwest_error;
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
+
+/// Largest response body read per operation.
+const MAX_BODY: usize = 8 * 1024 * 1024;
+const EVIDENCE_BODY: usize = 2048;
+/// Largest contract read from a URL.
+const MAX_SPEC: usize = 32 * 1024 * 1024;
+
+pub struct Openapi;
+
+#[async_trait]
+impl CheckKind for Openapi {
+    fn name(&self) -> &'static str {
+        "openapi"
+    }
+
+    async fn observe(&self, spec: &Value, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
+        let spec: OpenapiSpec = typed(spec)?;
+        let started = Instant::now();
+        let contract = load(&spec.spec, ctx).await?;
+        let base = base_url(&spec, &contract)?;
+        let selection = Selection {
+            tags: spec.tags.clone(),
+            operations: spec.operations.clone(),
+            paths: spec.paths.clone(),
+            methods: spec.methods.clone(),
+            exclude: spec.exclude.clone(),
+        };
+        let all = contract.operations();
+        let unknown = selection.unmatched(&all);
+        if !unknown.is_empty() {
+            return Err(ObserveError::Errored(format!(
+                "{} {} not in the contract {}{}",
+                unknown.join(", "),
+                if unknown.len() == 1 { "is" } else { "are" },
+                contract.source,
+                closest(&unknown, &all)
+            )));
+        }
+        for key in spec.requests.keys() {
+            if !all.iter().any(|o| key_matches(key, o)) {
+                return Err(ObserveError::Errored(format!(
+                    "`requests: {key}` names no operation of the contract {}{}",
+                    contract.source,
+                    closest(&[format!("operationId `{key}`")], &all)
+                )));
+            }
+        }
+        let ops: Vec<&Operation<'_>> = all.iter().filter(|o| selection.matches(o)).collect();
+        if ops.is_empty() {
+            return Err(ObserveError::Errored(format!(
+                "the selection matches none of the {} operations of {}",
+                all.len(),
+                contract.source
+            )));
+        }
+        let mut validator = Validator::new(&contract).map_err(ObserveError::Errored)?;
+        let client = ctx.http.get(false, false).map_err(ObserveError::Errored)?;
+        let mut cases = Vec::new();
+        let mut listing = Vec::new();
+        let mut summary = String::new();
+        for op in ops {
+            if ctx.cancel.is_cancelled() {
+                break;
+            }
+            let (case, entry) = call(&spec, &contract, op, &base, &client, &mut validator).await;
+            let mark = if case.status == Status::Passed { "✓" } else { "✗" };
+            let _ = writeln!(
+                summary,
+                "{mark} {}{}",
+                case.name,
+                case.message.as_deref().map(|m| format!(" — {m}")).unwrap_or_default()
+            );
+            listing.push(entry);
+            cases.push(case);
+        }
+        let failed: Vec<&CaseResult> = cases.iter().filter(|c| c.status != Status::Passed).collect();
+        let mut obs = Observation {
+            document: Some(json!({ "spec": contract.source, "base_url": base, "operations": listing })),
+            evidence: format!(
+                "{} operations of {} called at {base}, {} broke the contract:\n{summary}",
+                cases.len(),
+                contract.source,
+                failed.len()
+            ),
+            ..Observation::default()
+        }
+        .field("operations", cases.len())
+        .field("violations", failed.len())
+        .duration(started.elapsed());
+        obs.defaults.push(("violations", Matcher::equals(Value::from(0))));
+        if let Some(first) = failed.first() {
+            let more = if failed.len() > 1 { format!(" (and {} more)", failed.len() - 1) } else { String::new() };
+            obs.notes.insert(
+                "violations".into(),
+                Value::from(format!("{}: {}{more}", first.name, first.message.clone().unwrap_or_default())),
+            );
+        }
+        obs.cases = cases;
+        Ok(obs)
+    }
+}
+
+/// The contract from a file under the project root or a URL, with every
+/// document its `$ref`s name. A URL that does not serve a readable contract
+/// is the service's failure; a file that cannot be read is the definition's.
+async fn load(source: &str, ctx: &Ctx) -> Result<Contract, ObserveError> {
+    if !(source.starts_with("http://") || source.starts_with("https://")) {
+        let path = ctx.root.join(source);
+        return checkpoint_contract::from_file(&path)
+            .map_err(|e| ObserveError::Errored(format!("the contract cannot be loaded: {e}")));
+    }
+    let url = reqwest::Url::parse(source)
+        .map_err(|e| ObserveError::Errored(format!("`{source}` is not a valid URL: {e}")))?;
+    let text = fetch(&url, ctx).await?;
+    let failed = |e: checkpoint_contract::LoadError| {
+        ObserveError::failed(format!("the contract at {source} is not readable: {e}"), excerpt(&text, 4096))
+    };
+    let mut b = Bundler::new(url.clone(), &text).map_err(&failed)?;
+    loop {
+        let pending = b.pending();
+        if pending.is_empty() {
+            break;
+        }
+        for (u, by) in pending {
+            if u.scheme() != "http" && u.scheme() != "https" {
+                return Err(ObserveError::failed(
+                    format!("{by}: {u} cannot be read from a contract served over HTTP"),
+                    "",
+                ));
+            }
+            let t = fetch(&u, ctx).await?;
+            b.add(u, &t).map_err(&failed)?;
+        }
+    }
+    b.finish().map_err(&failed)
+}
+
+async fn fetch(url: &reqwest::Url, ctx: &Ctx) -> Result<String, ObserveError> {
+    let client = ctx.http.get(true, false).map_err(ObserveError::Errored)?;
+    let resp = client
+        .get(url.clone())
+        .header("accept", "application/json, application/yaml;q=0.9, */*;q=0.5")
+        .send()
+        .await
+        .map_err(|e| ObserveError::failed(format!("GET {url}: {}", describe_reqwest_error(&e)), ""))?;
+    let status = resp.status();
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| ObserveError::failed(format!("GET {url}: reading the contract failed: {e}"), ""))?;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_SPEC)]).into_owned();
+    if !status.is_success() {
+        return Err(ObserveError::failed(
+            format!("GET {url} answered {} instead of the contract", status.as_u16()),
+            excerpt(&text, 4096),
+        ));
+    }
+    Ok(text)
+}
+
+/// `base_url:`, else the contract's first absolute server URL.
+fn base_url(spec: &OpenapiSpec, c: &Contract) -> Result<String, ObserveError> {
+    if let Some(b) = &spec.base_url {
+        return Ok(b.trim_end_matches('/').to_string());
+    }
+    let servers = c.doc.get("servers").and_then(Value::as_array);
+    servers
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.get("url").and_then(Value::as_str))
+        .find(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .map(|u| u.trim_end_matches('/').to_string())
+        .ok_or_else(|| {
+            ObserveError::Errored(format!(
+                "{} names no absolute server URL; say where the API answers with `base_url: \"${{API}}\"`",
+                c.source
+            ))
+        })
+}
+
+/// `getItem` or `GET /items/{id}`.
+fn key_matches(key: &str, op: &Operation<'_>) -> bool {
+    op.operation_id.as_deref() == Some(key)
+        || key.split_once(' ').is_some_and(|(m, p)| m.eq_ignore_ascii_case(&op.method) && p == op.path)
+}
+
+/// "; did you mean `getItem`?" for a misspelt operationId or tag.
+fn closest(unknown: &[String], ops: &[Operation<'_>]) -> String {
+    let ids: Vec<&str> = ops.iter().filter_map(|o| o.operation_id.as_deref()).collect();
+    let tags: Vec<&str> = ops.iter().flat_map(|o| o.tags.iter().map(String::as_str)).collect();
+    for u in unknown {
+        let name = u.split('`').nth(1).unwrap_or(u);
+        let pool = if u.starts_with("tag") { &tags } else { &ids };
+        if let Some(best) = pool
+            .iter()
+            .map(|c| (strsim::jaro_winkler(name, c), *c))
+            .filter(|(s, _)| *s > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+        {
+            return format!("; did you mean `{}`?", best.1);
+        }
+    }
+    if ids.is_empty() { String::new() } else { format!(" (operationIds: {})", ids.join(", ")) }
+}
+
+/// Calls one operation and judges its response.
+async fn call(
+    spec: &OpenapiSpec,
+    c: &Contract,
+    op: &Operation<'_>,
+    base: &str,
+    client: &reqwest::Client,
+    validator: &mut Validator,
+) -> (CaseResult, Value) {
+    let started = Instant::now();
+    let own = spec.requests.iter().find(|(k, _)| key_matches(k, op)).map(|(_, r)| r);
+    let mut params: Map<String, Value> = spec.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut bodies = Map::new();
+    if let Some(r) = own {
+        params.extend(r.params.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if let Some(b) = &r.body {
+            bodies.insert(op.operation_id.clone().unwrap_or_else(|| format!("{} {}", op.method, op.path)), b.clone());
+        }
+    }
+    let auth = spec.auth.clone().unwrap_or_default();
+    let inputs =
+        Inputs { params, bodies, auth: sample::Auth { bearer: auth.bearer, basic: auth.basic, api_key: auth.api_key } };
+    let label = op.label();
+    let done = |status: Status, message: Option<String>, evidence: String, entry: Value| {
+        (CaseResult { name: label.clone(), status, message, evidence: Some(evidence), duration_ms: ms(started) }, entry)
+    };
+    let req = match sample::request(c, op, &inputs) {
+        Ok(r) => r,
+        Err(NoRequest::NoCredentials(schemes)) => {
+            let m = format!("needs credentials for {schemes}: give them with `auth:` (or `exclude:` the operation)");
+            return done(Status::Failed, Some(m.clone()), m, json!({"operation": label, "passed": false}));
+        }
+    };
+    let url = format!("{base}{}", req.path);
+    let mut url = match reqwest::Url::parse(&url) {
+        Ok(u) => u,
+        Err(e) => {
+            let m = format!("`{url}` is not a valid URL: {e}");
+            return done(Status::Errored, Some(m.clone()), m, json!({"operation": label, "passed": false}));
+        }
+    };
+    if !req.query.is_empty() {
+        url.query_pairs_mut().extend_pairs(req.query.iter());
+    }
+    let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let mut evidence = format!("{method} {url}\n");
+    let mut builder = client.request(method, url.clone());
+    for (k, v) in spec.headers.iter().chain(req.headers.iter().map(|(k, v)| (k, v))) {
+        builder = builder.header(k.as_str(), v.as_str());
+        let _ = writeln!(evidence, "{k}: {v}");
+    }
+    match &req.body {
+        Some((media, Body::Json(v))) => {
+            builder = builder.header("content-type", media.as_str()).body(v.to_string());
+            let _ = write!(evidence, "\n{}\n", excerpt(&serde_json::to_string_pretty(v).unwrap_or_default(), 2048));
+        }
+        Some((media, Body::Text(t))) => {
+            builder = builder.header("content-type", media.as_str()).body(t.clone());
+            let _ = write!(evidence, "\n{}\n", excerpt(t, 2048));
+        }
+        None => {}
+    }
+    if !req.notes.is_empty() {
+        let _ = writeln!(evidence, "(values: {})", req.notes.join("; "));
+    }
+    let resp = match builder.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let why = describe_reqwest_error(&e);
+            let _ = write!(evidence, "\n→ no response: {why}");
+            return done(
+                Status::Failed,
+                Some(format!("no response: {why}")),
+                evidence,
+                json!({"operation": label, "passed": false}),
+            );
+        }
+    };
+    let status = resp.status().as_u16();
+    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let body = read(resp).await;
+    let text = String::from_utf8_lossy(&body);
+    let _ = writeln!(
+        evidence,
+        "\n→ {status} ({}){}",
+        checkpoint_model::duration::human(ms(started)),
+        content_type.as_deref().map(|t| format!(" content-type: {t}")).unwrap_or_default()
+    );
+    if !text.is_empty() {
+        let shown = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| text.to_string());
+        let _ = writeln!(evidence, "{}", excerpt(&shown, EVIDENCE_BODY));
+    }
+    let outcome = validator.response(op, status, content_type.as_deref(), &body);
+    let mut problems: Vec<String> = Vec::new();
+    if let Some(want) = own.and_then(|r| r.status)
+        && want != status
+    {
+        problems.push(format!("status: expected {want}, got {status}"));
+    }
+    problems.extend(outcome.problems.iter().map(ToString::to_string));
+    if let Some(k) = &outcome.matched {
+        let _ = writeln!(
+            evidence,
+            "\ncontract: responses.{k}{}",
+            outcome.media_type.as_deref().map(|m| format!(" → {m}")).unwrap_or_default()
+        );
+    }
+    let entry = json!({ "operation": label, "status": status, "passed": problems.is_empty(), "problems": problems });
+    if problems.is_empty() {
+        return done(Status::Passed, None, evidence, entry);
+    }
+    let _ = writeln!(evidence, "problems:\n- {}", problems.join("\n- "));
+    let more = if problems.len() > 1 { format!(" (and {} more)", problems.len() - 1) } else { String::new() };
+    done(Status::Failed, Some(format!("{status}: {}{more}", problems[0])), evidence, entry)
+}
+
+async fn read(mut resp: reqwest::Response) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        let room = MAX_BODY.saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if out.len() >= MAX_BODY {
+            break;
+        }
+    }
+    out
+}
+
+fn ms(since: Instant) -> f64 {
+    checkpoint_model::duration::millis(since.elapsed())
+}

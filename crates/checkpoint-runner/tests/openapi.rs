@@ -1,0 +1,360 @@
+//! The `openapi` kind against real HTTP servers (axum, in-process) that
+//! implement contracts other tools generated: FastAPI's Inventory (OpenAPI
+//! 3.1, `anyOf` with null) and drf-spectacular's Pet clinic (3.0, `nullable`,
+//! a discriminated `oneOf`). Each server can drift from its contract the way
+//! a refactoring does; the checks must name exactly the operations that broke
+//! it, with the pointer and the rule. Checkpoints go through the real loader.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use checkpoint_model::load::{LoadOptions, load_checkpoints};
+use checkpoint_model::result::{CheckResult, GateResult, Status};
+use checkpoint_runner::scope::RunVars;
+use checkpoint_runner::{Engine, ExternalTarget, RunOptions};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+fn spec(rel: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../checkpoint-contract/tests/specs").join(rel).display().to_string()
+}
+
+async fn run_yaml(yaml: &str) -> Vec<GateResult> {
+    checkpoint_runner::init_tls();
+    let dir = tempfile::tempdir().unwrap();
+    let cps = dir.path().join("checkpoints");
+    std::fs::create_dir_all(&cps).unwrap();
+    std::fs::write(cps.join("1.yaml"), yaml).unwrap();
+    let opts = LoadOptions { dir: cps, use_env: false, ..LoadOptions::default() };
+    let loaded = match load_checkpoints(&opts, &["1".to_string()]) {
+        Ok(l) => l,
+        Err(d) => panic!("{}", d.render(false)),
+    };
+    let cp = &loaded.checkpoints[0];
+    let mut rv = RunVars::default();
+    rv.expand_vars(&cp.vars).unwrap();
+    let mut engine = Engine::new(
+        Arc::new(ExternalTarget),
+        dir.path().to_path_buf(),
+        CancellationToken::new(),
+        rv,
+        RunOptions { jobs: 2, fail_fast: false },
+    );
+    engine.resolve_endpoints(&cp.gates).await;
+    engine.run(&cp.gates).await
+}
+
+fn check<'a>(gates: &'a [GateResult], gate: &str) -> &'a CheckResult {
+    &gates.iter().find(|g| g.id == gate).expect("gate").checks[0]
+}
+
+fn failing(c: &CheckResult) -> Vec<(String, String)> {
+    c.cases
+        .iter()
+        .filter(|k| k.status != Status::Passed)
+        .map(|k| (k.name.clone(), k.message.clone().unwrap_or_default()))
+        .collect()
+}
+
+/// The FastAPI Inventory contract, implemented; `drift` renames nothing but
+/// sends a product status the contract does not know and a string price.
+async fn inventory(drift: Arc<AtomicBool>) -> String {
+    async fn product(drift: &AtomicBool, id: i64, name: &str) -> Value {
+        if drift.load(Ordering::SeqCst) {
+            json!({"id": id, "name": name, "price": "9.50", "status": "deleted", "tags": []})
+        } else {
+            json!({"id": id, "name": name, "price": 9.5, "status": "active", "description": null,
+                   "dimensions": null, "tags": ["lamp"], "updated_at": "2026-12-01T08:00:00Z"})
+        }
+    }
+    let app = axum::Router::new()
+        .route(
+            "/products",
+            get(|State(d): State<Arc<AtomicBool>>| async move {
+                Json(json!({"items": [product(&d, 1, "lamp").await], "total": 1, "next": null}))
+            })
+            .post(|State(d): State<Arc<AtomicBool>>, Json(body): Json<Value>| async move {
+                let name = body["name"].as_str().unwrap_or("?").to_string();
+                (StatusCode::CREATED, Json(product(&d, 2, &name).await))
+            }),
+        )
+        .route(
+            "/products/{id}",
+            get(|State(d): State<Arc<AtomicBool>>, Path(id): Path<i64>| async move {
+                if id == 1 {
+                    Json(product(&d, 1, "lamp").await).into_response()
+                } else {
+                    (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))).into_response()
+                }
+            })
+            .delete(|Path(id): Path<i64>| async move {
+                if id == 1 {
+                    StatusCode::NO_CONTENT.into_response()
+                } else {
+                    (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))).into_response()
+                }
+            }),
+        )
+        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .route(
+            "/openapi.json",
+            get(|| async {
+                let text = std::fs::read_to_string(spec("fastapi/openapi.json")).unwrap();
+                ([("content-type", "application/json")], text).into_response()
+            }),
+        )
+        .with_state(drift);
+    serve(app).await
+}
+
+/// The drf-spectacular Pet clinic; `drift` drops a required dog field.
+async fn clinic(drift: Arc<AtomicBool>) -> String {
+    fn dog(drift: &AtomicBool) -> Value {
+        if drift.load(Ordering::SeqCst) {
+            json!({"pet_type": "dog", "name": "Rex", "breed": null})
+        } else {
+            json!({"pet_type": "dog", "name": "Rex", "breed": null, "good_boy": true, "born": null})
+        }
+    }
+    let app = axum::Router::new()
+        .route(
+            "/pets/",
+            get(|State(d): State<Arc<AtomicBool>>| async move {
+                Json(json!([{"pet_type": "cat", "name": "Tom", "lives_left": 9, "owner": null}, dog(&d)]))
+            })
+            .post(|Json(mut pet): Json<Value>| async move {
+                if pet["owner"].is_object() {
+                    pet["owner"]["id"] = json!(7);
+                }
+                (StatusCode::CREATED, Json(pet))
+            }),
+        )
+        .route(
+            "/pets/{id}/",
+            get(|State(d): State<Arc<AtomicBool>>| async move { Json(dog(&d)) }).put(
+                |Json(body): Json<Value>| async move {
+                    let mut owner = body;
+                    owner["id"] = json!(7);
+                    Json(owner)
+                },
+            ),
+        )
+        .with_state(drift);
+    serve(app).await
+}
+
+async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn fastapi_contract_holds_then_drifts_on_exactly_the_product_operations() {
+    let drift = Arc::new(AtomicBool::new(false));
+    let api = inventory(drift.clone()).await;
+    let yaml = format!(
+        r#"
+checkpoint: 1
+title: contract
+gates:
+  - id: contract
+    title: API contract finalised
+    checks:
+      - name: every operation answers as the contract says
+        openapi: {{ spec: "{}", base_url: "{api}" }}
+"#,
+        spec("fastapi/openapi.json")
+    );
+    let healthy = run_yaml(&yaml).await;
+    let c = check(&healthy, "contract");
+    assert_eq!(c.status, Status::Passed, "{:?}\n{:?}", c.message, c.evidence);
+    assert_eq!(
+        c.cases.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(),
+        [
+            "GET /products (list_products_products_get)",
+            "POST /products (create_product_products_post)",
+            "GET /products/{product_id} (get_product_products__product_id__get)",
+            "DELETE /products/{product_id} (delete_product_products__product_id__delete)",
+            "GET /health (health_health_get)",
+        ]
+    );
+
+    drift.store(true, Ordering::SeqCst);
+    let drifted = run_yaml(&yaml).await;
+    let c = check(&drifted, "contract");
+    assert_eq!(c.status, Status::Failed);
+    assert_eq!(
+        failing(c),
+        [
+            (
+                "GET /products (list_products_products_get)".to_string(),
+                "200: body /items/0/price: \"9.50\" is not of type \"number\" (type at #/components/schemas/Product/properties/price/type) (and 1 more)".to_string()
+            ),
+            (
+                "POST /products (create_product_products_post)".to_string(),
+                "201: body /price: \"9.50\" is not of type \"number\" (type at #/components/schemas/Product/properties/price/type) (and 1 more)".to_string()
+            ),
+            (
+                "GET /products/{product_id} (get_product_products__product_id__get)".to_string(),
+                "200: body /price: \"9.50\" is not of type \"number\" (type at #/components/schemas/Product/properties/price/type) (and 1 more)".to_string()
+            ),
+        ]
+    );
+    let message = c.message.as_deref().unwrap();
+    assert!(
+        message.starts_with(
+            "violations: expected 0, got 3 — GET /products (list_products_products_get): 200: body /items/0/price"
+        ),
+        "{message}"
+    );
+    let evidence = c.cases[0].evidence.as_deref().unwrap();
+    assert!(evidence.contains(&format!("GET {api}/products")), "{evidence}");
+    assert!(
+        evidence.contains("\"deleted\" is not one of \"active\" or \"archived\""),
+        "every problem is in the evidence: {evidence}"
+    );
+}
+
+#[tokio::test]
+async fn the_live_services_own_spec_selected_by_tag_and_operation() {
+    let api = inventory(Arc::new(AtomicBool::new(false))).await;
+    let yaml = format!(
+        r#"
+checkpoint: 1
+title: contract
+gates:
+  - id: by-tag
+    title: products
+    checks:
+      - name: product operations
+        openapi:
+          spec: "{api}/openapi.json"
+          base_url: "{api}"
+          tags: [products]
+          methods: [GET]
+          requests:
+            get_product_products__product_id__get: {{ params: {{ product_id: 41 }}, status: 404 }}
+  - id: misspelt
+    title: a typo in the selection
+    checks:
+      - name: one operation
+        openapi: {{ spec: "{api}/openapi.json", base_url: "{api}", operations: [get_prodcut_products__product_id__get] }}
+  - id: wrong-status
+    title: a status the check insists on
+    checks:
+      - name: product 1 is gone
+        openapi:
+          spec: "{api}/openapi.json"
+          base_url: "{api}"
+          operations: [get_product_products__product_id__get]
+          requests: {{ get_product_products__product_id__get: {{ params: {{ product_id: 1 }}, status: 404 }} }}
+"#
+    );
+    let gates = run_yaml(&yaml).await;
+    let c = check(&gates, "by-tag");
+    assert_eq!(c.status, Status::Passed, "{:?}", c.message);
+    assert_eq!(
+        c.cases.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(),
+        [
+            "GET /products (list_products_products_get)",
+            "GET /products/{product_id} (get_product_products__product_id__get)"
+        ]
+    );
+    assert!(c.cases[1].evidence.as_deref().unwrap().contains("/products/41"), "{:?}", c.cases[1].evidence);
+
+    let c = check(&gates, "misspelt");
+    assert_eq!(c.status, Status::Errored);
+    let m = c.message.as_deref().unwrap();
+    assert!(m.contains("operationId `get_prodcut_products__product_id__get` is not in the contract"), "{m}");
+    assert!(m.contains("did you mean `get_product_products__product_id__get`?"), "{m}");
+
+    let c = check(&gates, "wrong-status");
+    assert_eq!(
+        failing(c),
+        [(
+            "GET /products/{product_id} (get_product_products__product_id__get)".to_string(),
+            "200: status: expected 404, got 200".to_string()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn drf_spectacular_contract_with_nullable_and_discriminator() {
+    let drift = Arc::new(AtomicBool::new(false));
+    let api = clinic(drift.clone()).await;
+    let yaml = format!(
+        r#"
+checkpoint: 1
+title: contract
+gates:
+  - id: pets
+    title: Pet clinic contract
+    checks:
+      - name: pets
+        openapi: {{ spec: "{}", base_url: "{api}", params: {{ id: 3 }} }}
+"#,
+        spec("drf-spectacular/openapi.yaml")
+    );
+    let healthy = run_yaml(&yaml).await;
+    let c = check(&healthy, "pets");
+    assert_eq!(c.status, Status::Passed, "{:?}\n{:#?}", c.message, c.cases);
+    assert_eq!(c.cases.len(), 4);
+
+    drift.store(true, Ordering::SeqCst);
+    let drifted = run_yaml(&yaml).await;
+    assert_eq!(
+        failing(check(&drifted, "pets")),
+        [
+            (
+                "GET /pets/ (pets_list)".to_string(),
+                "200: body /1: \"good_boy\" is a required property (required at #/components/schemas/Dog/required)"
+                    .to_string()
+            ),
+            (
+                "GET /pets/{id}/ (pets_retrieve)".to_string(),
+                "200: body /: \"good_boy\" is a required property (required at #/components/schemas/Dog/required)"
+                    .to_string()
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_service_that_is_down_fails_every_operation_with_the_cause() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let yaml = format!(
+        r#"
+checkpoint: 1
+title: contract
+gates:
+  - id: down
+    title: contract of a stopped API
+    checks:
+      - name: pets
+        openapi: {{ spec: "{}", base_url: "http://127.0.0.1:{port}" }}
+"#,
+        spec("drf-spectacular/openapi.yaml")
+    );
+    let gates = run_yaml(&yaml).await;
+    let c = check(&gates, "down");
+    assert_eq!(c.status, Status::Failed);
+    assert_eq!(c.cases.len(), 4);
+    assert!(
+        c.cases
+            .iter()
+            .all(|k| k.status == Status::Failed && k.message.as_deref().unwrap().contains("connection refused")),
+        "{:#?}",
+        c.cases
+    );
+}
