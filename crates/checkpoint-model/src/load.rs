@@ -24,6 +24,7 @@ use crate::plan::{Check, Checkpoint, Criteria, Expectation, Gate, Retry, Severit
 use crate::raw::{self, KINDS, RawCheck, RawCheckpoint, RawExpect, RawGate};
 use crate::yaml::{self, Node};
 
+mod latency;
 mod quality;
 
 /// Files larger than this are refused before parsing.
@@ -1355,6 +1356,9 @@ impl Validator<'_> {
         if let Some(s) = &c.metrics {
             kinds.push(("metrics", ser(s)));
         }
+        if let Some(s) = &c.latency {
+            kinds.push(("latency", ser(s)));
+        }
         // A check without exactly one kind is still returned (its file is
         // marked broken): its captures keep later checks from being reported
         // as using undefined variables.
@@ -1433,7 +1437,11 @@ impl Validator<'_> {
             }
             capture.push((var.clone(), path.value.clone()));
         }
-        let timeout = c.timeout.as_ref().and_then(|t| self.duration(t, "timeout")).unwrap_or(DEFAULT_TIMEOUT);
+        let written = c.timeout.as_ref().and_then(|t| self.duration(t, "timeout"));
+        let timeout = match kind {
+            "latency" if !broken => latency::timeout(self, &spec, c.timeout.as_ref(), written),
+            _ => written.unwrap_or(DEFAULT_TIMEOUT),
+        };
         let retry = c.retry.as_ref().and_then(|r| {
             let until = self.duration(&r.until, "retry.until");
             let every = match &r.every {
@@ -1681,6 +1689,7 @@ impl Validator<'_> {
                 }
             }
             "metrics" => quality::check_metrics(self, spec, loc, node),
+            "latency" => latency::check_latency(self, spec, name, loc, node, &whole),
             _ => {}
         }
         // Services named by stack-bound kinds must exist.
@@ -1743,11 +1752,17 @@ impl Validator<'_> {
         single(self, "value", e.value);
         single(self, "series", e.series);
         single(self, "conflicts", e.conflicts);
+        single(self, "error_rate", e.error_rate);
+        single(self, "errors", e.errors);
         single(self, "p50", e.p50);
+        single(self, "p90", e.p90);
         single(self, "p95", e.p95);
         single(self, "p99", e.p99);
         single(self, "max", e.max);
+        single(self, "min", e.min);
         single(self, "mean", e.mean);
+        single(self, "rps", e.rps);
+        single(self, "requests", e.requests);
         single(self, "hit_ratio", e.hit_ratio);
         single(self, "keyspace_hits", e.keyspace_hits);
         single(self, "keyspace_misses", e.keyspace_misses);
