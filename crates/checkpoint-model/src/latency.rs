@@ -176,7 +176,11 @@ impl Figures {
         if self.errors == 0 {
             return None;
         }
-        let mut s = format!("{} of {} requests failed", self.errors, self.requests);
+        let mut s = match (self.errors, self.requests) {
+            (1, 1) => "the 1 request failed".to_string(),
+            (e, n) if e >= n => format!("all {n} requests failed"),
+            (e, n) => format!("{e} of {n} request{} failed", if n == 1 { "" } else { "s" }),
+        };
         match self.error_kinds.as_slice() {
             [] => {}
             [one] => {
@@ -317,6 +321,9 @@ mod tests {
             f.error_summary().unwrap(),
             "37 of 500 requests failed: connection refused (30), HTTP 500 Internal Server Error (5) and 1 more kind"
         );
+        f.errors = 500;
+        f.error_kinds.truncate(1);
+        assert_eq!(f.error_summary().unwrap(), "all 500 requests failed: connection refused");
         f.errors = 0;
         assert_eq!(f.error_summary(), None);
     }

@@ -227,7 +227,11 @@ fn valid_every_kind() {
     assert_eq!(fault.during[0].service.as_deref(), Some("api"), "inferred from `${{service.api.8000}}`");
     assert_eq!(cp.gates[1].checks[1].service.as_deref(), Some("api"), "a reach check concerns its `from`");
     assert!(
-        cp.gates.iter().flat_map(|g| &g.checks).filter(|c| c.kind != "latency").all(|c| c.timeout == Duration::from_secs(10))
+        cp.gates
+            .iter()
+            .flat_map(|g| &g.checks)
+            .filter(|c| c.kind != "latency")
+            .all(|c| c.timeout == Duration::from_secs(10))
     );
     let latency = &cp.gates[5].checks[0];
     assert_eq!(latency.service.as_deref(), Some("api"));

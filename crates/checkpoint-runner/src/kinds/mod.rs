@@ -5,6 +5,7 @@ pub mod compose;
 pub mod exec;
 pub mod fault;
 pub mod http;
+pub mod latency;
 pub mod metrics;
 pub mod pg_quality;
 pub mod postgres;
@@ -28,6 +29,7 @@ pub fn by_name(name: &str) -> Option<&'static dyn CheckKind> {
         "exec" => &exec::Exec,
         "reach" => &reach::Reach,
         "metrics" => &metrics::Metrics,
+        "latency" => &latency::Latency,
         _ => return None,
     })
 }
