@@ -197,8 +197,8 @@ impl Figures {
         Some(s)
     }
 
-    /// The distribution as plain text: headline, percentile table, histogram,
-    /// status codes and errors. Monospace; no colour.
+    /// The distribution as plain text: the request, the headline, the
+    /// percentile table, then [`Figures::histogram_text`]. Monospace; no colour.
     pub fn text(&self) -> String {
         let mut o = format!("{}\n{}\n", self.request, self.headline());
         let ps = self.percentiles();
@@ -214,12 +214,23 @@ impl Figures {
                 let _ = writeln!(o, "  (min {}, mean {})", ms(min), ms(mean));
             }
         }
+        let rest = self.histogram_text();
+        if !rest.is_empty() {
+            let _ = write!(o, "\n{rest}");
+        }
+        o
+    }
+
+    /// The bucketed response times as bars, then the status codes, the errors
+    /// by cause and the reconnects.
+    pub fn histogram_text(&self) -> String {
+        let mut o = String::new();
         if !self.histogram.is_empty() {
             let top = self.histogram.iter().map(|b| b.count).max().unwrap_or(1).max(1);
             let labels: Vec<String> = self.histogram.iter().map(|b| format!("≤ {}", ms(b.le_ms))).collect();
             let lw = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
             let cw = self.histogram.iter().map(|b| b.count.to_string().len()).max().unwrap_or(1);
-            o.push_str("\n  response times:\n");
+            o.push_str("response times (count per bucket):\n");
             for (b, label) in self.histogram.iter().zip(&labels) {
                 let bar = ((b.count as f64 / top as f64) * 40.0).round() as usize;
                 let bar = if b.count > 0 { bar.max(1) } else { 0 };
@@ -229,16 +240,16 @@ impl Figures {
         }
         if !self.status_codes.is_empty() {
             let codes: Vec<String> = self.status_codes.iter().map(|(k, v)| format!("{k} × {v}")).collect();
-            let _ = writeln!(o, "\n  status codes: {}", codes.join(", "));
+            let _ = writeln!(o, "status codes: {}", codes.join(", "));
         }
         if !self.error_kinds.is_empty() {
-            o.push_str("  errors:\n");
+            o.push_str("errors:\n");
             for e in &self.error_kinds {
-                let _ = writeln!(o, "    {} × {}", e.count, e.error);
+                let _ = writeln!(o, "  {} × {}", e.count, e.error);
             }
         }
         if self.reconnects > 0 {
-            let _ = writeln!(o, "  reconnects: {} (the server closed a connection)", self.reconnects);
+            let _ = writeln!(o, "reconnects: {} (the server closed a connection)", self.reconnects);
         }
         o
     }
@@ -260,9 +271,9 @@ pub fn ms(v: f64) -> String {
     }
 }
 
-/// `490`, `12.5`, `0.25`.
+/// `490`, `12.5`, `20`, `0.25`.
 pub fn rate(r: f64) -> String {
-    if r >= 100.0 {
+    if r >= 100.0 || r.fract() == 0.0 {
         format!("{r:.0}")
     } else if r >= 10.0 {
         format!("{r:.1}")
@@ -352,6 +363,8 @@ mod tests {
         assert_eq!(percent(1.0), "100%");
         assert_eq!(percent(0.0002), "0.02%");
         assert_eq!(rate(490.24), "490");
+        assert_eq!(rate(20.0), "20");
+        assert_eq!(rate(20.5), "20.5");
     }
 
     #[test]

@@ -122,8 +122,7 @@ pub(super) fn check_latency(
         && r.as_f64().is_none_or(|r| !(r > 0.0 && r <= MAX_RATE))
     {
         let at = spot(v, node, "rate", true, loc);
-        let shown =
-            r.as_f64().map_or_else(|| r.to_string(), |f| crate::latency::rate(f).trim_end_matches(".00").to_string());
+        let shown = r.as_f64().map_or_else(|| r.to_string(), crate::latency::rate);
         v.err(
             Diagnostic::new(format!("`rate: {shown}` is out of range"))
                 .span(at.0, at.1)
