@@ -90,6 +90,8 @@ struct Plan {
     target: hyper::Uri,
     /// Headers of every request (hyper adds `content-length`).
     headers: HeaderMap,
+    /// The same plus `host`, for the hyper client (reqwest adds its own).
+    wire_headers: HeaderMap,
     body: Bytes,
     requests: Option<u64>,
     duration: Option<Duration>,
@@ -142,10 +144,18 @@ impl Plan {
         if spec.requests.is_none() == duration.is_none() {
             return Err(bad("a latency check needs exactly one of `requests` and `duration`".into()));
         }
+        let mut wire_headers = headers.clone();
+        if !wire_headers.contains_key(HOST) {
+            let host = url.host_str().unwrap_or_default();
+            let host = url.port().map_or_else(|| host.to_string(), |p| format!("{host}:{p}"));
+            let value = HeaderValue::from_str(&host).map_err(|e| bad(format!("host `{host}`: {e}")))?;
+            wire_headers.insert(HOST, value);
+        }
         Ok(Self {
             method,
             target,
             headers,
+            wire_headers,
             body,
             requests: spec.requests,
             duration,
@@ -261,16 +271,7 @@ impl HyperClient {
             let mut req = hyper::Request::new(Full::new(plan.body.clone()));
             *req.method_mut() = plan.method.clone();
             *req.uri_mut() = plan.target.clone();
-            *req.headers_mut() = plan.headers.clone();
-            if let Some(host) = plan.url.host_str() {
-                let host = match plan.url.port() {
-                    Some(p) => format!("{host}:{p}"),
-                    None => host.to_string(),
-                };
-                if let Ok(v) = HeaderValue::from_str(&host) {
-                    req.headers_mut().insert(HOST, v);
-                }
-            }
+            *req.headers_mut() = plan.wire_headers.clone();
             let exchange = async {
                 let resp = send.send_request(req).await?;
                 let status = resp.status().as_u16();
@@ -615,6 +616,10 @@ async fn worker(
 ) -> Tally {
     let mut tally = Tally::default();
     let mut buf: Vec<u64> = Vec::with_capacity(FLUSH_EVERY);
+    // One waiter for the whole run: `cancelled()` registers with the token
+    // (a lock shared by every worker), which per request would be contention.
+    let stopped = stop.cancelled();
+    tokio::pin!(stopped);
     while !stop.is_cancelled() {
         let Some(due) = schedule.take() else { break };
         tally.requests += 1;
@@ -627,7 +632,7 @@ async fn worker(
         {
             tokio::select! {
                 biased;
-                () = stop.cancelled() => {
+                () = &mut stopped => {
                     tally.unfinished += 1;
                     tally.fail(UNANSWERED.into());
                     break;
@@ -640,7 +645,7 @@ async fn worker(
         }
         let outcome = tokio::select! {
             biased;
-            () = stop.cancelled() => None,
+            () = &mut stopped => None,
             o = client.request(&plan) => Some(o),
         };
         let done = Instant::now();
@@ -665,7 +670,7 @@ async fn worker(
                 tally.fail(why);
                 if connect && due.is_none() {
                     tokio::select! {
-                        () = stop.cancelled() => {}
+                        () = &mut stopped => {}
                         () = tokio::time::sleep(CONNECT_BACKOFF) => {}
                     }
                 }
