@@ -5,11 +5,15 @@
 //!
 //! **The measure must be the server's.** For `http://` URLs each worker drives
 //! one HTTP/1.1 keep-alive connection with hyper's low-level client in its own
-//! task (no pool, no per-request allocation beyond the request itself), and
-//! times each request from sending it to the last byte of the body. Connections
-//! are opened before the clock starts; one the server closes is opened again,
-//! counted, and that reconnect is part of the next request's time. `https://`
-//! URLs go through the run's reqwest client (TLS, the same timing points).
+//! task (no pool, no hop to a connection task), and times each request from
+//! sending it to the last byte of the body. The workers are spread over one
+//! thread per core, each with its own single-threaded runtime — wrk's `-t`:
+//! a response wakes its worker on the thread that polls its socket, with no
+//! hand-over between threads. Connections are opened (and the warmup sent)
+//! before the clock starts; one the server closes is opened again, counted,
+//! and that reconnect is part of the next request's time. `https://` URLs go
+//! through the run's reqwest client on the run's runtime (TLS, the same
+//! timing points).
 //!
 //! **Closed and open model.** Without `rate`, each worker sends its next
 //! request when the previous one has answered (as wrk and hey do). With
@@ -27,7 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -55,6 +59,8 @@ const FLUSH_EVERY: usize = 256;
 /// After failing to connect, a worker of a closed-model run waits this long
 /// before it tries again, so a refused port is not hammered in a tight loop.
 const CONNECT_BACKOFF: Duration = Duration::from_millis(10);
+/// Most threads a run drives its connections from.
+const MAX_THREADS: usize = 16;
 /// Kept free at the end of the check's timeout to stop and report.
 const STOP_MARGIN: Duration = Duration::from_secs(1);
 
@@ -393,25 +399,41 @@ fn describe_hyper_error(e: &hyper::Error) -> String {
     }
 }
 
-/// Which requests are left, and when each is due; shared by the workers.
+/// Which requests are left, and when each is due; shared by the workers of
+/// every thread. The clock starts once, when every worker is ready ([`Self::begin`]).
 struct Schedule {
     next: AtomicU64,
     total: Option<u64>,
-    /// No request starts at or after this (`duration`).
-    end: Option<Instant>,
-    start: Instant,
+    /// No request starts after this long (`duration`).
+    duration: Option<Duration>,
     rate: Option<f64>,
+    start: OnceLock<Instant>,
 }
 
 impl Schedule {
-    /// The next request: None when the run is done; `Some(due)` with the time
-    /// it is due in an open-model run, `Some(None)` in a closed one.
+    fn new(total: Option<u64>, duration: Option<Duration>, rate: Option<f64>) -> Self {
+        Self { next: AtomicU64::new(0), total, duration, rate, start: OnceLock::new() }
+    }
+
+    /// Starts the clock (the first caller wins) and returns the start.
+    fn begin(&self) -> Instant {
+        *self.start.get_or_init(Instant::now)
+    }
+
+    fn start(&self) -> Instant {
+        self.begin()
+    }
+
+    fn end(&self) -> Option<Instant> {
+        self.duration.map(|d| self.start() + d)
+    }
+
     /// How many requests were due before `t`: all of `requests` in a closed
     /// run, those scheduled before `t` (and before the end) at a rate.
     fn due_before(&self, t: Instant) -> u64 {
         let by_rate = self.rate.map(|r| {
-            let until = self.end.map_or(t, |e| e.min(t));
-            (until.saturating_duration_since(self.start).as_secs_f64() * r).ceil() as u64
+            let until = self.end().map_or(t, |e| e.min(t));
+            (until.saturating_duration_since(self.start()).as_secs_f64() * r).ceil() as u64
         });
         match (by_rate, self.total) {
             (Some(n), Some(t)) => n.min(t),
@@ -421,6 +443,8 @@ impl Schedule {
         }
     }
 
+    /// The next request: None when the run is done; `Some(due)` with the time
+    /// it is due in an open-model run, `Some(None)` in a closed one.
     fn take(&self) -> Option<Option<Instant>> {
         let i = self.next.fetch_add(1, Ordering::Relaxed);
         if self.total.is_some_and(|t| i >= t) {
@@ -428,11 +452,11 @@ impl Schedule {
         }
         match self.rate {
             Some(r) => {
-                let due = self.start + Duration::from_secs_f64(i as f64 / r);
-                if self.end.is_some_and(|e| due >= e) { None } else { Some(Some(due)) }
+                let due = self.start() + Duration::from_secs_f64(i as f64 / r);
+                if self.end().is_some_and(|e| due >= e) { None } else { Some(Some(due)) }
             }
             None => {
-                if self.end.is_some_and(|e| Instant::now() >= e) {
+                if self.end().is_some_and(|e| Instant::now() >= e) {
                     None
                 } else {
                     Some(None)
@@ -501,10 +525,38 @@ struct RunResult {
 
 const UNANSWERED: &str = "no response before the check's timeout";
 
+/// What the workers of every thread share.
+struct Shared {
+    plan: Arc<Plan>,
+    warm: Schedule,
+    schedule: Schedule,
+    times: Times,
+    stop: CancellationToken,
+    /// Every thread's workers are connected and warm: the clock may start.
+    ready: tokio::sync::Barrier,
+}
+
 async fn run(plan: Arc<Plan>, transport: &Transport, stop: &CancellationToken, deadline: Instant) -> RunResult {
-    let hist = Histogram::new_with_bounds(1, HIST_MAX_US, 3).expect("valid histogram bounds");
-    let times = Arc::new(Times { hist: Mutex::new(hist) });
-    // The deadline stops whatever still runs; cancelling the run does too.
+    // Threads: as many as cores (wrk's -t), never more than connections.
+    let threads = match transport {
+        Transport::Hyper(_) => std::thread::available_parallelism()
+            .map_or(2, std::num::NonZero::get)
+            .min(usize::try_from(plan.concurrency).unwrap_or(1))
+            .clamp(1, MAX_THREADS),
+        Transport::Reqwest(_) => 1,
+    };
+    let shared = Arc::new(Shared {
+        warm: Schedule::new(Some(plan.warmup), None, None),
+        schedule: Schedule::new(plan.requests, plan.duration, plan.rate),
+        times: Times {
+            hist: Mutex::new(Histogram::new_with_bounds(1, HIST_MAX_US, 3).expect("valid histogram bounds")),
+        },
+        stop: stop.clone(),
+        ready: tokio::sync::Barrier::new(threads),
+        plan: plan.clone(),
+    });
+    // Whatever happens to this future, the threads stop with it.
+    let _stop_on_drop = stop.clone().drop_guard();
     let hit = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watchdog = {
         let (stop, hit) = (stop.clone(), hit.clone());
@@ -518,30 +570,48 @@ async fn run(plan: Arc<Plan>, transport: &Transport, stop: &CancellationToken, d
             }
         })
     };
-    let clients = prepare(&plan, transport, stop).await;
-    let started = Instant::now();
-    let schedule = Arc::new(Schedule {
-        next: AtomicU64::new(0),
-        total: plan.requests,
-        end: plan.duration.map(|d| started + d),
-        start: started,
-        rate: plan.rate,
-    });
-    let mut set = JoinSet::new();
-    for client in clients {
-        set.spawn(worker(client, plan.clone(), schedule.clone(), times.clone(), stop.clone()));
-    }
     let mut tally = Tally::default();
-    while let Some(t) = set.join_next().await {
-        if let Ok(t) = t {
-            tally.add(t);
+    match transport {
+        // Each thread runs its own single-threaded runtime with its share of
+        // the connections, as wrk's threads run their own event loops: a
+        // response wakes the worker on the thread that polls its socket, with
+        // no hand-over between threads.
+        Transport::Hyper(addrs) => {
+            let c = usize::try_from(plan.concurrency).unwrap_or(1);
+            let mut done = Vec::new();
+            for k in 0..threads {
+                let workers = c / threads + usize::from(k < c % threads);
+                let (shared, addrs) = (shared.clone(), addrs.clone());
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let spawned = std::thread::Builder::new().name(format!("latency-{k}")).spawn(move || {
+                    let tally = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                        Ok(rt) => rt.block_on(shard(&shared, &Transport::Hyper(addrs), workers)),
+                        Err(e) => {
+                            let mut t = Tally::default();
+                            t.fail(format!("cannot start a runtime for the workers: {e}"));
+                            t
+                        }
+                    };
+                    let _ = tx.send(tally);
+                });
+                match spawned {
+                    Ok(_) => done.push(rx),
+                    Err(e) => tally.fail(format!("cannot start a worker thread: {e}")),
+                }
+            }
+            for rx in done {
+                if let Ok(t) = rx.await {
+                    tally.add(t);
+                }
+            }
         }
+        Transport::Reqwest(_) => tally.add(shard(&shared, transport, c_usize(plan.concurrency)).await),
     }
     watchdog.abort();
     let hit_deadline = hit.load(Ordering::SeqCst);
     if hit_deadline {
         // Requests that were due but never sent count as unanswered too.
-        let unsent = schedule.due_before(deadline).saturating_sub(tally.requests);
+        let unsent = shared.schedule.due_before(deadline).saturating_sub(tally.requests);
         tally.requests += unsent;
         tally.unfinished += unsent;
         tally.errors += unsent;
@@ -549,22 +619,43 @@ async fn run(plan: Arc<Plan>, transport: &Transport, stop: &CancellationToken, d
             *tally.failures.entry(UNANSWERED.into()).or_default() += unsent;
         }
     }
-    let hist = times.hist.lock().map(|h| h.clone()).unwrap_or_else(|e| e.into_inner().clone());
-    RunResult { tally, hist, started, hit_deadline }
+    let hist = shared.times.hist.lock().map(|h| h.clone()).unwrap_or_else(|e| e.into_inner().clone());
+    RunResult { tally, hist, started: shared.schedule.start(), hit_deadline }
 }
 
-/// One client per worker, connected, after the warmup requests (shared out
-/// like the measured ones, results dropped) — all before the clock starts.
-async fn prepare(plan: &Arc<Plan>, transport: &Transport, stop: &CancellationToken) -> Vec<Client> {
-    let warm = Arc::new(Schedule {
-        next: AtomicU64::new(0),
-        total: Some(plan.warmup),
-        end: None,
-        start: Instant::now(),
-        rate: None,
-    });
+fn c_usize(c: u32) -> usize {
+    usize::try_from(c).unwrap_or(1)
+}
+
+/// One thread's share: its workers connect and warm up, wait for every other
+/// thread's, then take requests from the shared schedule.
+async fn shard(shared: &Arc<Shared>, transport: &Transport, workers: usize) -> Tally {
+    let clients = prepare(shared, transport, workers).await;
+    tokio::select! {
+        biased;
+        () = shared.stop.cancelled() => {}
+        _ = shared.ready.wait() => {}
+    }
+    shared.schedule.begin();
     let mut set = JoinSet::new();
-    for _ in 0..plan.concurrency {
+    for client in clients {
+        set.spawn(worker(client, shared.clone()));
+    }
+    let mut tally = Tally::default();
+    while let Some(t) = set.join_next().await {
+        if let Ok(t) = t {
+            tally.add(t);
+        }
+    }
+    tally
+}
+
+/// `workers` clients, connected, after their part of the warmup requests
+/// (shared out like the measured ones, results dropped) — all before the
+/// clock starts.
+async fn prepare(shared: &Arc<Shared>, transport: &Transport, workers: usize) -> Vec<Client> {
+    let mut set = JoinSet::new();
+    for _ in 0..workers {
         let mut client = match transport {
             Transport::Hyper(addrs) => Client::Hyper(HyperClient {
                 addrs: addrs.clone(),
@@ -575,17 +666,17 @@ async fn prepare(plan: &Arc<Plan>, transport: &Transport, stop: &CancellationTok
             }),
             Transport::Reqwest(c) => Client::Reqwest(c.clone()),
         };
-        let (plan, warm, stop) = (plan.clone(), warm.clone(), stop.clone());
+        let shared = shared.clone();
         set.spawn(async move {
             tokio::select! {
                 biased;
-                () = stop.cancelled() => {}
+                () = shared.stop.cancelled() => {}
                 () = async {
                     if let Client::Hyper(h) = &mut client {
                         let _ = h.open().await;
                     }
-                    while warm.take().is_some() {
-                        let _ = client.request(&plan).await;
+                    while shared.warm.take().is_some() {
+                        let _ = client.request(&shared.plan).await;
                     }
                 } => {}
             }
@@ -607,13 +698,8 @@ async fn prepare(plan: &Arc<Plan>, transport: &Transport, stop: &CancellationTok
 
 /// Takes requests from the schedule until it is done or `stop` fires; a
 /// request in flight (or due) when `stop` fires is counted as unanswered.
-async fn worker(
-    mut client: Client,
-    plan: Arc<Plan>,
-    schedule: Arc<Schedule>,
-    times: Arc<Times>,
-    stop: CancellationToken,
-) -> Tally {
+async fn worker(mut client: Client, shared: Arc<Shared>) -> Tally {
+    let (plan, schedule, times, stop) = (&shared.plan, &shared.schedule, &shared.times, &shared.stop);
     let mut tally = Tally::default();
     let mut buf: Vec<u64> = Vec::with_capacity(FLUSH_EVERY);
     // One waiter for the whole run: `cancelled()` registers with the token
@@ -646,7 +732,7 @@ async fn worker(
         let outcome = tokio::select! {
             biased;
             () = &mut stopped => None,
-            o = client.request(&plan) => Some(o),
+            o = client.request(plan) => Some(o),
         };
         let done = Instant::now();
         match outcome {
@@ -852,18 +938,14 @@ mod tests {
 
     #[test]
     fn a_schedule_spaces_requests_by_the_rate() {
-        let start = Instant::now();
-        let s = Schedule { next: AtomicU64::new(0), total: Some(3), end: None, start, rate: Some(100.0) };
+        let s = Schedule::new(Some(3), None, Some(100.0));
+        let start = s.begin();
         let due: Vec<Duration> = std::iter::from_fn(|| s.take()).map(|d| d.unwrap() - start).collect();
         assert_eq!(due, [Duration::ZERO, Duration::from_millis(10), Duration::from_millis(20)]);
-        let s = Schedule {
-            next: AtomicU64::new(0),
-            total: None,
-            end: Some(start + Duration::from_millis(25)),
-            start,
-            rate: Some(100.0),
-        };
+        let s = Schedule::new(None, Some(Duration::from_millis(25)), Some(100.0));
+        s.begin();
         assert_eq!(std::iter::from_fn(|| s.take()).count(), 3, "no request is due at or after the end");
+        assert_eq!(s.due_before(s.start() + Duration::from_secs(1)), 3);
     }
 
     #[test]
