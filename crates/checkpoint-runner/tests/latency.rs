@@ -369,3 +369,26 @@ async fn cancellation_stops_a_long_run_promptly() {
     assert!(started.elapsed() < Duration::from_secs(3), "cancellation must be prompt: {:?}", started.elapsed());
     assert_eq!(run.gate("long").status, Status::Cancelled);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_goes_through_the_runs_client_with_the_same_accounting() {
+    // No TLS server here: a refused https:// port still takes the reqwest
+    // path end to end (connect, error description, counting).
+    let url = refused_url().replace("http://", "https://");
+    let yaml = one_gate(
+        "tls",
+        &format!(
+            r#"      - name: nothing listens
+        latency: {{ url: "{url}/health", requests: 12, concurrency: 3 }}
+"#
+        ),
+    );
+    let run = run_yaml(&yaml, CancellationToken::new()).await;
+    let c = run.check("tls");
+    assert_eq!(c.status, Status::Failed, "{c:#?}");
+    assert_eq!(
+        c.message.as_deref(),
+        Some("all 12 requests failed: connection refused (is the service up, and is the port published?)")
+    );
+    assert_eq!(run.figures("tls").requests, 12);
+}
