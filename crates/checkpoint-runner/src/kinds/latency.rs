@@ -255,7 +255,8 @@ impl HyperClient {
     async fn request(&mut self, plan: &Plan) -> Outcome {
         // A connection the server closed (keep-alive timeout, `Connection:
         // close`) is replaced before sending: that is not a failed request.
-        for fresh in [false, true] {
+        // Only a connection that fails again right after opening is.
+        for again in [false, true] {
             if self.conn.as_ref().is_none_or(|(s, _)| s.is_closed())
                 && let Err(why) = self.open().await
             {
@@ -265,7 +266,7 @@ impl HyperClient {
             let (ready, closed) = drive(conn, send.ready()).await;
             if closed || !matches!(ready, Some(Ok(()))) {
                 self.conn = None;
-                if fresh {
+                if again {
                     let why = match ready {
                         Some(Err(e)) => describe_hyper_error(&e),
                         _ => "connection closed".into(),
