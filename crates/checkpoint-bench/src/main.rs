@@ -1,10 +1,15 @@
 //! `checkpoint-bench`: the pieces of `scripts/bench.sh`.
 //!
-//! - `serve PORT`: a local HTTP target answering `/health` with a small JSON body.
+//! - `serve PORT [DELAY_MS]`: a local HTTP target answering `/health` with a
+//!   small JSON body, after `DELAY_MS` milliseconds (default 0) — a fixed
+//!   delay makes a latency benchmark's p95 the server's, not noise.
 //! - `bare URL N C`: N GETs at concurrency C with a plain reqwest loop (the
 //!   baseline the harness is compared with); prints wall time and requests/s.
 //! - `gen DIR URL N C`: writes `DIR/checkpoints/1.yaml` with N http checks
 //!   spread over C gates, so `checkpoint run 1 --jobs C` has C in flight.
+//! - `gen-latency DIR URL CONCURRENCY SECONDS`: writes `DIR/checkpoints/1.yaml`
+//!   with one `latency` check of URL at that concurrency for that long
+//!   (`scripts/bench-latency.sh` compares it with wrk).
 
 use std::time::Instant;
 
@@ -16,11 +21,20 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| args.get(i).cloned().unwrap_or_else(|| usage());
     match args.first().map(String::as_str) {
-        Some("serve") => serve(arg(1).parse().unwrap_or_else(|_| usage())).await,
+        Some("serve") => {
+            let delay = args.get(2).map_or(0, |d| d.parse().unwrap_or_else(|_| usage()));
+            serve(arg(1).parse().unwrap_or_else(|_| usage()), delay).await;
+        }
         Some("bare") => {
             bare(&arg(1), arg(2).parse().unwrap_or_else(|_| usage()), arg(3).parse().unwrap_or_else(|_| usage())).await
         }
         Some("gen") => generate(
+            &arg(1),
+            &arg(2),
+            arg(3).parse().unwrap_or_else(|_| usage()),
+            arg(4).parse().unwrap_or_else(|_| usage()),
+        ),
+        Some("gen-latency") => generate_latency(
             &arg(1),
             &arg(2),
             arg(3).parse().unwrap_or_else(|_| usage()),
@@ -31,14 +45,21 @@ async fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: checkpoint-bench serve PORT | bare URL N CONCURRENCY | gen DIR URL N CONCURRENCY");
+    eprintln!(
+        "usage: checkpoint-bench serve PORT [DELAY_MS] | bare URL N CONCURRENCY | gen DIR URL N CONCURRENCY \
+         | gen-latency DIR URL CONCURRENCY SECONDS"
+    );
     std::process::exit(2)
 }
 
-async fn serve(port: u16) {
+async fn serve(port: u16, delay_ms: u64) {
+    let delay = std::time::Duration::from_millis(delay_ms);
     let app = axum::Router::new().route(
         "/health",
-        axum::routing::get(|| async {
+        axum::routing::get(move || async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             axum::Json(serde_json::json!({"status": "ok", "components": {"database": {"status": "healthy"}}}))
         }),
     );
@@ -94,5 +115,16 @@ fn generate(dir: &str, url: &str, n: usize, c: usize) {
             made += 1;
         }
     }
+    std::fs::write(cps.join("1.yaml"), y).expect("write");
+}
+
+fn generate_latency(dir: &str, url: &str, c: usize, secs: u64) {
+    let cps = std::path::Path::new(dir).join("checkpoints");
+    std::fs::create_dir_all(&cps).expect("mkdir");
+    let y = format!(
+        "checkpoint: 1\ntitle: Latency benchmark\ngates:\n  - id: p95\n    title: P95 response time < 200ms\n    checks:\n      \
+         - name: GET {url}\n        latency: {{ url: \"{url}\", duration: {secs}s, concurrency: {c} }}\n        \
+         expect: {{ p95: {{ lt: 200ms }} }}\n"
+    );
     std::fs::write(cps.join("1.yaml"), y).expect("write");
 }

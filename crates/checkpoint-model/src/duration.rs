@@ -20,9 +20,16 @@ pub fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// `1.23s`, `45ms`, `2m03s`: short and human, for consoles and Markdown.
+/// `1.23s`, `45ms`, `2.3ms`, `0.42ms`, `2m03s`: short and human, for consoles
+/// and Markdown. Below 10ms the fraction is kept: `expected < 2ms, got 2ms`
+/// would hide why a fast bound failed.
 pub fn human(ms: f64) -> String {
-    if ms < 1000.0 {
+    let trimmed = |s: String| s.trim_end_matches('0').trim_end_matches('.').to_string();
+    if ms < 1.0 {
+        format!("{}ms", trimmed(format!("{ms:.2}")))
+    } else if ms < 10.0 {
+        format!("{}ms", trimmed(format!("{ms:.1}")))
+    } else if ms < 1000.0 {
         format!("{ms:.0}ms")
     } else if ms < 60_000.0 {
         format!("{:.2}s", ms / 1000.0)
@@ -47,6 +54,10 @@ mod tests {
     #[test]
     fn human_is_short() {
         assert_eq!(human(12.4), "12ms");
+        assert_eq!(human(2.31), "2.3ms");
+        assert_eq!(human(3.0), "3ms");
+        assert_eq!(human(0.418), "0.42ms");
+        assert_eq!(human(0.0), "0ms");
         assert_eq!(human(1234.0), "1.23s");
         assert_eq!(human(123_000.0), "2m03s");
     }

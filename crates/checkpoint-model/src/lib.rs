@@ -2,8 +2,9 @@
 //! the raw YAML mirror ([`raw`]), diagnostics with `file:line:col` ([`diag`]),
 //! `${VAR}` interpolation ([`interp`]), the matcher vocabulary ([`matcher`]),
 //! the validated plan ([`plan`], built by [`load`]), the result model that every
-//! report is rendered from ([`result`]), secret redaction ([`secrets`]) and the
-//! documented exit codes ([`exit`]).
+//! report is rendered from ([`result`]) with the `latency` kind's figures
+//! ([`latency`]), secret redaction ([`secrets`]) and the documented exit codes
+//! ([`exit`]).
 //!
 //! This crate is synchronous on purpose: loading, validation and rendering are
 //! plain functions, easy to test and to snapshot.
@@ -13,6 +14,7 @@ pub mod diag;
 pub mod duration;
 pub mod exit;
 pub mod interp;
+pub mod latency;
 pub mod load;
 pub mod matcher;
 pub mod plan;

@@ -25,6 +25,7 @@ use crate::raw::{self, KINDS, RawCheck, RawCheckpoint, RawExpect, RawGate};
 use crate::yaml::{self, Node};
 
 mod contract;
+mod latency;
 mod quality;
 
 /// "a" or "an" before a kind's name: an openapi check, an exec check.
@@ -1364,6 +1365,9 @@ impl Validator<'_> {
         if let Some(s) = &c.openapi {
             kinds.push(("openapi", ser(s)));
         }
+        if let Some(s) = &c.latency {
+            kinds.push(("latency", ser(s)));
+        }
         // A check without exactly one kind is still returned (its file is
         // marked broken): its captures keep later checks from being reported
         // as using undefined variables.
@@ -1442,7 +1446,11 @@ impl Validator<'_> {
             }
             capture.push((var.clone(), path.value.clone()));
         }
-        let timeout = c.timeout.as_ref().and_then(|t| self.duration(t, "timeout")).unwrap_or(DEFAULT_TIMEOUT);
+        let written = c.timeout.as_ref().and_then(|t| self.duration(t, "timeout"));
+        let timeout = match kind {
+            "latency" if !broken => latency::timeout(self, &spec, c.timeout.as_ref(), written),
+            _ => written.unwrap_or(DEFAULT_TIMEOUT),
+        };
         let retry = c.retry.as_ref().and_then(|r| {
             let until = self.duration(&r.until, "retry.until");
             let every = match &r.every {
@@ -1691,6 +1699,7 @@ impl Validator<'_> {
             }
             "metrics" => quality::check_metrics(self, spec, loc, node),
             "openapi" => contract::check_openapi(self, spec, loc, node),
+            "latency" => latency::check_latency(self, spec, name, loc, node, &whole),
             _ => {}
         }
         // Services named by stack-bound kinds must exist.
@@ -1753,11 +1762,17 @@ impl Validator<'_> {
         single(self, "value", e.value);
         single(self, "series", e.series);
         single(self, "conflicts", e.conflicts);
+        single(self, "error_rate", e.error_rate);
+        single(self, "errors", e.errors);
         single(self, "p50", e.p50);
+        single(self, "p90", e.p90);
         single(self, "p95", e.p95);
         single(self, "p99", e.p99);
         single(self, "max", e.max);
+        single(self, "min", e.min);
         single(self, "mean", e.mean);
+        single(self, "rps", e.rps);
+        single(self, "requests", e.requests);
         single(self, "hit_ratio", e.hit_ratio);
         single(self, "keyspace_hits", e.keyspace_hits);
         single(self, "keyspace_misses", e.keyspace_misses);

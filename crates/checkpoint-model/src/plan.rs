@@ -118,7 +118,8 @@ pub struct Retry {
 /// One expectation: a field of the observation (and a key within it) and a matcher.
 #[derive(Clone, Debug)]
 pub struct Expectation {
-    /// `status`, `headers`, `json`, `body`, `duration`, `row_count`, `reply`, `exit_code`, `stdout`, `stderr`.
+    /// `status`, `headers`, `json`, `body`, `duration`, `row_count`, `reply`, `exit_code`, `stdout`, `stderr`,
+    /// and the quality kinds' figures (`p95`, `error_rate`, `hit_ratio`, …): see [`expect_fields`].
     pub field: String,
     /// Header name or JSONPath, for `headers` and `json`.
     pub key: Option<String>,
@@ -149,6 +150,21 @@ pub fn expect_fields(kind: &str) -> &'static [&'static str] {
         "fault" => &["duration"],
         "metrics" => &["value", "series", "json", "duration"],
         "openapi" => &["operations", "violations", "json", "duration"],
+        "latency" => &[
+            "p50",
+            "p90",
+            "p95",
+            "p99",
+            "max",
+            "min",
+            "mean",
+            "error_rate",
+            "errors",
+            "requests",
+            "rps",
+            "json",
+            "duration",
+        ],
         _ => &[],
     }
 }

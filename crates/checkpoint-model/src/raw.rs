@@ -154,7 +154,8 @@ enum Severity {
 }
 
 /// One observation with expectations. Exactly one kind key (`http`, `tcp`,
-/// `postgres`, `redis`, `command`, `compose`, `exec`, `reach`, `fault`, `metrics`, `openapi`).
+/// `postgres`, `redis`, `command`, `compose`, `exec`, `reach`, `fault`, `metrics`, `openapi`,
+/// `latency`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
@@ -197,6 +198,7 @@ pub struct RawCheck {
     pub metrics: Option<MetricsSpec>,
     #[serde(default)]
     pub openapi: Option<OpenapiSpec>,
+    pub latency: Option<LatencySpec>,
 }
 
 /// Retry until the check passes or `until` has elapsed, waiting `every` between attempts.
@@ -264,26 +266,50 @@ pub struct RawExpect {
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub conflicts: Option<Spanned<Value>>,
-    /// Median of the repeated runs, in ms: `{ lt: 50ms }`.
+    /// Share of the requests that failed (`latency`), a fraction: `{ lte: 0.1% }` (default `0`).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub error_rate: Option<Spanned<Value>>,
+    /// How many requests failed (`latency`): transport errors and statuses ≥ 400.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub errors: Option<Spanned<Value>>,
+    /// Median of the repeated runs or requests, in ms: `{ lt: 50ms }`.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub p50: Option<Spanned<Value>>,
-    /// 95th percentile of the repeated runs, in ms: `{ lt: 100ms }`.
+    /// 90th percentile of the requests (`latency`), in ms.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub p90: Option<Spanned<Value>>,
+    /// 95th percentile of the repeated runs or requests, in ms: `{ lt: 200ms }`.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub p95: Option<Spanned<Value>>,
-    /// 99th percentile of the repeated runs, in ms.
+    /// 99th percentile of the repeated runs or requests, in ms.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub p99: Option<Spanned<Value>>,
-    /// Slowest of the repeated runs, in ms.
+    /// Slowest of the repeated runs or requests, in ms.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub max: Option<Spanned<Value>>,
-    /// Mean of the repeated runs, in ms.
+    /// Mean of the repeated runs or requests, in ms.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub mean: Option<Spanned<Value>>,
+    /// Fastest of the requests (`latency`), in ms.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub min: Option<Spanned<Value>>,
+    /// Requests completed per second over the measurement (`latency`).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub rps: Option<Spanned<Value>>,
+    /// How many requests were measured (`latency`; warmup excluded).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub requests: Option<Spanned<Value>>,
     /// Redis cache hit ratio, hits / (hits + misses), a fraction: `{ gt: 70% }`.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
@@ -566,6 +592,47 @@ pub struct OpenapiAuth {
     pub api_key: Option<String>,
 }
 
+/// Response times of many requests to one URL: a number of requests or a
+/// duration, at a concurrency, optionally at a fixed rate.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySpec {
+    /// `http://${service.api.8000}/health`
+    pub url: String,
+    /// `GET` (default), `POST`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, String>,
+    /// A JSON body sent with every request (sets `content-type: application/json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<Value>,
+    /// A raw text body sent with every request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// How many requests to measure (1–1000000); or `duration`, exactly one of the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+    /// How long to measure: `10s` (up to `10m`); or `requests`, exactly one of the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    /// Requests in flight at once, one connection each (default 4, at most 1024).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// A fixed total rate in requests per second; each response time is then
+    /// measured from when its request was due, so a slow server cannot hide
+    /// its queue (no coordinated omission).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// Requests sent first and not measured (default 0): warm caches and connections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<u64>,
+    /// Accept invalid TLS certificates (self-signed staging).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+}
+
 /// The check kinds, as written in files.
-pub const KINDS: &[&str] =
-    &["http", "tcp", "postgres", "redis", "command", "compose", "exec", "reach", "fault", "metrics", "openapi"];
+pub const KINDS: &[&str] = &[
+    "http", "tcp", "postgres", "redis", "command", "compose", "exec", "reach", "fault", "metrics", "openapi", "latency",
+];

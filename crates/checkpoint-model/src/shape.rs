@@ -359,6 +359,10 @@ fn required_hint(def: &str, key: &str, stem: &str) -> String {
             "a metrics check needs `url:`, the Prometheus endpoint, e.g. `url: \"http://${service.api.8000}/metrics\"`"
                 .into()
         }
+        ("LatencySpec", "url") => {
+            "a latency check needs `url:`, the endpoint to measure, e.g. `url: \"http://${service.api.8000}/health\"`"
+                .into()
+        }
         ("MetricsSpec", "metric") => {
             "a metrics check needs `metric:`, the series name, e.g. `metric: http_requests_total`".into()
         }

@@ -155,6 +155,7 @@ invalid_cases! {
     several_shape_problems => "several-shape-problems";
     quality_gates => "quality-gates";
     openapi_spec => "openapi-spec";
+    latency_spec => "latency-spec";
 }
 
 /// A fixture folder without a test (or a test without a folder) is a mistake.
@@ -215,7 +216,7 @@ fn valid_every_kind() {
     let kinds: Vec<&str> = cp.gates.iter().flat_map(|g| &g.checks).map(|c| c.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["compose", "tcp", "reach", "postgres", "postgres", "redis", "redis", "exec", "command", "fault"]
+        ["compose", "tcp", "reach", "postgres", "postgres", "redis", "redis", "exec", "command", "fault", "latency"]
     );
     let stack = cp.stack.as_ref().expect("a stack");
     assert_eq!(stack.services, ["db", "redis", "api", "worker"]);
@@ -226,7 +227,22 @@ fn valid_every_kind() {
     assert_eq!(fault.after.len(), 1);
     assert_eq!(fault.during[0].service.as_deref(), Some("api"), "inferred from `${{service.api.8000}}`");
     assert_eq!(cp.gates[1].checks[1].service.as_deref(), Some("api"), "a reach check concerns its `from`");
-    assert!(cp.gates.iter().flat_map(|g| &g.checks).all(|c| c.timeout == Duration::from_secs(10)));
+    assert!(
+        cp.gates
+            .iter()
+            .flat_map(|g| &g.checks)
+            .filter(|c| c.kind != "latency")
+            .all(|c| c.timeout == Duration::from_secs(10))
+    );
+    let latency = &cp.gates[5].checks[0];
+    assert_eq!(latency.service.as_deref(), Some("api"));
+    assert_eq!(
+        latency.timeout,
+        Duration::from_millis(40_250),
+        "a latency check's default timeout: its duration, the warmup at 100ms a request per connection, plus 30s"
+    );
+    let fields: Vec<&str> = latency.expect.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["error_rate", "p95"]);
 }
 
 #[test]

@@ -10,12 +10,14 @@
 //! `failure` = an expectation was false; `error` = could not observe or timed
 //! out; `skipped` with its reason. A retried check stays one testcase; earlier
 //! failed attempts are `flakyFailure` (it passed in the end) or `rerunFailure`.
+//! A `latency` check's `system-out` shows its distribution (percentiles,
+//! histogram, status codes, errors), whether it passed or not.
 
 use std::fmt::Write as _;
 
 use checkpoint_model::result::{CheckResult, GateResult, RunReport, Status};
 
-use crate::text::{clean, one_line};
+use crate::text::{clean, latency_figures, one_line};
 
 const MESSAGE_MAX: usize = 300;
 
@@ -200,11 +202,19 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
     }
     let mut details = String::new();
     let _ = writeln!(details, "check: {} ({}) at {}", c.name, c.kind, c.location);
-    if c.status == Status::Passed && !evidence.is_empty() {
+    // A latency check's figures below say all its evidence does, and more.
+    if c.status == Status::Passed && !evidence.is_empty() && latency_figures(c).is_none() {
         let _ = writeln!(details, "\n{evidence}");
     }
-    if let Some(m) = &c.metrics {
-        let _ = writeln!(details, "\nmetrics: {}", serde_json::to_string_pretty(m).unwrap_or_default());
+    // A latency run's distribution is read, not parsed: its text, for passed checks too.
+    match c.metrics.as_ref().map(|m| (m, latency_figures(c))) {
+        Some((_, Some(f))) => {
+            let _ = writeln!(details, "\n{}", f.text());
+        }
+        Some((m, None)) => {
+            let _ = writeln!(details, "\nmetrics: {}", serde_json::to_string_pretty(m).unwrap_or_default());
+        }
+        None => {}
     }
     if let Some(logs) = &c.logs {
         let _ = writeln!(

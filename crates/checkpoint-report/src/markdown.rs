@@ -1,6 +1,8 @@
 //! `integration-test-results.md`: what the team reads the morning after.
 //! Verdict first, then the criteria, the gates in plan order with the one-line
-//! reason, the failures with their evidence, the stack, the timings.
+//! reason, the latency distributions (passed checks too: people read the
+//! figures on green runs), the failures with their evidence, the stack, the
+//! timings.
 
 use std::fmt::Write as _;
 
@@ -8,7 +10,7 @@ use checkpoint_model::duration::human;
 use checkpoint_model::result::{CheckResult, GateResult, RunReport, Status, Verdict};
 
 use crate::baseline::SlowerThan;
-use crate::text::{clean, one_line};
+use crate::text::{clean, latency_figures, one_line};
 
 pub fn markdown(r: &RunReport, baseline: Option<&RunReport>) -> String {
     markdown_with(r, baseline, &SlowerThan::default())
@@ -49,6 +51,7 @@ pub fn markdown_with(r: &RunReport, baseline: Option<&RunReport>, slower: &Slowe
     }
     criteria(&mut o, r);
     gates(&mut o, r);
+    latency(&mut o, r);
     failures(&mut o, r);
     stack(&mut o, r);
     timings(&mut o, r);
@@ -118,6 +121,55 @@ fn gates(o: &mut String, r: &RunReport) {
         );
     }
     o.push('\n');
+}
+
+/// Every `latency` check that measured: a percentile table, the request
+/// count, rate and errors, and the histogram as text bars.
+fn latency(o: &mut String, r: &RunReport) {
+    let measured: Vec<(&GateResult, &CheckResult, checkpoint_model::latency::Figures)> = r
+        .gates
+        .iter()
+        .flat_map(|g| g.checks.iter().filter_map(move |c| latency_figures(c).map(|f| (g, c, f))))
+        .collect();
+    if measured.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "## Latency\n");
+    for (g, c, f) in measured {
+        use checkpoint_model::latency::{ms, percent, rate};
+        let _ = writeln!(o, "### {} `{}` › {}\n", c.status.emoji(), g.id, cell_text(&c.name));
+        let mut how = format!("concurrency {}", f.concurrency);
+        if let Some(r) = f.rate {
+            how.push_str(&format!(", fixed rate {}/s", rate(r)));
+        }
+        if f.warmup > 0 {
+            how.push_str(&format!(", after {} warmup", f.warmup));
+        }
+        let _ = writeln!(o, "`{}` · {how}\n", f.request.replace('`', "'"));
+        let dash = |v: Option<f64>| v.map_or_else(|| "—".to_string(), ms);
+        let _ = writeln!(
+            o,
+            "| Requests | Rate | Errors | p50 | p90 | p95 | p99 | max |\n|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        let _ = writeln!(
+            o,
+            "| {} in {} | {}/s | {} ({}) | {} | {} | {} | {} | {} |\n",
+            f.requests,
+            ms(f.duration_ms),
+            rate(f.rps),
+            f.errors,
+            percent(f.error_rate),
+            dash(f.p50),
+            dash(f.p90),
+            dash(f.p95),
+            dash(f.p99),
+            dash(f.max)
+        );
+        let bars = f.histogram_text();
+        if !bars.is_empty() {
+            let _ = writeln!(o, "{}\n", fenced(&bars));
+        }
+    }
 }
 
 fn failures(o: &mut String, r: &RunReport) {

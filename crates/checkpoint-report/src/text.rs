@@ -1,5 +1,17 @@
 //! Text hygiene shared by the renderers: no ANSI escapes or control bytes in
-//! any report, one-line messages, cut excerpts.
+//! any report, one-line messages, cut excerpts; and what they share about a
+//! check's figures.
+
+use checkpoint_model::latency::Figures;
+use checkpoint_model::result::CheckResult;
+
+/// The figures of a `latency` check, when it measured any.
+pub(crate) fn latency_figures(c: &CheckResult) -> Option<Figures> {
+    if c.kind != "latency" {
+        return None;
+    }
+    Figures::from_metrics(c.metrics.as_ref()?)
+}
 
 /// Removes ANSI escape sequences and control characters other than `\n` and `\t`.
 pub(crate) fn clean(s: &str) -> String {

@@ -306,3 +306,102 @@ fn merge_combines_shards_in_plan_order() {
     let dup = checkpoint_report::merge(vec![full.clone(), full]).unwrap_err().to_string();
     assert!(dup.contains("more than one shard"), "{dup}");
 }
+
+/// Two latency gates: one that passed (its figures are shown all the same)
+/// and one whose every request was refused (no percentiles to show).
+fn latency_fixture() -> RunReport {
+    use checkpoint_model::latency::{Bucket, ErrorCount, Figures};
+    let fast = Figures {
+        request: "GET http://127.0.0.1:49153/health".into(),
+        requests: 500,
+        errors: 0,
+        error_rate: 0.0,
+        concurrency: 8,
+        warmup: 20,
+        duration_ms: 1021.4,
+        rps: 489.5,
+        p50: Some(2.312),
+        p90: Some(2.804),
+        p95: Some(3.021),
+        p99: Some(4.103),
+        max: Some(17.86),
+        min: Some(2.051),
+        mean: Some(2.42),
+        histogram: vec![
+            Bucket { le_ms: 2.3, count: 262 },
+            Bucket { le_ms: 2.55, count: 141 },
+            Bucket { le_ms: 2.8, count: 47 },
+            Bucket { le_ms: 3.05, count: 28 },
+            Bucket { le_ms: 4.2, count: 21 },
+            Bucket { le_ms: 17.86, count: 1 },
+        ],
+        status_codes: [("200".to_string(), 500)].into_iter().collect(),
+        ..Figures::default()
+    };
+    let down = Figures {
+        request: "GET http://127.0.0.1:49154/items".into(),
+        requests: 40,
+        errors: 40,
+        error_rate: 1.0,
+        concurrency: 4,
+        rate: Some(20.0),
+        duration_ms: 1950.0,
+        rps: 20.5,
+        error_kinds: vec![ErrorCount { error: "connection refused".into(), count: 40 }],
+        ..Figures::default()
+    };
+    let mut ok = check("GET /health p95 under 200 ms", Status::Passed, None, Some("GET http://127.0.0.1:49153/health"));
+    ok.kind = "latency".into();
+    ok.metrics = Some(serde_json::to_value(&fast).unwrap());
+    let mut bad = check(
+        "GET /items at 20/s",
+        Status::Failed,
+        Some("all 40 requests failed: connection refused (is the service up, and is the port published?)"),
+        Some(
+            "GET http://127.0.0.1:49154/items\n\n40 requests in 1.95s (20.5 req/s), concurrency 4, fixed rate 20/s, 40 errors (100%)\n40 × connection refused",
+        ),
+    );
+    bad.kind = "latency".into();
+    bad.metrics = Some(serde_json::to_value(&down).unwrap());
+    let gates = vec![
+        gate("p95", "P95 response time < 200ms", Severity::Must, Status::Passed, None, vec![ok]),
+        gate(
+            "items-p95",
+            "Item listing under load",
+            Severity::Should,
+            Status::Failed,
+            Some("GET /items at 20/s: all 40 requests failed: connection refused"),
+            vec![bad],
+        ),
+    ];
+    let (verdict, criteria) = RunReport::evaluate(&gates, 0.7, None);
+    RunReport { gates, verdict, criteria, stack: None, filters: Filters::default(), ..fixture() }
+}
+
+#[test]
+fn latency_distribution_in_markdown_and_junit() {
+    let r = latency_fixture();
+    let md = checkpoint_report::markdown(&r, None);
+    let section = &md[md.find("## Latency").expect("a latency section")..md.find("## Failures").unwrap()];
+    assert!(section.contains("### ✅ `p95` › GET /health p95 under 200 ms"), "passed checks show their figures: {md}");
+    assert!(section.contains("| 500 in 1.02s | 490/s | 0 (0%) | 2.31ms | 2.80ms | 3.02ms | 4.10ms | 17.9ms |"), "{md}");
+    assert!(section.contains("| 40 in 1.95s | 20.5/s | 40 (100%) | — | — | — | — | — |"), "{md}");
+    insta::assert_snapshot!("latency_markdown", section);
+    let xml = checkpoint_report::junit(&r);
+    assert!(xml.contains("p50     p90     p95     p99     max"), "{xml}");
+    assert!(!xml.contains("\"histogram\""), "the distribution is text, not a JSON dump: {xml}");
+    insta::assert_snapshot!("latency_junit", xml);
+    let xsd = std::env::var("CHECKPOINT_JUNIT_XSD")
+        .unwrap_or_else(|_| format!("{}/../../../shared/schemas/junit-10.xsd", env!("CARGO_MANIFEST_DIR")));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("junit.xml");
+    std::fs::write(&file, &xml).unwrap();
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema", &xsd])
+        .arg(&file)
+        .output()
+        .expect("xmllint is missing: install libxml2-utils (scripts/provision.sh does)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let back = checkpoint_report::read_json(&checkpoint_report::json(&r)).unwrap();
+    assert_eq!(checkpoint_report::markdown(&back, None), md, "re-rendered from results.json, the same");
+}

@@ -5,6 +5,7 @@ pub mod compose;
 pub mod exec;
 pub mod fault;
 pub mod http;
+pub mod latency;
 pub mod metrics;
 pub mod openapi;
 pub mod pg_quality;
@@ -30,6 +31,7 @@ pub fn by_name(name: &str) -> Option<&'static dyn CheckKind> {
         "reach" => &reach::Reach,
         "metrics" => &metrics::Metrics,
         "openapi" => &openapi::Openapi,
+        "latency" => &latency::Latency,
         _ => return None,
     })
 }
