@@ -24,6 +24,7 @@ use crate::plan::{Check, Checkpoint, Criteria, Expectation, Gate, Retry, Severit
 use crate::raw::{self, KINDS, RawCheck, RawCheckpoint, RawExpect, RawGate};
 use crate::yaml::{self, Node};
 
+mod contract;
 mod quality;
 
 /// Files larger than this are refused before parsing.
@@ -1355,6 +1356,9 @@ impl Validator<'_> {
         if let Some(s) = &c.metrics {
             kinds.push(("metrics", ser(s)));
         }
+        if let Some(s) = &c.contract_diff {
+            kinds.push(("contract-diff", ser(s)));
+        }
         // A check without exactly one kind is still returned (its file is
         // marked broken): its captures keep later checks from being reported
         // as using undefined variables.
@@ -1681,6 +1685,7 @@ impl Validator<'_> {
                 }
             }
             "metrics" => quality::check_metrics(self, spec, loc, node),
+            "contract-diff" => contract::check_contract_diff(self, spec, loc, node),
             _ => {}
         }
         // Services named by stack-bound kinds must exist.
@@ -1751,6 +1756,8 @@ impl Validator<'_> {
         single(self, "hit_ratio", e.hit_ratio);
         single(self, "keyspace_hits", e.keyspace_hits);
         single(self, "keyspace_misses", e.keyspace_misses);
+        single(self, "breaking", e.breaking);
+        single(self, "changes", e.changes);
         let headers_node = node.and_then(|n| n.get("headers"));
         for (h, v) in &e.headers {
             let entry = headers_node.and_then(|n| n.entry(h));

@@ -148,6 +148,7 @@ pub fn expect_fields(kind: &str) -> &'static [&'static str] {
         "reach" => &["json", "duration"],
         "fault" => &["duration"],
         "metrics" => &["value", "series", "json", "duration"],
+        "contract-diff" => &["breaking", "changes", "json", "duration"],
         _ => &[],
     }
 }

@@ -154,6 +154,7 @@ invalid_cases! {
     misindented_expect => "misindented-expect";
     several_shape_problems => "several-shape-problems";
     quality_gates => "quality-gates";
+    contract_diff => "contract-diff";
 }
 
 /// A fixture folder without a test (or a test without a folder) is a mistake.
