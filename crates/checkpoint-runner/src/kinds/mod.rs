@@ -2,6 +2,7 @@
 
 pub mod command;
 pub mod compose;
+pub mod contract_diff;
 pub mod exec;
 pub mod fault;
 pub mod http;
@@ -28,6 +29,7 @@ pub fn by_name(name: &str) -> Option<&'static dyn CheckKind> {
         "exec" => &exec::Exec,
         "reach" => &reach::Reach,
         "metrics" => &metrics::Metrics,
+        "contract-diff" => &contract_diff::ContractDiff,
         _ => return None,
     })
 }
