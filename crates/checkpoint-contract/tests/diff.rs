@@ -10,7 +10,7 @@
 //! An empty `expected.txt` says "no changes". `CHECKPOINT_UPDATE_DIFF=1`
 //! rewrites the files from what the differ says; review them before committing.
 //!
-//! Also: every rule has at least one case.
+//! Also: every rule has at least one case, and `docs/contract.md` lists every rule.
 
 use std::path::{Path, PathBuf};
 
@@ -125,4 +125,11 @@ fn every_line_carries_its_rules_verdict() {
             assert_eq!(c.breaking, rule.breaking, "{}", record(&c));
         }
     }
+}
+#[test]
+fn the_documentation_lists_every_rule() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/contract.md"))
+        .expect("docs/contract.md");
+    let missing: Vec<&str> = RULES.iter().map(|r| r.id).filter(|id| !doc.contains(&format!("`{id}`"))).collect();
+    assert!(missing.is_empty(), "docs/contract.md does not list: {missing:?}");
 }

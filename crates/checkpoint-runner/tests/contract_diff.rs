@@ -151,7 +151,7 @@ gates:
         expect:
           breaking: 1
           changes: { gte: 1 }
-          json: { "$[0].rule": response-property-removed }
+          json: { "$[?@.breaking == true].rule": response-property-removed }
         capture: { FIRST: "$[0].message" }
   - id: split
     title: A spec in several documents over HTTP
