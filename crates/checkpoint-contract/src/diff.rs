@@ -43,7 +43,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use rules::{RULES, Rule};
-use schema::{Budget, Cmp, Dir, Subject};
+use schema::{Cmp, Dir, Subject, Walks};
 
 use crate::Contract;
 use crate::ops::{METHODS, Operation};
@@ -91,7 +91,7 @@ pub fn diff(old: &Contract, new: &Contract) -> Vec<Change> {
 }
 
 fn diff_within(old: &Contract, new: &Contract, budget: usize) -> Vec<Change> {
-    let mut d = Differ { old, new, found: Vec::new(), budget: Budget { left: budget, exhausted: false } };
+    let mut d = Differ { old, new, found: Vec::new(), walks: Walks::new(budget) };
     d.paths();
     d.found.sort_by(|a, b| (&a.0, a.1, &a.2.location).cmp(&(&b.0, b.1, &b.2.location)));
     d.found.into_iter().map(|f| f.2).collect()
@@ -192,11 +192,6 @@ fn template_names(path: &str) -> Vec<String> {
     path.split('{').skip(1).filter_map(|s| s.split_once('}').map(|(n, _)| n.to_string())).collect()
 }
 
-/// The operation of `ops` with the same method on the same path.
-fn find_op<'x, 'y>(ops: &'x [Operation<'y>], o: &Operation<'_>) -> Option<&'x Operation<'y>> {
-    ops.iter().find(|n| n.method == o.method && template_key(&n.path) == template_key(&o.path))
-}
-
 fn method_rank(method: &str) -> usize {
     METHODS.iter().position(|m| m.eq_ignore_ascii_case(method)).map_or(METHODS.len() + 1, |i| i + 1)
 }
@@ -206,7 +201,7 @@ struct Differ<'a> {
     new: &'a Contract,
     /// (path, method rank — 0 for the path itself, change).
     found: Vec<(String, usize, Change)>,
-    budget: Budget,
+    walks: Walks<'a>,
 }
 
 impl<'a> Differ<'a> {
@@ -249,11 +244,18 @@ impl<'a> Differ<'a> {
         }
         let old_ops = self.old.operations();
         let new_ops = self.new.operations();
+        let index = |ops: &[Operation<'_>]| -> BTreeMap<(String, String), usize> {
+            ops.iter().enumerate().map(|(i, o)| ((o.method.clone(), template_key(&o.path)), i)).rev().collect()
+        };
+        let (old_index, new_index) = (index(&old_ops), index(&new_ops));
+        let find_op = |index: &BTreeMap<(String, String), usize>, o: &Operation<'_>| {
+            index.get(&(o.method.clone(), template_key(&o.path))).copied()
+        };
         for o in &old_ops {
             if !new_by_key.contains_key(&template_key(&o.path)) {
                 continue;
             }
-            match find_op(&new_ops, o) {
+            match find_op(&new_index, o).map(|i| &new_ops[i]) {
                 None => {
                     let e = Emit {
                         rule: &rules::OPERATION_REMOVED,
@@ -266,7 +268,7 @@ impl<'a> Differ<'a> {
             }
         }
         for n in &new_ops {
-            if old_by_key.contains_key(&template_key(&n.path)) && find_op(&old_ops, n).is_none() {
+            if old_by_key.contains_key(&template_key(&n.path)) && find_op(&old_index, n).is_none() {
                 let e = Emit {
                     rule: &rules::OPERATION_ADDED,
                     location: "operation".into(),
@@ -279,7 +281,7 @@ impl<'a> Differ<'a> {
 
     fn operation(&mut self, o: &Operation<'a>, n: &Operation<'a>) {
         let mut out = Vec::new();
-        self.budget.exhausted = false;
+        self.walks.exhausted = false;
         if let (Some(a), Some(b)) = (&o.operation_id, &n.operation_id)
             && a != b
         {
@@ -301,11 +303,11 @@ impl<'a> Differ<'a> {
         self.request_body(o, n, &mut out);
         self.responses(o, n, &mut out);
         security::compare(self.old, self.new, &o.security, &n.security, &mut out);
-        if self.budget.exhausted {
+        if self.walks.exhausted {
             out.push(Emit {
                 rule: &rules::DIFF_INCOMPLETE,
                 location: "schemas".into(),
-                message: "schemas too large or too deep to compare completely".into(),
+                message: "schemas too large to compare completely".into(),
             });
         }
         for e in out {
@@ -314,7 +316,7 @@ impl<'a> Differ<'a> {
     }
 
     fn cmp<'o>(&'o mut self, dir: Dir, subject: Subject, out: &'o mut Vec<Emit>) -> Cmp<'a, 'o> {
-        Cmp::new(self.old, self.new, dir, subject, out, &mut self.budget)
+        Cmp::new(self.old, self.new, dir, subject, out, &mut self.walks)
     }
 
     fn parameters(&mut self, o: &Operation<'a>, n: &Operation<'a>, out: &mut Vec<Emit>) {
@@ -643,6 +645,8 @@ fn headers<'a>(c: &'a Contract, r: &'a Value) -> Vec<(String, String, &'a Value)
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -667,6 +671,72 @@ mod tests {
         let rules: Vec<&str> = cut.iter().map(|c| c.rule).collect();
         assert!(rules.contains(&"diff-incomplete"), "{rules:?}");
         assert!(cut.iter().all(|c| c.breaking || c.rule != "diff-incomplete"));
+    }
+
+    /// Schemas `S0`…`Sn` that all reach each other (a dense cycle), used by
+    /// `n` operations; `S1.leaf` changes type in `new`.
+    fn dense(n: usize, changed: bool) -> crate::Contract {
+        let mut schemas = serde_json::Map::new();
+        for i in 0..n {
+            let mut props = serde_json::Map::new();
+            props.insert("leaf".into(), json!({"type": if changed && i == 1 { "integer" } else { "string" }}));
+            for (k, j) in [(i * 7 + 1) % n, (i * 13 + 5) % n, (i + 1) % n].into_iter().enumerate() {
+                props.insert(format!("r{k}"), json!({"$ref": format!("#/components/schemas/S{j}")}));
+            }
+            props.insert(
+                "list".into(),
+                json!({"type": "array", "items": {"$ref": format!("#/components/schemas/S{}", (i * 3 + 2) % n)}}),
+            );
+            schemas.insert(format!("S{i}"), json!({"type": "object", "properties": props}));
+        }
+        let mut paths = serde_json::Map::new();
+        for i in 0..n {
+            let body =
+                json!({"content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/S{i}")}}}});
+            paths.insert(
+                format!("/r{i}"),
+                json!({"get": {"responses": {"200": {"description": "ok", "content": body["content"]}}}}),
+            );
+        }
+        let doc = json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": paths, "components": {"schemas": schemas}});
+        crate::from_text(&doc.to_string(), "dense.json").unwrap()
+    }
+
+    #[test]
+    fn shared_and_cyclic_schemas_are_walked_once_per_body() {
+        let (old, new) = (dense(120, false), dense(120, true));
+        let all = diff(&old, &new);
+        assert_eq!(all.len(), 120, "one change per operation, none incomplete: {:?}", &all[..3.min(all.len())]);
+        assert!(
+            all.iter().all(|c| c.rule == "response-type-changed"
+                && c.message.ends_with("leaf` type changed from string to integer"))
+        );
+        // The change is named where it is met nearest each body's root.
+        let at_r1 = all.iter().find(|c| c.path == "/r1").unwrap();
+        assert_eq!(at_r1.location, "response 200 body /leaf");
+        let at_r0 = all.iter().find(|c| c.path == "/r0").unwrap();
+        assert_eq!(at_r0.location, "response 200 body /r0/leaf", "S0.r0 is S1");
+        assert!(diff(&old, &dense(120, false)).is_empty());
+    }
+
+    #[test]
+    fn a_change_reachable_only_through_a_cycle_is_found() {
+        // A → B → C → A; only C changes; the body is B.
+        let spec = |t: &str| {
+            json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+                "paths": {"/b": {"get": {"responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/B"}}}}}}}},
+                "components": {"schemas": {
+                    "A": {"type": "object", "properties": {"b": {"$ref": "#/components/schemas/B"}}},
+                    "B": {"type": "object", "properties": {"c": {"$ref": "#/components/schemas/C"}}},
+                    "C": {"type": "object", "properties": {"a": {"$ref": "#/components/schemas/A"}, "x": {"type": t}}}
+                }}})
+            .to_string()
+        };
+        let old = crate::from_text(&spec("string"), "old.json").unwrap();
+        let new = crate::from_text(&spec("boolean"), "new.json").unwrap();
+        let all = diff(&old, &new);
+        let lines: Vec<String> = all.iter().map(|c| format!("{} {}", c.location, c.rule)).collect();
+        assert_eq!(lines, ["response 200 body /c/x response-type-changed"]);
     }
 
     #[test]

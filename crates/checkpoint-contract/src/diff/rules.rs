@@ -95,7 +95,7 @@ rules! {
     SECURITY_REQUIREMENT_ADDED = "security-requirement-added", false, "other credentials are now also accepted";
     SECURITY_SCHEME_CHANGED = "security-scheme-changed", true, "a security scheme sends credentials differently (type, `in`, name, HTTP scheme)";
 
-    DIFF_INCOMPLETE = "diff-incomplete", true, "the schemas are too large to compare completely: what was not compared cannot be vouched for";
+    DIFF_INCOMPLETE = "diff-incomplete", true, "a body, parameter or header is too large to compare completely: what was not compared cannot be vouched for";
 }
 
 /// The rule with this id.

@@ -15,11 +15,21 @@
 //! read). The same keyword change is therefore breaking on one side and not
 //! on the other.
 //!
-//! **Cycles**: a pair of schemas reached again through the same `$ref`s while
-//! still being compared is not compared again; a budget bounds the whole walk
-//! (a breaking `diff-incomplete` change says when it ran out).
+//! **Shared and recursive schemas**: a pair of schemas (by identity: pure
+//! `$ref`s followed) is compared once per diff into a [`Node`] — its own
+//! changes, named relative to it, and the pairs inside it — because what
+//! changed does not depend on where the pair is used, only how it is named.
+//! Which pairs lead to a change is computed once over the pair graph
+//! (strongly connected components, so cycles are exact). Each body,
+//! parameter or header is then walked breadth first through the pairs that
+//! lead somewhere, each pair once: a schema met twice in one body, or again
+//! through a cycle (`Node.children: [Node]`), is reported where it is met
+//! nearest the root. The cost is linear in the pairs however much the
+//! contracts reuse schemas; a budget per body guards the rest (a breaking
+//! `diff-incomplete` change says when it ran out).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::rc::Rc;
 
 use serde_json::Value;
 
@@ -28,7 +38,7 @@ use super::rules::{self, Rule};
 use crate::Contract;
 
 /// Which side of the exchange a schema describes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Dir {
     Request,
     Response,
@@ -53,18 +63,62 @@ pub(crate) struct Subject {
     pub at: String,
 }
 
-/// How many schema pairs one diff compares at most.
-pub(crate) const BUDGET: usize = 200_000;
-/// Deepest nesting compared (far beyond real payloads; a guard only).
-const MAX_DEPTH: usize = 64;
+/// How many schema pairs one body, parameter or header compares at most.
+pub(crate) const BUDGET: usize = 100_000;
 /// Most `$ref`/`allOf` hops followed to flatten one schema.
 const MAX_ABSORB: usize = 32;
 
-/// What is left of the budget, and whether it ran out.
+/// A pair of schemas by identity (see [`identity`]).
+type Key = (usize, usize);
+
+/// What the walks of one diff share.
 #[derive(Debug)]
-pub(crate) struct Budget {
+pub(crate) struct Walks<'a> {
+    /// How many pairs each body, parameter or header may compare.
+    pub budget: usize,
     pub left: usize,
+    /// Whether a walk ran out of budget.
     pub exhausted: bool,
+    /// Each pair's node, by direction: a pair's changes do not depend on
+    /// where it is met, only how they are named.
+    nodes: Map<(Key, Dir), Rc<Node<'a>>>,
+    /// Whether a changed pair can be reached from a pair (itself included):
+    /// walks only enter pairs that lead somewhere.
+    leads: Map<(Key, Dir), bool>,
+}
+
+/// A hash map for integer keys (pointers): std's SipHash resists collision
+/// attacks these keys cannot mount, and costs most of a large diff's time.
+type Map<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+type Set<K> = HashSet<K, std::hash::BuildHasherDefault<Fx>>;
+
+/// The multiply-rotate hash of rustc (`FxHasher`), for words.
+#[derive(Default)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        // Pointers are aligned, so the product's low bits are zero; hashbrown
+        // picks buckets with the low bits (rustc-hash 2 rotates for the same reason).
+        self.0.rotate_left(26)
+    }
+}
+
+impl Walks<'_> {
+    pub(crate) fn new(budget: usize) -> Self {
+        Self { budget, left: budget, exhausted: false, nodes: Map::default(), leads: Map::default() }
+    }
 }
 
 /// Keywords compared as constraints (and `default`, `readOnly`, `writeOnly`).
@@ -112,7 +166,7 @@ struct View<'a> {
     /// `anyOf`/`oneOf` with more than one non-null alternative.
     variants: Option<(&'static str, Vec<&'a Value>)>,
     words: BTreeMap<&'static str, &'a Value>,
-    /// The `$ref`s followed: the identity used against cycles.
+    /// The `$ref`s followed while flattening, so a `$ref` cycle through `allOf` ends.
     ids: Vec<String>,
     never: bool,
 }
@@ -279,6 +333,36 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
+/// `readOnly: true` (or `writeOnly`) on the schema, through `$ref`s and `allOf`.
+fn has_flag(c: &Contract, s: &Value, word: &str, depth: usize) -> bool {
+    let Value::Object(m) = s else { return false };
+    if depth > MAX_ABSORB {
+        return false;
+    }
+    m.get(word) == Some(&Value::Bool(true))
+        || m.get("$ref").and_then(Value::as_str).and_then(|r| c.get(r)).is_some_and(|t| has_flag(c, t, word, depth + 1))
+        || m.get("allOf").and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| has_flag(c, x, word, depth + 1)))
+}
+
+/// Keywords that say nothing about the values: a `$ref` beside only these is the schema it names.
+const ANNOTATIONS: &[&str] = &["description", "title", "summary", "example", "examples", "$comment", "deprecated"];
+
+/// Which schema `s` is: the object a chain of pure `$ref`s ends at.
+fn identity<'a>(c: &'a Contract, mut s: &'a Value) -> usize {
+    for _ in 0..MAX_ABSORB {
+        let Value::Object(m) = s else { break };
+        let Some(Value::String(r)) = m.get("$ref") else { break };
+        if m.keys().any(|k| k != "$ref" && !k.starts_with("x-") && !ANNOTATIONS.contains(&k.as_str())) {
+            break;
+        }
+        match c.get(r) {
+            Some(target) => s = target,
+            None => break,
+        }
+    }
+    std::ptr::from_ref(s) as usize
+}
+
 /// `{type: null}` (FastAPI's `Optional`), after `$ref`s.
 fn is_null(c: &Contract, s: &Value) -> bool {
     let s = c.resolve(s);
@@ -313,15 +397,46 @@ enum Effect {
     Different,
 }
 
-/// Compares schemas of one place (a body, a parameter, a header).
+/// Where the walk is: the last step and the path to it, shared by every
+/// pair queued from the same place (`None` is the root).
+type Path = Option<Rc<Step>>;
+
+#[derive(Debug)]
+struct Step {
+    up: Path,
+    seg: Seg,
+}
+
+fn segments(mut p: Option<&Rc<Step>>) -> Vec<Seg> {
+    let mut out = Vec::new();
+    while let Some(step) = p {
+        out.push(step.seg.clone());
+        p = step.up.as_ref();
+    }
+    out.reverse();
+    out
+}
+
+/// What a pair of schemas shows wherever it is met: its own changes, named
+/// relative to it, and the pairs inside it. Computed once per diff.
+#[derive(Debug, Default)]
+pub(crate) struct Node<'a> {
+    /// (rule, the property it is about — `None` for the schema itself, the
+    /// message after the name of what changed).
+    changes: Vec<(&'static Rule, Option<Seg>, String)>,
+    inside: Vec<(Key, &'a Value, &'a Value, Option<Seg>)>,
+    /// Which of `inside` lead to a change, once known.
+    leading: std::cell::OnceCell<Vec<usize>>,
+}
+
+/// Compares the schemas of one place (a body, a parameter, a header).
 pub(crate) struct Cmp<'a, 'o> {
     pub old: &'a Contract,
     pub new: &'a Contract,
     pub dir: Dir,
     pub subject: Subject,
     pub out: &'o mut Vec<Emit>,
-    pub budget: &'o mut Budget,
-    stack: Vec<(Vec<String>, Vec<String>)>,
+    pub walks: &'o mut Walks<'a>,
 }
 
 impl<'a, 'o> Cmp<'a, 'o> {
@@ -331,51 +446,141 @@ impl<'a, 'o> Cmp<'a, 'o> {
         dir: Dir,
         subject: Subject,
         out: &'o mut Vec<Emit>,
-        budget: &'o mut Budget,
+        walks: &'o mut Walks<'a>,
     ) -> Self {
-        Self { old, new, dir, subject, out, budget, stack: Vec::new() }
+        walks.left = walks.budget;
+        Self { old, new, dir, subject, out, walks }
     }
 
-    /// Compares the schemas at the root of the subject.
+    /// Compares the schemas at the root of the subject and everything in
+    /// them, breadth first: a schema met again is met farther from the root.
     pub(crate) fn root(&mut self, o: &'a Value, n: &'a Value) {
-        self.compare(o, n, &mut Vec::new());
+        let key = (identity(self.old, o), identity(self.new, n));
+        if !self.leads(key, o, n) {
+            return;
+        }
+        let mut queue: VecDeque<(Key, &'a Value, &'a Value, Path)> = VecDeque::new();
+        queue.push_back((key, o, n, None));
+        let mut seen: Set<Key> = Set::default();
+        while let Some((key, o, n, path)) = queue.pop_front() {
+            if !seen.insert(key) {
+                continue;
+            }
+            if self.walks.left == 0 {
+                self.walks.exhausted = true;
+                return;
+            }
+            self.walks.left -= 1;
+            let node = self.node(key, o, n);
+            if !node.changes.is_empty() {
+                let segs = segments(path.as_ref());
+                for (rule, seg, text) in &node.changes {
+                    let mut p = segs.clone();
+                    p.extend(seg.clone());
+                    let message = format!("{}{text}", self.name(&p));
+                    self.out.push(Emit { rule, location: self.location(&p), message });
+                }
+            }
+            // `leads` knows every pair reachable from the root by now.
+            let leading = node.leading.get_or_init(|| {
+                let leads = |k: &Key| self.walks.leads.get(&(*k, self.dir)) == Some(&true);
+                (0..node.inside.len()).filter(|i| leads(&node.inside[*i].0)).collect()
+            });
+            for (k, co, cn, seg) in leading.iter().map(|i| &node.inside[*i]) {
+                if seen.contains(k) {
+                    continue;
+                }
+                let p = match seg {
+                    Some(s) => Some(Rc::new(Step { up: path.clone(), seg: s.clone() })),
+                    None => path.clone(),
+                };
+                queue.push_back((*k, co, cn, p));
+            }
+        }
     }
 
-    fn compare(&mut self, o: &'a Value, n: &'a Value, path: &mut Vec<Seg>) {
-        if self.budget.left == 0 || path.len() > MAX_DEPTH {
-            self.budget.exhausted = true;
-            return;
+    /// Whether a changed pair can be reached from this one, for it and every
+    /// pair reachable from it: the strongly connected components of the pair
+    /// graph (Tarjan's algorithm, without recursion), each changed when one
+    /// of its pairs changed or leads to a changed component.
+    fn leads(&mut self, root: Key, o: &'a Value, n: &'a Value) -> bool {
+        let dir = self.dir;
+        if let Some(known) = self.walks.leads.get(&(root, dir)) {
+            return *known;
         }
-        self.budget.left -= 1;
-        let ov = View::of(self.old, o);
-        let nv = View::of(self.new, n);
-        let key = (ov.ids.clone(), nv.ids.clone());
-        let by_ref = !key.0.is_empty() || !key.1.is_empty();
-        if by_ref && self.stack.contains(&key) {
-            return;
+        struct Frame<'a> {
+            key: Key,
+            node: Rc<Node<'a>>,
+            next: usize,
         }
-        self.stack.push(key);
-        if ov.variants.is_some() || nv.variants.is_some() {
-            self.variants(&ov, o, &nv, n, path);
-            self.nullable(&ov, &nv, path);
-        } else {
-            self.types(&ov, &nv, path);
-            self.nullable(&ov, &nv, path);
-            self.enums(&ov, &nv, path);
-            self.constraints(&ov, &nv, path);
-            if allows(ov.types.as_ref(), "object") && allows(nv.types.as_ref(), "object") {
-                self.object(&ov, &nv, path);
+        // Per pair of this search: (order of discovery, lowest order reachable, leads).
+        let mut marks: Map<Key, (usize, usize, bool)> = Map::default();
+        let mut stack: Vec<Key> = Vec::new();
+        let mut on_stack: Set<Key> = Set::default();
+        let node = self.node(root, o, n);
+        marks.insert(root, (0, 0, !node.changes.is_empty()));
+        stack.push(root);
+        on_stack.insert(root);
+        let mut frames = vec![Frame { key: root, node, next: 0 }];
+        while let Some(f) = frames.last_mut() {
+            if let Some(&(ck, co, cn, _)) = f.node.inside.get(f.next) {
+                f.next += 1;
+                let at = f.key;
+                if let Some(&known) = self.walks.leads.get(&(ck, dir)) {
+                    marks.entry(at).and_modify(|m| m.2 |= known);
+                } else if let Some(&(order, _, _)) = marks.get(&ck) {
+                    if on_stack.contains(&ck) {
+                        marks.entry(at).and_modify(|m| m.1 = m.1.min(order));
+                    }
+                } else {
+                    let node = self.node(ck, co, cn);
+                    let order = marks.len();
+                    marks.insert(ck, (order, order, !node.changes.is_empty()));
+                    stack.push(ck);
+                    on_stack.insert(ck);
+                    frames.push(Frame { key: ck, node, next: 0 });
+                }
+                continue;
             }
-            if allows(ov.types.as_ref(), "array")
-                && allows(nv.types.as_ref(), "array")
-                && (ov.items.is_some() || nv.items.is_some())
-            {
-                path.push(Seg::Items);
-                self.compare(ov.items.unwrap_or(&ANY), nv.items.unwrap_or(&ANY), path);
-                path.pop();
+            let done = frames.pop().map(|f| f.key).unwrap_or(root);
+            let (order, low, leads) = marks[&done];
+            if order == low {
+                // `done` roots a component: its pairs are everything above it on the stack.
+                let mut members = Vec::new();
+                let mut any = false;
+                while let Some(m) = stack.pop() {
+                    on_stack.remove(&m);
+                    any |= marks[&m].2;
+                    members.push(m);
+                    if m == done {
+                        break;
+                    }
+                }
+                for m in members {
+                    self.walks.leads.insert((m, dir), any);
+                }
+            }
+            if let Some(parent) = frames.last() {
+                let child_leads = self.walks.leads.get(&(done, dir)).copied().unwrap_or(leads);
+                marks.entry(parent.key).and_modify(|m| {
+                    m.1 = m.1.min(low);
+                    m.2 |= child_leads;
+                });
             }
         }
-        self.stack.pop();
+        self.walks.leads.get(&(root, dir)).copied().unwrap_or(false)
+    }
+
+    /// The pair's node, computed the first time the diff meets the pair.
+    fn node(&mut self, key: Key, o: &'a Value, n: &'a Value) -> Rc<Node<'a>> {
+        if let Some(node) = self.walks.nodes.get(&(key, self.dir)) {
+            return Rc::clone(node);
+        }
+        let mut node = Node::default();
+        Pair { old: self.old, new: self.new, dir: self.dir, node: &mut node }.compare(o, n);
+        let node = Rc::new(node);
+        self.walks.nodes.insert((key, self.dir), Rc::clone(&node));
+        node
     }
 
     /// `response 200 property `a.b``, or the root's name.
@@ -420,13 +625,31 @@ impl<'a, 'o> Cmp<'a, 'o> {
         }
         format!("{} {p}", self.subject.at)
     }
+}
 
-    fn push(&mut self, rule: &'static Rule, path: &[Seg], message: String) {
-        self.out.push(Emit { rule, location: self.location(path), message });
+/// Comparing one pair of schemas into its [`Node`].
+struct Pair<'a, 'n> {
+    old: &'a Contract,
+    new: &'a Contract,
+    dir: Dir,
+    node: &'n mut Node<'a>,
+}
+
+impl<'a> Pair<'a, '_> {
+    /// A change of the schema (`seg: None`) or of one of its properties; the
+    /// text follows the name of what changed.
+    fn emit(&mut self, rule: &'static Rule, seg: Option<Seg>, text: String) {
+        self.node.changes.push((rule, seg, text));
+    }
+
+    /// A pair inside this one, compared when the walk gets there.
+    fn then(&mut self, o: &'a Value, n: &'a Value, seg: Option<Seg>) {
+        let key = (identity(self.old, o), identity(self.new, n));
+        self.node.inside.push((key, o, n, seg));
     }
 
     /// The rule for a change by its effect, in this direction.
-    fn effect(&mut self, e: Effect, path: &[Seg], detail: &str) {
+    fn effect(&mut self, e: Effect, detail: &str) {
         let rule = match (self.dir, e) {
             (Dir::Request, Effect::Tighter) => &rules::REQUEST_CONSTRAINT_TIGHTENED,
             (Dir::Request, Effect::Looser) => &rules::REQUEST_CONSTRAINT_RELAXED,
@@ -435,11 +658,33 @@ impl<'a, 'o> Cmp<'a, 'o> {
             (Dir::Response, Effect::Looser) => &rules::RESPONSE_CONSTRAINT_RELAXED,
             (Dir::Response, Effect::Different) => &rules::RESPONSE_CONSTRAINT_CHANGED,
         };
-        let message = format!("{}: {detail}", self.name(path));
-        self.push(rule, path, message);
+        self.emit(rule, None, format!(": {detail}"));
     }
 
-    fn types(&mut self, ov: &View<'_>, nv: &View<'_>, path: &[Seg]) {
+    fn compare(&mut self, o: &'a Value, n: &'a Value) {
+        let ov = View::of(self.old, o);
+        let nv = View::of(self.new, n);
+        if ov.variants.is_some() || nv.variants.is_some() {
+            self.variants(&ov, o, &nv, n);
+            self.nullable(&ov, &nv);
+            return;
+        }
+        self.types(&ov, &nv);
+        self.nullable(&ov, &nv);
+        self.enums(&ov, &nv);
+        self.constraints(&ov, &nv);
+        if allows(ov.types.as_ref(), "object") && allows(nv.types.as_ref(), "object") {
+            self.object(&ov, &nv);
+        }
+        if allows(ov.types.as_ref(), "array")
+            && allows(nv.types.as_ref(), "array")
+            && (ov.items.is_some() || nv.items.is_some())
+        {
+            self.then(ov.items.unwrap_or(&ANY), nv.items.unwrap_or(&ANY), Some(Seg::Items));
+        }
+    }
+
+    fn types(&mut self, ov: &View<'_>, nv: &View<'_>) {
         let (o, n) = (ov.types.as_ref(), nv.types.as_ref());
         // Types the old side had that the new does not accept, and the reverse.
         let lost = match (o, n) {
@@ -461,67 +706,57 @@ impl<'a, 'o> Cmp<'a, 'o> {
             Dir::Response if gained => &rules::RESPONSE_TYPE_CHANGED,
             Dir::Response => &rules::RESPONSE_TYPE_NARROWED,
         };
-        let message = format!("{} type changed from {} to {}", self.name(path), show_types(o), show_types(n));
-        self.push(rule, path, message);
+        self.emit(rule, None, format!(" type changed from {} to {}", show_types(o), show_types(n)));
     }
 
-    fn nullable(&mut self, ov: &View<'_>, nv: &View<'_>, path: &[Seg]) {
+    fn nullable(&mut self, ov: &View<'_>, nv: &View<'_>) {
         let (Some(o), Some(n)) = (ov.nullable, nv.nullable) else { return };
         if o == n {
             return;
         }
-        let name = self.name(path);
-        match (self.dir, o) {
-            (Dir::Request, true) => {
-                self.push(&rules::REQUEST_NULLABLE_REMOVED, path, format!("{name} no longer accepts null"))
-            }
-            (Dir::Request, false) => {
-                self.push(&rules::REQUEST_NULLABLE_ADDED, path, format!("{name} now accepts null"))
-            }
-            (Dir::Response, false) => {
-                self.push(&rules::RESPONSE_NULLABLE_ADDED, path, format!("{name} may now be null"))
-            }
-            (Dir::Response, true) => {
-                self.push(&rules::RESPONSE_NULLABLE_REMOVED, path, format!("{name} is no longer null"))
-            }
-        }
+        let (rule, text) = match (self.dir, o) {
+            (Dir::Request, true) => (&rules::REQUEST_NULLABLE_REMOVED, " no longer accepts null"),
+            (Dir::Request, false) => (&rules::REQUEST_NULLABLE_ADDED, " now accepts null"),
+            (Dir::Response, false) => (&rules::RESPONSE_NULLABLE_ADDED, " may now be null"),
+            (Dir::Response, true) => (&rules::RESPONSE_NULLABLE_REMOVED, " is no longer null"),
+        };
+        self.emit(rule, None, text.to_string());
     }
 
-    fn enums(&mut self, ov: &View<'_>, nv: &View<'_>, path: &[Seg]) {
+    fn enums(&mut self, ov: &View<'_>, nv: &View<'_>) {
         let list = |e: &[&Value]| e.iter().map(|v| format!("`{}`", show_value(v))).collect::<Vec<_>>().join(", ");
         match (&ov.enumv, &nv.enumv) {
             (Some(o), Some(n)) => {
-                let name = self.name(path);
                 for v in o.iter().filter(|v| !n.contains(v)) {
                     let rule = match self.dir {
                         Dir::Request => &rules::REQUEST_ENUM_VALUE_REMOVED,
                         Dir::Response => &rules::RESPONSE_ENUM_VALUE_REMOVED,
                     };
-                    self.push(rule, path, format!("{name}: enum value `{}` removed", show_value(v)));
+                    self.emit(rule, None, format!(": enum value `{}` removed", show_value(v)));
                 }
                 for v in n.iter().filter(|v| !o.contains(v)) {
                     let rule = match self.dir {
                         Dir::Request => &rules::REQUEST_ENUM_VALUE_ADDED,
                         Dir::Response => &rules::RESPONSE_ENUM_VALUE_ADDED,
                     };
-                    self.push(rule, path, format!("{name}: enum value `{}` added", show_value(v)));
+                    self.emit(rule, None, format!(": enum value `{}` added", show_value(v)));
                 }
             }
-            (None, Some(n)) => self.effect(Effect::Tighter, path, &format!("enum added (only {})", list(n))),
-            (Some(o), None) => self.effect(Effect::Looser, path, &format!("enum removed (was {})", list(o))),
+            (None, Some(n)) => self.effect(Effect::Tighter, &format!("enum added (only {})", list(n))),
+            (Some(o), None) => self.effect(Effect::Looser, &format!("enum removed (was {})", list(o))),
             (None, None) => {}
         }
     }
 
-    fn constraints(&mut self, ov: &View<'_>, nv: &View<'_>, path: &[Seg]) {
+    fn constraints(&mut self, ov: &View<'_>, nv: &View<'_>) {
         fn num<'v>(v: &View<'v>, w: &str) -> Option<(f64, &'v Value)> {
             v.words.get(w).and_then(|x| x.as_f64().map(|f| (f, *x)))
         }
         for w in UPPER.iter().chain(LOWER) {
             let upper = UPPER.contains(w);
             match (num(ov, w), num(nv, w)) {
-                (None, Some((_, n))) => self.effect(Effect::Tighter, path, &format!("{w} {n} added")),
-                (Some((_, o)), None) => self.effect(Effect::Looser, path, &format!("{w} {o} removed")),
+                (None, Some((_, n))) => self.effect(Effect::Tighter, &format!("{w} {n} added")),
+                (Some((_, o)), None) => self.effect(Effect::Looser, &format!("{w} {o} removed")),
                 (Some((of, o)), Some((nf, n))) if of != nf => {
                     let (e, how) = match (upper, nf < of) {
                         (true, true) => (Effect::Tighter, "lowered"),
@@ -529,23 +764,23 @@ impl<'a, 'o> Cmp<'a, 'o> {
                         (false, true) => (Effect::Looser, "lowered"),
                         (false, false) => (Effect::Tighter, "raised"),
                     };
-                    self.effect(e, path, &format!("{w} {how} from {o} to {n}"));
+                    self.effect(e, &format!("{w} {how} from {o} to {n}"));
                 }
                 _ => {}
             }
         }
         let text = |v: &View<'_>, w: &str| v.words.get(w).and_then(|x| x.as_str()).map(str::to_string);
         match (text(ov, "pattern"), text(nv, "pattern")) {
-            (None, Some(n)) => self.effect(Effect::Tighter, path, &format!("pattern `{n}` added")),
-            (Some(o), None) => self.effect(Effect::Looser, path, &format!("pattern `{o}` removed")),
+            (None, Some(n)) => self.effect(Effect::Tighter, &format!("pattern `{n}` added")),
+            (Some(o), None) => self.effect(Effect::Looser, &format!("pattern `{o}` removed")),
             (Some(o), Some(n)) if o != n => {
-                self.effect(Effect::Different, path, &format!("pattern changed from `{o}` to `{n}`"));
+                self.effect(Effect::Different, &format!("pattern changed from `{o}` to `{n}`"));
             }
             _ => {}
         }
         match (text(ov, "format"), text(nv, "format")) {
-            (None, Some(n)) => self.effect(Effect::Tighter, path, &format!("format `{n}` added")),
-            (Some(o), None) => self.effect(Effect::Looser, path, &format!("format `{o}` removed")),
+            (None, Some(n)) => self.effect(Effect::Tighter, &format!("format `{n}` added")),
+            (Some(o), None) => self.effect(Effect::Looser, &format!("format `{o}` removed")),
             (Some(o), Some(n)) if o != n => {
                 let e = if WIDER_FORMATS.contains(&(o.as_str(), n.as_str())) {
                     Effect::Looser
@@ -554,13 +789,13 @@ impl<'a, 'o> Cmp<'a, 'o> {
                 } else {
                     Effect::Different
                 };
-                self.effect(e, path, &format!("format changed from `{o}` to `{n}`"));
+                self.effect(e, &format!("format changed from `{o}` to `{n}`"));
             }
             _ => {}
         }
         match (num(ov, "multipleOf"), num(nv, "multipleOf")) {
-            (None, Some((_, n))) => self.effect(Effect::Tighter, path, &format!("multipleOf {n} added")),
-            (Some((_, o)), None) => self.effect(Effect::Looser, path, &format!("multipleOf {o} removed")),
+            (None, Some((_, n))) => self.effect(Effect::Tighter, &format!("multipleOf {n} added")),
+            (Some((_, o)), None) => self.effect(Effect::Looser, &format!("multipleOf {o} removed")),
             (Some((of, o)), Some((nf, n))) if of != nf && of != 0.0 && nf != 0.0 => {
                 let e = if (nf / of).fract() == 0.0 {
                     Effect::Tighter
@@ -569,13 +804,13 @@ impl<'a, 'o> Cmp<'a, 'o> {
                 } else {
                     Effect::Different
                 };
-                self.effect(e, path, &format!("multipleOf changed from {o} to {n}"));
+                self.effect(e, &format!("multipleOf changed from {o} to {n}"));
             }
             _ => {}
         }
         match (ov.flag("uniqueItems"), nv.flag("uniqueItems")) {
-            (false, true) => self.effect(Effect::Tighter, path, "uniqueItems added"),
-            (true, false) => self.effect(Effect::Looser, path, "uniqueItems removed"),
+            (false, true) => self.effect(Effect::Tighter, "uniqueItems added"),
+            (true, false) => self.effect(Effect::Looser, "uniqueItems removed"),
             _ => {}
         }
         if self.dir == Dir::Request {
@@ -589,48 +824,47 @@ impl<'a, 'o> Cmp<'a, 'o> {
                 _ => None,
             };
             if let Some(d) = detail {
-                let message = format!("{}: {d}", self.name(path));
-                self.push(&rules::REQUEST_DEFAULT_CHANGED, path, message);
+                self.emit(&rules::REQUEST_DEFAULT_CHANGED, None, format!(": {d}"));
             }
         }
     }
 
-    fn object(&mut self, ov: &View<'a>, nv: &View<'a>, path: &mut Vec<Seg>) {
+    fn object(&mut self, ov: &View<'a>, nv: &View<'a>) {
         // A read-only property is never sent, a write-only one never returned.
         let hidden = match self.dir {
             Dir::Request => "readOnly",
             Dir::Response => "writeOnly",
         };
         let visible = |c: &'a Contract, v: &View<'a>| -> BTreeMap<String, &'a Value> {
-            v.props.iter().filter(|(_, s)| !View::of(c, s).flag(hidden)).map(|(k, s)| (k.clone(), *s)).collect()
+            v.props.iter().filter(|(_, s)| !has_flag(c, s, hidden, 0)).map(|(k, s)| (k.clone(), *s)).collect()
         };
         let op = visible(self.old, ov);
         let np = visible(self.new, nv);
         let names: BTreeSet<&String> = op.keys().chain(np.keys()).collect();
         for name in names {
-            path.push(Seg::Prop(name.clone()));
+            let seg = || Some(Seg::Prop(name.clone()));
             let (o_req, n_req) = (ov.required.contains(name), nv.required.contains(name));
-            let subject = self.name(path);
             match (op.get(name), np.get(name)) {
                 (Some(_), None) => {
-                    let why = if nv.props.contains_key(name) {
-                        if self.dir == Dir::Request { " (now read-only)" } else { " (now write-only)" }
-                    } else {
-                        ""
+                    let why = match (nv.props.contains_key(name), self.dir) {
+                        (false, _) => "",
+                        (true, Dir::Request) => " (now read-only)",
+                        (true, Dir::Response) => " (now write-only)",
                     };
                     let rule = match self.dir {
                         Dir::Request => &rules::REQUEST_PROPERTY_REMOVED,
                         Dir::Response => &rules::RESPONSE_PROPERTY_REMOVED,
                     };
-                    self.push(rule, path, format!("{subject} removed{why}"));
+                    self.emit(rule, seg(), format!(" removed{why}"));
                 }
-                (None, Some(_)) => match self.dir {
-                    Dir::Request if n_req => {
-                        self.push(&rules::REQUEST_REQUIRED_PROPERTY_ADDED, path, format!("{subject} added (required)"));
-                    }
-                    Dir::Request => self.push(&rules::REQUEST_PROPERTY_ADDED, path, format!("{subject} added")),
-                    Dir::Response => self.push(&rules::RESPONSE_PROPERTY_ADDED, path, format!("{subject} added")),
-                },
+                (None, Some(_)) => {
+                    let (rule, text) = match self.dir {
+                        Dir::Request if n_req => (&rules::REQUEST_REQUIRED_PROPERTY_ADDED, " added (required)"),
+                        Dir::Request => (&rules::REQUEST_PROPERTY_ADDED, " added"),
+                        Dir::Response => (&rules::RESPONSE_PROPERTY_ADDED, " added"),
+                    };
+                    self.emit(rule, seg(), text.to_string());
+                }
                 (Some(o), Some(n)) => {
                     let change = match (self.dir, o_req, n_req) {
                         (Dir::Request, false, true) => Some((&rules::REQUEST_PROPERTY_BECAME_REQUIRED, "required")),
@@ -640,51 +874,43 @@ impl<'a, 'o> Cmp<'a, 'o> {
                         _ => None,
                     };
                     if let Some((rule, now)) = change {
-                        self.push(rule, path, format!("{subject} became {now}"));
+                        self.emit(rule, seg(), format!(" became {now}"));
                     }
-                    self.compare(o, n, path);
+                    self.then(o, n, seg());
                 }
                 (None, None) => {}
             }
-            path.pop();
         }
         let closed = |a: Option<&Value>| matches!(a, Some(Value::Bool(false)));
-        let name = self.name(path);
-        match (closed(ov.additional), closed(nv.additional), self.dir) {
-            (false, true, Dir::Request) => self.push(
-                &rules::REQUEST_CONSTRAINT_TIGHTENED,
-                path,
-                format!("{name}: additional properties no longer accepted"),
-            ),
-            (true, false, Dir::Request) => self.push(
-                &rules::REQUEST_CONSTRAINT_RELAXED,
-                path,
-                format!("{name}: additional properties now accepted"),
-            ),
-            (false, true, Dir::Response) => self.push(
-                &rules::RESPONSE_CONSTRAINT_TIGHTENED,
-                path,
-                format!("{name}: no longer has undeclared properties"),
-            ),
-            (true, false, Dir::Response) => self.push(
-                &rules::RESPONSE_ADDITIONAL_PROPERTIES_ALLOWED,
-                path,
-                format!("{name}: may now have undeclared properties"),
-            ),
+        let change = match (closed(ov.additional), closed(nv.additional), self.dir) {
+            (false, true, Dir::Request) => {
+                Some((&rules::REQUEST_CONSTRAINT_TIGHTENED, ": additional properties no longer accepted"))
+            }
+            (true, false, Dir::Request) => {
+                Some((&rules::REQUEST_CONSTRAINT_RELAXED, ": additional properties now accepted"))
+            }
+            (false, true, Dir::Response) => {
+                Some((&rules::RESPONSE_CONSTRAINT_TIGHTENED, ": no longer has undeclared properties"))
+            }
+            (true, false, Dir::Response) => {
+                Some((&rules::RESPONSE_ADDITIONAL_PROPERTIES_ALLOWED, ": may now have undeclared properties"))
+            }
             (false, false, _)
                 if ov.additional.is_some_and(Value::is_object) || nv.additional.is_some_and(Value::is_object) =>
             {
-                path.push(Seg::Additional);
-                self.compare(ov.additional.unwrap_or(&ANY), nv.additional.unwrap_or(&ANY), path);
-                path.pop();
+                self.then(ov.additional.unwrap_or(&ANY), nv.additional.unwrap_or(&ANY), Some(Seg::Additional));
+                None
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some((rule, text)) = change {
+            self.emit(rule, None, text.to_string());
         }
     }
 
     /// `anyOf`/`oneOf` on either side: alternatives matched by the schema
     /// they name (`$ref`), then by type; a plain schema is one alternative.
-    fn variants(&mut self, ov: &View<'a>, o: &'a Value, nv: &View<'a>, n: &'a Value, path: &mut Vec<Seg>) {
+    fn variants(&mut self, ov: &View<'a>, o: &'a Value, nv: &View<'a>, n: &'a Value) {
         let (o_kind, ob) = ov.variants.clone().unwrap_or(("", vec![o]));
         let (n_kind, nb) = nv.variants.clone().unwrap_or(("", vec![n]));
         let kind = if n_kind.is_empty() { o_kind } else { n_kind };
@@ -716,25 +942,24 @@ impl<'a, 'o> Cmp<'a, 'o> {
                 None => removed.push(i),
             }
         }
-        let name = self.name(path);
         let word = |l: &(Option<String>, String)| l.0.clone().unwrap_or_else(|| l.1.clone());
         for i in removed {
             let rule = match self.dir {
                 Dir::Request => &rules::REQUEST_VARIANT_REMOVED,
                 Dir::Response => &rules::RESPONSE_VARIANT_REMOVED,
             };
-            self.push(rule, path, format!("{name}: {kind} alternative `{}` removed", word(&ol[i])));
+            self.emit(rule, None, format!(": {kind} alternative `{}` removed", word(&ol[i])));
         }
         for j in (0..nb.len()).filter(|j| !used[*j]) {
             let rule = match self.dir {
                 Dir::Request => &rules::REQUEST_VARIANT_ADDED,
                 Dir::Response => &rules::RESPONSE_VARIANT_ADDED,
             };
-            self.push(rule, path, format!("{name}: {kind} alternative `{}` added", word(&nl[j])));
+            self.emit(rule, None, format!(": {kind} alternative `{}` added", word(&nl[j])));
         }
         pairs.sort_unstable();
         for (i, j) in pairs {
-            self.compare(ob[i], nb[j], path);
+            self.then(ob[i], nb[j], None);
         }
     }
 }
