@@ -24,7 +24,7 @@ use crate::plan::{Check, Checkpoint, Criteria, Expectation, Gate, Retry, Severit
 use crate::raw::{self, KINDS, RawCheck, RawCheckpoint, RawExpect, RawGate};
 use crate::yaml::{self, Node};
 
-mod contract;
+mod contract_diff;
 mod quality;
 
 /// Files larger than this are refused before parsing.
@@ -1685,7 +1685,7 @@ impl Validator<'_> {
                 }
             }
             "metrics" => quality::check_metrics(self, spec, loc, node),
-            "contract-diff" => contract::check_contract_diff(self, spec, loc, node),
+            "contract-diff" => contract_diff::check_contract_diff(self, spec, loc, node),
             _ => {}
         }
         // Services named by stack-bound kinds must exist.

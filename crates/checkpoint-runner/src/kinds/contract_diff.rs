@@ -104,7 +104,10 @@ async fn read(
             String::from_utf8(bytes).map_err(|_| SourceError::Invalid(LoadError::new(shown, "not UTF-8 text")))
         }
         "http" | "https" => {
-            let mut req = client.get(u.clone()).timeout(FETCH_TIMEOUT);
+            let mut req = client
+                .get(u.clone())
+                .header("accept", "application/json, application/yaml;q=0.9, */*;q=0.5")
+                .timeout(FETCH_TIMEOUT);
             if u.origin() == root.origin() {
                 for (k, v) in headers {
                     req = req.header(k.as_str(), v.as_str());
