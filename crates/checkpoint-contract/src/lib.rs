@@ -7,6 +7,8 @@
 //! - [`ops`]: the operations, selected by tag, operationId, path or method.
 //! - [`sample`]: a request for an operation from the spec's examples, or a
 //!   minimal instance valid against its schema.
+//! - [`diff`]: breaking changes between two contracts, each change classed
+//!   breaking or not by a stable rule.
 //! - [`validate`]: a response against the operation's declared statuses,
 //!   media types and schemas; each problem names the JSON pointer in the body
 //!   and the schema rule broken.
@@ -14,6 +16,7 @@
 //! Synchronous and without network I/O: fetching a spec is the caller's job
 //! ([`load::Bundler`] says what to fetch).
 
+pub mod diff;
 pub mod load;
 mod normalize;
 pub mod ops;

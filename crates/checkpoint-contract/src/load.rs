@@ -41,7 +41,10 @@ fn json_reason(e: &serde_json::Error) -> String {
 
 fn yaml_reason(e: &serde_saphyr::Error) -> String {
     let text = e.to_string();
-    let first = text.lines().next().unwrap_or("invalid YAML").trim().to_string();
+    let first = text.lines().next().unwrap_or("invalid YAML").trim();
+    // serde-saphyr renders like rustc (`error: line 2 column 8: …`); the
+    // caller already says it is an error.
+    let first = first.strip_prefix("error: ").unwrap_or(first).to_string();
     match e.location() {
         Some(l) if !first.contains("line ") => format!("line {} column {}: {first}", l.line(), l.column()),
         _ => first,
@@ -301,4 +304,15 @@ pub fn from_text(text: &str, name: &str) -> Result<Contract, LoadError> {
     let mut c = b.finish()?;
     c.source = name.to_string();
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parse_errors_name_the_document_line_and_column_once() {
+        let e = super::parse_document("openapi: 3.1.0\npaths: [\n", "api.yaml").unwrap_err();
+        assert_eq!(e.to_string(), "api.yaml: line 2 column 8: unclosed bracket '['");
+        let e = super::parse_document("{\"openapi\": 3,\n}", "api.json").unwrap_err();
+        assert!(e.to_string().starts_with("api.json: line 2 column 1: "), "{e}");
+    }
 }

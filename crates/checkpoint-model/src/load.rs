@@ -25,6 +25,7 @@ use crate::raw::{self, KINDS, RawCheck, RawCheckpoint, RawExpect, RawGate};
 use crate::yaml::{self, Node};
 
 mod contract;
+mod contract_diff;
 mod latency;
 mod quality;
 
@@ -1368,6 +1369,9 @@ impl Validator<'_> {
         if let Some(s) = &c.latency {
             kinds.push(("latency", ser(s)));
         }
+        if let Some(s) = &c.contract_diff {
+            kinds.push(("contract-diff", ser(s)));
+        }
         // A check without exactly one kind is still returned (its file is
         // marked broken): its captures keep later checks from being reported
         // as using undefined variables.
@@ -1700,6 +1704,7 @@ impl Validator<'_> {
             "metrics" => quality::check_metrics(self, spec, loc, node),
             "openapi" => contract::check_openapi(self, spec, loc, node),
             "latency" => latency::check_latency(self, spec, name, loc, node, &whole),
+            "contract-diff" => contract_diff::check_contract_diff(self, spec, loc, node),
             _ => {}
         }
         // Services named by stack-bound kinds must exist.
@@ -1778,6 +1783,8 @@ impl Validator<'_> {
         single(self, "keyspace_misses", e.keyspace_misses);
         single(self, "operations", e.operations);
         single(self, "violations", e.violations);
+        single(self, "breaking", e.breaking);
+        single(self, "changes", e.changes);
         let headers_node = node.and_then(|n| n.get("headers"));
         for (h, v) in &e.headers {
             let entry = headers_node.and_then(|n| n.entry(h));

@@ -165,6 +165,7 @@ pub fn expect_fields(kind: &str) -> &'static [&'static str] {
             "json",
             "duration",
         ],
+        "contract-diff" => &["breaking", "changes", "json", "duration"],
         _ => &[],
     }
 }

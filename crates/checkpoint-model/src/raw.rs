@@ -155,7 +155,7 @@ enum Severity {
 
 /// One observation with expectations. Exactly one kind key (`http`, `tcp`,
 /// `postgres`, `redis`, `command`, `compose`, `exec`, `reach`, `fault`, `metrics`, `openapi`,
-/// `latency`).
+/// `latency`, `contract-diff`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
@@ -198,7 +198,10 @@ pub struct RawCheck {
     pub metrics: Option<MetricsSpec>,
     #[serde(default)]
     pub openapi: Option<OpenapiSpec>,
+    #[serde(default)]
     pub latency: Option<LatencySpec>,
+    #[serde(default, rename = "contract-diff")]
+    pub contract_diff: Option<ContractDiffSpec>,
 }
 
 /// Retry until the check passes or `until` has elapsed, waiting `every` between attempts.
@@ -330,6 +333,14 @@ pub struct RawExpect {
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub violations: Option<Spanned<Value>>,
+    /// Breaking changes from the base contract to the live one (`contract-diff`; default `0`).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub breaking: Option<Spanned<Value>>,
+    /// Every change, breaking or not (`contract-diff`).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub changes: Option<Spanned<Value>>,
 }
 
 /// An HTTP request.
@@ -632,7 +643,38 @@ pub struct LatencySpec {
     pub insecure: bool,
 }
 
+/// Breaking changes between a committed OpenAPI contract and the one the
+/// running service serves (`checkpoint contract diff` as a check).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractDiffSpec {
+    /// The contract clients were built against: a file (relative to the
+    /// project root) or an http(s) URL. `$ref`s to other files are followed.
+    pub base: String,
+    /// The contract now: usually the service's own, `"${API}/openapi.json"`; or a file.
+    pub live: String,
+    /// Request headers for fetching URLs (a token for a protected spec); sent
+    /// only to the host of the URL they go with, not to hosts `$ref`s name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, String>,
+    /// Accept invalid TLS certificates (self-signed staging).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+}
+
 /// The check kinds, as written in files.
 pub const KINDS: &[&str] = &[
-    "http", "tcp", "postgres", "redis", "command", "compose", "exec", "reach", "fault", "metrics", "openapi", "latency",
+    "http",
+    "tcp",
+    "postgres",
+    "redis",
+    "command",
+    "compose",
+    "exec",
+    "reach",
+    "fault",
+    "metrics",
+    "openapi",
+    "latency",
+    "contract-diff",
 ];

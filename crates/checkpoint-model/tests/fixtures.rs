@@ -156,6 +156,7 @@ invalid_cases! {
     quality_gates => "quality-gates";
     openapi_spec => "openapi-spec";
     latency_spec => "latency-spec";
+    contract_diff => "contract-diff";
 }
 
 /// A fixture folder without a test (or a test without a folder) is a mistake.

@@ -19,7 +19,8 @@ Examples:
   checkpoint list 1                         the gates and checks of checkpoint 1
   checkpoint run 1 --shard 2/3 -o shard-2   the second of three CI shards
   checkpoint report merge shard-*/results.json   one report of every shard
-  checkpoint init --compose docker-compose.yml    a starting checkpoints/0.yaml for a stack";
+  checkpoint init --compose docker-compose.yml    a starting checkpoints/0.yaml for a stack
+  checkpoint contract diff openapi.json http://localhost:8000/openapi.json   breaking API changes";
 
 /// Integration checkpoints for docker-compose stacks: brings the stack up,
 /// waits until it is really ready, runs the plan's gates, and writes
@@ -67,6 +68,9 @@ pub enum Command {
     Plan(crate::plan::PlanCommand),
     /// Write a starting checkpoint for an existing compose file (services, ports, health endpoints).
     Init(InitArgs),
+    /// OpenAPI contracts: `contract diff OLD NEW` lists the changes and says which break clients.
+    #[command(subcommand)]
+    Contract(ContractCommand),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -238,6 +242,78 @@ pub struct InitArgs {
     /// Overwrite the file if it exists.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContractCommand {
+    /// Every change from OLD to NEW, breaking ones first; exits 1 if any breaks clients.
+    #[command(after_help = DIFF_HELP)]
+    Diff(DiffArgs),
+}
+
+const DIFF_HELP: &str = "\
+A change is breaking when a client written against OLD can fail against NEW:
+a request it sends may be refused, or a response it gets may not be readable.
+  - removed: a path, an operation, a response status (a 2XX range and `default`
+    count), a media type, a response header, a parameter or request property
+  - requests: a parameter, property or body newly required; a type, enum value or
+    oneOf/anyOf alternative no longer accepted; null no longer accepted; a bound
+    tightened (maxLength lowered, minimum raised, pattern or format added or changed)
+  - responses: a property removed or no longer always present; a type, enum value,
+    alternative or null that may now be returned; a bound relaxed
+  - security: credentials needed where none were, another scope, a requirement no
+    longer accepted, a scheme that sends credentials differently
+Additions and request widening are not breaking; descriptions, summaries and
+examples are not compared. Every rule, with examples: docs/contract.md.
+
+Exit codes:
+  0  no breaking change
+  1  at least one breaking change
+  2  OLD or NEW cannot be read, fetched, or parsed as OpenAPI 3.0/3.1
+
+Examples:
+  checkpoint contract diff openapi.json http://localhost:8000/openapi.json
+  checkpoint contract diff old.yaml new.yaml --breaking-only
+  checkpoint contract diff old.yaml new.yaml --format json
+  checkpoint contract diff api.yaml https://staging/openapi.json -H 'Authorization: Bearer …'";
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The contract clients were built against: a file (YAML or JSON; `$ref`s to
+    /// other files and URLs are followed) or an http(s) URL.
+    #[arg(value_name = "OLD")]
+    pub old: String,
+    /// The contract to check against it: a file or an http(s) URL.
+    #[arg(value_name = "NEW")]
+    pub new: String,
+    /// `text` for people, `json` for machines (`{breaking, non_breaking, changes: […]}`).
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text, value_name = "FORMAT")]
+    pub format: DiffFormat,
+    /// List only the breaking changes (the summary still counts the others).
+    #[arg(long)]
+    pub breaking_only: bool,
+    /// A request header for URLs, `'Name: value'` (a token for a protected spec). Repeatable;
+    /// sent only to the host of OLD or NEW, not to other hosts their `$ref`s name.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// Accept invalid TLS certificates (self-signed staging).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DiffFormat {
+    Text,
+    Json,
+}
+
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once(':').ok_or_else(|| format!("`{s}` is not `Name: value`"))?;
+    let k = k.trim();
+    if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
+        return Err(format!("`{k}` is not a header name"));
+    }
+    Ok((k.to_string(), v.trim().to_string()))
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

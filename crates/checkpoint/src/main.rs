@@ -25,6 +25,7 @@ macro_rules! err {
 mod cli;
 mod commands;
 mod console;
+mod contract;
 mod github;
 mod init;
 mod plan;
@@ -62,5 +63,6 @@ async fn dispatch(args: cli::Cli) -> u8 {
         cli::Command::Stack(s) => stackctl::command(&args.dir, args.color, s).await,
         cli::Command::Plan(p) => plan::command(&args.dir, p),
         cli::Command::Init(i) => init::command(&args.dir, &i).await,
+        cli::Command::Contract(c) => contract::command(args.color, c).await,
     }
 }

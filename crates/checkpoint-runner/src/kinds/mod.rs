@@ -2,6 +2,7 @@
 
 pub mod command;
 pub mod compose;
+pub mod contract_diff;
 pub mod exec;
 pub mod fault;
 pub mod http;
@@ -32,6 +33,7 @@ pub fn by_name(name: &str) -> Option<&'static dyn CheckKind> {
         "metrics" => &metrics::Metrics,
         "openapi" => &openapi::Openapi,
         "latency" => &latency::Latency,
+        "contract-diff" => &contract_diff::ContractDiff,
         _ => return None,
     })
 }

@@ -1,0 +1,249 @@
+//! `contract-diff` against a live spec served in-process (axum): the
+//! committed contract is a file of the project, the live one a URL — one
+//! unchanged, one drifted, one split over several documents fetched through
+//! their `$ref`s, one behind a token, one that is not there. Checkpoints are
+//! written as YAML and go through the real loader and engine.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use checkpoint_model::load::{LoadOptions, load_checkpoints};
+use checkpoint_model::result::{GateResult, Status};
+use checkpoint_runner::scope::RunVars;
+use checkpoint_runner::{Engine, ExternalTarget, RunOptions};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// The committed contract: one item resource.
+fn contract(created_at: bool) -> Value {
+    let mut item = json!({
+        "type": "object",
+        "required": ["id", "name"],
+        "properties": { "id": { "type": "string" }, "name": { "type": "string" } }
+    });
+    if created_at {
+        item["required"].as_array_mut().unwrap().push(json!("created_at"));
+        item["properties"]["created_at"] = json!({ "type": "string", "format": "date-time" });
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "Items", "version": "1" },
+        "paths": {
+            "/items/{id}": { "get": {
+                "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "responses": { "200": { "description": "ok",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Item" } } } } }
+            } },
+            "/health": { "get": { "responses": { "200": { "description": "ok" } } } }
+        },
+        "components": { "schemas": { "Item": item } }
+    })
+}
+
+/// The same contract as YAML split over two documents, as some services serve it.
+const ROOT_YAML: &str = r##"openapi: 3.1.0
+info: { title: Items, version: "1" }
+paths:
+  /items/{itemId}:
+    get:
+      parameters:
+        - { name: itemId, in: path, required: true, schema: { type: string } }
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: { $ref: "schemas.yaml#/Item" }
+  /health:
+    get: { responses: { "200": { description: ok } } }
+"##;
+const SCHEMAS_YAML: &str = r##"Item:
+  type: object
+  required: [id, name, created_at]
+  properties:
+    id: { type: string }
+    name: { type: string }
+    created_at: { type: string, format: date-time }
+"##;
+
+async fn server() -> String {
+    let app = axum::Router::new()
+        .route("/same.json", get(|| async { axum::Json(contract(true)) }))
+        .route("/openapi.json", get(|| async { axum::Json(contract(false)) }))
+        .route("/spec/root.yaml", get(|| async { ROOT_YAML }))
+        .route("/spec/schemas.yaml", get(|| async { SCHEMAS_YAML }))
+        .route("/broken.json", get(|| async { "{\"openapi\": \"3.1.0\", " }))
+        .route(
+            "/private.json",
+            get(|h: HeaderMap| async move {
+                if h.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer let-me-in") {
+                    Ok(axum::Json(contract(true)))
+                } else {
+                    Err(StatusCode::UNAUTHORIZED)
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+async fn run_yaml(yaml: &str, vars: &[(&str, &str)], files: &[(&str, &str)]) -> Vec<GateResult> {
+    checkpoint_runner::init_tls();
+    let dir = tempfile::tempdir().unwrap();
+    let cps = dir.path().join("checkpoints");
+    std::fs::create_dir_all(&cps).unwrap();
+    std::fs::write(cps.join("1.yaml"), yaml).unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let cli_vars: indexmap::IndexMap<String, String> =
+        vars.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+    let opts = LoadOptions { dir: cps, cli_vars: cli_vars.clone(), use_env: false, ..LoadOptions::default() };
+    let loaded = match load_checkpoints(&opts, &["1".to_string()]) {
+        Ok(l) => l,
+        Err(d) => panic!("{}", d.render(false)),
+    };
+    let cp = &loaded.checkpoints[0];
+    let mut rv = RunVars { cli: cli_vars, ..RunVars::default() };
+    rv.expand_vars(&cp.vars).unwrap();
+    let mut engine = Engine::new(
+        Arc::new(ExternalTarget),
+        dir.path().to_path_buf(),
+        CancellationToken::new(),
+        rv,
+        RunOptions { jobs: 2, fail_fast: false },
+    );
+    engine.resolve_endpoints(&cp.gates).await;
+    engine.run(&cp.gates).await
+}
+
+fn gate<'a>(gates: &'a [GateResult], id: &str) -> &'a GateResult {
+    gates.iter().find(|g| g.id == id).unwrap_or_else(|| panic!("no gate {id}"))
+}
+
+#[tokio::test]
+async fn contract_diff_against_a_live_spec() {
+    let api = server().await;
+    let yaml = r#"
+checkpoint: 1
+title: Contract
+gates:
+  - id: unchanged
+    title: API breaking changes = 0
+    checks:
+      - name: same contract
+        contract-diff: { base: api/openapi.json, live: "${API}/same.json" }
+  - id: drifted
+    title: API breaking changes = 0 (drifted)
+    checks:
+      - name: drifted contract
+        contract-diff: { base: api/openapi.json, live: "${API}/openapi.json" }
+  - id: accepted
+    title: A known break, accepted
+    checks:
+      - name: one break expected
+        contract-diff: { base: api/openapi.json, live: "${API}/openapi.json" }
+        expect:
+          breaking: 1
+          changes: { gte: 1 }
+          json: { "$[?@.breaking == true].rule": response-property-removed }
+        capture: { FIRST: "$[0].message" }
+  - id: split
+    title: A spec in several documents over HTTP
+    checks:
+      - name: refs fetched
+        contract-diff: { base: api/openapi.json, live: "${API}/spec/root.yaml" }
+  - id: protected
+    title: A spec behind a token
+    checks:
+      - name: with the token
+        contract-diff:
+          base: api/openapi.json
+          live: "${API}/private.json"
+          headers: { Authorization: Bearer let-me-in }
+  - id: unauthorized
+    title: A spec behind a token, without it
+    checks:
+      - name: without the token
+        contract-diff: { base: api/openapi.json, live: "${API}/private.json" }
+  - id: broken
+    title: The service serves no valid spec
+    checks:
+      - name: truncated JSON
+        contract-diff: { base: api/openapi.json, live: "${API}/broken.json" }
+  - id: down
+    title: Nothing listens
+    checks:
+      - name: refused
+        contract-diff: { base: api/openapi.json, live: "http://127.0.0.1:9/openapi.json" }
+"#;
+    let base = serde_json::to_string_pretty(&contract(true)).unwrap();
+    let gates = run_yaml(yaml, &[("API", &api)], &[("api/openapi.json", &base)]).await;
+
+    let ok = gate(&gates, "unchanged");
+    assert_eq!(ok.status, Status::Passed, "{ok:#?}");
+    let ev = ok.checks[0].evidence.as_deref().unwrap();
+    assert!(ev.starts_with("base: api/openapi.json (OpenAPI 3.1, 2 operations)\nlive: http://"), "{ev}");
+    assert!(ev.ends_with("\nno changes\n"), "{ev}");
+
+    let d = gate(&gates, "drifted");
+    assert_eq!(d.status, Status::Failed, "{d:#?}");
+    assert_eq!(
+        d.reason.as_deref(),
+        Some(
+            "drifted contract: breaking: expected 0, got 1 — GET /items/{id}: response 200 property `created_at` removed"
+        )
+    );
+    let ev = d.checks[0].evidence.as_deref().unwrap();
+    assert!(
+        ev.contains(
+            "Breaking changes (1):\n  GET /items/{id}\n    response 200 property `created_at` removed  [response-property-removed]\n"
+        ),
+        "{ev}"
+    );
+    assert!(ev.ends_with("\n1 breaking change, 0 non-breaking\n"), "{ev}");
+
+    let a = gate(&gates, "accepted");
+    assert_eq!(a.status, Status::Passed, "{a:#?}");
+
+    let s = gate(&gates, "split");
+    assert_eq!(s.status, Status::Passed, "the same contract, bundled from two documents: {s:#?}");
+
+    let p = gate(&gates, "protected");
+    assert_eq!(p.status, Status::Passed, "{p:#?}");
+    let u = gate(&gates, "unauthorized");
+    assert_eq!(u.status, Status::Failed, "{u:#?}");
+    assert!(u.reason.as_deref().unwrap().ends_with("/private.json: HTTP 401 Unauthorized"), "{u:#?}");
+
+    let b = gate(&gates, "broken");
+    assert_eq!(b.status, Status::Failed, "a broken live spec is the service's fault: {b:#?}");
+    assert!(b.reason.as_deref().unwrap().contains("/broken.json: line 1 column"), "{b:#?}");
+
+    let down = gate(&gates, "down");
+    assert_eq!(down.status, Status::Failed, "{down:#?}");
+    assert!(down.reason.as_deref().unwrap().starts_with("refused: live contract http://127.0.0.1:9/openapi.json: "));
+}
+
+#[tokio::test]
+async fn an_unreadable_committed_contract_is_an_error_not_a_failure() {
+    let api = server().await;
+    let yaml = r#"
+checkpoint: 1
+title: Contract
+gates:
+  - id: bad-base
+    title: The committed contract does not parse
+    checks:
+      - name: broken base
+        contract-diff: { base: api/openapi.yaml, live: "${API}/same.json" }
+"#;
+    let gates = run_yaml(yaml, &[("API", &api)], &[("api/openapi.yaml", "openapi: 3.1.0\npaths: [\n")]).await;
+    let g = gate(&gates, "bad-base");
+    assert_eq!(g.status, Status::Errored, "{g:#?}");
+    assert!(g.reason.as_deref().unwrap().contains("base contract api/openapi.yaml: line "), "{g:#?}");
+}
