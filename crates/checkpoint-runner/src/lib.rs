@@ -10,6 +10,7 @@
 //!   respected), checks of a gate in order, timeouts, retries, cancellation.
 //!   It emits [`events::Event`]s and never prints.
 
+pub mod contract_source;
 pub mod engine;
 pub mod events;
 pub mod expect;

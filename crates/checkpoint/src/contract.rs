@@ -11,7 +11,7 @@ use checkpoint_contract::diff::{self, Tone};
 use checkpoint_contract::{Contract, LoadError};
 use checkpoint_model::diag::{Diagnostic, Diagnostics, Location};
 use checkpoint_model::exit;
-use checkpoint_runner::kinds::contract_diff::{self as loader, SourceError};
+use checkpoint_runner::contract_source::{self as loader, SourceError};
 use indexmap::IndexMap;
 use serde_json::json;
 

@@ -18,23 +18,22 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use checkpoint_contract::Contract;
 use checkpoint_contract::ops::{Operation, Selection};
 use checkpoint_contract::sample::{self, Body, Inputs, NoRequest};
 use checkpoint_contract::validate::Validator;
-use checkpoint_contract::{Bundler, Contract};
 use checkpoint_model::matcher::Matcher;
 use checkpoint_model::raw::OpenapiSpec;
 use checkpoint_model::result::{CaseResult, Status};
 use serde_json::{Map, Value, json};
 
+use crate::contract_source::{self, SourceError};
 use crate::kinds::http::describe_reqwest_error;
 use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
 
 /// Largest response body read per operation.
 const MAX_BODY: usize = 8 * 1024 * 1024;
 const EVIDENCE_BODY: usize = 2048;
-/// Largest contract read from a URL.
-const MAX_SPEC: usize = 32 * 1024 * 1024;
 
 pub struct Openapi;
 
@@ -47,7 +46,7 @@ impl CheckKind for Openapi {
     async fn observe(&self, spec: &Value, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
         let spec: OpenapiSpec = typed(spec)?;
         let started = Instant::now();
-        let contract = load(&spec.spec, ctx).await?;
+        let contract = load(&spec, ctx).await?;
         let base = base_url(&spec, &contract)?;
         let selection = Selection {
             tags: spec.tags.clone(),
@@ -131,62 +130,22 @@ impl CheckKind for Openapi {
     }
 }
 
-/// The contract from a file under the project root or a URL, with every
-/// document its `$ref`s name. A URL that does not serve a readable contract
-/// is the service's failure; a file that cannot be read is the definition's.
-async fn load(source: &str, ctx: &Ctx) -> Result<Contract, ObserveError> {
-    if !(source.starts_with("http://") || source.starts_with("https://")) {
-        let path = ctx.root.join(source);
-        return checkpoint_contract::from_file(&path)
-            .map_err(|e| ObserveError::Errored(format!("the contract cannot be loaded: {e}")));
-    }
-    let url = reqwest::Url::parse(source)
-        .map_err(|e| ObserveError::Errored(format!("`{source}` is not a valid URL: {e}")))?;
-    let text = fetch(&url, ctx).await?;
-    let failed = |e: checkpoint_contract::LoadError| {
-        ObserveError::failed(format!("the contract at {source} is not readable: {e}"), excerpt(&text, 4096))
-    };
-    let mut b = Bundler::new(url.clone(), &text).map_err(&failed)?;
-    loop {
-        let pending = b.pending();
-        if pending.is_empty() {
-            break;
-        }
-        for (u, by) in pending {
-            if u.scheme() != "http" && u.scheme() != "https" {
-                return Err(ObserveError::failed(
-                    format!("{by}: {u} cannot be read from a contract served over HTTP"),
-                    "",
-                ));
-            }
-            let t = fetch(&u, ctx).await?;
-            b.add(u, &t).map_err(&failed)?;
-        }
-    }
-    b.finish().map_err(&failed)
-}
-
-async fn fetch(url: &reqwest::Url, ctx: &Ctx) -> Result<String, ObserveError> {
+/// The contract from a file under the project root or a URL (fetched with
+/// the check's `headers`), with every document its `$ref`s name. A URL that
+/// does not serve a readable contract is the service's failure; a file that
+/// cannot be read or parsed is the definition's.
+async fn load(spec: &OpenapiSpec, ctx: &Ctx) -> Result<Contract, ObserveError> {
     let client = ctx.http.get(true, false).map_err(ObserveError::Errored)?;
-    let resp = client
-        .get(url.clone())
-        .header("accept", "application/json, application/yaml;q=0.9, */*;q=0.5")
-        .send()
-        .await
-        .map_err(|e| ObserveError::failed(format!("GET {url}: {}", describe_reqwest_error(&e)), ""))?;
-    let status = resp.status();
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| ObserveError::failed(format!("GET {url}: reading the contract failed: {e}"), ""))?;
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_SPEC)]).into_owned();
-    if !status.is_success() {
-        return Err(ObserveError::failed(
-            format!("GET {url} answered {} instead of the contract", status.as_u16()),
-            excerpt(&text, 4096),
-        ));
-    }
-    Ok(text)
+    let served = spec.spec.starts_with("http://") || spec.spec.starts_with("https://");
+    contract_source::load(&spec.spec, &ctx.root, &client, &spec.headers).await.map_err(|e| {
+        let message = format!("the contract cannot be loaded: {e}");
+        match e {
+            SourceError::Unreachable(_) | SourceError::Invalid(_) if served => {
+                ObserveError::failed(message.clone(), format!("{message}\n({})", e.hint()))
+            }
+            _ => ObserveError::Errored(message),
+        }
+    })
 }
 
 /// `base_url:`, else the contract's first absolute server URL.
