@@ -256,4 +256,45 @@ fn demo_final_checkpoint_with_faults_passes() {
     for g in ["redis-outage", "worker-restart", "db-partition"] {
         assert!(o.report.gates.iter().any(|x| x.id == g && x.status == Status::Passed), "{g}: {}", o.console);
     }
+    // The plan's quality gates, every one green on the healthy stack.
+    for g in QUALITY {
+        assert!(o.report.gates.iter().any(|x| x.id == *g && x.status == Status::Passed), "{g}: {}", o.console);
+    }
+    let contract = o.report.gates.iter().find(|g| g.id == "contract").unwrap();
+    let operations = &contract.checks.iter().find(|c| c.kind == "openapi").unwrap().cases;
+    assert_eq!(operations.len(), 14, "every operation of fixtures/demo/openapi.json is called");
+}
+
+/// The final checkpoint's quality gates (docs/integration-plan.md, "Quality gates").
+const QUALITY: &[&str] =
+    &["contract", "breaking-changes", "p95", "db-query-time", "schema-conflicts", "cache-hit-rate", "metrics"];
+
+#[test]
+fn demo_variant_contract_drift_fails_exactly_the_contract_gates() {
+    // The API renamed `created_at` to `createdAt` and regenerated the spec it
+    // serves; the committed contract was not updated. Everything else works.
+    let p = unique("contract-drift");
+    let o = run(&["final", "-f", "fixtures/broken/contract-drift.yml"], &p);
+    assert_eq!(o.code, Some(1), "a drifted contract must never pass\n{}", o.console);
+    assert_eq!(ids(&o.report, Status::is_failure), set(&["contract", "breaking-changes"]), "{}", o.console);
+    assert_eq!(ids(&o.report, |s| s == Status::Skipped), set(&[]), "{}", o.console);
+    assert!(reason(&o.report, "contract").contains(r#""created_at" is a required property"#), "{}", o.console);
+    assert!(reason(&o.report, "breaking-changes").contains("created_at` removed"), "{}", o.console);
+    let contract = o.report.gates.iter().find(|g| g.id == "contract").unwrap();
+    let failed: Vec<&str> = contract
+        .checks
+        .iter()
+        .flat_map(|c| &c.cases)
+        .filter(|k| k.status != Status::Passed)
+        .map(|k| k.name.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "GET /items (listItems)",
+            "POST /items (createItem)",
+            "GET /items/{id} (getItem)",
+            "PUT /items/{id} (updateItem)"
+        ]
+    );
 }
