@@ -4,16 +4,12 @@
 //! their `$ref`s, one behind a token, one that is not there. Checkpoints are
 //! written as YAML and go through the real loader and engine.
 
-use std::sync::Arc;
-
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
-use checkpoint_model::load::{LoadOptions, load_checkpoints};
 use checkpoint_model::result::{GateResult, Status};
-use checkpoint_runner::scope::RunVars;
-use checkpoint_runner::{Engine, ExternalTarget, RunOptions};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
+
+mod support;
 
 /// The committed contract: one item resource.
 fn contract(created_at: bool) -> Value {
@@ -91,35 +87,7 @@ async fn server() -> String {
 }
 
 async fn run_yaml(yaml: &str, vars: &[(&str, &str)], files: &[(&str, &str)]) -> Vec<GateResult> {
-    checkpoint_runner::init_tls();
-    let dir = tempfile::tempdir().unwrap();
-    let cps = dir.path().join("checkpoints");
-    std::fs::create_dir_all(&cps).unwrap();
-    std::fs::write(cps.join("1.yaml"), yaml).unwrap();
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    let cli_vars: indexmap::IndexMap<String, String> =
-        vars.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
-    let opts = LoadOptions { dir: cps, cli_vars: cli_vars.clone(), use_env: false, ..LoadOptions::default() };
-    let loaded = match load_checkpoints(&opts, &["1".to_string()]) {
-        Ok(l) => l,
-        Err(d) => panic!("{}", d.render(false)),
-    };
-    let cp = &loaded.checkpoints[0];
-    let mut rv = RunVars { cli: cli_vars, ..RunVars::default() };
-    rv.expand_vars(&cp.vars).unwrap();
-    let mut engine = Engine::new(
-        Arc::new(ExternalTarget),
-        dir.path().to_path_buf(),
-        CancellationToken::new(),
-        rv,
-        RunOptions { jobs: 2, fail_fast: false },
-    );
-    engine.resolve_endpoints(&cp.gates).await;
-    engine.run(&cp.gates).await
+    support::run(yaml, support::Setup { vars, files, jobs: 2, ..Default::default() }).await
 }
 
 fn gate<'a>(gates: &'a [GateResult], id: &str) -> &'a GateResult {

@@ -11,12 +11,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use checkpoint_model::load::{LoadOptions, load_checkpoints};
 use checkpoint_model::result::{GateResult, Status};
-use checkpoint_runner::scope::RunVars;
-use checkpoint_runner::{Engine, ExternalTarget, RunOptions};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
+
+mod support;
 
 fn pg() -> String {
     std::env::var("CHECKPOINT_TEST_PG")
@@ -84,31 +83,7 @@ impl Run {
 }
 
 async fn run_yaml(yaml: &str, vars: &[(&str, &str)], cancel: CancellationToken) -> Run {
-    checkpoint_runner::init_tls();
-    let dir = tempfile::tempdir().unwrap();
-    let cps = dir.path().join("checkpoints");
-    std::fs::create_dir_all(&cps).unwrap();
-    std::fs::write(cps.join("1.yaml"), yaml).unwrap();
-    let cli_vars: indexmap::IndexMap<String, String> =
-        vars.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
-    let opts = LoadOptions { dir: cps, cli_vars: cli_vars.clone(), use_env: false, ..LoadOptions::default() };
-    let loaded = match load_checkpoints(&opts, &["1".to_string()]) {
-        Ok(l) => l,
-        Err(d) => panic!("{}", d.render(false)),
-    };
-    let cp = &loaded.checkpoints[0];
-    let mut rv = RunVars { cli: cli_vars, ..RunVars::default() };
-    rv.expand_vars(&cp.vars).unwrap();
-    let mut engine = Engine::new(
-        Arc::new(ExternalTarget),
-        dir.path().to_path_buf(),
-        cancel,
-        rv,
-        RunOptions { jobs: 4, fail_fast: false },
-    );
-    engine.resolve_endpoints(&cp.gates).await;
-    let gates = engine.run(&cp.gates).await;
-    Run { gates }
+    Run { gates: support::run(yaml, support::Setup { vars, cancel, ..Default::default() }).await }
 }
 
 #[tokio::test]

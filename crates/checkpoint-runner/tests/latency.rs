@@ -16,12 +16,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use checkpoint_model::latency::Figures;
-use checkpoint_model::load::{LoadOptions, load_checkpoints};
 use checkpoint_model::result::{CheckResult, GateResult, Status};
-use checkpoint_runner::scope::RunVars;
-use checkpoint_runner::{Engine, ExternalTarget, RunOptions};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
+
+mod support;
 
 #[derive(Default)]
 struct Counts {
@@ -101,28 +100,7 @@ impl Run {
 }
 
 async fn run_yaml(yaml: &str, cancel: CancellationToken) -> Run {
-    checkpoint_runner::init_tls();
-    let dir = tempfile::tempdir().unwrap();
-    let cps = dir.path().join("checkpoints");
-    std::fs::create_dir_all(&cps).unwrap();
-    std::fs::write(cps.join("1.yaml"), yaml).unwrap();
-    let opts = LoadOptions { dir: cps, use_env: false, ..LoadOptions::default() };
-    let loaded = match load_checkpoints(&opts, &["1".to_string()]) {
-        Ok(l) => l,
-        Err(d) => panic!("{}", d.render(false)),
-    };
-    let cp = &loaded.checkpoints[0];
-    let mut rv = RunVars::default();
-    rv.expand_vars(&cp.vars).unwrap();
-    let mut engine = Engine::new(
-        Arc::new(ExternalTarget),
-        dir.path().to_path_buf(),
-        cancel,
-        rv,
-        RunOptions { jobs: 4, fail_fast: false },
-    );
-    engine.resolve_endpoints(&cp.gates).await;
-    Run { gates: engine.run(&cp.gates).await }
+    Run { gates: support::run(yaml, support::Setup { cancel, ..Default::default() }).await }
 }
 
 fn one_gate(id: &str, check: &str) -> String {

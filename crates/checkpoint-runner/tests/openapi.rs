@@ -14,40 +14,17 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use checkpoint_model::load::{LoadOptions, load_checkpoints};
 use checkpoint_model::result::{CheckResult, GateResult, Status};
-use checkpoint_runner::scope::RunVars;
-use checkpoint_runner::{Engine, ExternalTarget, RunOptions};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
+
+mod support;
 
 fn spec(rel: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../checkpoint-contract/tests/specs").join(rel).display().to_string()
 }
 
 async fn run_yaml(yaml: &str) -> Vec<GateResult> {
-    checkpoint_runner::init_tls();
-    let dir = tempfile::tempdir().unwrap();
-    let cps = dir.path().join("checkpoints");
-    std::fs::create_dir_all(&cps).unwrap();
-    std::fs::write(cps.join("1.yaml"), yaml).unwrap();
-    let opts = LoadOptions { dir: cps, use_env: false, ..LoadOptions::default() };
-    let loaded = match load_checkpoints(&opts, &["1".to_string()]) {
-        Ok(l) => l,
-        Err(d) => panic!("{}", d.render(false)),
-    };
-    let cp = &loaded.checkpoints[0];
-    let mut rv = RunVars::default();
-    rv.expand_vars(&cp.vars).unwrap();
-    let mut engine = Engine::new(
-        Arc::new(ExternalTarget),
-        dir.path().to_path_buf(),
-        CancellationToken::new(),
-        rv,
-        RunOptions { jobs: 2, fail_fast: false },
-    );
-    engine.resolve_endpoints(&cp.gates).await;
-    engine.run(&cp.gates).await
+    support::run(yaml, support::Setup { jobs: 2, ..Default::default() }).await
 }
 
 fn check<'a>(gates: &'a [GateResult], gate: &str) -> &'a CheckResult {

@@ -12,13 +12,11 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::get;
-use checkpoint_model::load::{LoadOptions, load_checkpoints};
 use checkpoint_model::result::{GateResult, Status};
-use checkpoint_runner::scope::RunVars;
-use checkpoint_runner::{Engine, ExternalTarget, RunOptions};
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
-use tokio_util::sync::CancellationToken;
+
+mod support;
 
 fn pg() -> String {
     std::env::var("CHECKPOINT_TEST_PG")
@@ -42,35 +40,7 @@ impl Run {
 /// Loads `yaml` as `checkpoints/1.yaml` of a fresh project (plus `files`
 /// relative to its root) and runs every gate.
 async fn run_yaml(yaml: &str, vars: &[(&str, &str)], files: &[(&str, &str)]) -> Run {
-    checkpoint_runner::init_tls();
-    let dir = tempfile::tempdir().unwrap();
-    let cps = dir.path().join("checkpoints");
-    std::fs::create_dir_all(&cps).unwrap();
-    std::fs::write(cps.join("1.yaml"), yaml).unwrap();
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    let cli_vars: indexmap::IndexMap<String, String> =
-        vars.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
-    let opts = LoadOptions { dir: cps, cli_vars: cli_vars.clone(), use_env: false, ..LoadOptions::default() };
-    let loaded = match load_checkpoints(&opts, &["1".to_string()]) {
-        Ok(l) => l,
-        Err(d) => panic!("{}", d.render(false)),
-    };
-    let cp = &loaded.checkpoints[0];
-    let mut rv = RunVars { cli: cli_vars, ..RunVars::default() };
-    rv.expand_vars(&cp.vars).unwrap();
-    let mut engine = Engine::new(
-        Arc::new(ExternalTarget),
-        dir.path().to_path_buf(),
-        CancellationToken::new(),
-        rv,
-        RunOptions { jobs: 1, fail_fast: false },
-    );
-    engine.resolve_endpoints(&cp.gates).await;
-    Run { gates: engine.run(&cp.gates).await }
+    Run { gates: support::run(yaml, support::Setup { vars, files, jobs: 1, ..Default::default() }).await }
 }
 
 type Counts = Arc<Mutex<BTreeMap<(String, u16), u64>>>;

@@ -1,0 +1,59 @@
+//! What the runner's integration tests share: a checkpoint written as YAML
+//! into a fresh project (plus any files it names), loaded by the real loader
+//! and run by the engine against an external target (no Docker).
+
+use std::sync::Arc;
+
+use checkpoint_model::load::{LoadOptions, load_checkpoints};
+use checkpoint_model::result::GateResult;
+use checkpoint_runner::scope::RunVars;
+use checkpoint_runner::{Engine, ExternalTarget, RunOptions};
+use tokio_util::sync::CancellationToken;
+
+/// How to run: `--var`s, files relative to the project root, cancellation, `--jobs`.
+pub(crate) struct Setup<'a> {
+    pub(crate) vars: &'a [(&'a str, &'a str)],
+    pub(crate) files: &'a [(&'a str, &'a str)],
+    pub(crate) cancel: CancellationToken,
+    pub(crate) jobs: usize,
+}
+
+impl Default for Setup<'_> {
+    fn default() -> Self {
+        Self { vars: &[], files: &[], cancel: CancellationToken::new(), jobs: 4 }
+    }
+}
+
+/// Loads `yaml` as `checkpoints/1.yaml` of a fresh project and runs every gate.
+/// A definition error fails the test with the rendered diagnostics.
+pub(crate) async fn run(yaml: &str, setup: Setup<'_>) -> Vec<GateResult> {
+    checkpoint_runner::init_tls();
+    let dir = tempfile::tempdir().unwrap();
+    let cps = dir.path().join("checkpoints");
+    std::fs::create_dir_all(&cps).unwrap();
+    std::fs::write(cps.join("1.yaml"), yaml).unwrap();
+    for (path, text) in setup.files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let cli_vars: indexmap::IndexMap<String, String> =
+        setup.vars.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+    let opts = LoadOptions { dir: cps, cli_vars: cli_vars.clone(), use_env: false, ..LoadOptions::default() };
+    let loaded = match load_checkpoints(&opts, &["1".to_string()]) {
+        Ok(l) => l,
+        Err(d) => panic!("{}", d.render(false)),
+    };
+    let cp = &loaded.checkpoints[0];
+    let mut rv = RunVars { cli: cli_vars, ..RunVars::default() };
+    rv.expand_vars(&cp.vars).unwrap();
+    let mut engine = Engine::new(
+        Arc::new(ExternalTarget),
+        dir.path().to_path_buf(),
+        setup.cancel,
+        rv,
+        RunOptions { jobs: setup.jobs, fail_fast: false },
+    );
+    engine.resolve_endpoints(&cp.gates).await;
+    engine.run(&cp.gates).await
+}
