@@ -29,6 +29,27 @@ mod contract_diff;
 mod latency;
 mod quality;
 
+/// Where a kind's field is, for a diagnostic: its key (`value: false`) or its
+/// value, falling back to `loc` when the tree has no such node.
+fn field_spot(v: &Validator<'_>, node: Option<&Node>, key: &str, value: bool, loc: &Location) -> Spot {
+    let n = node.and_then(|n| if value { n.get(key) } else { n.key(key) });
+    v.place(n, loc)
+}
+
+/// `spec.key` must be an http(s) URL (or contain `${…}`); `hint` says what it is for.
+fn require_http_url(v: &mut Validator<'_>, spec: &Value, key: &str, node: Option<&Node>, loc: &Location, hint: &str) {
+    let url = spec.get(key).and_then(Value::as_str).unwrap_or_default();
+    if !(url.contains("${") || url.starts_with("http://") || url.starts_with("https://")) {
+        let at = field_spot(v, node, key, true, loc);
+        v.err(
+            Diagnostic::new(format!("`{url}` is not an http(s) URL"))
+                .span(at.0, at.1)
+                .label("needs `http://` or `https://`")
+                .hint(hint.to_string()),
+        );
+    }
+}
+
 /// "a" or "an" before a kind's name: an openapi check, an exec check.
 fn article(kind: &str) -> &'static str {
     if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }

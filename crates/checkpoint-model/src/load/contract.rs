@@ -5,16 +5,11 @@
 
 use serde_json::Value;
 
-use super::{Spot, Validator};
+use super::{Validator, field_spot as spot, require_http_url};
 use crate::diag::{Diagnostic, Location, did_you_mean};
 use crate::yaml::Node;
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
-
-fn spot(v: &Validator<'_>, node: Option<&Node>, key: &str, value: bool, loc: &Location) -> Spot {
-    let n = node.and_then(|n| if value { n.get(key) } else { n.key(key) });
-    v.place(n, loc)
-}
 
 pub(super) fn check_openapi(v: &mut Validator<'_>, spec: &Value, loc: &Location, node: Option<&Node>) {
     let s = |k: &str| spec.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
@@ -46,19 +41,8 @@ pub(super) fn check_openapi(v: &mut Validator<'_>, spec: &Value, loc: &Location,
                 .hint("paths are relative to the project root (the folder that holds `checkpoints/`)"),
         );
     }
-    let base = s("base_url");
-    if spec.get("base_url").is_some()
-        && !base.contains("${")
-        && !base.starts_with("http://")
-        && !base.starts_with("https://")
-    {
-        let at = spot(v, node, "base_url", true, loc);
-        v.err(
-            Diagnostic::new(format!("`{base}` is not an http(s) URL"))
-                .span(at.0, at.1)
-                .label("needs `http://` or `https://`")
-                .hint("where the API answers, e.g. `base_url: \"${API}\"`"),
-        );
+    if spec.get("base_url").is_some() {
+        require_http_url(v, spec, "base_url", node, loc, "where the API answers, e.g. `base_url: \"${API}\"`");
     }
     let methods_node = node.and_then(|n| n.get("methods"));
     for (i, m) in spec.get("methods").and_then(Value::as_array).into_iter().flatten().enumerate() {

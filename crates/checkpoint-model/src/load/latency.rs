@@ -10,15 +10,10 @@ use std::time::Duration;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-use super::{Spot, Validator, duration_error, reqwest_method_invalid};
+use super::{Spot, Validator, duration_error, field_spot as spot, require_http_url, reqwest_method_invalid};
 use crate::diag::{Diagnostic, Location, did_you_mean};
 use crate::latency::{self, MAX_CONCURRENCY, MAX_DURATION, MAX_RATE, MAX_REQUESTS, MAX_WARMUP};
 use crate::yaml::Node;
-
-fn spot(v: &Validator<'_>, node: Option<&Node>, key: &str, value: bool, loc: &Location) -> Spot {
-    let n = node.and_then(|n| if value { n.get(key) } else { n.key(key) });
-    v.place(n, loc)
-}
 
 fn templated(v: &Value) -> bool {
     v.as_str().is_some_and(|s| s.contains("${"))
@@ -34,16 +29,14 @@ pub(super) fn check_latency(
     whole: &Spot,
 ) {
     let s = |k: &str| spec.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-    let url = s("url");
-    if !(url.contains("${") || url.starts_with("http://") || url.starts_with("https://")) {
-        let at = spot(v, node, "url", true, loc);
-        v.err(
-            Diagnostic::new(format!("`{url}` is not an http(s) URL"))
-                .span(at.0, at.1)
-                .label("needs `http://` or `https://`")
-                .hint("the endpoint to measure, e.g. `url: \"http://${service.api.8000}/health\"`"),
-        );
-    }
+    require_http_url(
+        v,
+        spec,
+        "url",
+        node,
+        loc,
+        "the endpoint to measure, e.g. `url: \"http://${service.api.8000}/health\"`",
+    );
     let method = s("method");
     if !method.is_empty() && !method.contains("${") && reqwest_method_invalid(&method) {
         let at = spot(v, node, "method", true, loc);

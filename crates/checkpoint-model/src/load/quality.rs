@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{Spot, Validator};
+use super::{Spot, Validator, field_spot as spot, require_http_url};
 use crate::diag::{Diagnostic, Location, did_you_mean};
 use crate::yaml::Node;
 
@@ -17,11 +17,6 @@ const MAX_REPEAT: u64 = 10_000;
 /// True when a postgres spec uses a quality-gate field, so these rules apply.
 pub(super) fn uses_quality(spec: &Value) -> bool {
     ["schema", "schema_file", "repeat", "strict"].iter().any(|k| spec.get(*k).is_some())
-}
-
-fn spot(v: &Validator<'_>, node: Option<&Node>, key: &str, value: bool, loc: &Location) -> Spot {
-    let n = node.and_then(|n| if value { n.get(key) } else { n.key(key) });
-    v.place(n, loc)
 }
 
 /// Exactly one of `query`, `table`, `schema`, `schema_file`; `repeat` only with
@@ -147,16 +142,14 @@ pub(super) fn check_redis_info(v: &mut Validator<'_>, spec: &Value, name: &str, 
 /// A Prometheus URL, a metric name as the format allows, a known aggregation.
 pub(super) fn check_metrics(v: &mut Validator<'_>, spec: &Value, loc: &Location, node: Option<&Node>) {
     let s = |k: &str| spec.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-    let url = s("url");
-    if !(url.contains("${") || url.starts_with("http://") || url.starts_with("https://")) {
-        let at = spot(v, node, "url", true, loc);
-        v.err(
-            Diagnostic::new(format!("`{url}` is not an http(s) URL"))
-                .span(at.0, at.1)
-                .label("needs `http://` or `https://`")
-                .hint("the endpoint Prometheus scrapes, e.g. `url: \"http://${service.api.8000}/metrics\"`"),
-        );
-    }
+    require_http_url(
+        v,
+        spec,
+        "url",
+        node,
+        loc,
+        "the endpoint Prometheus scrapes, e.g. `url: \"http://${service.api.8000}/metrics\"`",
+    );
     let metric = s("metric");
     if !metric.contains("${") && !valid_metric_name(&metric) {
         let at = spot(v, node, "metric", true, loc);
