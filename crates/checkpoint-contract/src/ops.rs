@@ -30,6 +30,21 @@ pub struct Operation<'a> {
 }
 
 impl Operation<'_> {
+    /// Whether `name` names this operation: its operationId, or `METHOD /path`
+    /// (method in any case), as `exclude:` and `requests:` keys are written.
+    pub fn is_named(&self, name: &str) -> bool {
+        self.operation_id.as_deref() == Some(name)
+            || name.split_once(' ').is_some_and(|(m, p)| m.eq_ignore_ascii_case(&self.method) && p == self.path)
+    }
+
+    /// Whether a `paths:` entry covers this operation: exact, or a prefix ending in `*`.
+    fn on_path(&self, pattern: &str) -> bool {
+        match pattern.strip_suffix('*') {
+            Some(prefix) => self.path.starts_with(prefix),
+            None => self.path == pattern,
+        }
+    }
+
     /// `GET /items/{id} (getItem)`: how reports name the operation.
     pub fn label(&self) -> String {
         match &self.operation_id {
@@ -106,16 +121,9 @@ impl Selection {
     pub fn matches(&self, op: &Operation<'_>) -> bool {
         let tag = self.tags.is_empty() || op.tags.iter().any(|t| self.tags.contains(t));
         let id = self.operations.is_empty() || op.operation_id.as_ref().is_some_and(|i| self.operations.contains(i));
-        let path = self.paths.is_empty()
-            || self.paths.iter().any(|p| match p.strip_suffix('*') {
-                Some(prefix) => op.path.starts_with(prefix),
-                None => op.path == *p,
-            });
+        let path = self.paths.is_empty() || self.paths.iter().any(|p| op.on_path(p));
         let method = self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(&op.method));
-        let excluded = self.exclude.iter().any(|x| {
-            op.operation_id.as_deref() == Some(x.as_str())
-                || x.split_once(' ').is_some_and(|(m, p)| m.eq_ignore_ascii_case(&op.method) && p == op.path)
-        });
+        let excluded = self.exclude.iter().any(|x| op.is_named(x));
         tag && id && path && method && !excluded
     }
 
@@ -134,20 +142,12 @@ impl Selection {
             }
         }
         for x in &self.exclude {
-            let hit = ops.iter().any(|o| {
-                o.operation_id.as_deref() == Some(x.as_str())
-                    || x.split_once(' ').is_some_and(|(m, p)| m.eq_ignore_ascii_case(&o.method) && p == o.path)
-            });
-            if !hit {
+            if !ops.iter().any(|o| o.is_named(x)) {
                 out.push(format!("excluded operation `{x}`"));
             }
         }
         for p in &self.paths {
-            let hit = ops.iter().any(|o| match p.strip_suffix('*') {
-                Some(prefix) => o.path.starts_with(prefix),
-                None => o.path == *p,
-            });
-            if !hit {
+            if !ops.iter().any(|o| o.on_path(p)) {
                 out.push(format!("path `{p}`"));
             }
         }

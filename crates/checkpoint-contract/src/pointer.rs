@@ -13,40 +13,15 @@ pub fn unescape(token: &str) -> String {
     decoded.replace("~1", "/").replace("~0", "~")
 }
 
-/// The value at a pointer (`""` is the whole document).
+/// The value at a pointer (`""` is the whole document), written plainly or
+/// percent-encoded as in a `$ref` fragment (RFC 6901 §6: decode, then parse).
 pub fn get<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
-    if pointer.is_empty() {
-        return Some(doc);
-    }
-    let rest = pointer.strip_prefix('/')?;
-    let mut v = doc;
-    for token in rest.split('/') {
-        let t = unescape(token);
-        v = match v {
-            Value::Object(m) => m.get(&t)?,
-            Value::Array(a) => a.get(t.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(v)
+    doc.pointer(&from_fragment(pointer))
 }
 
 /// The mutable value at a pointer.
 pub fn get_mut<'a>(doc: &'a mut Value, pointer: &str) -> Option<&'a mut Value> {
-    if pointer.is_empty() {
-        return Some(doc);
-    }
-    let rest = pointer.strip_prefix('/')?;
-    let mut v = doc;
-    for token in rest.split('/') {
-        let t = unescape(token);
-        v = match v {
-            Value::Object(m) => m.get_mut(&t)?,
-            Value::Array(a) => a.get_mut(t.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(v)
+    doc.pointer_mut(&from_fragment(pointer))
 }
 
 /// Characters a URI fragment cannot hold as they are.

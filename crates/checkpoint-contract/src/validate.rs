@@ -78,16 +78,14 @@ impl std::fmt::Debug for Validator {
 
 impl Validator {
     pub fn new(contract: &Contract) -> Result<Self, String> {
-        let mut doc = contract.doc.clone();
-        discriminators(&mut doc);
+        let mut contract = contract.clone();
+        discriminators(&mut contract.doc);
         let registry = Registry::new()
             .draft(Draft::Draft202012)
             .retrieve_known_draft_meta_schemas(false)
-            .add(URI, Resource::from_contents(doc.clone()))
+            .add(URI, Resource::from_contents(contract.doc.clone()))
             .and_then(jsonschema::RegistryBuilder::prepare)
             .map_err(|e| format!("the contract's schemas cannot be prepared: {e}"))?;
-        let mut contract = contract.clone();
-        contract.doc = doc;
         Ok(Self { contract, registry, compiled: HashMap::new() })
     }
 

@@ -80,10 +80,7 @@ async fn server() -> String {
                 }
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    support::serve(app).await
 }
 
 async fn run_yaml(yaml: &str, vars: &[(&str, &str)], files: &[(&str, &str)]) -> Vec<GateResult> {

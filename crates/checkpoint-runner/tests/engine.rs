@@ -66,10 +66,7 @@ async fn server() -> String {
             }),
         )
         .with_state(flaky);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    support::serve(app).await
 }
 
 struct Run {
@@ -168,10 +165,7 @@ fn server_url(s: &str) -> String {
 async fn retry_timeout_and_connection_refused() {
     let api = server().await;
     // A port nobody listens on.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let closed = support::closed_port();
     let yaml = format!(
         r#"
 checkpoint: 1

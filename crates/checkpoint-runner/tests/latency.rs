@@ -68,18 +68,12 @@ async fn server() -> (String, Arc<Counts>) {
             },
         ))
         .with_state(counts.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), counts)
+    (support::serve(app).await, counts)
 }
 
 /// A loopback URL on which nothing listens.
 fn refused_url() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    drop(l);
-    format!("http://{addr}")
+    format!("http://127.0.0.1:{}", support::closed_port())
 }
 
 struct Run {

@@ -87,7 +87,7 @@ async fn inventory(drift: Arc<AtomicBool>) -> String {
             }),
         )
         .with_state(drift);
-    serve(app).await
+    support::serve(app).await
 }
 
 /// The drf-spectacular Pet clinic; `drift` drops a required dog field.
@@ -123,14 +123,7 @@ async fn clinic(drift: Arc<AtomicBool>) -> String {
             ),
         )
         .with_state(drift);
-    serve(app).await
-}
-
-async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    support::serve(app).await
 }
 
 #[tokio::test]
@@ -306,10 +299,7 @@ gates:
 
 #[tokio::test]
 async fn a_service_that_is_down_fails_every_operation_with_the_cause() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = support::closed_port();
     let yaml = format!(
         r#"
 checkpoint: 1

@@ -76,10 +76,7 @@ async fn metrics_server() -> String {
         )
         .route("/broken", get(|| async { "http_requests_total{route=\"/health\" 3\n" }))
         .with_state(counts);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    support::serve(app).await
 }
 
 #[tokio::test]
@@ -357,7 +354,7 @@ struct PrivateRedis {
 
 impl PrivateRedis {
     fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = support::closed_port();
         let child = std::process::Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(std::process::Stdio::null())

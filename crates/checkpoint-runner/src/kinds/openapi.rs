@@ -67,7 +67,7 @@ impl CheckKind for Openapi {
             )));
         }
         for key in spec.requests.keys() {
-            if !all.iter().any(|o| key_matches(key, o)) {
+            if !all.iter().any(|o| o.is_named(key)) {
                 return Err(ObserveError::Errored(format!(
                     "`requests: {key}` names no operation of the contract {}{}",
                     contract.source,
@@ -168,12 +168,6 @@ fn base_url(spec: &OpenapiSpec, c: &Contract) -> Result<String, ObserveError> {
         })
 }
 
-/// `getItem` or `GET /items/{id}`.
-fn key_matches(key: &str, op: &Operation<'_>) -> bool {
-    op.operation_id.as_deref() == Some(key)
-        || key.split_once(' ').is_some_and(|(m, p)| m.eq_ignore_ascii_case(&op.method) && p == op.path)
-}
-
 /// "; did you mean `getItem`?" for a misspelt operationId or tag.
 fn closest(unknown: &[String], ops: &[Operation<'_>]) -> String {
     let ids: Vec<&str> = ops.iter().filter_map(|o| o.operation_id.as_deref()).collect();
@@ -203,7 +197,7 @@ async fn call(
     validator: &mut Validator,
 ) -> (CaseResult, Value) {
     let started = Instant::now();
-    let own = spec.requests.iter().find(|(k, _)| key_matches(k, op)).map(|(_, r)| r);
+    let own = spec.requests.iter().find(|(k, _)| op.is_named(k)).map(|(_, r)| r);
     let mut params: Map<String, Value> = spec.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let mut bodies = Map::new();
     if let Some(r) = own {

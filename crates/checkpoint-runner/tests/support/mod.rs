@@ -1,6 +1,9 @@
 //! What the runner's integration tests share: a checkpoint written as YAML
 //! into a fresh project (plus any files it names), loaded by the real loader
-//! and run by the engine against an external target (no Docker).
+//! and run by the engine against an external target (no Docker); in-process
+//! HTTP servers on loopback, and a port nobody listens on.
+
+#![allow(dead_code, reason = "each test binary uses its own part of these helpers")]
 
 use std::sync::Arc;
 
@@ -56,4 +59,18 @@ pub(crate) async fn run(yaml: &str, setup: Setup<'_>) -> Vec<GateResult> {
     );
     engine.resolve_endpoints(&cp.gates).await;
     engine.run(&cp.gates).await
+}
+
+/// Serves `app` on a free loopback port: `http://127.0.0.1:PORT`.
+pub(crate) async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// A loopback port on which nothing listens (bound, then released).
+pub(crate) fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
 }
