@@ -231,6 +231,68 @@ pub struct StackReport {
     /// Directory where every service's full log was saved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs_dir: Option<String>,
+    /// Why the stack never became ready, when it did not (the gates ran anyway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_ready: Option<NotReadyReport>,
+    /// What happened to services between ready and teardown that the harness
+    /// did not cause (a fault check's own stop is not an incident).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<Incident>,
+}
+
+/// The stack did not become ready: the one-line reason and, per service that
+/// was not ready, its state, last health-check outputs and log tail.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct NotReadyReport {
+    /// `not ready after 180s: waiting for api (starting)`, "`api` exited with code 1".
+    pub reason: String,
+    /// From the start of the wait until it was given up.
+    pub elapsed_ms: f64,
+    pub services: Vec<ServiceDiagnosis>,
+}
+
+/// One service that was not ready.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ServiceDiagnosis {
+    pub service: String,
+    /// `exited with code 1`, `running, health: starting`, `no container`.
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health_checks: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub log_tail: String,
+}
+
+/// Something that happened to a service after the stack was ready.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Incident {
+    pub service: String,
+    /// `exited with code 1`, `was killed for running out of memory (exit code 137)`,
+    /// `became unhealthy (last check exited 1: …)`.
+    pub what: String,
+    /// Whether the engine brought the container back (a restart policy).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restarted: bool,
+    /// Time since the stack was ready.
+    pub after_ready_ms: f64,
+    /// Wall-clock time, RFC 3339.
+    pub at: String,
+    /// The service's last log lines at that moment.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub log_tail: String,
+}
+
+impl Incident {
+    /// "`worker` exited with code 1 at +5.2s after ready".
+    pub fn headline(&self) -> String {
+        format!(
+            "`{}` {} {:.1}s after the stack was ready{}",
+            self.service,
+            self.what,
+            self.after_ready_ms / 1000.0,
+            if self.restarted { " (restarted since)" } else { "" }
+        )
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -253,6 +315,38 @@ pub struct ServiceReport {
     pub ports: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_file: Option<String>,
+    /// Runs once and exits 0 (a migration): `exited` with code 0 is its success.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub one_shot: bool,
+}
+
+impl ServiceReport {
+    /// What is wrong with the service now, for a reason that names the cause
+    /// first: "`api` exited with code 137 (out of memory)", "`db` is unhealthy",
+    /// "`worker` has no container". `None` when it is running (healthy where it
+    /// has a healthcheck) or a one-shot that exited 0.
+    pub fn problem(&self) -> Option<String> {
+        let name = self.name.split('#').next().unwrap_or(&self.name);
+        let oom = if self.oom_killed { " (killed: out of memory)" } else { "" };
+        match self.state.as_str() {
+            "running" => match self.health.as_deref() {
+                Some("unhealthy") => Some(format!("`{name}` is unhealthy")),
+                _ => None,
+            },
+            "exited" if self.one_shot && self.exit_code == Some(0) => None,
+            "exited" | "dead" => Some(match self.exit_code {
+                Some(code) => format!("`{name}` exited with code {code}{oom}"),
+                None => format!("`{name}` is {}{oom}", self.state),
+            }),
+            "not created" => Some(format!("`{name}` has no container")),
+            "restarting" => Some(format!(
+                "`{name}` is restarting (restarted {} time{}){oom}",
+                self.restarts,
+                if self.restarts == 1 { "" } else { "s" }
+            )),
+            other => Some(format!("`{name}` is {other}")),
+        }
+    }
 }
 
 impl RunReport {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use checkpoint_model::duration::millis;
 use checkpoint_model::interp::{self, Template};
 use checkpoint_model::plan::{Check, Checkpoint, Gate, Retry, Severity};
-use checkpoint_model::result::{Attempt, CaseResult, CheckResult, GateResult, Status};
+use checkpoint_model::result::{Attempt, CaseResult, CheckResult, GateResult, ServiceReport, Status};
 use indexmap::IndexMap;
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
@@ -508,8 +508,21 @@ impl GateRunner {
                     )
                 });
             }
+            let mut service = check.service.clone();
+            if last.status.is_failure()
+                && let Some(cause) = self.cause(check).await
+            {
+                message = Some(match message {
+                    Some(m) => format!("{cause} — {m}"),
+                    None => cause.clone(),
+                });
+                // The log tail worth attaching is the failing service's.
+                if let Some(svc) = cause.split('`').nth(1) {
+                    service = Some(svc.to_string());
+                }
+            }
             let logs = if last.status.is_failure() {
-                match &check.service {
+                match &service {
                     Some(svc) => {
                         self.ctx.target.logs_tail(svc, LOG_TAIL_LINES).await.ok().filter(|l| !l.trim().is_empty())
                     }
@@ -527,7 +540,7 @@ impl GateRunner {
                 evidence: last.evidence.clone(),
                 attempts: if attempts.len() > 1 { attempts } else { Vec::new() },
                 duration_ms: millis(started.elapsed()),
-                service: check.service.clone(),
+                service,
                 logs,
                 metrics: last.metrics.clone(),
                 cases: last.cases.clone(),
@@ -566,10 +579,9 @@ impl GateRunner {
 
     fn expand_spec(&self, check: &Check, captures: &Captures) -> Result<Value, Box<AttemptOutcome>> {
         // An endpoint the target could not resolve: say why, once.
-        let mut ts = Vec::new();
-        interp::templates_in(&check.spec, &mut ts);
-        let ts: Vec<Template> = ts.into_iter().filter_map(Result::ok).collect();
-        for (svc, port) in interp::service_refs(&ts) {
+        // Directly or through `vars:` (`${API}` → `http://${service.api.8000}`):
+        // "variable `API` is not set" would read like a mistake in the file.
+        for (svc, port) in self.endpoints_of(check) {
             let name = format!("service.{svc}.{port}");
             if let Some(err) = self.vars.endpoint_errors.get(&name) {
                 return Err(Box::new(outcome(Status::Errored, format!("cannot resolve `${{{name}}}`: {err}"), None)));
@@ -586,6 +598,49 @@ impl GateRunner {
                 .map_or(e.message.clone(), |(name, err)| format!("cannot resolve `${{{name}}}`: {err}"));
             Box::new(outcome(Status::Errored, why, None))
         })
+    }
+
+    /// The `service.NAME.PORT` endpoints a check's spec uses, through `vars:` too.
+    fn endpoints_of(&self, check: &Check) -> std::collections::BTreeSet<(String, u16)> {
+        let mut ts = Vec::new();
+        interp::templates_in(&check.spec, &mut ts);
+        let ts: Vec<Template> = ts.into_iter().filter_map(Result::ok).collect();
+        self.vars.service_refs(&ts)
+    }
+
+    /// The services a check concerns: its `service:` (explicit or inferred)
+    /// and those behind the endpoints it uses.
+    fn services_of(&self, check: &Check) -> Vec<String> {
+        let mut out: Vec<String> = check.service.iter().cloned().collect();
+        for (svc, _) in self.endpoints_of(check) {
+            if !out.contains(&svc) {
+                out.push(svc);
+            }
+        }
+        out
+    }
+
+    /// Causes first: when a check did not pass and a service it concerns is
+    /// down, unhealthy, restarting or had an incident since ready, that is the
+    /// reason, before the symptom the check saw. `None` when they are all fine
+    /// (or the target cannot tell).
+    async fn cause(&self, check: &Check) -> Option<String> {
+        let concerned = self.services_of(check);
+        if concerned.is_empty() {
+            return None;
+        }
+        let services = self.ctx.target.services().await.ok()?;
+        let incidents = self.ctx.target.incidents().await;
+        let mut causes = Vec::new();
+        for name in &concerned {
+            let now = services.iter().filter(|s| s.name == *name || s.name.starts_with(&format!("{name}#")));
+            if let Some(problem) = now.filter_map(ServiceReport::problem).next() {
+                causes.push(problem);
+            } else if let Some(i) = incidents.iter().rev().find(|i| i.service == *name) {
+                causes.push(i.headline());
+            }
+        }
+        (!causes.is_empty()).then(|| causes.join("; "))
     }
 
     async fn attempt(&self, check: &Check, captures: &Captures) -> AttemptOutcome {

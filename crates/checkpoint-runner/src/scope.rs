@@ -13,7 +13,9 @@
 
 use std::sync::{Arc, RwLock};
 
-use checkpoint_model::interp::{Env, InterpError, Lookup, Template};
+use std::collections::BTreeSet;
+
+use checkpoint_model::interp::{self, Env, InterpError, Lookup, Template};
 use indexmap::IndexMap;
 
 #[derive(Debug, Default, Clone)]
@@ -82,6 +84,31 @@ impl RunVars {
             t.expand(&chain).map_err(|e: InterpError| format!("vars.{name}: {}", e.message))?;
         }
         Ok(())
+    }
+
+    /// The `service.NAME.PORT` endpoints the templates use, directly or
+    /// through the checkpoint's `vars:` (`${API}` → `http://${service.api.8000}`),
+    /// unless `--var` set that variable. The services a check concerns.
+    pub fn service_refs(&self, templates: &[Template]) -> BTreeSet<(String, u16)> {
+        let mut out = BTreeSet::new();
+        let mut seen: Vec<String> = Vec::new();
+        let mut todo: Vec<Template> = templates.to_vec();
+        while let Some(t) = todo.pop() {
+            let mut refs = Vec::new();
+            t.references(&mut refs);
+            for (name, _) in refs {
+                if let Some(r) = interp::parse_service_ref(&name) {
+                    out.insert(r);
+                } else if !seen.contains(&name)
+                    && !self.cli.contains_key(&name)
+                    && let Some(inner) = self.vars.get(&name)
+                {
+                    seen.push(name);
+                    todo.push(inner.clone());
+                }
+            }
+        }
+        out
     }
 
     /// Every (name, value) pair known now, for secret detection.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use checkpoint_model::result::{ServiceReport, StackReport};
+use checkpoint_model::result::{Incident, ServiceReport, StackReport};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TargetError {
@@ -88,6 +88,12 @@ pub trait Target: Send + Sync {
     /// Stack facts for the reports.
     async fn report(&self) -> Option<StackReport> {
         None
+    }
+
+    /// What happened to services since the stack was ready, not caused by
+    /// the harness (a service that exited, was OOM-killed, turned unhealthy).
+    async fn incidents(&self) -> Vec<Incident> {
+        Vec::new()
     }
 }
 

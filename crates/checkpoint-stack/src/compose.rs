@@ -32,13 +32,68 @@ pub struct ComposeTool {
     version: String,
 }
 
-static DETECTED: OnceCell<ComposeTool> = OnceCell::const_new();
+/// Which compose generation to use: `--compose-tool`, `CHECKPOINT_COMPOSE_TOOL`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ToolChoice {
+    /// `docker compose` (v2) when it answers, else `docker-compose` (either version).
+    #[default]
+    Auto,
+    /// The Python `docker-compose` 1.x only.
+    V1,
+    /// Compose v2 only: the `docker compose` plugin, or a standalone `docker-compose` 2.x.
+    V2,
+}
+
+impl ToolChoice {
+    /// The environment variable that sets the default choice.
+    pub const ENV: &'static str = "CHECKPOINT_COMPOSE_TOOL";
+
+    /// `auto`, `v1`, `v2` (also `1`, `2`, `docker-compose`, `docker compose`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Self::Auto,
+            "v1" | "1" | "docker-compose" => Self::V1,
+            "v2" | "2" | "docker compose" => Self::V2,
+            _ => return None,
+        })
+    }
+
+    /// The choice `CHECKPOINT_COMPOSE_TOOL` makes (auto when unset); an
+    /// unknown value is an error that names the variable.
+    pub fn from_env() -> Result<Self, String> {
+        match std::env::var(Self::ENV) {
+            Err(_) => Ok(Self::Auto),
+            Ok(v) => Self::parse(&v).ok_or_else(|| format!("{}=`{v}`: expected `auto`, `v1` or `v2`", Self::ENV)),
+        }
+    }
+
+    fn accepts(self, tool: &ComposeTool) -> bool {
+        match self {
+            Self::Auto => true,
+            Self::V1 => !tool.is_v2(),
+            Self::V2 => tool.is_v2(),
+        }
+    }
+}
+
+impl std::fmt::Display for ToolChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::V1 => "v1",
+            Self::V2 => "v2",
+        })
+    }
+}
+
+static DETECTED: [OnceCell<ComposeTool>; 3] = [OnceCell::const_new(), OnceCell::const_new(), OnceCell::const_new()];
 
 impl ComposeTool {
-    /// Finds the compose tool: `docker compose version`, then
-    /// `docker-compose version`. The result is cached for the process.
-    pub async fn detect() -> Result<Self, StackError> {
-        DETECTED.get_or_try_init(detect_uncached).await.cloned()
+    /// Finds the compose tool the choice allows: `docker compose version`,
+    /// then `docker-compose version`. The result is cached for the process.
+    pub async fn detect(choice: ToolChoice) -> Result<Self, StackError> {
+        let cell = &DETECTED[choice as usize];
+        cell.get_or_try_init(|| detect_uncached(choice)).await.cloned()
     }
 
     /// The plugin form, `docker compose`, with the version it printed.
@@ -83,9 +138,14 @@ impl std::fmt::Display for ComposeTool {
     }
 }
 
-async fn detect_uncached() -> Result<ComposeTool, StackError> {
+async fn detect_uncached(choice: ToolChoice) -> Result<ComposeTool, StackError> {
     let mut tried = Vec::new();
-    for candidate in [ComposeTool::plugin(""), ComposeTool::standalone("")] {
+    // v1 is never a plugin: with `v1`, only the standalone binary is asked.
+    let candidates = match choice {
+        ToolChoice::V1 => vec![ComposeTool::standalone("")],
+        _ => vec![ComposeTool::plugin(""), ComposeTool::standalone("")],
+    };
+    for candidate in candidates {
         let mut cmd = Command::new(&candidate.program);
         cmd.args(&candidate.prefix).arg("version").stdin(Stdio::null()).kill_on_drop(true);
         let outcome = tokio::time::timeout(Duration::from_secs(20), cmd.output()).await;
@@ -107,7 +167,13 @@ async fn detect_uncached() -> Result<ComposeTool, StackError> {
             Ok(Ok(out)) => String::from_utf8_lossy(&out.stdout).into_owned(),
         };
         match parse_version(&line) {
-            Some(version) => return Ok(ComposeTool { version, ..candidate }),
+            Some(version) => {
+                let tool = ComposeTool { version, ..candidate };
+                if choice.accepts(&tool) {
+                    return Ok(tool);
+                }
+                tried.push(format!("`{}` is {}, not {choice}", tool.command(), tool.version));
+            }
             None => tried.push(format!(
                 "`{} version` printed no version: {}",
                 candidate.command(),
@@ -115,7 +181,7 @@ async fn detect_uncached() -> Result<ComposeTool, StackError> {
             )),
         }
     }
-    Err(StackError::ComposeNotFound { tried: tried.join("; ") })
+    Err(StackError::ComposeNotFound { choice, tried: tried.join("; ") })
 }
 
 /// The version from the first line of `… version` output:
@@ -127,6 +193,63 @@ pub(crate) fn parse_version(output: &str) -> Option<String> {
     words.by_ref().find(|w| w.eq_ignore_ascii_case("version"))?;
     let v = words.next()?.trim_end_matches(',');
     v.trim_start_matches(['v', 'V']).starts_with(|c: char| c.is_ascii_digit()).then(|| v.to_string())
+}
+
+/// What the stack needs of the merged compose configuration (`<tool> config`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Config {
+    /// Services in effect, in file order: those without `profiles:`, and
+    /// those with a profile that is active. (v2's `config` already leaves the
+    /// others out; v1's lists every service.)
+    pub services: Vec<String>,
+    /// Services another waits for with `condition: service_completed_successfully`.
+    pub one_shots: Vec<String>,
+}
+
+impl Config {
+    /// Parses `config` output (YAML, both generations).
+    pub fn parse(yaml: &str, active_profiles: &[String]) -> Result<Self, String> {
+        let doc: serde_json::Value = serde_saphyr::from_str(yaml).map_err(|e| e.to_string())?;
+        let mut config = Self::default();
+        let Some(services) = doc.get("services").and_then(serde_json::Value::as_object) else {
+            return Ok(config);
+        };
+        for (name, svc) in services {
+            let profiles: Vec<&str> = svc
+                .get("profiles")
+                .and_then(serde_json::Value::as_array)
+                .map(|p| p.iter().filter_map(serde_json::Value::as_str).collect())
+                .unwrap_or_default();
+            if profiles.is_empty() || profiles.iter().any(|p| active_profiles.iter().any(|a| a == p || a == "*")) {
+                config.services.push(name.clone());
+            }
+        }
+        for svc in services.values() {
+            // Long form only: the short form (a list) has no condition.
+            let Some(deps) = svc.get("depends_on").and_then(serde_json::Value::as_object) else { continue };
+            for (dep, how) in deps {
+                let completed =
+                    how.get("condition").and_then(serde_json::Value::as_str) == Some("service_completed_successfully");
+                if completed && !config.one_shots.contains(dep) {
+                    config.one_shots.push(dep.clone());
+                }
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// `COMPOSE_PROFILES` of the compose tool's environment (the options' extra
+/// environment first, then the process's), split on commas.
+pub(crate) fn active_profiles(extra_env: &[(String, String)]) -> Vec<String> {
+    let value = extra_env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "COMPOSE_PROFILES")
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var("COMPOSE_PROFILES").ok())
+        .unwrap_or_default();
+    value.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect()
 }
 
 /// What a compose invocation printed.
@@ -295,6 +418,35 @@ mod tests {
         assert!(ComposeTool::plugin("v2.24.5").is_v2());
         assert_eq!(ComposeTool::plugin("v2.24.5").to_string(), "docker compose v2.24.5");
         assert_eq!(ComposeTool::standalone("1.29.2").to_string(), "docker-compose 1.29.2");
+    }
+
+    #[test]
+    fn config_services_honour_profiles_and_find_one_shots() {
+        // docker-compose 1.29's `config` lists profiled services too.
+        let yaml = "services:\n  a:\n    image: x\n  b:\n    image: x\n    profiles:\n    - debug\n  \
+                    c:\n    depends_on:\n      a:\n        condition: service_completed_successfully\n      \
+                    d:\n        condition: service_started\n    image: x\n    scale: 0\n  d:\n    image: x\nversion: '3.9'\n";
+        let c = Config::parse(yaml, &[]).expect("parses");
+        assert_eq!(c.services, ["a", "c", "d"]);
+        assert_eq!(c.one_shots, ["a"]);
+        let c = Config::parse(yaml, &["debug".into()]).expect("parses");
+        assert_eq!(c.services, ["a", "b", "c", "d"]);
+        // The short form of depends_on has no condition.
+        let c = Config::parse("services:\n  a:\n    image: x\n  b:\n    image: x\n    depends_on: [a]\n", &[])
+            .expect("parses");
+        assert!(c.one_shots.is_empty());
+    }
+
+    #[test]
+    fn tool_choice() {
+        assert_eq!(ToolChoice::parse("V2"), Some(ToolChoice::V2));
+        assert_eq!(ToolChoice::parse("docker-compose"), Some(ToolChoice::V1));
+        assert_eq!(ToolChoice::parse(""), Some(ToolChoice::Auto));
+        assert_eq!(ToolChoice::parse("v3"), None);
+        assert!(ToolChoice::V1.accepts(&ComposeTool::standalone("1.29.2")));
+        assert!(!ToolChoice::V1.accepts(&ComposeTool::standalone("v2.40.3")));
+        assert!(ToolChoice::V2.accepts(&ComposeTool::standalone("v2.40.3")));
+        assert!(!ToolChoice::V2.accepts(&ComposeTool::standalone("1.29.2")));
     }
 
     #[test]

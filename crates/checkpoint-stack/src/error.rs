@@ -11,15 +11,19 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StackError {
-    /// Neither `docker compose` (v2) nor `docker-compose` (v1) answered `version`.
-    #[error("no compose tool found: {tried}; install Docker Compose (the `docker compose` plugin or `docker-compose`)")]
+    /// Neither `docker compose` (v2) nor `docker-compose` (v1) answered `version`
+    /// (or none of the generation asked for with `--compose-tool`).
+    #[error("{}", compose_not_found(*.choice, .tried))]
     ComposeNotFound {
+        /// `--compose-tool` / `CHECKPOINT_COMPOSE_TOOL`.
+        choice: crate::compose::ToolChoice,
         /// What was run and what it said, one clause per tool.
         tried: String,
     },
 
-    /// The compose tool ran and failed.
-    #[error("`{command}` failed ({status}){}", tail_suffix(.tail))]
+    /// The compose tool ran and failed. The first line names the tool's own
+    /// error lines ([`compose_cause`]), then the last lines it printed follow.
+    #[error("`{command}` failed ({status}){}{}", cause_suffix(.tail), tail_suffix(.tail))]
     Compose {
         /// The command without its file arguments: `docker-compose up`.
         command: String,
@@ -68,6 +72,63 @@ pub enum StackError {
     Cancelled,
 }
 
+fn compose_not_found(choice: crate::compose::ToolChoice, tried: &str) -> String {
+    use crate::compose::ToolChoice;
+    match choice {
+        ToolChoice::Auto => format!(
+            "no compose tool found: {tried}; install Docker Compose (the `docker compose` plugin or `docker-compose`)"
+        ),
+        ToolChoice::V1 => format!(
+            "no compose v1 found (--compose-tool v1): {tried}; install `docker-compose` 1.x, or use `--compose-tool auto`"
+        ),
+        ToolChoice::V2 => format!(
+            "no compose v2 found (--compose-tool v2): {tried}; install the `docker compose` plugin, or use `--compose-tool auto`"
+        ),
+    }
+}
+
+fn cause_suffix(tail: &[String]) -> String {
+    compose_cause(tail).map(|c| format!(": {c}")).unwrap_or_default()
+}
+
+/// The compose tool's own error lines among its output, progress lines left
+/// out: `Error response from daemon: … port is already allocated` (v2),
+/// `ERROR: for api  Cannot start service api: …` (v1; repeated per container
+/// and followed by a generic `Encountered errors` line, both dropped). Joined
+/// with `; `, or `None` when no line reads as an error.
+pub fn compose_cause(tail: &[String]) -> Option<String> {
+    let mut causes: Vec<String> = Vec::new();
+    for line in tail {
+        let line = line.trim();
+        let lower = line.to_ascii_lowercase();
+        let text = if let Some(rest) = line.strip_prefix("ERROR:") {
+            // v1: `ERROR: for <name>  <message>`: the message is what matters.
+            let rest = rest.trim();
+            match rest.strip_prefix("for ").and_then(|r| r.split_once("  ")) {
+                Some((_, msg)) => msg.trim().to_string(),
+                None => rest.to_string(),
+            }
+        } else if lower.starts_with("error") || lower.starts_with("service ") && lower.contains("error") {
+            // v2: `Error response from daemon: …`, `error while interpolating …`,
+            // `service "x" depends on undefined service …`.
+            line.to_string()
+        } else if lower.starts_with("dependency failed")
+            || lower.contains("didn't complete successfully")
+            || lower.contains("is unhealthy")
+        {
+            line.to_string()
+        } else {
+            continue;
+        };
+        let generic = text.starts_with("Encountered errors while bringing up the project");
+        if text.is_empty() || generic || causes.contains(&text) {
+            continue;
+        }
+        causes.push(text);
+    }
+    (!causes.is_empty()).then(|| causes.join("; "))
+}
+
 fn tail_suffix(tail: &[String]) -> String {
     if tail.is_empty() { String::new() } else { format!(":\n{}", tail.join("\n")) }
 }
@@ -79,5 +140,46 @@ impl StackError {
 
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Self::Io { context: context.into(), source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(s: &str) -> Vec<String> {
+        s.lines().map(String::from).collect()
+    }
+
+    #[test]
+    fn the_cause_of_a_failed_up_is_the_tools_error_line_not_its_progress() {
+        // docker-compose 1.29, a host port taken by another process.
+        let v1 = lines(
+            "Creating network \"p_default\" with the default driver\n\
+             Creating p_db_1 ... \n\
+             Creating p_api_1 ... error\n\
+             ERROR: for p_api_1  Cannot start service api: driver failed programming external connectivity on endpoint p_api_1 (abc): Bind for 0.0.0.0:8000 failed: port is already allocated\n\
+             ERROR: for api  Cannot start service api: driver failed programming external connectivity on endpoint p_api_1 (abc): Bind for 0.0.0.0:8000 failed: port is already allocated\n\
+             ERROR: Encountered errors while bringing up the project.",
+        );
+        let cause = compose_cause(&v1).expect("a cause");
+        assert!(cause.starts_with("Cannot start service api:"), "{cause}");
+        assert!(cause.ends_with("port is already allocated"), "{cause}");
+        assert!(!cause.contains("; "), "the per-container duplicate is dropped: {cause}");
+        // Compose v2.
+        let v2 = lines(
+            " Network p_default  Creating\n Network p_default  Created\n Container p-api-1  Starting\n\
+             Error response from daemon: driver failed programming external connectivity on endpoint p-api-1 (abc): Bind for 0.0.0.0:8000 failed: port is already allocated",
+        );
+        let cause = compose_cause(&v2).expect("a cause");
+        assert!(
+            cause.starts_with("Error response from daemon:") && cause.contains("port is already allocated"),
+            "{cause}"
+        );
+        let err = StackError::Compose { command: "docker compose up".into(), status: "exit status 1".into(), tail: v2 };
+        let first = err.to_string().lines().next().unwrap_or_default().to_string();
+        assert!(first.contains("port is already allocated"), "the first line carries the cause: {first}");
+        // Progress only: no cause to name.
+        assert_eq!(compose_cause(&lines("Creating p_db_1 ... done")), None);
     }
 }

@@ -21,8 +21,9 @@ pub mod error;
 pub mod ready;
 pub mod stack;
 pub mod target;
+mod watch;
 
-pub use compose::ComposeTool;
+pub use compose::{ComposeTool, ToolChoice};
 pub use engine::cleanup_project;
 pub use error::StackError;
 pub use ready::{NotReady, NotReadyKind, ReadyReport, ServiceDiagnosis, ServiceReady};

@@ -128,6 +128,24 @@ impl NotReady {
         Self { kind, service, reason, elapsed, services: Vec::new() }
     }
 
+    /// The same, as the result model's type every report renders.
+    pub fn to_report(&self) -> checkpoint_model::result::NotReadyReport {
+        checkpoint_model::result::NotReadyReport {
+            reason: self.reason.clone(),
+            elapsed_ms: self.elapsed.as_secs_f64() * 1000.0,
+            services: self
+                .services
+                .iter()
+                .map(|d| checkpoint_model::result::ServiceDiagnosis {
+                    service: d.service.clone(),
+                    state: d.state.clone(),
+                    health_checks: d.health_checks.clone(),
+                    log_tail: d.log_tail.clone(),
+                })
+                .collect(),
+        }
+    }
+
     /// The reason, then per service its state, health checks and log tail.
     pub fn details(&self) -> String {
         let mut out = self.reason.clone();
@@ -212,7 +230,7 @@ impl Memory {
     }
 }
 
-fn signal_hint(code: i64) -> &'static str {
+pub(crate) fn signal_hint(code: i64) -> &'static str {
     match code {
         137 => " (SIGKILL)",
         143 => " (SIGTERM)",
@@ -243,7 +261,7 @@ fn last_health_check(c: &Container) -> Option<String> {
 }
 
 /// One container's readiness, from its inspect and the event memory.
-fn judge(c: &Container, memory: &mut Memory, now: Instant) -> Judgement {
+fn judge(c: &Container, one_shot: bool, memory: &mut Memory, now: Instant) -> Judgement {
     let svc = &c.service;
     let state = c.inspect.state.clone().unwrap_or_default();
     let restarts = c.restarts();
@@ -268,6 +286,9 @@ fn judge(c: &Container, memory: &mut Memory, now: Instant) -> Judgement {
         );
     }
     match status {
+        // A one-shot (a migration) is ready when it has exited 0: until then
+        // the services that need its work would fail for a reason that is not theirs.
+        Status::RUNNING if one_shot => return waiting("running; a one-shot: waiting for it to exit"),
         Status::RUNNING => {}
         Status::EXITED => {
             let code = state.exit_code.unwrap_or(-1);
@@ -337,6 +358,7 @@ async fn judge_service(
     service: &str,
     containers: &[&Container],
     ready_port: Option<u16>,
+    one_shot: bool,
     memory: &mut Memory,
     now: Instant,
 ) -> Judgement {
@@ -345,7 +367,7 @@ async fn judge_service(
     }
     let mut verdicts = Vec::with_capacity(containers.len());
     for c in containers {
-        let mut j = judge(c, memory, now);
+        let mut j = judge(c, one_shot, memory, now);
         if let (Judgement::Ready(how), Some(port)) = (&j, ready_port)
             && c.is_running()
         {
@@ -397,7 +419,8 @@ async fn sweep(docker: &Docker, inner: &Inner, memory: &mut Memory) -> Result<Sw
         ));
     }
     for (service, cs) in &services {
-        let j = judge_service(service, cs, inner.opts.ready_ports.get(service).copied(), memory, now).await;
+        let port = inner.opts.ready_ports.get(service).copied();
+        let j = judge_service(service, cs, port, inner.is_one_shot(service), memory, now).await;
         judged.push((service.clone(), j));
     }
     Ok(Sweep { judged, containers })
@@ -683,12 +706,15 @@ mod tests {
         let mut m = Memory::default();
         let now = Instant::now();
         assert_eq!(
-            judge(&container(running(Some(HealthStatusEnum::HEALTHY)), 0), &mut m, now),
+            judge(&container(running(Some(HealthStatusEnum::HEALTHY)), 0), false, &mut m, now),
             Judgement::Ready("healthy".into())
         );
-        assert_eq!(judge(&container(running(Some(HealthStatusEnum::STARTING)), 0), &mut m, now), waiting("starting"));
         assert_eq!(
-            judge(&container(running(Some(HealthStatusEnum::UNHEALTHY)), 0), &mut m, now),
+            judge(&container(running(Some(HealthStatusEnum::STARTING)), 0), false, &mut m, now),
+            waiting("starting")
+        );
+        assert_eq!(
+            judge(&container(running(Some(HealthStatusEnum::UNHEALTHY)), 0), false, &mut m, now),
             Judgement::Fatal(
                 NotReadyKind::Unhealthy,
                 "`api` is unhealthy (last check exited 1: connection refused)".into()
@@ -701,32 +727,45 @@ mod tests {
         let mut m = Memory::default();
         let t0 = Instant::now();
         let c = container(running(None), 0);
-        assert!(matches!(judge(&c, &mut m, t0), Judgement::Waiting { recheck: Some(_), .. }));
-        assert_eq!(judge(&c, &mut m, t0 + SETTLE), Judgement::Ready("running".into()));
+        assert!(matches!(judge(&c, false, &mut m, t0), Judgement::Waiting { recheck: Some(_), .. }));
+        assert_eq!(judge(&c, false, &mut m, t0 + SETTLE), Judgement::Ready("running".into()));
+    }
+
+    #[test]
+    fn a_one_shot_is_ready_only_once_it_has_exited_0() {
+        let mut m = Memory::default();
+        let now = Instant::now();
+        let c = container(running(None), 0);
+        assert_eq!(judge(&c, true, &mut m, now + SETTLE), waiting("running; a one-shot: waiting for it to exit"));
+        assert_eq!(judge(&container(exited(0), 0), true, &mut m, now), Judgement::Ready("exited 0".into()));
+        assert!(matches!(
+            judge(&container(exited(3), 0), true, &mut m, now),
+            Judgement::Fatal(NotReadyKind::Exited, _)
+        ));
     }
 
     #[test]
     fn exits_and_loops_fail_at_once() {
         let mut m = Memory::default();
         let now = Instant::now();
-        assert_eq!(judge(&container(exited(0), 0), &mut m, now), Judgement::Ready("exited 0".into()));
+        assert_eq!(judge(&container(exited(0), 0), false, &mut m, now), Judgement::Ready("exited 0".into()));
         assert_eq!(
-            judge(&container(exited(1), 0), &mut m, now),
+            judge(&container(exited(1), 0), false, &mut m, now),
             Judgement::Fatal(NotReadyKind::Exited, "`api` exited with code 1".into())
         );
         m.exit_codes.insert("abc".into(), 1);
         assert_eq!(
-            judge(&container(running(None), 3), &mut m, now),
+            judge(&container(running(None), 3), false, &mut m, now),
             Judgement::Fatal(
                 NotReadyKind::CrashLoop,
                 "`api` is in a crash loop: exited with code 1, restarted 3 times".into()
             )
         );
         let restarting = ContainerState { status: Some(Status::RESTARTING), ..Default::default() };
-        assert_eq!(judge(&container(restarting, 1), &mut m, now), waiting("restarting after exit code 1"));
+        assert_eq!(judge(&container(restarting, 1), false, &mut m, now), waiting("restarting after exit code 1"));
         let oom = ContainerState { oom_killed: Some(true), ..exited(137) };
         assert_eq!(
-            judge(&container(oom, 0), &mut m, now),
+            judge(&container(oom, 0), false, &mut m, now),
             Judgement::Fatal(
                 NotReadyKind::OutOfMemory,
                 "`api` was killed for running out of memory (OOM, exit code 137)".into()

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use checkpoint_runner::Target;
@@ -20,11 +20,13 @@ use rand::Rng as _;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
-use crate::compose::{self, ComposeTool};
+use crate::compose::{self, ComposeTool, ToolChoice};
 use crate::engine;
 use crate::error::StackError;
 use crate::ready::{self, NotReady, ReadyReport};
 use crate::target::DockerTarget;
+use crate::watch::Watch;
+use checkpoint_model::result::{Incident, NotReadyReport};
 
 /// How to run the stack of one checkpoint run.
 #[derive(Clone, Debug)]
@@ -47,6 +49,13 @@ pub struct StackOptions {
     pub ready_ports: IndexMap<String, u16>,
     /// Extra environment for the compose tool (interpolation of `${VAR}`).
     pub extra_env: Vec<(String, String)>,
+    /// Which compose generation runs the lifecycle (`--compose-tool`).
+    pub compose_tool: ToolChoice,
+    /// Services that run once and exit 0 (a migration, a seeder): readiness
+    /// waits until they have exited. The compose configuration's own one-shots
+    /// (`depends_on: {X: {condition: service_completed_successfully}}`) are
+    /// added by [`ComposeStack::prepare`].
+    pub one_shots: Vec<String>,
 }
 
 /// Everything empty, and the format's default ready timeout (180 s).
@@ -61,6 +70,8 @@ impl Default for StackOptions {
             ready_timeout: DEFAULT_READY_TIMEOUT,
             ready_ports: IndexMap::new(),
             extra_env: Vec::new(),
+            compose_tool: ToolChoice::Auto,
+            one_shots: Vec::new(),
         }
     }
 }
@@ -80,6 +91,8 @@ impl StackOptions {
             ready_timeout: stack.ready_timeout,
             ready_ports: stack.raw.ready.iter().filter_map(|(svc, r)| Some((svc.clone(), r.port?))).collect(),
             extra_env: Vec::new(),
+            compose_tool: ToolChoice::Auto,
+            one_shots: Vec::new(),
         }
     }
 }
@@ -184,8 +197,17 @@ pub(crate) struct Inner {
     pub(crate) attached: bool,
     tool: OnceCell<ComposeTool>,
     docker: OnceCell<Docker>,
-    /// Services the compose files define (after `prepare`), for readiness and reports.
+    /// Services to wait for: those of the configuration (profiles in effect)
+    /// that `up` gave a container.
     pub(crate) defined: Mutex<Vec<String>>,
+    /// Every service of the compose configuration, profiles in effect (after
+    /// `prepare`): the reports and the `compose` check judge all of them, so
+    /// a service that never got a container is seen.
+    pub(crate) configured: Mutex<Vec<String>>,
+    /// One-shot services (the options' and the configuration's).
+    pub(crate) one_shots: Mutex<Vec<String>>,
+    /// Follows the engine's events from ready to teardown.
+    watch: Mutex<Option<Watch>>,
     pub(crate) shared: Mutex<Shared>,
 }
 
@@ -198,6 +220,13 @@ pub(crate) struct Shared {
     /// Endpoint aliases of a disconnected `(container id, network id)`, so the
     /// reconnect restores DNS names.
     pub(crate) disconnected: HashMap<(String, String), Vec<String>>,
+    /// What happened to services after ready ([`crate::watch`]).
+    pub(crate) incidents: Vec<Incident>,
+    /// Services a fault check has broken: since when, and until when the
+    /// harness answers for what they do (the restore plus a grace period).
+    pub(crate) faults: HashMap<String, Option<Instant>>,
+    /// Why the stack did not become ready, for the reports.
+    pub(crate) not_ready: Option<NotReadyReport>,
 }
 
 impl Inner {
@@ -210,11 +239,11 @@ impl Inner {
     }
 
     pub(crate) async fn tool(&self) -> Result<&ComposeTool, StackError> {
-        self.tool.get_or_try_init(ComposeTool::detect).await
+        self.tool.get_or_try_init(|| ComposeTool::detect(self.opts.compose_tool)).await
     }
 
-    /// The services to wait for and to report: the requested ones, or every
-    /// service of the compose files, in that order.
+    /// The services to wait for: the requested ones, or every service of the
+    /// configuration that got a container, in that order.
     pub(crate) fn expected_services(&self) -> Vec<String> {
         if self.opts.services.is_empty() {
             self.defined.lock().expect("defined lock").clone()
@@ -222,10 +251,36 @@ impl Inner {
             self.opts.services.clone()
         }
     }
+
+    /// The services to report and judge: the requested ones, or every service
+    /// of the configuration (profiles in effect), containers or not.
+    pub(crate) fn configured_services(&self) -> Vec<String> {
+        if self.opts.services.is_empty() {
+            let configured = self.configured.lock().expect("configured lock").clone();
+            if configured.is_empty() { self.expected_services() } else { configured }
+        } else {
+            self.opts.services.clone()
+        }
+    }
+
+    /// A fault check has broken `service` and it is not yet past the grace
+    /// period after its restore: what it does now is the harness's doing.
+    pub(crate) fn in_fault_window(&self, service: &str) -> bool {
+        match self.shared.lock().expect("shared lock").faults.get(service) {
+            None => false,
+            Some(None) => true,
+            Some(Some(until)) => Instant::now() < *until,
+        }
+    }
+
+    pub(crate) fn is_one_shot(&self, service: &str) -> bool {
+        self.one_shots.lock().expect("one-shots lock").iter().any(|s| s == service)
+    }
 }
 
 impl ComposeStack {
     fn new(opts: StackOptions, attached: bool) -> Self {
+        let opts_one_shots = opts.one_shots.clone();
         Self {
             inner: Arc::new(Inner {
                 opts,
@@ -233,6 +288,9 @@ impl ComposeStack {
                 tool: OnceCell::new(),
                 docker: OnceCell::new(),
                 defined: Mutex::new(Vec::new()),
+                configured: Mutex::new(Vec::new()),
+                one_shots: Mutex::new(opts_one_shots),
+                watch: Mutex::new(None),
                 shared: Mutex::new(Shared::default()),
             }),
         }
@@ -267,9 +325,18 @@ impl ComposeStack {
         let inner = &stack.inner;
         let tool = inner.tool().await?;
         inner.docker().await?;
-        let out = compose::run(tool, &inner.opts, &["config".into(), "--services".into()], None, None).await?;
-        *inner.defined.lock().expect("defined lock") =
-            out.stdout.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
+        let out = compose::run(tool, &inner.opts, &["config".into()], None, None).await?;
+        let config = compose::Config::parse(&out.stdout, &compose::active_profiles(&inner.opts.extra_env))
+            .map_err(|e| StackError::Invalid(format!("cannot read the output of `{} config`: {e}", tool.command())))?;
+        *inner.defined.lock().expect("defined lock") = config.services.clone();
+        *inner.configured.lock().expect("configured lock") = config.services;
+        let mut one_shots = inner.one_shots.lock().expect("one-shots lock");
+        for s in config.one_shots {
+            if !one_shots.contains(&s) {
+                one_shots.push(s);
+            }
+        }
+        drop(one_shots);
         Ok(stack)
     }
 
@@ -289,10 +356,11 @@ impl ComposeStack {
         let mut args: Vec<String> = ["up", "-d", "--remove-orphans", "--quiet-pull"].map(String::from).into();
         args.extend(self.inner.opts.services.iter().cloned());
         compose::run(tool, &self.inner.opts, &args, Some(&cancel), Some(progress)).await?;
-        // `up -d` has created a container for every service it starts. What
-        // `config --services` lists beyond that is not part of this run:
-        // services behind an inactive profile (v1 lists them anyway) or scaled
-        // to zero. Waiting for them would only end at the deadline.
+        // `up -d` has created a container for every service it starts. A
+        // service of the configuration without one (scaled to zero, its
+        // container removed) gets none by waiting: readiness waits for the
+        // others, and the `compose` check (which judges every configured
+        // service) reports it.
         let docker = self.inner.docker().await?;
         if let Ok(containers) = engine::project_containers(docker, &self.inner.opts.project, false).await {
             let mut defined = self.inner.defined.lock().expect("defined lock");
@@ -335,9 +403,39 @@ impl ComposeStack {
         cancel: CancellationToken,
         progress: &(dyn Fn(StackProgress) + Send + Sync),
     ) -> Result<ReadyReport, NotReady> {
-        let report = ready::wait_ready(&self.inner, &cancel, progress).await?;
-        self.inner.shared.lock().expect("shared lock").ready_ms = Some(report.elapsed.as_secs_f64() * 1000.0);
-        Ok(report)
+        let result = ready::wait_ready(&self.inner, &cancel, progress).await;
+        match &result {
+            Ok(report) => {
+                self.inner.shared.lock().expect("shared lock").ready_ms = Some(report.elapsed.as_secs_f64() * 1000.0);
+            }
+            Err(not_ready) => {
+                self.inner.shared.lock().expect("shared lock").not_ready = Some(not_ready.to_report());
+            }
+        }
+        // From now until teardown, whatever happens to a service is recorded.
+        if !cancel.is_cancelled() {
+            self.start_watching();
+        }
+        result
+    }
+
+    /// Starts recording incidents (a service that exits, is OOM-killed or
+    /// turns unhealthy) from now on; [`ComposeStack::wait_ready`] does it.
+    pub fn start_watching(&self) {
+        let mut watch = self.inner.watch.lock().expect("watch lock");
+        if watch.is_none() {
+            *watch = Some(Watch::start(Arc::clone(&self.inner), Instant::now()));
+        }
+    }
+
+    /// Stops recording incidents (before teardown, whose stops are not
+    /// incidents) and returns those recorded.
+    pub async fn stop_watching(&self) -> Vec<Incident> {
+        let watch = self.inner.watch.lock().expect("watch lock").take();
+        if let Some(w) = watch {
+            w.stop().await;
+        }
+        self.inner.shared.lock().expect("shared lock").incidents.clone()
     }
 
     /// `<tool> -p P -f … down --volumes --remove-orphans -t N`, then removes
@@ -345,6 +443,7 @@ impl ComposeStack {
     /// (containers, networks, volumes) and checks that nothing does. Fails only
     /// if something could not be removed. Does nothing for an attached stack.
     pub async fn down(&self, timeout_s: u32) -> Result<Teardown, StackError> {
+        self.stop_watching().await;
         if self.inner.attached {
             return Ok(Teardown::default());
         }

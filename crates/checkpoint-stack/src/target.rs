@@ -23,7 +23,7 @@ use bollard::query_parameters::{
     KillContainerOptionsBuilder, ListNetworksOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
     StopContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
-use checkpoint_model::result::{ServiceReport, StackReport};
+use checkpoint_model::result::{Incident, ServiceReport, StackReport};
 use checkpoint_runner::target::{ExecOutput, FaultAction, Target, TargetError};
 use futures::StreamExt;
 
@@ -359,7 +359,7 @@ impl Target for DockerTarget {
             .map_err(|e| failed(format!("listing the containers of project `{}`", self.project()), &e))?;
         let log_files = self.inner.shared.lock().expect("shared lock").log_files.clone();
         let mut out = Vec::new();
-        let mut names: Vec<String> = self.inner.expected_services();
+        let mut names: Vec<String> = self.inner.configured_services();
         for c in &all {
             if !names.contains(&c.service) {
                 names.push(c.service.clone());
@@ -369,7 +369,13 @@ impl Target for DockerTarget {
             let cs: Vec<&Container> = all.iter().filter(|c| c.service == service).collect();
             let log_file = log_files.get(&service).map(|p| p.display().to_string());
             if cs.is_empty() {
-                out.push(ServiceReport { name: service, state: "not created".into(), log_file, ..Default::default() });
+                out.push(ServiceReport {
+                    name: service.clone(),
+                    state: "not created".into(),
+                    log_file,
+                    one_shot: self.inner.is_one_shot(&service),
+                    ..Default::default()
+                });
                 continue;
             }
             for c in &cs {
@@ -390,6 +396,7 @@ impl Target for DockerTarget {
                     oom_killed: state.oom_killed == Some(true),
                     ports: c.port_lines(),
                     log_file: log_file.clone(),
+                    one_shot: self.inner.is_one_shot(&service),
                 });
             }
         }
@@ -478,6 +485,9 @@ impl Target for DockerTarget {
     }
 
     async fn fault(&self, service: &str, action: FaultAction, network: Option<&str>) -> Result<(), TargetError> {
+        // From now until a grace period after the restore, what the service
+        // does is this fault's doing, not an incident.
+        self.inner.shared.lock().expect("shared lock").faults.insert(service.to_string(), None);
         if action == FaultAction::Disconnect {
             return self.disconnect(service, network).await;
         }
@@ -509,6 +519,23 @@ impl Target for DockerTarget {
     }
 
     async fn restore(&self, service: &str, action: FaultAction, network: Option<&str>) -> Result<(), TargetError> {
+        let result = self.restore_now(service, action, network).await;
+        let until = std::time::Instant::now() + crate::watch::FAULT_GRACE;
+        self.inner.shared.lock().expect("shared lock").faults.insert(service.to_string(), Some(until));
+        result
+    }
+
+    async fn incidents(&self) -> Vec<Incident> {
+        self.inner.shared.lock().expect("shared lock").incidents.clone()
+    }
+
+    async fn report(&self) -> Option<StackReport> {
+        self.report_now().await
+    }
+}
+
+impl DockerTarget {
+    async fn restore_now(&self, service: &str, action: FaultAction, network: Option<&str>) -> Result<(), TargetError> {
         if action == FaultAction::Disconnect {
             return self.reconnect(service, network).await;
         }
@@ -527,7 +554,7 @@ impl Target for DockerTarget {
         Ok(())
     }
 
-    async fn report(&self) -> Option<StackReport> {
+    async fn report_now(&self) -> Option<StackReport> {
         let tool = match self.inner.tool().await {
             Ok(t) => t.to_string(),
             Err(_) => "compose".into(),
@@ -541,6 +568,8 @@ impl Target for DockerTarget {
             ready_ms: shared.ready_ms,
             services,
             logs_dir: shared.logs_dir.as_ref().map(|d| d.display().to_string()),
+            not_ready: shared.not_ready.clone(),
+            incidents: shared.incidents.clone(),
         })
     }
 }

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use checkpoint_runner::target::{FaultAction, Target, TargetError};
-use checkpoint_stack::{ComposeStack, NotReady, NotReadyKind, StackOptions, StackProgress, project_name};
+use checkpoint_stack::{ComposeStack, NotReady, NotReadyKind, StackOptions, StackProgress, ToolChoice, project_name};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
@@ -65,15 +65,45 @@ fn leftovers(project: &str) -> Vec<String> {
     out
 }
 
+thread_local! {
+    /// The compose generation the running test drives (set by its `v1::`/`v2::` wrapper).
+    static TOOL: std::cell::Cell<ToolChoice> = const { std::cell::Cell::new(ToolChoice::Auto) };
+}
+
+/// Every test runs under both compose generations, named by its tool
+/// (`v1::healthy_stack_end_to_end`, `v2::…`): users have either.
+macro_rules! under_both_tools {
+    ($($name:ident),* $(,)?) => {
+        mod v1 {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::TOOL.with(|t| t.set(checkpoint_stack::ToolChoice::V1));
+                super::$name().await;
+            })*
+        }
+        mod v2 {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::TOOL.with(|t| t.set(checkpoint_stack::ToolChoice::V2));
+                super::$name().await;
+            })*
+        }
+    };
+}
+
+under_both_tools!(healthy_stack_end_to_end, two_projects_from_one_file_run_side_by_side, unhealthy_service_fails_fast, crash_loop_fails_fast, exited_service_fails_fast, oom_killed_service_fails_fast, timeout_and_cancellation_end_the_wait, cancelling_up_kills_compose_and_cleanup_leaves_nothing, a_service_that_dies_after_ready_is_an_incident_with_its_log_tail, a_fault_the_harness_causes_is_not_an_incident, a_one_shot_is_waited_for_until_it_has_exited);
+
 /// A project name for one test, and its teardown even on panic.
 struct Project {
     name: String,
+    tool: ToolChoice,
     armed: bool,
 }
 
 impl Project {
     fn new(tag: &str) -> Self {
-        Self { name: project_name("cpstack-test", tag), armed: true }
+        let tool = TOOL.with(std::cell::Cell::get);
+        Self { name: project_name("cpstack-test", &format!("{tool}-{tag}")), tool, armed: true }
     }
 
     fn options(&self, file: &str, services: &[&str], ready_timeout: Duration) -> StackOptions {
@@ -83,6 +113,7 @@ impl Project {
             project: self.name.clone(),
             services: services.iter().map(|s| (*s).to_string()).collect(),
             ready_timeout,
+            compose_tool: self.tool,
             ..Default::default()
         }
     }
@@ -201,7 +232,6 @@ fn failed(r: Result<impl std::fmt::Debug, TargetError>) -> String {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthy_stack_end_to_end() {
     require_engine().await;
     let project = Project::new("healthy");
@@ -250,7 +280,9 @@ async fn healthy_stack_end_to_end() {
     let msg = failed(target.endpoint("worker", 8080).await);
     assert_eq!(msg, "service `worker` does not publish port 8080; add `ports: [\"8080\"]` to the compose file");
     let msg = failed(target.endpoint("nosuch", 80).await);
-    assert!(msg.contains("service `nosuch` has no container") && msg.contains("web, worker, plain, init"), "{msg}");
+    // v1 lists services in file order, v2 sorted by name.
+    assert!(msg.contains("service `nosuch` has no container"), "{msg}");
+    assert!(["web", "worker", "plain", "init"].iter().all(|s| msg.contains(s)) && !msg.contains("debug"), "{msg}");
 
     // Exec: exit code, both streams, env, user, timeout, a stopped container.
     let out = target
@@ -346,7 +378,6 @@ async fn healthy_stack_end_to_end() {
     project.finish(&stack).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_projects_from_one_file_run_side_by_side() {
     require_engine().await;
     let (a, b) = (Project::new("twin-a"), Project::new("twin-b"));
@@ -386,7 +417,6 @@ async fn two_projects_from_one_file_run_side_by_side() {
     b.assert_clean();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unhealthy_service_fails_fast() {
     require_engine().await;
     let project = Project::new("unhealthy");
@@ -400,7 +430,6 @@ async fn unhealthy_service_fails_fast() {
     project.finish(&stack).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_loop_fails_fast() {
     require_engine().await;
     let project = Project::new("crashloop");
@@ -412,7 +441,6 @@ async fn crash_loop_fails_fast() {
     project.finish(&stack).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exited_service_fails_fast() {
     require_engine().await;
     let project = Project::new("exits");
@@ -425,7 +453,6 @@ async fn exited_service_fails_fast() {
     project.finish(&stack).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oom_killed_service_fails_fast() {
     require_engine().await;
     let project = Project::new("oom");
@@ -436,7 +463,6 @@ async fn oom_killed_service_fails_fast() {
     project.finish(&stack).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_and_cancellation_end_the_wait() {
     require_engine().await;
     let project = Project::new("slow");
@@ -473,7 +499,6 @@ async fn timeout_and_cancellation_end_the_wait() {
     project.finish(&stack).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_up_kills_compose_and_cleanup_leaves_nothing() {
     require_engine().await;
     let mut project = Project::new("cancel-up");
@@ -492,4 +517,65 @@ async fn cancelling_up_kills_compose_and_cleanup_leaves_nothing() {
     let removed = checkpoint_stack::cleanup_project(&project.name).await.expect("cleanup");
     eprintln!("[{}] removed after cancelled up: {removed:?}", project.name);
     project.assert_clean();
+}
+
+async fn a_service_that_dies_after_ready_is_an_incident_with_its_log_tail() {
+    require_engine().await;
+    let project = Project::new("dieslater");
+    let (stack, _) = up(project.options("failing.yml", &["dieslater"], Duration::from_secs(60))).await;
+    let progress = Progress::default();
+    stack.wait_ready(CancellationToken::new(), &progress.sink()).await.expect("ready before it dies");
+    assert!(stack.target().incidents().await.is_empty(), "nothing has happened yet");
+    // It dies about 3 s after ready; the watcher sees it whether or not anyone looks.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stack.target().incidents().await.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let incidents = stack.stop_watching().await;
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    let i = &incidents[0];
+    assert_eq!(i.service, "dieslater");
+    assert_eq!(i.what, "exited with code 1");
+    assert!(!i.restarted);
+    assert!(i.log_tail.contains("fatal: lost the broker connection"), "{i:?}");
+    assert!((1000.0..15_000.0).contains(&i.after_ready_ms), "{i:?}");
+    assert!(i.headline().starts_with("`dieslater` exited with code 1 "), "{}", i.headline());
+    // The reports carry it too.
+    let report = stack.target().report().await.expect("a report");
+    assert_eq!(report.incidents, incidents);
+    project.finish(&stack).await;
+}
+
+async fn a_fault_the_harness_causes_is_not_an_incident() {
+    require_engine().await;
+    let project = Project::new("faultwin");
+    let (stack, _) = up(project.options("healthy.yml", &["web"], Duration::from_secs(60))).await;
+    let progress = Progress::default();
+    stack.wait_ready(CancellationToken::new(), &progress.sink()).await.expect("ready");
+    let target = stack.target();
+    target.fault("web", FaultAction::Stop, None).await.expect("stop");
+    target.restore("web", FaultAction::Stop, None).await.expect("start again");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let incidents = stack.stop_watching().await;
+    assert!(incidents.is_empty(), "a fault check's stop is not an incident: {incidents:?}");
+    // Teardown (after stop_watching) is not one either, and it leaves nothing.
+    project.finish(&stack).await;
+}
+
+async fn a_one_shot_is_waited_for_until_it_has_exited() {
+    require_engine().await;
+    let project = Project::new("slowshot");
+    let mut opts = project.options("failing.yml", &["slowshot"], Duration::from_secs(60));
+    opts.one_shots = vec!["slowshot".into()];
+    let (stack, _) = up(opts).await;
+    let progress = Progress::default();
+    let report = stack.wait_ready(CancellationToken::new(), &progress.sink()).await.expect("ready once it exited 0");
+    let done = report.services.iter().find(|s| s.service == "slowshot").expect("slowshot judged");
+    assert_eq!(done.how, "exited 0", "{report:?}");
+    assert!(
+        progress.waiting_lines().iter().any(|l| l.contains("a one-shot: waiting for it to exit")),
+        "{:?}",
+        progress.waiting_lines()
+    );
+    project.finish(&stack).await;
 }

@@ -39,6 +39,41 @@ pub struct Cli {
     /// When to colour the console output (never in report files). `NO_COLOR` is honoured.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// Which compose runs the stack: `v2` (`docker compose`, or a standalone
+    /// `docker-compose` 2.x), `v1` (the Python `docker-compose` 1.x), or `auto`
+    /// (v2 when `docker compose` answers, else `docker-compose`).
+    #[arg(long, global = true, value_enum, env = "CHECKPOINT_COMPOSE_TOOL", default_value_t = ComposeToolArg::Auto, value_name = "TOOL")]
+    pub compose_tool: ComposeToolArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ComposeToolArg {
+    Auto,
+    V1,
+    V2,
+}
+
+impl From<ComposeToolArg> for checkpoint_stack::ToolChoice {
+    fn from(a: ComposeToolArg) -> Self {
+        match a {
+            ComposeToolArg::Auto => Self::Auto,
+            ComposeToolArg::V1 => Self::V1,
+            ComposeToolArg::V2 => Self::V2,
+        }
+    }
+}
+
+/// `--compose-tool`, set once by `main` for every command that drives compose.
+static COMPOSE_TOOL: std::sync::OnceLock<checkpoint_stack::ToolChoice> = std::sync::OnceLock::new();
+
+pub fn set_compose_tool(choice: checkpoint_stack::ToolChoice) {
+    let _ = COMPOSE_TOOL.set(choice);
+}
+
+/// The compose generation `--compose-tool` (or `CHECKPOINT_COMPOSE_TOOL`) asked for.
+pub fn compose_tool() -> checkpoint_stack::ToolChoice {
+    COMPOSE_TOOL.get().copied().unwrap_or_default()
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -131,7 +131,7 @@ async fn read_compose(files: &[PathBuf]) -> Result<String, (u8, String)> {
     if let Some(missing) = files.iter().find(|f| !f.is_file()) {
         return Err((exit::USAGE, format!("compose file {} does not exist", missing.display())));
     }
-    let tool = checkpoint_stack::ComposeTool::detect().await.map_err(|e| {
+    let tool = checkpoint_stack::ComposeTool::detect(crate::cli::compose_tool()).await.map_err(|e| {
         (exit::INFRA, format!("merging several compose files needs the compose tool: {e}; or pass one --compose"))
     })?;
     let words = tool.command();

@@ -54,6 +54,7 @@ fn main() -> ExitCode {
 }
 
 async fn dispatch(args: cli::Cli) -> u8 {
+    cli::set_compose_tool(args.compose_tool.into());
     match args.command {
         cli::Command::Run(r) => run::run(&args.dir, args.color, r).await,
         cli::Command::List(l) => commands::list(&args.dir, &l),

@@ -218,6 +218,23 @@ async fn run_one(
         while let Ok(e) = rx.try_recv() {
             console.event(&e);
         }
+        let mut results = results;
+        // The stack was watched while the gates ran: judge every passed
+        // `compose` check again against what happened since it looked.
+        if let Some(s) = &stack {
+            let incidents = s.stop_watching().await;
+            for i in &incidents {
+                console.line(&console.paint(&format!("stack: {}", i.headline()), crate::run::style_warn()));
+            }
+            if let Ok(services) = s.target.services().await {
+                for id in checkpoint_runner::kinds::compose::recheck(gates, &mut results, &services, &incidents) {
+                    console.line(&console.paint(
+                        &format!("stack: gate `{id}` turned red: the stack broke after its `compose` check looked"),
+                        crate::run::style_warn(),
+                    ));
+                }
+            }
+        }
         if cancel.is_cancelled() {
             interrupted = Some(
                 if args.fail_fast && !force.load(Ordering::SeqCst) && results.iter().any(|r| r.status.is_failure()) {

@@ -25,8 +25,19 @@ pub struct StackRun {
 }
 
 fn options(cp: &Checkpoint, spec: &Stack, root: &Path, project: String, extra: &[PathBuf]) -> StackOptions {
-    let _ = cp;
     let mut opts = StackOptions::from_plan(spec, root, project);
+    opts.compose_tool = crate::cli::compose_tool();
+    // `completed:` of the checkpoint's `compose` checks are one-shots: the
+    // stack is ready when they have exited 0.
+    for gate in &cp.gates {
+        for check in gate.checks.iter().filter(|c| c.kind == "compose") {
+            for svc in check.spec.get("completed").and_then(|c| c.as_array()).into_iter().flatten() {
+                if let Some(svc) = svc.as_str().filter(|s| !opts.one_shots.iter().any(|o| o == s)) {
+                    opts.one_shots.push(svc.to_string());
+                }
+            }
+        }
+    }
     for f in extra {
         opts.compose_files.push(std::path::absolute(f).unwrap_or_else(|_| f.clone()));
     }
@@ -99,6 +110,11 @@ pub async fn start(
 }
 
 impl StackRun {
+    /// Stops recording incidents (before teardown) and returns those recorded.
+    pub async fn stop_watching(&self) -> Vec<checkpoint_model::result::Incident> {
+        self.stack.stop_watching().await
+    }
+
     /// Stack facts for the report, service logs into `<out>/logs`, then
     /// teardown (unless `--keep` or attached). Never fails the run: problems
     /// are printed.
