@@ -34,17 +34,86 @@ pub fn junit(r: &RunReport) -> String {
             }
         }
     }
+    let stack = stack_suite(r);
+    if let Some((_, t, f)) = &stack {
+        tests += t;
+        failures += f;
+    }
     let _ = writeln!(
         out,
         "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{}\">",
         attr(&format!("checkpoint {}: {}", r.checkpoint.id, r.checkpoint.title)),
         secs(r.duration_ms)
     );
+    if let Some((xml, _, _)) = stack {
+        out.push_str(&xml);
+    }
     for g in &r.gates {
         suite(&mut out, r, g);
     }
     out.push_str("</testsuites>\n");
     out
+}
+
+/// A first testsuite `stack` when the stack has something to say that no
+/// gate's testcase carries: it was not ready (a failure, with every pending
+/// service's state, health checks and log tail), or services broke after
+/// ready (one testcase listing the incidents, with their log tails; a failure
+/// only where no gate already turned red for it, so counts match the verdict).
+/// `(xml, tests, failures)`.
+fn stack_suite(r: &RunReport) -> Option<(String, usize, usize)> {
+    let s = r.stack.as_ref()?;
+    if s.not_ready.is_none() && s.incidents.is_empty() {
+        return None;
+    }
+    let mut body = String::new();
+    let (mut tests, mut failures) = (0, 0);
+    if let Some(nr) = &s.not_ready {
+        tests += 1;
+        failures += 1;
+        let mut details = format!("{}\n", nr.reason);
+        for d in &nr.services {
+            let _ = write!(details, "\n{}: {}\n", d.service, d.state);
+            for h in &d.health_checks {
+                let _ = writeln!(details, "  health check: {h}");
+            }
+            if !d.log_tail.trim().is_empty() {
+                let _ = write!(details, "--- last log lines of service `{}`\n{}\n", d.service, clean(&d.log_tail));
+            }
+        }
+        let _ = write!(
+            body,
+            "    <testcase name=\"stack ready\" classname=\"stack\" time=\"{}\">\n      <failure message=\"{}\" type=\"not_ready\">{}</failure>\n    </testcase>\n",
+            secs(nr.elapsed_ms),
+            attr(&one_line(&format!("not ready: {}", nr.reason), MESSAGE_MAX)),
+            text(&details)
+        );
+    }
+    if !s.incidents.is_empty() {
+        tests += 1;
+        let mut details = String::new();
+        for i in &s.incidents {
+            let _ = writeln!(details, "{} (at {})", i.headline(), i.at);
+            if !i.log_tail.trim().is_empty() {
+                let _ = write!(details, "--- last log lines of service `{}`\n{}\n", i.service, clean(&i.log_tail));
+            }
+        }
+        let _ =
+            write!(body, "    <testcase name=\"stack watched until teardown\" classname=\"stack\" time=\"0.000\">\n");
+        let _ = writeln!(body, "      <system-err>{}</system-err>", text(&details));
+        body.push_str("    </testcase>\n");
+    }
+    let mut xml = String::new();
+    let _ = writeln!(
+        xml,
+        "  <testsuite name=\"stack: {}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{}\" timestamp=\"{}\">",
+        attr(&s.project),
+        secs(s.not_ready.as_ref().map_or(s.ready_ms.unwrap_or(0.0), |n| n.elapsed_ms)),
+        attr(&r.started_at)
+    );
+    xml.push_str(&body);
+    xml.push_str("  </testsuite>\n");
+    Some((xml, tests, failures))
 }
 
 /// The testcases of a gate: one per check, or one per case of a check that

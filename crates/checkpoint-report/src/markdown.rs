@@ -40,6 +40,26 @@ pub fn markdown_with(r: &RunReport, baseline: Option<&RunReport>, slower: &Slowe
     if let Some(why) = &r.interrupted {
         let _ = writeln!(o, "> ⚠️ **The run ended early:** {}\n", one_line(why, 500));
     }
+    if let Some(nr) = r.stack.as_ref().and_then(|s| s.not_ready.as_ref()) {
+        let _ = writeln!(
+            o,
+            "> ⚠️ **The stack was not ready** (gave up after {}): {}. The gates ran anyway; see [Stack](#stack).\n",
+            human(nr.elapsed_ms),
+            one_line(&nr.reason, 500)
+        );
+    }
+    if let Some(s) = r.stack.as_ref().filter(|s| !s.incidents.is_empty()) {
+        let _ = writeln!(
+            o,
+            "> ⚠️ **The stack broke during the run:** {}{}\n",
+            one_line(&s.incidents[0].headline(), 300),
+            if s.incidents.len() > 1 {
+                format!(" (and {} more, see [Stack](#stack))", s.incidents.len() - 1)
+            } else {
+                String::new()
+            }
+        );
+    }
     if r.gates.is_empty() && r.filters.shard.is_some() {
         let _ = writeln!(
             o,
@@ -265,6 +285,49 @@ fn stack(o: &mut String, r: &RunReport) {
         );
     }
     o.push('\n');
+    if let Some(nr) = &s.not_ready {
+        let _ = writeln!(o, "### Not ready after {}\n\n{}\n", human(nr.elapsed_ms), cell_text(&nr.reason));
+        for d in &nr.services {
+            let _ = writeln!(o, "- `{}`: {}", d.service, cell_text(&d.state));
+            for h in &d.health_checks {
+                let _ = writeln!(o, "  - health check: {}", cell_text(h));
+            }
+        }
+        o.push('\n');
+        for d in nr.services.iter().filter(|d| !d.log_tail.trim().is_empty()) {
+            let _ = writeln!(
+                o,
+                "<details><summary>last log lines of <code>{}</code></summary>\n\n{}\n\n</details>\n",
+                d.service,
+                fenced(&d.log_tail)
+            );
+        }
+    }
+    if !s.incidents.is_empty() {
+        let _ =
+            writeln!(o, "### What happened after ready\n\n| After ready | Service | What | At |\n|---|---|---|---|");
+        for i in &s.incidents {
+            let _ = writeln!(
+                o,
+                "| +{} | `{}` | {}{} | {} |",
+                human(i.after_ready_ms),
+                i.service,
+                cell_text(&i.what),
+                if i.restarted { " (restarted)" } else { "" },
+                i.at
+            );
+        }
+        o.push('\n');
+        for i in s.incidents.iter().filter(|i| !i.log_tail.trim().is_empty()) {
+            let _ = writeln!(
+                o,
+                "<details><summary><code>{}</code> {} — last log lines</summary>\n\n{}\n\n</details>\n",
+                i.service,
+                cell_text(&i.what),
+                fenced(&i.log_tail)
+            );
+        }
+    }
 }
 
 fn timings(o: &mut String, r: &RunReport) {

@@ -184,8 +184,11 @@ fn fixture() -> RunReport {
                 oom_killed: false,
                 ports: vec!["8000/tcp -> 127.0.0.1:49153".into()],
                 log_file: Some("checkpoint-results/logs/api.log".into()),
+                one_shot: false,
             }],
             logs_dir: Some("checkpoint-results/logs".into()),
+            not_ready: None,
+            incidents: vec![],
         }),
         interrupted: None,
     }
@@ -404,4 +407,62 @@ fn latency_distribution_in_markdown_and_junit() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let back = checkpoint_report::read_json(&checkpoint_report::json(&r)).unwrap();
     assert_eq!(checkpoint_report::markdown(&back, None), md, "re-rendered from results.json, the same");
+}
+
+/// A stack that was not ready, and one whose worker died after ready: both
+/// reach every report (the Markdown's head and Stack section, a first JUnit
+/// testsuite `stack`, results.json), and the JUnit stays schema-valid.
+#[test]
+fn not_ready_and_incidents_reach_every_report() {
+    use checkpoint_model::result::{Incident, NotReadyReport, ServiceDiagnosis};
+    let mut r = fixture();
+    let stack = r.stack.as_mut().unwrap();
+    stack.not_ready = Some(NotReadyReport {
+        reason: "not ready after 180s: waiting for api (starting)".into(),
+        elapsed_ms: 180_000.0,
+        services: vec![ServiceDiagnosis {
+            service: "api".into(),
+            state: "running, health: starting".into(),
+            health_checks: vec!["exit 7: curl: (7) Failed to connect".into()],
+            log_tail: "sqlalchemy.exc.OperationalError: could not translate host name \"dbx\"\n".into(),
+        }],
+    });
+    stack.incidents = vec![Incident {
+        service: "worker".into(),
+        what: "exited with code 1".into(),
+        restarted: false,
+        after_ready_ms: 5230.0,
+        at: "2026-11-22T10:00:09Z".into(),
+        log_tail: "celery: consumer: Cannot connect to redis://redis:6379/0\n".into(),
+    }];
+    let md = checkpoint_report::markdown(&r, None);
+    let head: String = md.lines().take(8).collect::<Vec<_>>().join("\n");
+    assert!(head.contains("**The stack was not ready** (gave up after "), "{head}");
+    assert!(head.contains("not ready after 180s: waiting for api (starting)"), "{head}");
+    assert!(head.contains("`worker` exited with code 1 5.2s after the stack was ready"), "{head}");
+    assert!(md.contains("could not translate host name"), "the pending service's log tail is in the Markdown");
+    assert!(md.contains("exit 7: curl: (7) Failed to connect"), "its last health check too");
+    assert!(md.contains("Cannot connect to redis://redis:6379/0"), "the incident's log tail too");
+
+    let xml = checkpoint_report::junit(&r);
+    let first_suite = xml.lines().find(|l| l.trim_start().starts_with("<testsuite ")).unwrap();
+    assert!(first_suite.contains("name=\"stack: checkpoint-1-abc123\""), "{first_suite}");
+    assert!(xml.contains("type=\"not_ready\""), "{xml}");
+    assert!(xml.contains("could not translate host name"), "{xml}");
+    assert!(xml.contains("Cannot connect to redis://redis:6379/0"), "{xml}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("junit.xml");
+    std::fs::write(&file, &xml).unwrap();
+    let xsd = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/schemas/junit-10.xsd");
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema"])
+        .arg(&xsd)
+        .arg(&file)
+        .output()
+        .expect("xmllint is missing: install libxml2-utils (scripts/provision.sh does)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let json = checkpoint_report::json(&r);
+    let back = checkpoint_report::read_json(&json).unwrap();
+    assert_eq!(back.stack, r.stack, "results.json keeps both");
 }
