@@ -74,6 +74,10 @@ pub struct LoadOptions {
     /// Whether to treat the process environment as a variable source when
     /// checking that every `${VAR}` is defined.
     pub use_env: bool,
+    /// `run -f FILE`: compose files on top of every checkpoint's
+    /// `stack.compose` (overrides may add services, such as a seeding
+    /// one-shot): service names are checked against all of them.
+    pub extra_compose: Vec<PathBuf>,
 }
 
 impl LoadOptions {
@@ -476,6 +480,7 @@ impl Loader<'_> {
         let mut v = Validator {
             file: file.clone(),
             root: self.opts.root(),
+            extra_compose: &self.opts.extra_compose,
             diags: &mut self.diags,
             spots: &mut self.spots,
             text: &text,
@@ -924,6 +929,8 @@ type Spot = (Location, Option<usize>);
 /// file's [`Node`] tree (when it parsed) is walked alongside the raw mirror to
 /// point each diagnostic at the key or value it is about.
 struct Validator<'d> {
+    /// `run -f` overrides: their services count as the compose file's.
+    extra_compose: &'d [PathBuf],
     file: String,
     root: PathBuf,
     diags: &'d mut Diagnostics,
@@ -1168,6 +1175,15 @@ impl Validator<'_> {
                         .label("this compose file")
                         .hint("`docker compose -f <file> config` shows what compose makes of it"),
                 ),
+            }
+        }
+        // `run -f` overrides, relative to where the command runs; an unreadable
+        // one is the compose tool's to report when the stack starts.
+        for p in self.extra_compose {
+            for n in crate::compose::service_names(p).unwrap_or_default() {
+                if !services.contains(&n) {
+                    services.push(n);
+                }
             }
         }
         let mut env_files = Vec::new();

@@ -91,7 +91,19 @@ macro_rules! under_both_tools {
     };
 }
 
-under_both_tools!(healthy_stack_end_to_end, two_projects_from_one_file_run_side_by_side, unhealthy_service_fails_fast, crash_loop_fails_fast, exited_service_fails_fast, oom_killed_service_fails_fast, timeout_and_cancellation_end_the_wait, cancelling_up_kills_compose_and_cleanup_leaves_nothing, a_service_that_dies_after_ready_is_an_incident_with_its_log_tail, a_fault_the_harness_causes_is_not_an_incident, a_one_shot_is_waited_for_until_it_has_exited);
+under_both_tools!(
+    healthy_stack_end_to_end,
+    two_projects_from_one_file_run_side_by_side,
+    unhealthy_service_fails_fast,
+    crash_loop_fails_fast,
+    exited_service_fails_fast,
+    oom_killed_service_fails_fast,
+    timeout_and_cancellation_end_the_wait,
+    cancelling_up_kills_compose_and_cleanup_leaves_nothing,
+    a_service_that_dies_after_ready_is_an_incident_with_its_log_tail,
+    a_fault_the_harness_causes_is_not_an_incident,
+    a_one_shot_is_waited_for_until_it_has_exited
+);
 
 /// A project name for one test, and its teardown even on panic.
 struct Project {

@@ -28,6 +28,7 @@ pub fn load_options(dir: &Path, vars: &VarArgs) -> Result<LoadOptions, Diagnosti
         cli_vars: vars.vars.iter().cloned().collect(),
         env_file_vars,
         use_env: true,
+        extra_compose: Vec::new(),
     })
 }
 
@@ -38,7 +39,19 @@ pub fn load_or_report(
     vars: &VarArgs,
     select: &[String],
 ) -> Result<(LoadOptions, Loaded), u8> {
-    let opts = load_options(dir, vars).map_err(|d| print_diags(&d, color))?;
+    load_or_report_with(dir, color, vars, select, &[])
+}
+
+/// [`load_or_report`] with `run -f` compose overrides, whose services count.
+pub fn load_or_report_with(
+    dir: &Path,
+    color: ColorChoice,
+    vars: &VarArgs,
+    select: &[String],
+    extra_compose: &[std::path::PathBuf],
+) -> Result<(LoadOptions, Loaded), u8> {
+    let mut opts = load_options(dir, vars).map_err(|d| print_diags(&d, color))?;
+    opts.extra_compose = extra_compose.iter().map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone())).collect();
     let loaded = load::load_checkpoints(&opts, select).map_err(|d| print_diags(&d, color))?;
     Ok((opts, loaded))
 }

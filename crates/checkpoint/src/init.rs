@@ -89,8 +89,13 @@ pub async fn command(dir: &Path, args: &InitArgs) -> u8 {
         return exit::INFRA;
     }
     // The generated file must load like any other; if it does not, say so loudly.
-    let opts =
-        LoadOptions { dir: cp_dir.clone(), cli_vars: IndexMap::new(), env_file_vars: IndexMap::new(), use_env: true };
+    let opts = LoadOptions {
+        dir: cp_dir.clone(),
+        cli_vars: IndexMap::new(),
+        env_file_vars: IndexMap::new(),
+        use_env: true,
+        extra_compose: Vec::new(),
+    };
     match load::load_checkpoints(&opts, std::slice::from_ref(&id)) {
         Ok(loaded) => {
             let gates: usize = loaded.checkpoints.iter().map(|c| c.gates.len()).sum();

@@ -18,12 +18,12 @@ use checkpoint_runner::{Engine, ExternalTarget, RunOptions, Target};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{ColorChoice, RunArgs};
-use crate::commands::{load_or_report, print_written, read_report};
+use crate::commands::{load_or_report_with, print_written, read_report};
 use crate::console::Console;
 use crate::stackctl;
 
 pub async fn run(dir: &Path, color: ColorChoice, args: RunArgs) -> u8 {
-    let (opts, loaded) = match load_or_report(dir, color, &args.vars, &args.checkpoints) {
+    let (opts, loaded) = match load_or_report_with(dir, color, &args.vars, &args.checkpoints, &args.compose_files) {
         Ok(x) => x,
         Err(code) => return code,
     };
