@@ -85,11 +85,15 @@ pub async fn start(
         let tool = stack.tool().await.map(|t| t.to_string()).unwrap_or_default();
         con.line(&format!("stack: starting project `{project}` with {tool} ({})", files.join(", ")));
         if let Err(e) = stack.start(cancel.clone(), &progress).await {
-            // Part of the project may exist: keep its logs, then remove it.
-            let logs = std::env::temp_dir().join(format!("checkpoint-{project}-logs"));
-            let _ = stack.save_logs(&logs).await;
+            // Part of the project may exist: keep its logs with the reports
+            // (never in the system temp directory), then remove it.
+            let logs = args.out.join("logs");
+            let saved = match stack.save_logs(&logs).await {
+                Ok(files) if !files.is_empty() => format!(" (service logs saved in {})", logs.display()),
+                _ => String::new(),
+            };
             let _ = stack.down(5).await;
-            return Err(format!("{e} (service logs saved in {})", logs.display()));
+            return Err(format!("{e}{saved}"));
         }
         stack
     };
@@ -198,7 +202,7 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
                 jobs: 1,
                 fail_fast: false,
                 vars,
-                out: PathBuf::from("."),
+                out: PathBuf::from("checkpoint-results"),
                 compose_files: vec![],
                 no_up: false,
                 project: Some(project.clone()),
