@@ -26,6 +26,37 @@ static JSON_SECRET: LazyLock<Regex> = LazyLock::new(|| {
 });
 static BEARER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}").expect("valid regex"));
+/// Header lines whose value is a credential, as evidence writes them
+/// (`name: value`): `Authorization`, `Proxy-Authorization`, `Cookie`, and
+/// `X-…-Key`/`-Token`/`-Secret` style API keys.
+static CREDENTIAL_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?im)^(\s*(?:proxy-)?authorization:\s*(?:[a-z]+\s+)?|\s*x-[a-z0-9-]*(?:api-?key|token|secret|auth)[a-z0-9-]*:\s*)([^\s].*?)\s*$")
+        .expect("valid regex")
+});
+/// `Cookie: a=1; b=2`: every value.
+static COOKIE_HEADER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?im)^(\s*cookie:\s*)(.+)$").expect("valid regex"));
+/// `Set-Cookie: name=value; Path=/; HttpOnly`: the value (the attributes stay readable).
+static SET_COOKIE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?im)^(\s*set-cookie:\s*[^=;\s]+=)([^;\r\n]*)").expect("valid regex"));
+/// One `name=value` pair of a `Cookie` header.
+static COOKIE_PAIR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"([^=;\s]+=)([^;]*)").expect("valid regex"));
+
+/// Whether a capture's source (a JSONPath, a header or cookie name) names a
+/// credential: `$.access_token`, `$.data.refresh_token`, `cookie refresh_token`.
+pub fn is_secret_source(source: &str) -> bool {
+    let lower = source.to_ascii_lowercase();
+    ["token", "password", "passwd", "secret", "api_key", "apikey", "api-key", "session", "cookie", "credential"]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
+/// Whether a value is worth masking: short or common values (`true`, a
+/// number, under 6 characters) would destroy the reports and protect nothing.
+fn maskable(value: &str) -> bool {
+    let v = value.trim();
+    v.chars().count() >= 6 && !matches!(v, "true" | "false" | "null" | "None") && v.parse::<f64>().is_err()
+}
 
 /// Replaces secret values with [`MASK`].
 #[derive(Clone, Debug, Default)]
@@ -37,7 +68,7 @@ impl Redactor {
     /// Adds a secret value. Very short values are ignored: masking every `a`
     /// would destroy the reports and protect nothing.
     pub fn add(&mut self, value: &str) {
-        if value.chars().count() >= 4 && !self.values.iter().any(|v| v == value) {
+        if maskable(value) && !self.values.iter().any(|v| v == value) {
             self.values.push(value.to_string());
             // Longest first, so a secret containing another is masked whole.
             self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
@@ -55,6 +86,14 @@ impl Redactor {
             URL_PASSWORD.replace_all(text, |c: &regex::Captures<'_>| format!("{}{MASK}@", &c[1])).into_owned();
         out = JSON_SECRET.replace_all(&out, |c: &regex::Captures<'_>| format!("{}{MASK}\"", &c[1])).into_owned();
         out = BEARER.replace_all(&out, |c: &regex::Captures<'_>| format!("{}{MASK}", &c[1])).into_owned();
+        out = CREDENTIAL_HEADER.replace_all(&out, |c: &regex::Captures<'_>| format!("{}{MASK}", &c[1])).into_owned();
+        out = COOKIE_HEADER
+            .replace_all(&out, |c: &regex::Captures<'_>| {
+                let pairs = COOKIE_PAIR.replace_all(&c[2], |p: &regex::Captures<'_>| format!("{}{MASK}", &p[1]));
+                format!("{}{pairs}", &c[1])
+            })
+            .into_owned();
+        out = SET_COOKIE.replace_all(&out, |c: &regex::Captures<'_>| format!("{}{MASK}", &c[1])).into_owned();
         for v in &self.values {
             if out.contains(v.as_str()) {
                 out = out.replace(v.as_str(), MASK);
@@ -78,6 +117,36 @@ impl Redactor {
             }
             _ => {}
         }
+    }
+}
+
+/// A [`Redactor`] the whole run shares and that grows while it runs: a token
+/// captured by a check, a cookie a response set, a credential a request sent
+/// are masked from the moment they are seen, in every output.
+#[derive(Clone, Debug, Default)]
+pub struct SharedRedactor(std::sync::Arc<std::sync::RwLock<Redactor>>);
+
+impl SharedRedactor {
+    pub fn new(r: Redactor) -> Self {
+        Self(std::sync::Arc::new(std::sync::RwLock::new(r)))
+    }
+
+    pub fn add(&self, value: &str) {
+        if let Ok(mut r) = self.0.write() {
+            r.add(value);
+        }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        match self.0.read() {
+            Ok(r) => r.redact(text),
+            Err(_) => text.to_string(),
+        }
+    }
+
+    /// The redactor as it is now (for the reports, written at the end).
+    pub fn snapshot(&self) -> Redactor {
+        self.0.read().map(|r| r.clone()).unwrap_or_default()
     }
 }
 
@@ -109,5 +178,38 @@ mod tests {
         let out =
             r.redact(r#"{"email": "a@b.c", "password": "pw-123", "access_token":"tok-xyz", "token_type": "bearer"}"#);
         assert_eq!(out, r#"{"email": "a@b.c", "password": "****", "access_token":"****", "token_type": "****"}"#);
+    }
+
+    #[test]
+    fn masks_credential_headers_and_cookies_in_evidence() {
+        let r = Redactor::default();
+        let evidence = "POST http://127.0.0.1:8000/auth/refresh\n\
+                        authorization: Basic dXNlcjpwYXNzd29yZA==\n\
+                        cookie: refresh_token=eyJhbGciOi.payload.sig; theme=dark\n\
+                        x-api-key: k-1234567890\n\
+                        \n→ 200 OK (3ms)\n\
+                        set-cookie: refresh_token=eyJnew.payload.sig; HttpOnly; Path=/auth; SameSite=lax\n\
+                        content-type: application/json\n";
+        let out = r.redact(evidence);
+        for leaked in ["dXNlcjpwYXNzd29yZA", "eyJhbGciOi", "k-1234567890", "eyJnew", "dark"] {
+            assert!(!out.contains(leaked), "{leaked} leaked:\n{out}");
+        }
+        assert!(out.contains("set-cookie: refresh_token=****; HttpOnly; Path=/auth"), "{out}");
+        assert!(out.contains("cookie: refresh_token=****; theme=****"), "{out}");
+        assert!(out.contains("content-type: application/json"), "{out}");
+    }
+
+    #[test]
+    fn short_and_common_values_are_never_masks() {
+        let mut r = Redactor::default();
+        for v in ["abc12", "true", "12345678", "3.14159"] {
+            r.add(v);
+        }
+        assert_eq!(r.redact("abc12 true 12345678 3.14159"), "abc12 true 12345678 3.14159");
+        let shared = SharedRedactor::default();
+        shared.add("tok-canary-7731");
+        assert_eq!(shared.redact("GET /x?t=tok-canary-7731"), "GET /x?t=****");
+        assert!(is_secret_source("$.access_token") && is_secret_source("cookie refresh_token"));
+        assert!(!is_secret_source("$.id"));
     }
 }

@@ -19,6 +19,7 @@ use checkpoint_model::duration::millis;
 use checkpoint_model::interp::{self, Template};
 use checkpoint_model::plan::{Check, Checkpoint, Gate, Retry, Severity};
 use checkpoint_model::result::{Attempt, CaseResult, CheckResult, GateResult, ServiceReport, Status};
+use checkpoint_model::secrets::{SharedRedactor, is_secret_name, is_secret_source};
 use indexmap::IndexMap;
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
@@ -105,8 +106,19 @@ impl Engine {
         vars: RunVars,
         opts: RunOptions,
     ) -> Self {
-        let ctx = Ctx { target, root, http: kinds::http::Clients::default(), cancel };
+        let ctx =
+            Ctx { target, root, http: kinds::http::Clients::default(), cancel, secrets: SharedRedactor::default() };
         Self { ctx: Arc::new(ctx), vars: Arc::new(vars), events: None, opts }
+    }
+
+    /// Secret values seen while the run goes on are added to `secrets`
+    /// (the console and the reports mask with it).
+    #[must_use]
+    pub fn with_secrets(mut self, secrets: SharedRedactor) -> Self {
+        if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
+            ctx.secrets = secrets;
+        }
+        self
     }
 
     /// Sends progress events to `tx` (the console reporter).
@@ -425,6 +437,13 @@ impl GateRunner {
             }
             let (r, captured) = self.run_check(&gate.id, check, &captures, None).await;
             if r.status == Status::Passed {
+                // A token captured to log in with is a secret from now on.
+                for (name, value) in &captured {
+                    let source = check.capture.iter().find(|(n, _)| n == name).map_or("", |(_, s)| s.as_str());
+                    if is_secret_name(name) || is_secret_source(source) {
+                        self.ctx.secrets.add(value);
+                    }
+                }
                 captures.extend(captured);
             } else if r.status != Status::Skipped {
                 stop = Some(format!("not run: check `{}` did not pass", check.name));
@@ -600,6 +619,37 @@ impl GateRunner {
         })
     }
 
+    /// Credentials a request sent (`Authorization`, `Cookie`, `X-…-Key`
+    /// headers) and cookies a response set become secrets of the run.
+    fn learn_secrets(&self, spec: &Value, obs: &Observation) {
+        if let Some(headers) = spec.get("headers").and_then(Value::as_object) {
+            for (name, value) in headers {
+                let lower = name.to_ascii_lowercase();
+                let credential = lower.ends_with("authorization")
+                    || lower == "cookie"
+                    || (lower.starts_with("x-") && is_secret_source(&lower.replace('-', "_")))
+                    || lower.contains("api-key");
+                if let (true, Some(v)) = (credential, value.as_str()) {
+                    // `Bearer xyz`: the token alone is the secret.
+                    self.ctx.secrets.add(v.rsplit(' ').next().unwrap_or(v));
+                    for pair in v.split(';') {
+                        if let Some((_, cv)) = pair.split_once('=') {
+                            self.ctx.secrets.add(cv.trim());
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(set) = obs.fields.get("headers").and_then(|h| h.get("set-cookie")).and_then(Value::as_str) {
+            // Several Set-Cookie headers are joined with ", " by the http kind.
+            for cookie in set.split(", ") {
+                if let Some((_, rest)) = cookie.split_once('=') {
+                    self.ctx.secrets.add(rest.split(';').next().unwrap_or("").trim());
+                }
+            }
+        }
+    }
+
     /// The `service.NAME.PORT` endpoints a check's spec uses, through `vars:` too.
     fn endpoints_of(&self, check: &Check) -> std::collections::BTreeSet<(String, u16)> {
         let mut ts = Vec::new();
@@ -651,7 +701,11 @@ impl GateRunner {
         let Some(kind) = kinds::by_name(&check.kind) else {
             return outcome(Status::Errored, format!("unknown check kind `{}`", check.kind), None);
         };
-        match kind.observe(&spec, &self.ctx, check.timeout).await {
+        let observed = kind.observe(&spec, &self.ctx, check.timeout).await;
+        if let Ok(obs) = &observed {
+            self.learn_secrets(&spec, obs);
+        }
+        match observed {
             Ok(obs) => self.judge(check, Some(kind), &obs, captures),
             Err(e) => from_error(e),
         }

@@ -84,6 +84,9 @@ pub struct Ctx {
     pub root: PathBuf,
     pub http: crate::kinds::http::Clients,
     pub cancel: CancellationToken,
+    /// Secret values seen during the run (credentials sent, cookies set,
+    /// secret captures): masked in every output from the moment they are seen.
+    pub secrets: checkpoint_model::secrets::SharedRedactor,
 }
 
 #[async_trait]

@@ -19,6 +19,8 @@ pub struct Console {
     bar: Option<ProgressBar>,
     running: BTreeMap<String, String>,
     width: usize,
+    /// Every line goes through it: the live console is an output like the reports.
+    secrets: checkpoint_model::secrets::SharedRedactor,
 }
 
 /// Whether to colour, from the flag, `NO_COLOR` and the terminal.
@@ -48,7 +50,12 @@ impl Console {
             b.enable_steady_tick(Duration::from_millis(120));
             b
         });
-        Self { color, bar, running: BTreeMap::new(), width: 18 }
+        Self { color, bar, running: BTreeMap::new(), width: 18, secrets: Default::default() }
+    }
+
+    /// Masks the run's secrets (they grow as checks run) in every line from now on.
+    pub fn set_secrets(&mut self, secrets: checkpoint_model::secrets::SharedRedactor) {
+        self.secrets = secrets;
     }
 
     pub fn set_id_width(&mut self, w: usize) {
@@ -61,6 +68,7 @@ impl Console {
 
     /// A line above the spinner (or plain on stderr).
     pub fn line(&self, text: &str) {
+        let text = self.secrets.redact(text);
         match &self.bar {
             Some(b) => b.println(text),
             None => crate::errln!("{text}"),
@@ -69,8 +77,9 @@ impl Console {
 
     /// What is being waited on: the spinner on a terminal; otherwise a line.
     pub fn status(&self, text: &str) {
+        let text = self.secrets.redact(text);
         match &self.bar {
-            Some(b) => b.set_message(text.to_string()),
+            Some(b) => b.set_message(text),
             None => crate::errln!("{text}"),
         }
     }

@@ -180,7 +180,9 @@ async fn run_one(
     }
     // Checked at load time; expanded when read (endpoints are resolved later).
     vars.vars = cp.vars.clone();
-    let redactor = redactor(cp, &vars);
+    // Grows as the run goes (captured tokens, cookies set, credentials sent).
+    let secrets = checkpoint_model::secrets::SharedRedactor::new(redactor(cp, &vars));
+    console.set_secrets(secrets.clone());
 
     let results: Vec<GateResult> = if let Some(err) = &infra_error {
         interrupted = Some(format!("the stack did not start: {err}"));
@@ -204,7 +206,8 @@ async fn run_one(
             vars,
             RunOptions { jobs: usize::from(args.jobs), fail_fast: args.fail_fast },
         )
-        .with_events(tx);
+        .with_events(tx)
+        .with_secrets(secrets.clone());
         engine.resolve_endpoints(gates).await;
         let run = engine.run(gates);
         tokio::pin!(run);
@@ -247,6 +250,7 @@ async fn run_one(
         results
     };
 
+    let redactor = secrets.snapshot();
     let stack_report = match stack {
         Some(s) => s.finish(out, args.keep, force.load(Ordering::SeqCst), &console, &redactor).await,
         None => None,

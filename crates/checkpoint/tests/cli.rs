@@ -41,6 +41,15 @@ fn server() -> String {
                     }),
                 )
                 .route(
+                    "/session",
+                    axum::routing::post(|| async {
+                        (
+                            [(axum::http::header::SET_COOKIE, "refresh_token=canary-cookie-91e2d7; HttpOnly; Path=/")],
+                            axum::Json(json!({"access_token": "canary-captured-55c1e0", "token_type": "bearer"})),
+                        )
+                    }),
+                )
+                .route(
                     "/down",
                     axum::routing::get(|| async {
                         (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
@@ -227,4 +236,62 @@ fn list_shows_gates_waves_and_checks() {
     assert!(out.status.success(), "{t}");
     assert!(t.contains("login with the secret"), "{t}");
     assert!(t.contains("should"), "{t}");
+}
+
+/// Secrets that appear only while the run goes on — a token captured under a
+/// name that does not look secret (its source `$.access_token` does), a cookie
+/// the server set — and a `--var` secret in a failing expectation are masked
+/// in the live console too, not only in the report files.
+#[test]
+fn secrets_seen_during_the_run_are_masked_everywhere_the_console_included() {
+    let api = server();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "1.yaml",
+        &format!(
+            r#"
+checkpoint: 1
+title: Secrets seen during the run
+vars:
+  API: "{api}"
+gates:
+  - id: session
+    title: A session is opened and used
+    checks:
+      - name: open a session
+        http: {{ method: POST, url: "${{API}}/session" }}
+        capture: {{ TOK: $.access_token }}
+      - name: use the token in a URL
+        http: {{ url: "${{API}}/items/${{TOK}}" }}
+        expect: {{ status: 200 }}
+  - id: compare
+    title: A secret in an expectation
+    checks:
+      - name: health carries no password
+        http: {{ url: "${{API}}/health" }}
+        expect: {{ json: {{ $.status: "${{DB_PASSWORD}}" }} }}
+"#
+        ),
+    );
+    let out = checkpoint()
+        .current_dir(dir.path())
+        .args(["run", "1", "--var", "DB_PASSWORD=canary-pw-9917"])
+        .output()
+        .unwrap();
+    let console = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{console}");
+    let results = dir.path().join("checkpoint-results");
+    let md = std::fs::read_to_string(results.join("integration-test-results.md")).unwrap();
+    let xml = std::fs::read_to_string(results.join("junit.xml")).unwrap();
+    let json = std::fs::read_to_string(results.join("results.json")).unwrap();
+    // The failures are there to be read, with their secrets masked.
+    assert!(console.contains("expected \"****\""), "{console}");
+    assert!(md.contains("/items/****"), "the request in the evidence, its token masked:\n{md}");
+    assert!(md.contains("expected \"****\""), "{md}");
+    for canary in ["canary-captured-55c1e0", "canary-cookie-91e2d7", "canary-pw-9917"] {
+        for (name, body) in [("console", &console), ("markdown", &md), ("junit", &xml), ("json", &json)] {
+            assert!(!body.contains(canary), "secret `{canary}` leaked into the {name} output:\n{body}");
+        }
+    }
 }

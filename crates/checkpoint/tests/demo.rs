@@ -26,9 +26,52 @@ fn images_env() -> Vec<(String, String)> {
     text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
 }
 
+thread_local! {
+    /// The compose generation the running test drives (set by its `v1::`/`v2::` wrapper).
+    static TOOL: std::cell::Cell<&'static str> = const { std::cell::Cell::new("auto") };
+}
+
+/// Every test runs under both compose generations, named by its tool
+/// (`v1::demo_variant_db_down`, `v2::…`): users have either.
+macro_rules! under_both_tools {
+    ($($name:ident),* $(,)?) => {
+        mod v1 {
+            $(#[test]
+            fn $name() {
+                super::TOOL.with(|t| t.set("v1"));
+                super::$name();
+            })*
+        }
+        mod v2 {
+            $(#[test]
+            fn $name() {
+                super::TOOL.with(|t| t.set("v2"));
+                super::$name();
+            })*
+        }
+    };
+}
+
+under_both_tools!(
+    demo_healthy_stack_passes_checkpoint_1,
+    demo_variant_db_down,
+    demo_variant_migration_missing,
+    demo_variant_redis_cut,
+    demo_variant_worker_stopped,
+    demo_variant_api_crashloop,
+    demo_variant_wrong_db_credentials,
+    demo_two_runs_at_once_do_not_collide,
+    demo_healthy_stack_passes_ten_runs_in_a_row,
+    demo_interrupt_while_waiting_for_readiness,
+    demo_interrupt_while_checks_run,
+    demo_final_checkpoint_with_faults_passes,
+    demo_variant_contract_drift_fails_exactly_the_contract_gates
+);
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_checkpoint"));
     c.current_dir(repo()).env("CI", "true").env("NO_COLOR", "1").envs(images_env());
+    c.env("CHECKPOINT_COMPOSE_TOOL", TOOL.with(std::cell::Cell::get));
     // On a GitHub runner: keep these runs out of the CI step's own summary and annotations.
     c.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_STEP_SUMMARY");
     c
@@ -36,7 +79,7 @@ fn bin() -> Command {
 
 fn unique(name: &str) -> String {
     let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("cp-test-{name}-{n:x}")
+    format!("cp-test-{}-{name}-{n:x}", TOOL.with(std::cell::Cell::get))
 }
 
 /// Nothing with the project's label may remain: containers, networks, volumes.
@@ -78,7 +121,6 @@ fn reason<'a>(r: &'a RunReport, gate: &str) -> &'a str {
     r.gates.iter().find(|g| g.id == gate).and_then(|g| g.reason.as_deref()).unwrap_or("")
 }
 
-#[test]
 fn demo_healthy_stack_passes_checkpoint_1() {
     let p = unique("healthy");
     let o = run(&["1"], &p);
@@ -141,42 +183,41 @@ fn variant(name: &str) {
     assert!(reason(&o.report, gate).contains(text), "{name}: reason of `{gate}` is `{}`", reason(&o.report, gate));
 }
 
-#[test]
 fn demo_variant_db_down() {
     variant("db-down");
 }
-#[test]
 fn demo_variant_migration_missing() {
     variant("migration-missing");
 }
-#[test]
 fn demo_variant_redis_cut() {
     variant("redis-cut");
 }
-#[test]
 fn demo_variant_worker_stopped() {
     variant("worker-stopped");
 }
-#[test]
 fn demo_variant_api_crashloop() {
     variant("api-crashloop");
 }
-#[test]
 fn demo_variant_wrong_db_credentials() {
     variant("wrong-db-credentials");
 }
 
-#[test]
 fn demo_two_runs_at_once_do_not_collide() {
     let (a, b) = (unique("twin-a"), unique("twin-b"));
-    let ta = std::thread::spawn(move || run(&["0"], &a));
-    let tb = std::thread::spawn(move || run(&["0"], &b));
+    let tool = TOOL.with(std::cell::Cell::get);
+    let ta = std::thread::spawn(move || {
+        TOOL.with(|t| t.set(tool));
+        run(&["0"], &a)
+    });
+    let tb = std::thread::spawn(move || {
+        TOOL.with(|t| t.set(tool));
+        run(&["0"], &b)
+    });
     for o in [ta.join().unwrap(), tb.join().unwrap()] {
         assert_eq!(o.code, Some(0), "{}", o.console);
     }
 }
 
-#[test]
 fn demo_healthy_stack_passes_ten_runs_in_a_row() {
     for i in 0..10 {
         let o = run(&["0"], &unique(&format!("ten-{i}")));
@@ -229,13 +270,12 @@ fn interrupt_when(args: &[&str], marker: &str, name: &str) -> RunReport {
     report
 }
 
-#[test]
 fn demo_interrupt_while_waiting_for_readiness() {
-    let r = interrupt_when(&["1"], "compose: Creating", "int-ready");
+    // A compose progress line: v1 prints `Creating network …`, v2 ` Network …  Creating`.
+    let r = interrupt_when(&["1"], "Creating", "int-ready");
     assert!(r.gates.iter().all(|g| g.status != Status::Passed));
 }
 
-#[test]
 fn demo_interrupt_while_checks_run() {
     // worker-stopped makes the worker gate retry for 20 s: interrupt during it.
     let r = interrupt_when(&["1", "-f", "fixtures/broken/worker-stopped.yml"], "PASS", "int-checks");
@@ -247,7 +287,6 @@ fn demo_interrupt_while_checks_run() {
     );
 }
 
-#[test]
 fn demo_final_checkpoint_with_faults_passes() {
     // Includes every gate of 0–3: Redis stopped, worker killed with work queued,
     // the API cut off from the database — each observed and recovered.
@@ -269,7 +308,6 @@ fn demo_final_checkpoint_with_faults_passes() {
 const QUALITY: &[&str] =
     &["contract", "breaking-changes", "p95", "db-query-time", "schema-conflicts", "cache-hit-rate", "metrics"];
 
-#[test]
 fn demo_variant_contract_drift_fails_exactly_the_contract_gates() {
     // The API renamed `created_at` to `createdAt` and regenerated the spec it
     // serves; the committed contract was not updated. Everything else works.
