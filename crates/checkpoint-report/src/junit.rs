@@ -98,8 +98,7 @@ fn stack_suite(r: &RunReport) -> Option<(String, usize, usize)> {
                 let _ = write!(details, "--- last log lines of service `{}`\n{}\n", i.service, clean(&i.log_tail));
             }
         }
-        let _ =
-            write!(body, "    <testcase name=\"stack watched until teardown\" classname=\"stack\" time=\"0.000\">\n");
+        body.push_str("    <testcase name=\"stack watched until teardown\" classname=\"stack\" time=\"0.000\">\n");
         let _ = writeln!(body, "      <system-err>{}</system-err>", text(&details));
         body.push_str("    </testcase>\n");
     }

@@ -147,6 +147,22 @@ pub fn judge(spec: &ComposeSpec, all: &[ServiceReport], incidents: &[Incident]) 
             let _ = writeln!(evidence, "  +{:.1}s {} {}", i.after_ready_ms / 1000.0, i.service, i.what);
         }
     }
+    // Causes before symptoms, whatever order the configuration lists services
+    // in (v1 and v2 both sort it by name): a dead `db` explains an `api` that
+    // is still `starting`, not the other way round.
+    let rank = |p: &String| {
+        if p.contains("out of memory") || p.contains("crash loop") || p.contains("no container") {
+            0
+        } else if p.contains(" is exited") || p.contains(" is dead") || p.contains("exited with code") {
+            1
+        } else if p.contains("running but") {
+            3
+        } else {
+            2
+        }
+    };
+    problems.sort_by_key(rank);
+    failing.sort_by_key(|svc| problems.iter().position(|p| p.contains(&format!("`{svc}`"))).unwrap_or(usize::MAX));
     Judgement { problems, evidence, document: serde_json::json!({ "services": doc }), failing }
 }
 
@@ -220,6 +236,16 @@ mod tests {
             at: "2026-12-04T19:12:04Z".into(),
             log_tail: "celery: fatal error\n".into(),
         }
+    }
+
+    #[test]
+    fn a_dead_dependency_comes_before_the_service_still_starting() {
+        let mut api = svc("api", "running", None);
+        api.health = Some("starting".into());
+        let all = [api, svc("db", "exited", Some(1))];
+        let j = judge(&ComposeSpec::default(), &all, &[]);
+        assert_eq!(j.problems, ["`db` is exited with code 1", "`api` is running but starting"]);
+        assert_eq!(j.failing, ["db", "api"]);
     }
 
     #[test]
