@@ -202,8 +202,8 @@ fn valid_includes_and_vars() {
     assert_eq!(one.gates[1].severity, Severity::Should);
     assert_eq!(one.gates[2].severity, Severity::Nice);
     let sign_in = &one.gates[1].checks[0];
-    let captures: Vec<(&str, &str)> = sign_in.capture.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    assert_eq!(captures, [("TOKEN", "$.access_token"), ("USER_ID", "$.user.id")]);
+    let captures: Vec<(&str, String)> = sign_in.capture.iter().map(|(a, b)| (a.as_str(), b.to_string())).collect();
+    assert_eq!(captures, [("TOKEN", "$.access_token".to_string()), ("USER_ID", "$.user.id".to_string())]);
     assert_eq!(sign_in.timeout, Duration::from_secs(10), "the default timeout");
     assert_eq!(one.gates[1].checks[1].timeout, Duration::from_secs(3));
     let retry = one.gates[2].checks[0].retry.expect("profile retries");
