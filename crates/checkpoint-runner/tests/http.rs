@@ -257,3 +257,196 @@ gates:
     assert_eq!(counts.connections.load(Ordering::SeqCst), 1, "a fresh connection's failure is not resent");
     assert_eq!(counts.answered.load(Ordering::SeqCst), 0);
 }
+
+/// A FastAPI-style auth service: an OAuth2 password login (a form) that sets
+/// a refresh cookie scoped to `/auth`, refresh and logout that need it,
+/// logout deleting it with `Max-Age=0`, and echoes of what a request carried.
+async fn auth_service() -> String {
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::response::IntoResponse;
+    use axum::routing::{get, post};
+    fn cookie(h: &HeaderMap) -> Option<String> {
+        h.get(header::COOKIE).map(|v| v.to_str().unwrap_or_default().to_string())
+    }
+    fn has_refresh(h: &HeaderMap) -> bool {
+        cookie(h).is_some_and(|c| c.split("; ").any(|p| p == "refresh_token=r1"))
+    }
+    let app = axum::Router::new()
+        .route(
+            "/auth/login",
+            post(|h: HeaderMap, body: String| async move {
+                let ctype = h.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or_default().to_string());
+                // Percent-encoded as a browser encodes a form, in the order written.
+                let want = "username=alice%40example.com&password=s3cr%C3%A9t+%26+more&scope=";
+                if ctype.as_deref() != Some("application/x-www-form-urlencoded") || body != want {
+                    let detail = format!("content-type {ctype:?}, body {body:?}");
+                    return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(serde_json::json!({ "detail": detail })))
+                        .into_response();
+                }
+                (
+                    axum::response::AppendHeaders([
+                        (header::SET_COOKIE, "refresh_token=r1; HttpOnly; Path=/auth; Max-Age=3600; SameSite=Lax"),
+                        (header::SET_COOKIE, "theme=dark; Path=/"),
+                        (header::HeaderName::from_static("x-request-id"), "req-42"),
+                    ]),
+                    axum::Json(serde_json::json!({ "access_token": "a1", "token_type": "bearer" })),
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/auth/refresh",
+            post(|h: HeaderMap| async move { if has_refresh(&h) { StatusCode::OK } else { StatusCode::UNAUTHORIZED } }),
+        )
+        .route(
+            "/auth/logout",
+            post(|h: HeaderMap| async move {
+                if !has_refresh(&h) {
+                    return StatusCode::UNAUTHORIZED.into_response();
+                }
+                ([(header::SET_COOKIE, "refresh_token=; Path=/auth; Max-Age=0")], StatusCode::NO_CONTENT)
+                    .into_response()
+            }),
+        )
+        .route(
+            "/go",
+            get(|| async {
+                (StatusCode::FOUND, [(header::LOCATION, "/auth/landing"), (header::SET_COOKIE, "hop=1; Path=/")])
+            }),
+        )
+        .route(
+            "/auth/landing",
+            get(|h: HeaderMap| async move { axum::Json(serde_json::json!({ "cookie": cookie(&h) })) }),
+        )
+        .route(
+            "/me",
+            get(|h: HeaderMap| async move {
+                let echo = h.get("x-echo").map(|v| v.to_str().unwrap_or_default().to_string());
+                axum::Json(serde_json::json!({ "cookie": cookie(&h), "echo": echo }))
+            }),
+        );
+    support::serve(app).await
+}
+
+/// Cookies are a gate's: later checks send what earlier responses set (by
+/// path, as RFC 6265 says), a deletion removes the cookie, `cookies: false`
+/// sends none, redirects carry the cookies of each hop, a gate that needs
+/// this one starts with its cookies and an unrelated gate has none; captures
+/// take a header and a cookie; the login is a percent-encoded form.
+#[tokio::test]
+async fn cookies_forms_and_captures_across_a_login() {
+    let base = auth_service().await;
+    let yaml = format!(
+        r#"
+checkpoint: 1
+title: auth
+gates:
+  - id: auth
+    title: Authentication working end-to-end
+    checks:
+      - name: log in
+        http:
+          method: POST
+          url: "{base}/auth/login"
+          form: {{ username: alice@example.com, password: "s3crét & more", scope: null }}
+        expect:
+          status: 200
+          cookies:
+            refresh_token: {{ exists: true }}
+            theme: dark
+        capture:
+          REFRESH: {{ cookie: refresh_token }}
+          REQUEST: {{ header: X-Request-ID }}
+          ACCESS: $.access_token
+      - name: refresh sends the cookie
+        http: {{ method: POST, url: "{base}/auth/refresh" }}
+        expect: {{ status: 200 }}
+      - name: path scoping
+        http: {{ url: "{base}/me", headers: {{ x-echo: "${{REQUEST}} ${{REFRESH}} ${{ACCESS}}" }} }}
+        expect:
+          json:
+            $.cookie: theme=dark
+            $.echo: req-42 r1 a1
+      - name: opted out
+        http: {{ method: POST, url: "{base}/auth/refresh", cookies: false }}
+        expect: {{ status: 401 }}
+      - name: redirect hops keep cookies
+        http: {{ url: "{base}/go", follow_redirects: true }}
+        expect:
+          json:
+            $.cookie: {{ contains: hop=1 }}
+      - name: log out
+        http: {{ method: POST, url: "{base}/auth/logout" }}
+        expect:
+          status: 204
+          cookies:
+            refresh_token: {{ exists: false }}
+      - name: the refresh cookie is gone
+        http: {{ method: POST, url: "{base}/auth/refresh" }}
+        expect: {{ status: 401 }}
+  - id: after-auth
+    title: inherits the cookies of the gates it needs
+    needs: [auth]
+    checks:
+      - name: inherited
+        http: {{ url: "{base}/me" }}
+        expect:
+          json:
+            $.cookie: {{ contains: theme=dark }}
+  - id: stranger
+    title: an unrelated gate sends no cookie
+    checks:
+      - name: no cookie
+        http: {{ url: "{base}/me" }}
+        expect:
+          json:
+            $.cookie: null
+"#
+    );
+    let gates = support::run(&yaml, support::Setup::default()).await;
+    for g in &gates {
+        assert_eq!(g.status, Status::Passed, "gate {}:\n{}", g.id, show(&gates));
+    }
+    let login = check(&gates, "auth", "log in").evidence.clone().unwrap_or_default();
+    assert!(login.contains("(form, application/x-www-form-urlencoded)"), "{login}");
+    assert!(login.contains("\"username\": \"alice@example.com\""), "{login}");
+    assert!(login.contains("set-cookie: refresh_token=r1; HttpOnly; Path=/auth; Max-Age=3600"), "{login}");
+    assert!(login.contains("set-cookie: theme=dark; Path=/"), "{login}");
+    let refresh = check(&gates, "auth", "refresh sends the cookie").evidence.clone().unwrap_or_default();
+    assert!(
+        refresh.contains("cookie: refresh_token=r1; theme=dark")
+            || refresh.contains("cookie: theme=dark; refresh_token=r1"),
+        "{refresh}"
+    );
+    let opted = check(&gates, "auth", "opted out").evidence.clone().unwrap_or_default();
+    assert!(!opted.contains("cookie:"), "{opted}");
+}
+
+/// A cookie capture names what the response did set when the cookie is not among them.
+#[tokio::test]
+async fn a_missing_cookie_capture_says_what_was_set() {
+    let base = auth_service().await;
+    let yaml = format!(
+        r#"
+checkpoint: 1
+title: auth
+gates:
+  - id: auth
+    title: auth
+    checks:
+      - name: redirect
+        http: {{ url: "{base}/go" }}
+        expect: {{ status: 302 }}
+        capture: {{ SESSION: {{ cookie: session }}, WHERE: {{ header: location }} }}
+"#
+    );
+    let gates = support::run(&yaml, support::Setup::default()).await;
+    let c = check(&gates, "auth", "redirect");
+    assert_eq!(c.status, Status::Failed, "{}", show(&gates));
+    assert_eq!(
+        c.message.as_deref(),
+        Some("capture SESSION: the response set no cookie `session` (it set: hop)"),
+        "{}",
+        show(&gates)
+    );
+}
