@@ -621,7 +621,8 @@ pub struct OpenapiSpec {
     pub undeclared_status: Option<String>,
 }
 
-/// Only for the JSON Schema.
+/// What an `openapi` check makes of a status the contract does not declare
+/// (only for the JSON Schema; validated in [`crate::load`]).
 #[derive(JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 #[expect(dead_code, reason = "schema only")]

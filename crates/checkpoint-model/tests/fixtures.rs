@@ -157,6 +157,8 @@ invalid_cases! {
     openapi_spec => "openapi-spec";
     latency_spec => "latency-spec";
     contract_diff => "contract-diff";
+    http_forms_cookies_captures => "http-forms-cookies-captures";
+    openapi_undeclared_status => "openapi-undeclared-status";
 }
 
 /// A fixture folder without a test (or a test without a folder) is a mistake.

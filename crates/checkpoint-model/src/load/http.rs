@@ -38,8 +38,9 @@ pub(super) fn check_body(v: &mut Validator<'_>, kind: &str, spec: &Value, loc: &
     }
 }
 
+/// "an http check", "a latency check", "an openapi check".
 fn article(kind: &str) -> &'static str {
-    if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
+    if kind == "http" || kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
 }
 
 /// The check's `capture:` entries, validated.
@@ -135,9 +136,9 @@ fn capture(
                     );
                     return None;
                 }
-                found = Some(make(name.to_string()));
+                found = Some((make(name.to_string()), key_at));
             }
-            let Some(c) = found else {
+            let Some((c, key_at)) = found else {
                 v.err(
                     Diagnostic::new(format!("`capture.{var}` is empty"))
                         .span(here.0, here.1)
@@ -153,7 +154,7 @@ fn capture(
                         "`capture.{var}` takes a {what}, but {} {kind} check has no response {what}s",
                         article(kind)
                     ))
-                    .span(here.0, here.1)
+                    .span(key_at.0, key_at.1)
                     .label("only from an http check")
                     .hint("capture a JSONPath into the result document: `$.…`"),
                 );
