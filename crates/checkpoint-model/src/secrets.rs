@@ -1,7 +1,9 @@
 //! Secrets never appear in any output. A value is secret when its variable is
 //! declared in `secrets:` or is named like `*_PASSWORD`, `*_TOKEN`,
 //! `*_SECRET`, `*_KEY` (or exactly `PASSWORD`, `TOKEN`, …); passwords inside
-//! URLs and DSNs (`postgres://user:pw@host`) are masked wherever they appear.
+//! URLs and DSNs (`postgres://user:pw@host`) are masked wherever they appear,
+//! and so are the values of credential-looking cookies (`session`,
+//! `refresh_token`, …) in the `cookie:` / `set-cookie:` lines of evidence.
 
 use std::sync::LazyLock;
 
@@ -26,6 +28,31 @@ static JSON_SECRET: LazyLock<Regex> = LazyLock::new(|| {
 });
 static BEARER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}").expect("valid regex"));
+
+/// A `cookie:` or `set-cookie:` line of HTTP evidence.
+static COOKIE_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?im)^((set-)?cookie:[ \t]*)([^\r\n]*)$").expect("valid regex"));
+/// Cookie names that carry credentials: sessions, tokens, CSRF and remember-me keys.
+static COOKIE_SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)token|sess|sid|auth|secret|pass|jwt|key|csrf|xsrf|remember|identity").expect("valid regex")
+});
+
+/// `refresh_token=abc; theme=dark` → `refresh_token=****; theme=dark`; of a
+/// `set-cookie` line only the cookie itself (its attributes are not secret).
+fn mask_cookie_line(c: &regex::Captures<'_>) -> String {
+    let set = c.get(2).is_some();
+    let pairs: Vec<String> = c[3]
+        .split("; ")
+        .enumerate()
+        .map(|(i, pair)| match pair.split_once('=') {
+            Some((name, value)) if (!set || i == 0) && !value.is_empty() && COOKIE_SECRET_NAME.is_match(name) => {
+                format!("{name}={MASK}")
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{}{}", &c[1], pairs.join("; "))
+}
 
 /// Replaces secret values with [`MASK`].
 #[derive(Clone, Debug, Default)]
@@ -55,6 +82,7 @@ impl Redactor {
             URL_PASSWORD.replace_all(text, |c: &regex::Captures<'_>| format!("{}{MASK}@", &c[1])).into_owned();
         out = JSON_SECRET.replace_all(&out, |c: &regex::Captures<'_>| format!("{}{MASK}\"", &c[1])).into_owned();
         out = BEARER.replace_all(&out, |c: &regex::Captures<'_>| format!("{}{MASK}", &c[1])).into_owned();
+        out = COOKIE_LINE.replace_all(&out, mask_cookie_line).into_owned();
         for v in &self.values {
             if out.contains(v.as_str()) {
                 out = out.replace(v.as_str(), MASK);
@@ -101,6 +129,20 @@ mod tests {
         let text = "dsn postgres://app:hunter22@db:5432/x, key s3cr3t-value, Authorization: Bearer abcdef123456";
         let out = r.redact(text);
         assert_eq!(out, "dsn postgres://app:****@db:5432/x, key ****, Authorization: Bearer ****");
+    }
+
+    #[test]
+    fn masks_credential_cookies_in_cookie_lines() {
+        let r = Redactor::default();
+        let text = "POST http://api/auth/refresh\ncookie: refresh_token=r1.abc; theme=dark; sessionid=42\n\n\
+                    → 200 OK\nset-cookie: refresh_token=r2.def; HttpOnly; Path=/auth\nset-cookie: theme=dark; Path=/\n\
+                    set-cookie: refresh_token=; Max-Age=0\nthe body says refresh_token=visible";
+        assert_eq!(
+            r.redact(text),
+            "POST http://api/auth/refresh\ncookie: refresh_token=****; theme=dark; sessionid=****\n\n\
+             → 200 OK\nset-cookie: refresh_token=****; HttpOnly; Path=/auth\nset-cookie: theme=dark; Path=/\n\
+             set-cookie: refresh_token=; Max-Age=0\nthe body says refresh_token=visible"
+        );
     }
 
     #[test]
