@@ -196,6 +196,7 @@ gates:
             );
         }
     }
+    eprintln!("{retried} of 100 runs resent a request on a fresh connection");
     assert!(retried >= 50, "the race was exercised in at least the 50 even runs, got {retried}");
 }
 
