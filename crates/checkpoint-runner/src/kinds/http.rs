@@ -1,4 +1,10 @@
-//! `http`: one request; status, headers, body (text and JSON), duration.
+//! `http`: one request; status, headers, cookies it set, body (text and
+//! JSON), duration. A body is `json`, `body` or a `form`; the gate's cookie
+//! jar is sent and filled unless `cookies: false`.
+//!
+//! Also the run's HTTP clients ([`Clients`], [`Client`]) that every kind
+//! sending requests uses: pooled keep-alive connections, and one resend on a
+//! fresh connection when a reused one turns out closed ([`Client::send`]).
 
 use std::cell::Cell;
 use std::fmt::Write as _;
