@@ -26,6 +26,7 @@ use crate::yaml::{self, Node};
 
 mod contract;
 mod contract_diff;
+mod http;
 mod latency;
 mod quality;
 
@@ -1464,29 +1465,7 @@ impl Validator<'_> {
             self.check_spec(kind, &spec, &name, &location, spec_entry, services);
             self.expectations(kind, c.expect.unwrap_or_default(), node.and_then(|n| n.get("expect")))
         };
-        let mut capture = Vec::new();
-        let capture_node = node.and_then(|n| n.get("capture"));
-        for (var, path) in &c.capture {
-            let (loc, width) = self.spot(path);
-            if !valid_var_name(var) {
-                let at = self.place(capture_node.and_then(|n| n.key(var)), &loc);
-                self.err(
-                    Diagnostic::new(format!("`{var}` is not a valid variable name to capture into"))
-                        .span(at.0, at.1)
-                        .label("not a name")
-                        .hint("use letters, digits and `_`, e.g. `TOKEN`"),
-                );
-            }
-            if let Err(e) = serde_json_path::JsonPath::parse(&path.value) {
-                self.err(
-                    Diagnostic::new(format!("invalid JSONPath `{}` in `capture.{var}`", path.value))
-                        .span(loc, width)
-                        .label(jsonpath_label(&e.to_string()))
-                        .hint("JSONPath per RFC 9535, e.g. `$.access_token` or `$[0].count`"),
-                );
-            }
-            capture.push((var.clone(), path.value.clone()));
-        }
+        let capture = http::captures(self, kind, &c.capture, node.and_then(|n| n.get("capture")));
         let written = c.timeout.as_ref().and_then(|t| self.duration(t, "timeout"));
         let timeout = match kind {
             "latency" if !broken => latency::timeout(self, &spec, c.timeout.as_ref(), written),
@@ -1606,15 +1585,7 @@ impl Validator<'_> {
                             .hint(hint),
                     );
                 }
-                if spec.get("json").is_some() && spec.get("body").is_some() {
-                    let at = self.place(key_of("body"), loc);
-                    self.err(
-                        Diagnostic::new("an http check has both `json` and `body`")
-                            .span(at.0, at.1)
-                            .label("second body")
-                            .hint("send one body: `json:` or `body:`"),
-                    );
-                }
+                http::check_body(self, "http", spec, loc, node);
             }
             "postgres" if quality::uses_quality(spec) => quality::check_postgres(self, spec, name, loc, node, &whole),
             "postgres" => {
@@ -1826,6 +1797,11 @@ impl Validator<'_> {
         for (h, v) in &e.headers {
             let entry = headers_node.and_then(|n| n.entry(h));
             self.expectation(kind, allowed, "headers", Some(h.to_ascii_lowercase()), v, entry, &mut out);
+        }
+        let cookies_node = node.and_then(|n| n.get("cookies"));
+        for (name, v) in &e.cookies {
+            let entry = cookies_node.and_then(|n| n.entry(name));
+            self.expectation(kind, allowed, "cookies", Some(name.clone()), v, entry, &mut out);
         }
         let json_node = node.and_then(|n| n.get("json"));
         for (path, v) in &e.json {

@@ -97,8 +97,8 @@ pub struct Check {
     /// The kind's mapping, serialized from its typed spec; strings still hold `${…}`.
     pub spec: Value,
     pub expect: Vec<Expectation>,
-    /// Variable name → JSONPath into the result document.
-    pub capture: Vec<(String, String)>,
+    /// Variable name → where its value comes from.
+    pub capture: Vec<(String, Capture)>,
     pub timeout: Duration,
     pub retry: Option<Retry>,
     /// The compose service this check concerns (explicit, or inferred from the spec).
@@ -107,6 +107,28 @@ pub struct Check {
     /// Nested checks of a `fault`: `during` and `after`.
     pub during: Vec<Check>,
     pub after: Vec<Check>,
+}
+
+/// Where a captured value comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Capture {
+    /// A JSONPath into the result document.
+    Json(String),
+    /// A response header (`http`), by its lowercase name.
+    Header(String),
+    /// A cookie the response set (`http`).
+    Cookie(String),
+}
+
+impl std::fmt::Display for Capture {
+    /// As written: `$.token`, `header location`, `cookie refresh_token`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Json(p) => f.write_str(p),
+            Self::Header(h) => write!(f, "header {h}"),
+            Self::Cookie(c) => write!(f, "cookie {c}"),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,7 +143,7 @@ pub struct Expectation {
     /// `status`, `headers`, `json`, `body`, `duration`, `row_count`, `reply`, `exit_code`, `stdout`, `stderr`,
     /// and the quality kinds' figures (`p95`, `error_rate`, `hit_ratio`, …): see [`expect_fields`].
     pub field: String,
-    /// Header name or JSONPath, for `headers` and `json`.
+    /// Header name, cookie name or JSONPath, for `headers`, `cookies` and `json`.
     pub key: Option<String>,
     pub matcher: Matcher,
     pub location: Location,
@@ -140,7 +162,7 @@ impl Expectation {
 /// Expectation fields each check kind accepts.
 pub fn expect_fields(kind: &str) -> &'static [&'static str] {
     match kind {
-        "http" => &["status", "headers", "json", "body", "duration"],
+        "http" => &["status", "headers", "cookies", "json", "body", "duration"],
         "tcp" => &["duration"],
         "postgres" => &["row_count", "json", "duration", "conflicts", "p50", "p95", "p99", "max", "mean"],
         "redis" => &["reply", "json", "duration", "hit_ratio", "keyspace_hits", "keyspace_misses"],

@@ -181,10 +181,13 @@ pub struct RawCheck {
     pub fault: Option<RawFault>,
     #[serde(default)]
     pub expect: Option<RawExpect>,
-    /// Variables to capture from the result: `TOKEN: $.access_token`.
+    /// Variables to capture from the result: a JSONPath into the result
+    /// document (`TOKEN: $.access_token`), or from an `http` response a
+    /// header (`LOCATION: { header: location }`) or a cookie it set
+    /// (`REFRESH: { cookie: refresh_token }`).
     #[serde(default)]
-    #[schemars(with = "IndexMap<String, String>")]
-    pub capture: IndexMap<String, Spanned<String>>,
+    #[schemars(with = "IndexMap<String, CaptureSchema>")]
+    pub capture: IndexMap<String, Spanned<Value>>,
     /// Per-attempt time limit (default `10s`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -203,6 +206,31 @@ pub struct RawCheck {
     #[serde(default, rename = "contract-diff")]
     pub contract_diff: Option<ContractDiffSpec>,
 }
+
+/// Only for the JSON Schema: what a `capture:` entry may be. Validated in
+/// [`crate::load`] with spans; kept without a `type` here so the shape pass
+/// lets either form through to that validation.
+#[derive(JsonSchema)]
+#[schemars(
+    description = "A JSONPath into the result document (`$.access_token`), or `{ header: NAME }` / `{ cookie: NAME }` from an http response.",
+    extend("oneOf" = [
+        { "type": "string", "description": "A JSONPath (RFC 9535) into the result document: `$.access_token`." },
+        {
+            "type": "object",
+            "properties": { "header": { "type": "string", "description": "A response header (name case-insensitive)." } },
+            "required": ["header"],
+            "additionalProperties": false
+        },
+        {
+            "type": "object",
+            "properties": { "cookie": { "type": "string", "description": "A cookie the response set (`Set-Cookie`)." } },
+            "required": ["cookie"],
+            "additionalProperties": false
+        }
+    ])
+)]
+#[expect(dead_code, reason = "schema only")]
+struct CaptureSchema(Value);
 
 /// Retry until the check passes or `until` has elapsed, waiting `every` between attempts.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -227,6 +255,11 @@ pub struct RawExpect {
     #[serde(default)]
     #[schemars(with = "IndexMap<String, Value>")]
     pub headers: IndexMap<String, Spanned<Value>>,
+    /// Cookies the HTTP response set (`Set-Cookie`), by name: `{ refresh_token: { exists: true } }`.
+    /// A cookie the response deletes (`Max-Age=0`) is absent.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, Value>")]
+    pub cookies: IndexMap<String, Spanned<Value>>,
     /// JSONPath (RFC 9535) into the result document → matcher.
     #[serde(default)]
     #[schemars(with = "IndexMap<String, Value>")]
@@ -344,7 +377,7 @@ pub struct RawExpect {
 }
 
 /// An HTTP request.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSpec {
     /// `GET` (default), `POST`, …
@@ -359,6 +392,14 @@ pub struct HttpSpec {
     /// A raw text body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// A form body, names to scalars, sent as `application/x-www-form-urlencoded`
+    /// (percent-encoded, in order): OAuth2's password login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<IndexMap<String, Value>>,
+    /// Send the gate's cookies and keep the ones the response sets (default
+    /// true); `false` sends none and keeps none.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub cookies: bool,
     /// Follow redirects (default false: a redirect is an observation).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub follow_redirects: bool,
@@ -571,7 +612,28 @@ pub struct OpenapiSpec {
     /// Headers sent with every request.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub headers: IndexMap<String, String>,
+    /// What an answer with a status the contract does not declare is:
+    /// `client-errors` (default: an undeclared 4xx is accepted, any other is
+    /// a violation — FastAPI declares no 401/403/404), `strict` (every
+    /// undeclared status is a violation) or `any` (only an undeclared 5xx is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<UndeclaredStatus>")]
+    pub undeclared_status: Option<String>,
 }
+
+/// What an `openapi` check makes of a status the contract does not declare
+/// (only for the JSON Schema; validated in [`crate::load`]).
+#[derive(JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[expect(dead_code, reason = "schema only")]
+enum UndeclaredStatus {
+    ClientErrors,
+    Strict,
+    Any,
+}
+
+/// The values of `openapi`'s `undeclared_status`, the default first.
+pub const UNDECLARED_STATUS: &[&str] = &["client-errors", "strict", "any"];
 
 /// One operation's own request values.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -621,6 +683,10 @@ pub struct LatencySpec {
     /// A raw text body sent with every request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// A form body sent with every request, names to scalars
+    /// (`application/x-www-form-urlencoded`, in order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<IndexMap<String, Value>>,
     /// How many requests to measure (1–1000000); or `duration`, exactly one of the two.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<u64>,
@@ -660,6 +726,15 @@ pub struct ContractDiffSpec {
     /// Accept invalid TLS certificates (self-signed staging).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub insecure: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+fn is_yes(b: &bool) -> bool {
+    *b
 }
 
 /// The check kinds, as written in files.

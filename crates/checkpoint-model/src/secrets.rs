@@ -1,7 +1,9 @@
 //! Secrets never appear in any output. A value is secret when its variable is
 //! declared in `secrets:` or is named like `*_PASSWORD`, `*_TOKEN`,
 //! `*_SECRET`, `*_KEY` (or exactly `PASSWORD`, `TOKEN`, …); passwords inside
-//! URLs and DSNs (`postgres://user:pw@host`) are masked wherever they appear.
+//! URLs and DSNs (`postgres://user:pw@host`) are masked wherever they appear,
+//! and so are the values of credential-looking cookies (`session`,
+//! `refresh_token`, …) in the `cookie:` / `set-cookie:` lines of evidence.
 
 use std::sync::LazyLock;
 
@@ -38,9 +40,9 @@ static COOKIE_HEADER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?im)^(\s*cookie:\s*)(.+)$").expect("valid regex"));
 /// `Set-Cookie: name=value; Path=/; HttpOnly`: the value (the attributes stay readable).
 static SET_COOKIE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?im)^(\s*set-cookie:\s*[^=;\s]+=)([^;\r\n]*)").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"(?im)^(\s*set-cookie:\s*[^=;\s]+=)([^;\r\n]+)").expect("valid regex"));
 /// One `name=value` pair of a `Cookie` header.
-static COOKIE_PAIR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"([^=;\s]+=)([^;]*)").expect("valid regex"));
+static COOKIE_PAIR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"([^=;\s]+=)([^;]+)").expect("valid regex"));
 
 /// Whether a capture's source (a JSONPath, a header or cookie name) names a
 /// credential: `$.access_token`, `$.data.refresh_token`, `cookie refresh_token`.
@@ -170,6 +172,20 @@ mod tests {
         let text = "dsn postgres://app:hunter22@db:5432/x, key s3cr3t-value, Authorization: Bearer abcdef123456";
         let out = r.redact(text);
         assert_eq!(out, "dsn postgres://app:****@db:5432/x, key ****, Authorization: Bearer ****");
+    }
+
+    #[test]
+    fn masks_every_cookie_value_in_cookie_lines_but_not_a_deletion() {
+        let r = Redactor::default();
+        let text = "POST http://api/auth/refresh\ncookie: refresh_token=r1.abc; theme=dark; sessionid=42\n\n\
+                    → 200 OK\nset-cookie: refresh_token=r2.def; HttpOnly; Path=/auth\nset-cookie: theme=dark; Path=/\n\
+                    set-cookie: refresh_token=; Max-Age=0\nthe body says refresh_token=visible";
+        assert_eq!(
+            r.redact(text),
+            "POST http://api/auth/refresh\ncookie: refresh_token=****; theme=****; sessionid=****\n\n\
+             → 200 OK\nset-cookie: refresh_token=****; HttpOnly; Path=/auth\nset-cookie: theme=****; Path=/\n\
+             set-cookie: refresh_token=; Max-Age=0\nthe body says refresh_token=visible"
+        );
     }
 
     #[test]

@@ -157,6 +157,8 @@ invalid_cases! {
     openapi_spec => "openapi-spec";
     latency_spec => "latency-spec";
     contract_diff => "contract-diff";
+    http_forms_cookies_captures => "http-forms-cookies-captures";
+    openapi_undeclared_status => "openapi-undeclared-status";
 }
 
 /// A fixture folder without a test (or a test without a folder) is a mistake.
@@ -202,8 +204,8 @@ fn valid_includes_and_vars() {
     assert_eq!(one.gates[1].severity, Severity::Should);
     assert_eq!(one.gates[2].severity, Severity::Nice);
     let sign_in = &one.gates[1].checks[0];
-    let captures: Vec<(&str, &str)> = sign_in.capture.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    assert_eq!(captures, [("TOKEN", "$.access_token"), ("USER_ID", "$.user.id")]);
+    let captures: Vec<(&str, String)> = sign_in.capture.iter().map(|(a, b)| (a.as_str(), b.to_string())).collect();
+    assert_eq!(captures, [("TOKEN", "$.access_token".to_string()), ("USER_ID", "$.user.id".to_string())]);
     assert_eq!(sign_in.timeout, Duration::from_secs(10), "the default timeout");
     assert_eq!(one.gates[1].checks[1].timeout, Duration::from_secs(3));
     let retry = one.gates[2].checks[0].retry.expect("profile retries");
@@ -246,6 +248,32 @@ fn valid_every_kind() {
     assert_eq!(fields, ["error_rate", "p95"]);
 }
 
+/// Forms, cookies and captures from headers and cookies load into the plan as written.
+#[test]
+fn valid_http_session() {
+    use checkpoint_model::plan::Capture;
+    let cps = load_valid("http-session");
+    let login = &cps[0].gates[0].checks[0];
+    assert_eq!(
+        login.capture,
+        [
+            ("ACCESS_TOKEN".to_string(), Capture::Json("$.access_token".into())),
+            ("REFRESH".to_string(), Capture::Cookie("refresh_token".into())),
+            ("WHERE".to_string(), Capture::Header("location".into())),
+        ],
+        "header names are case-insensitive: kept lowercase"
+    );
+    let form: Vec<&String> = login.spec["form"].as_object().expect("a form").keys().collect();
+    assert_eq!(form, ["username", "password", "scope", "remember"], "the form keeps its order");
+    assert!(login.spec.get("cookies").is_none(), "cookies: true is the default");
+    let cookie = login.expect.iter().find(|e| e.field == "cookies").expect("a cookies expectation");
+    assert_eq!(cookie.key.as_deref(), Some("refresh_token"));
+    let refresh = &cps[0].gates[0].checks[1];
+    assert_eq!(refresh.spec["cookies"], serde_json::Value::Bool(false));
+    let openapi = &cps[0].gates[1].checks[0];
+    assert_eq!(openapi.spec["undeclared_status"], "strict");
+}
+
 #[test]
 fn valid_criteria() {
     let cps = load_valid("criteria");
@@ -265,7 +293,7 @@ fn every_valid_folder_has_a_test() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     on_disk.sort();
-    assert_eq!(on_disk, ["criteria", "every-kind", "includes-and-vars"]);
+    assert_eq!(on_disk, ["criteria", "every-kind", "http-session", "includes-and-vars"]);
 }
 
 /// A file over the size limit is refused before parsing, with a hint; the

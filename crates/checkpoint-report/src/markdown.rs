@@ -236,10 +236,10 @@ fn failures(o: &mut String, r: &RunReport) {
 fn cases(o: &mut String, c: &CheckResult) {
     let _ = writeln!(o, "\n| | Case | Time | Why |\n|---|---|---|---|");
     for k in &c.cases {
-        let why = if k.status == Status::Passed {
-            String::new()
-        } else {
-            cell_text(&one_line(k.message.as_deref().unwrap_or(k.status.as_str()), 300))
+        // A passed case has no why, unless it carries a note (an undeclared status accepted).
+        let why = match (k.status, k.message.as_deref()) {
+            (Status::Passed, None) => String::new(),
+            (_, m) => cell_text(&one_line(m.unwrap_or(k.status.as_str()), 300)),
         };
         let _ = writeln!(o, "| {} | {} | {} | {why} |", k.status.emoji(), cell_text(&k.name), human(k.duration_ms));
     }

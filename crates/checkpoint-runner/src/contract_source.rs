@@ -11,7 +11,7 @@ use checkpoint_contract::{Bundler, Contract, LoadError, parse_document};
 use indexmap::IndexMap;
 use reqwest::Url;
 
-use crate::kinds::http::describe_reqwest_error;
+use crate::kinds::http::{Client, describe_reqwest_error};
 
 /// Largest contract document read (a guard: real specs are kilobytes to a few MiB).
 const MAX_DOCUMENT: usize = 32 * 1024 * 1024;
@@ -72,7 +72,7 @@ async fn read(
     u: &Url,
     shown: &str,
     root: &Url,
-    client: &reqwest::Client,
+    client: &Client,
     headers: &IndexMap<String, String>,
 ) -> Result<String, SourceError> {
     match u.scheme() {
@@ -97,7 +97,7 @@ async fn read(
                 }
             }
             let unreachable = |why: String| SourceError::Unreachable(LoadError::new(shown, why));
-            let mut resp = req.send().await.map_err(|e| unreachable(describe_reqwest_error(&e)))?;
+            let mut resp = client.send(req).await.0.map_err(|e| unreachable(describe_reqwest_error(&e)))?;
             let status = resp.status();
             if !status.is_success() {
                 return Err(unreachable(
@@ -157,7 +157,7 @@ fn relabel(mut e: LoadError, uri: &Url, source: &str) -> LoadError {
 pub async fn load(
     source: &str,
     root: &Path,
-    client: &reqwest::Client,
+    client: &Client,
     headers: &IndexMap<String, String>,
 ) -> Result<Contract, SourceError> {
     let uri = locate(source, root)?;

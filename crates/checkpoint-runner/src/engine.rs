@@ -26,6 +26,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::cookies::Jar;
 use crate::events::Event;
 use crate::observe::{Ctx, Observation, ObserveError};
 use crate::scope::RunVars;
@@ -106,8 +107,14 @@ impl Engine {
         vars: RunVars,
         opts: RunOptions,
     ) -> Self {
-        let ctx =
-            Ctx { target, root, http: kinds::http::Clients::default(), cancel, secrets: SharedRedactor::default() };
+        let ctx = Ctx {
+            target,
+            root,
+            http: Arc::default(),
+            gate_http: Arc::new(kinds::http::Clients::with_jar(Arc::default())),
+            cancel,
+            secrets: SharedRedactor::default(),
+        };
         Self { ctx: Arc::new(ctx), vars: Arc::new(vars), events: None, opts }
     }
 
@@ -170,6 +177,8 @@ impl Engine {
         let index: HashMap<&str, usize> = gates.iter().enumerate().map(|(i, g)| (g.id.as_str(), i)).collect();
         let mut results: Vec<Option<GateResult>> = vec![None; gates.len()];
         let mut captured: Vec<Captures> = vec![Captures::new(); gates.len()];
+        // Each gate's cookie jar, kept after it ran for the gates that need it.
+        let mut jars: Vec<Arc<Jar>> = (0..gates.len()).map(|_| Arc::default()).collect();
         let mut pending: Vec<usize> = (0..gates.len()).collect();
         let mut running: JoinSet<(usize, GateResult, Captures)> = JoinSet::new();
         let mut cancel_reason: Option<String> = None;
@@ -216,10 +225,13 @@ impl Engine {
                 }
                 if ready && running.len() < jobs {
                     let mut inherited = Captures::new();
-                    for d in all_needs(gi, gates, &index) {
+                    let needed = all_needs(gi, gates, &index);
+                    for &d in &needed {
                         inherited.extend(captured[d].clone());
                     }
-                    let ctx = self.ctx.clone();
+                    let jar = Arc::new(Jar::inherit(needed.iter().map(|&d| &*jars[d])));
+                    jars[gi] = jar.clone();
+                    let ctx = Arc::new(self.ctx.for_gate(jar));
                     let vars = self.vars.clone();
                     let events = self.events.clone();
                     let gate = gate.clone();
@@ -439,8 +451,8 @@ impl GateRunner {
             if r.status == Status::Passed {
                 // A token captured to log in with is a secret from now on.
                 for (name, value) in &captured {
-                    let source = check.capture.iter().find(|(n, _)| n == name).map_or("", |(_, s)| s.as_str());
-                    if is_secret_name(name) || is_secret_source(source) {
+                    let source = check.capture.iter().find(|(n, _)| n == name).map(|(_, s)| s.to_string());
+                    if is_secret_name(name) || source.as_deref().is_some_and(is_secret_source) {
                         self.ctx.secrets.add(value);
                     }
                 }

@@ -5,7 +5,7 @@
 
 use checkpoint_model::interp::Lookup;
 use checkpoint_model::matcher::Matcher;
-use checkpoint_model::plan::Check;
+use checkpoint_model::plan::{Capture, Check};
 use serde_json::Value;
 
 use crate::observe::{CheckKind, Observation};
@@ -75,6 +75,7 @@ pub fn actual(obs: &Observation, field: &str, key: Option<&str>) -> Option<Value
     match (field, key) {
         ("json", Some(path)) => query(obs.document.as_ref()?, path),
         ("headers", Some(name)) => obs.fields.get("headers")?.get(name.to_ascii_lowercase()).cloned(),
+        ("cookies", Some(name)) => obs.fields.get("cookies")?.get(name).cloned(),
         (f, _) => obs.fields.get(f).cloned(),
     }
 }
@@ -93,14 +94,32 @@ pub fn query(doc: &Value, path: &str) -> Option<Value> {
 /// Values for the check's `capture:` (strings as they are, the rest as JSON text).
 pub fn captures(check: &Check, obs: &Observation) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    for (var, path) in &check.capture {
-        let Some(doc) = obs.document.as_ref() else {
-            return Err(format!("capture {var}: the result is not JSON"));
+    for (var, source) in &check.capture {
+        let value = match source {
+            Capture::Json(path) => {
+                let Some(doc) = obs.document.as_ref() else {
+                    return Err(format!("capture {var}: the result is not JSON"));
+                };
+                query(doc, path).ok_or_else(|| format!("capture {var}: {path} matched nothing"))?
+            }
+            Capture::Header(name) => obs
+                .fields
+                .get("headers")
+                .and_then(|h| h.get(name))
+                .cloned()
+                .ok_or_else(|| format!("capture {var}: the response has no `{name}` header"))?,
+            Capture::Cookie(name) => {
+                let set = obs.fields.get("cookies").and_then(Value::as_object);
+                set.and_then(|c| c.get(name)).cloned().ok_or_else(|| {
+                    let names: Vec<&str> = set.into_iter().flat_map(|c| c.keys().map(String::as_str)).collect();
+                    let which = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+                    format!("capture {var}: the response set no cookie `{name}` (it set: {which})")
+                })?
+            }
         };
-        match query(doc, path) {
-            Some(Value::String(s)) => out.push((var.clone(), s)),
-            Some(v) => out.push((var.clone(), v.to_string())),
-            None => return Err(format!("capture {var}: {path} matched nothing")),
+        match value {
+            Value::String(s) => out.push((var.clone(), s)),
+            v => out.push((var.clone(), v.to_string())),
         }
     }
     Ok(out)

@@ -3,6 +3,7 @@
 //! - [`target`]: the seam a stack plugs into (Docker compose today; an
 //!   external staging target; Kubernetes later) — checks never talk to Docker.
 //! - [`observe`]: the [`observe::CheckKind`] trait; [`kinds`] has one module per kind.
+//! - [`cookies`]: a gate's cookie jar (`http` checks send what earlier ones were set).
 //! - [`expect`]: expectations and captures evaluated on an observation.
 //! - [`scope`]: where `${VAR}` values come from during a run.
 //! - [`shard`]: `--shard k/n`, the deterministic split of a selection.
@@ -11,6 +12,7 @@
 //!   It emits [`events::Event`]s and never prints.
 
 pub mod contract_source;
+pub mod cookies;
 pub mod engine;
 pub mod events;
 pub mod expect;

@@ -82,11 +82,29 @@ pub struct Ctx {
     pub target: Arc<dyn Target>,
     /// The project root: relative paths in specs are resolved against it.
     pub root: PathBuf,
-    pub http: crate::kinds::http::Clients,
+    /// The run's HTTP clients (pooled connections, no cookies).
+    pub http: Arc<crate::kinds::http::Clients>,
+    /// The running gate's HTTP clients: they send the gate's cookies and keep
+    /// what responses set (`http` checks, unless `cookies: false`).
+    pub gate_http: Arc<crate::kinds::http::Clients>,
     pub cancel: CancellationToken,
     /// Secret values seen during the run (credentials sent, cookies set,
     /// secret captures): masked in every output from the moment they are seen.
     pub secrets: checkpoint_model::secrets::SharedRedactor,
+}
+
+impl Ctx {
+    /// The same context for one gate, with its own cookie jar.
+    pub fn for_gate(&self, jar: Arc<crate::cookies::Jar>) -> Self {
+        Self {
+            target: self.target.clone(),
+            root: self.root.clone(),
+            http: self.http.clone(),
+            gate_http: Arc::new(crate::kinds::http::Clients::with_jar(jar)),
+            cancel: self.cancel.clone(),
+            secrets: self.secrets.clone(),
+        }
+    }
 }
 
 #[async_trait]

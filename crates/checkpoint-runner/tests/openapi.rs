@@ -325,3 +325,87 @@ gates:
         c.cases
     );
 }
+
+/// A FastAPI-style contract declares only its 200s (and 422); the service
+/// answers 404 for a missing item, 418 for a teapot, 201 where 200 is
+/// declared and 503 when it breaks. `undeclared_status` decides which of the
+/// undeclared answers break the contract.
+#[tokio::test]
+async fn undeclared_statuses_follow_the_policy() {
+    use axum::routing::post;
+    const CONTRACT: &str = r#"{"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+      "paths": {
+        "/items/{id}": {"get": {"operationId": "getItem",
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object", "required": ["id"]}}}},
+                        "422": {"description": "invalid"}}}},
+        "/teapot": {"get": {"operationId": "brew", "responses": {"200": {"description": "tea"}}}},
+        "/items": {"post": {"operationId": "createItem", "responses": {"200": {"description": "made"}}}},
+        "/crash": {"get": {"operationId": "crash", "responses": {"200": {"description": "never"}}}}
+      }}"#;
+    let app = axum::Router::new()
+        .route("/items/{id}", get(|| async { (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))) }))
+        .route("/teapot", get(|| async { (StatusCode::IM_A_TEAPOT, "short and stout") }))
+        .route("/items", post(|| async { (StatusCode::CREATED, Json(json!({"id": "1"}))) }))
+        .route("/crash", get(|| async { StatusCode::SERVICE_UNAVAILABLE }));
+    let base = support::serve(app).await;
+    let yaml = format!(
+        r#"
+checkpoint: 1
+title: statuses
+gates:
+  - id: default
+    title: client errors accepted by default
+    checks:
+      - name: reads
+        openapi: {{ spec: api.json, base_url: "{base}", operations: [getItem, brew], params: {{ id: missing }} }}
+  - id: created
+    title: an undeclared 2xx is a violation by default
+    checks:
+      - name: create
+        openapi: {{ spec: api.json, base_url: "{base}", operations: [createItem] }}
+  - id: strict
+    title: strict
+    checks:
+      - name: reads
+        openapi: {{ spec: api.json, base_url: "{base}", operations: [brew], undeclared_status: strict }}
+  - id: any
+    title: any
+    checks:
+      - name: all
+        openapi: {{ spec: api.json, base_url: "{base}", operations: [brew, createItem, crash], undeclared_status: any }}
+"#
+    );
+    let setup = support::Setup { files: &[("api.json", CONTRACT)], jobs: 2, ..Default::default() };
+    let gates = support::run(&yaml, setup).await;
+    let default = check(&gates, "default");
+    assert_eq!(default.status, Status::Passed, "{default:#?}");
+    let notes: Vec<(String, String)> =
+        default.cases.iter().map(|k| (k.name.clone(), k.message.clone().unwrap_or_default())).collect();
+    assert_eq!(
+        notes,
+        [
+            (
+                "GET /items/{id} (getItem)".to_string(),
+                "undeclared 404, accepted (undeclared_status: client-errors)".to_string()
+            ),
+            (
+                "GET /teapot (brew)".to_string(),
+                "undeclared 418, accepted (undeclared_status: client-errors)".to_string()
+            ),
+        ]
+    );
+    assert!(default.cases[0].evidence.as_deref().unwrap_or_default().contains("the body is not validated"));
+    assert_eq!(
+        failing(check(&gates, "created")),
+        [("POST /items (createItem)".to_string(), "201: status 201 is not declared (declared: 200)".to_string())]
+    );
+    assert_eq!(
+        failing(check(&gates, "strict")),
+        [("GET /teapot (brew)".to_string(), "418: status 418 is not declared (declared: 200)".to_string())]
+    );
+    assert_eq!(
+        failing(check(&gates, "any")),
+        [("GET /crash (crash)".to_string(), "503: status 503 is not declared (declared: 200)".to_string())]
+    );
+}

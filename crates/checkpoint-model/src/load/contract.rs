@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{Validator, field_spot as spot, require_http_url};
 use crate::diag::{Diagnostic, Location, did_you_mean};
+use crate::raw::UNDECLARED_STATUS;
 use crate::yaml::Node;
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -67,6 +68,24 @@ pub(super) fn check_openapi(v: &mut Validator<'_>, spec: &Value, loc: &Location,
                 .span(at.0, at.1)
                 .label("empty")
                 .hint("`auth: { bearer: \"${ACCESS_TOKEN}\" }`, `basic: \"user:password\"` or `api_key: …`"),
+        );
+    }
+    if let Some(policy) = spec.get("undeclared_status").and_then(Value::as_str)
+        && !policy.contains("${")
+        && !UNDECLARED_STATUS.contains(&policy)
+    {
+        let at = spot(v, node, "undeclared_status", true, loc);
+        v.err(
+            Diagnostic::new(format!("`undeclared_status: {policy}` is not a policy"))
+                .span(at.0, at.1)
+                .label("unknown policy")
+                .hint(
+                    did_you_mean(policy, UNDECLARED_STATUS.iter().copied())
+                        .map(|m| format!("did you mean `{m}`?"))
+                        .unwrap_or_else(|| {
+                            "`client-errors` (default: an undeclared 4xx is accepted), `strict` (every status declared) or `any` (only an undeclared 5xx is a violation)".into()
+                        }),
+                ),
         );
     }
     let requests_node = node.and_then(|n| n.get("requests"));

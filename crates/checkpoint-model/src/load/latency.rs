@@ -48,15 +48,7 @@ pub(super) fn check_latency(
             ),
         );
     }
-    if spec.get("json").is_some() && spec.get("body").is_some() {
-        let at = spot(v, node, "body", false, loc);
-        v.err(
-            Diagnostic::new("a latency check has both `json` and `body`")
-                .span(at.0, at.1)
-                .label("second body")
-                .hint("send one body with every request: `json:` or `body:`"),
-        );
-    }
+    super::http::check_body(v, "latency", spec, loc, node);
     let how = "`requests: 500` (a number of requests) or `duration: 10s` (a time)";
     match (spec.get("requests"), spec.get("duration")) {
         (None, None) => v.err(

@@ -1,7 +1,14 @@
-//! `http`: one request; status, headers, body (text and JSON), duration.
+//! `http`: one request; status, headers, cookies it set, body (text and
+//! JSON), duration. A body is `json`, `body` or a `form`; the gate's cookie
+//! jar is sent and filled unless `cookies: false`.
+//!
+//! Also the run's HTTP clients ([`Clients`], [`Client`]) that every kind
+//! sending requests uses: pooled keep-alive connections, and one resend on a
+//! fresh connection when a reused one turns out closed ([`Client::send`]).
 
+use std::cell::Cell;
 use std::fmt::Write as _;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -9,37 +16,207 @@ use checkpoint_model::matcher::Matcher;
 use checkpoint_model::raw::HttpSpec;
 use serde_json::{Map, Value};
 
+use crate::cookies::{self, Jar};
 use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
 
 /// Bodies larger than this are cut (the check still sees the cut text).
 const MAX_BODY: usize = 8 * 1024 * 1024;
 const EVIDENCE_BODY: usize = 4096;
 
-/// HTTP clients shared by the run (connection reuse), one per redirect/TLS policy.
+/// HTTP clients shared by the run (connection reuse), one per redirect/TLS
+/// policy; a gate's own set also carries the gate's cookie jar.
 #[derive(Default)]
 pub struct Clients {
-    cells: [OnceLock<Result<reqwest::Client, String>>; 4],
+    jar: Option<Arc<Jar>>,
+    cells: [OnceLock<Result<Client, String>>; 4],
 }
 
 impl Clients {
-    pub fn get(&self, follow: bool, insecure: bool) -> Result<reqwest::Client, String> {
+    /// Clients that send the cookies in `jar` and keep what responses set.
+    pub fn with_jar(jar: Arc<Jar>) -> Self {
+        Self { jar: Some(jar), cells: Default::default() }
+    }
+
+    /// The cookie jar these clients use, if any.
+    pub fn jar(&self) -> Option<&Arc<Jar>> {
+        self.jar.as_ref()
+    }
+
+    pub fn get(&self, follow: bool, insecure: bool) -> Result<Client, String> {
         let i = usize::from(follow) * 2 + usize::from(insecure);
         self.cells[i]
             .get_or_init(|| {
-                reqwest::Client::builder()
-                    .redirect(if follow {
-                        reqwest::redirect::Policy::limited(10)
-                    } else {
-                        reqwest::redirect::Policy::none()
-                    })
-                    .tls_danger_accept_invalid_certs(insecure)
-                    .user_agent(concat!("checkpoint/", env!("CARGO_PKG_VERSION")))
-                    .pool_max_idle_per_host(64)
-                    .build()
-                    .map_err(|e| format!("cannot build the HTTP client: {e}"))
+                let policy = Policy { follow, insecure, jar: self.jar.clone() };
+                Ok(Client { pooled: policy.build(true)?, fresh: Arc::default(), policy })
             })
             .clone()
     }
+}
+
+/// How a client treats redirects, certificates and cookies.
+#[derive(Clone)]
+struct Policy {
+    follow: bool,
+    insecure: bool,
+    jar: Option<Arc<Jar>>,
+}
+
+impl Policy {
+    fn build(&self, pooled: bool) -> Result<reqwest::Client, String> {
+        let mut b = reqwest::Client::builder()
+            .redirect(if self.follow {
+                reqwest::redirect::Policy::limited(10)
+            } else {
+                reqwest::redirect::Policy::none()
+            })
+            .tls_danger_accept_invalid_certs(self.insecure)
+            .user_agent(concat!("checkpoint/", env!("CARGO_PKG_VERSION")))
+            .pool_max_idle_per_host(if pooled { 64 } else { 0 })
+            .connector_layer(ConnectsLayer);
+        if let Some(jar) = &self.jar {
+            b = b.cookie_provider(jar.clone());
+        }
+        b.build().map_err(|e| format!("cannot build the HTTP client: {e}"))
+    }
+}
+
+/// A client of the run: requests go over pooled keep-alive connections; one
+/// that a server had closed is sent again, once, on a fresh connection.
+#[derive(Clone)]
+pub struct Client {
+    pooled: reqwest::Client,
+    /// Built on first need: a client that keeps no connection.
+    fresh: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    policy: Policy,
+}
+
+/// The note a resent request carries in its evidence.
+pub const RETRIED_NOTE: &str = "(retried once on a fresh connection: the pooled connection was closed by the server)";
+
+impl Client {
+    /// Starts a request; send it with [`Client::send`].
+    pub fn request(&self, method: reqwest::Method, url: reqwest::Url) -> reqwest::RequestBuilder {
+        self.pooled.request(method, url)
+    }
+
+    pub fn get(&self, url: reqwest::Url) -> reqwest::RequestBuilder {
+        self.pooled.get(url)
+    }
+
+    /// The pooled client itself, for callers that time connections on their own (`latency`).
+    pub fn pooled(&self) -> &reqwest::Client {
+        &self.pooled
+    }
+
+    /// Sends a request built with [`Client::request`]. When it went over a
+    /// *reused* connection and failed before any response arrived (the server
+    /// had closed the idle connection: closed, reset, incomplete message), it
+    /// is sent once more on a fresh connection and the note says so (also when
+    /// that one fails). A request that failed on a fresh connection is not
+    /// resent: that failure is the server's answer.
+    ///
+    /// Resending is safe for every method, as curl and browsers do it: a
+    /// keep-alive connection the server closed while idle carried the request
+    /// into a socket nobody reads, so the server never received it. The rare
+    /// server that reads a request on a reused connection, acts on it and then
+    /// dies without a byte of response cannot be told apart; such a server
+    /// fails the resent request too, or shows the duplicate in later checks.
+    pub async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> (Result<reqwest::Response, reqwest::Error>, Option<String>) {
+        let req = match req.build() {
+            Ok(r) => r,
+            Err(e) => return (Err(e), None),
+        };
+        let again = req.try_clone();
+        let pooled = self.pooled.clone();
+        let (first, connected) = CONNECTS
+            .scope(Cell::new(0), async move {
+                let r = pooled.execute(req).await;
+                (r, CONNECTS.with(Cell::get))
+            })
+            .await;
+        let e = match first {
+            Ok(r) => return (Ok(r), None),
+            Err(e) => e,
+        };
+        let Some(again) = again.filter(|_| connected == 0 && closed_before_response(&e)) else {
+            return (Err(e), None);
+        };
+        let fresh = match self.fresh.get_or_init(|| self.policy.build(false)) {
+            Ok(c) => c.clone(),
+            Err(_) => return (Err(e), None),
+        };
+        (fresh.execute(again).await, Some(RETRIED_NOTE.to_string()))
+    }
+}
+
+tokio::task_local! {
+    /// Connections opened while a request of [`Client::send`] was in flight in this task.
+    static CONNECTS: Cell<u32>;
+}
+
+/// Counts, in [`CONNECTS`], the connections a request opens. hyper's pool
+/// calls the connector in the task that sends the request only when it has
+/// no idle connection to hand out, so a request during which no connection
+/// was opened went over a reused one. (A connection opened meanwhile and
+/// then not used, because an idle one came back first, counts as opened:
+/// the request is then not resent, the safe side.)
+#[derive(Clone, Copy)]
+struct ConnectsLayer;
+
+impl<S> tower::Layer<S> for ConnectsLayer {
+    type Service = Connects<S>;
+    fn layer(&self, inner: S) -> Connects<S> {
+        Connects(inner)
+    }
+}
+
+#[derive(Clone)]
+struct Connects<S>(S);
+
+impl<S: tower::Service<R>, R> tower::Service<R> for Connects<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+    fn call(&mut self, req: R) -> S::Future {
+        let _ = CONNECTS.try_with(|c| c.set(c.get() + 1));
+        self.0.call(req)
+    }
+}
+
+/// The error of a request that got no response because its connection was
+/// closed under it: an incomplete message, a reset, a broken pipe — not a
+/// refused connection, a timeout or a TLS failure.
+fn closed_before_response(e: &reqwest::Error) -> bool {
+    if e.is_timeout() || e.is_connect() || e.is_builder() || e.is_redirect() || e.is_body() || e.is_decode() {
+        return false;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(h) = c.downcast_ref::<hyper::Error>()
+            && (h.is_incomplete_message() || h.is_canceled() || h.is_closed())
+        {
+            return true;
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            )
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 pub struct Http;
@@ -61,7 +238,8 @@ impl CheckKind for Http {
             .map_err(|_| ObserveError::Errored(format!("`{method_name}` is not an HTTP method")))?;
         let url = reqwest::Url::parse(&spec.url)
             .map_err(|e| ObserveError::Errored(format!("`{}` is not a valid URL: {e}", spec.url)))?;
-        let client = ctx.http.get(spec.follow_redirects, spec.insecure).map_err(ObserveError::Errored)?;
+        let clients = if spec.cookies { &ctx.gate_http } else { &ctx.http };
+        let client = clients.get(spec.follow_redirects, spec.insecure).map_err(ObserveError::Errored)?;
         let _ = timeout; // the engine bounds every attempt
         let mut req = client.request(method.clone(), url.clone());
         let mut request_text = format!("{method} {url}\n");
@@ -69,19 +247,40 @@ impl CheckKind for Http {
             req = req.header(k.as_str(), v.as_str());
             let _ = writeln!(request_text, "{k}: {v}");
         }
+        if !spec.headers.keys().any(|k| k.eq_ignore_ascii_case("cookie"))
+            && let Some(sent) = clients.jar().and_then(|j| j.header_for(&url))
+        {
+            let _ = writeln!(request_text, "cookie: {sent}");
+        }
         if let Some(j) = &spec.json {
             req = req.json(j);
             let _ = write!(request_text, "\n{}\n", excerpt(&serde_json::to_string_pretty(j).unwrap_or_default(), 2048));
         } else if let Some(b) = &spec.body {
             req = req.body(b.clone());
             let _ = write!(request_text, "\n{}\n", excerpt(b, 2048));
+        } else if let Some(form) = &spec.form {
+            if !spec.headers.keys().any(|k| k.eq_ignore_ascii_case("content-type")) {
+                req = req.header(reqwest::header::CONTENT_TYPE, FORM);
+            }
+            req = req.body(form_body(form));
+            // As JSON, so the redactor masks `password` and `*token*` fields like in a JSON body.
+            let shown = serde_json::to_string_pretty(form).unwrap_or_default();
+            let _ = write!(request_text, "\n(form, {FORM})\n{}\n", excerpt(&shown, 2048));
         }
         let started = Instant::now();
-        let resp = req.send().await.map_err(|e| {
+        let (sent, retried) = client.send(req).await;
+        let retried_line = retried.map(|n| format!("\n{n}")).unwrap_or_default();
+        let resp = sent.map_err(|e| {
             let why = describe_reqwest_error(&e);
-            ObserveError::failed(format!("{method} {url}: {why}"), format!("{request_text}\n→ no response: {why}"))
+            ObserveError::failed(
+                format!("{method} {url}: {why}"),
+                format!("{request_text}\n→ no response: {why}{retried_line}"),
+            )
         })?;
         let status = resp.status();
+        let final_url = resp.url().clone();
+        let set_cookies = cookies::set_cookie_lines(resp.headers());
+        let cookie_field = cookies::set_by(resp.headers(), &final_url);
         let mut headers = Map::new();
         for (k, v) in resp.headers() {
             let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
@@ -104,15 +303,25 @@ impl CheckKind for Http {
         let mut evidence = request_text;
         let _ = writeln!(
             evidence,
-            "\n→ {} {} ({})",
+            "\n→ {} {} ({}){retried_line}",
             status.as_u16(),
             status.canonical_reason().unwrap_or(""),
             checkpoint_model::duration::human(checkpoint_model::duration::millis(elapsed))
         );
         for (k, v) in &headers {
+            if k == "set-cookie" {
+                continue;
+            }
             if let Value::String(v) = v {
                 let _ = writeln!(evidence, "{k}: {v}");
             }
+        }
+        // One line per cookie: `Expires` dates hold commas, a joined header would be ambiguous.
+        for line in &set_cookies {
+            let _ = writeln!(evidence, "set-cookie: {line}");
+        }
+        if !set_cookies.is_empty() && !spec.cookies {
+            evidence.push_str("(not kept: `cookies: false`)\n");
         }
         if !text.is_empty() {
             let shown = match &document {
@@ -127,9 +336,27 @@ impl CheckKind for Http {
         Ok(Observation { document, evidence, ..Observation::default() }
             .field("status", status.as_u16())
             .field("headers", Value::Object(headers))
+            .field("cookies", Value::Object(cookie_field))
             .field("body", text)
             .duration(elapsed))
     }
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// `a=1&b=x+y`: names and values percent-encoded as HTML forms do, in order;
+/// numbers and booleans as written, `null` as nothing.
+pub fn form_body(form: &indexmap::IndexMap<String, Value>) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        out.append_pair(k, &text);
+    }
+    out.finish()
 }
 
 async fn read_body(mut resp: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {

@@ -80,7 +80,8 @@ impl CheckKind for Latency {
         let transport = if plan.url.scheme() == "http" {
             Transport::Hyper(resolve(&plan).await?)
         } else {
-            Transport::Reqwest(ctx.http.get(false, spec.insecure).map_err(ObserveError::Errored)?)
+            // The pooled client itself: a load test counts a closed connection as the error it is.
+            Transport::Reqwest(ctx.http.get(false, spec.insecure).map_err(ObserveError::Errored)?.pooled().clone())
         };
         let stop = ctx.cancel.child_token();
         let run = run(plan.clone(), &transport, &stop, deadline).await;
@@ -132,7 +133,13 @@ impl Plan {
                 Bytes::from(serde_json::to_vec(j).unwrap_or_default())
             }
             (None, Some(b)) => Bytes::from(b.clone()),
-            (None, None) => Bytes::new(),
+            (None, None) => match &spec.form {
+                Some(form) => {
+                    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+                    Bytes::from(crate::kinds::http::form_body(form))
+                }
+                None => Bytes::new(),
+            },
         };
         for (k, v) in &spec.headers {
             let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| bad(format!("header `{k}`: {e}")))?;
@@ -140,7 +147,11 @@ impl Plan {
             headers.insert(name, value);
             let _ = writeln!(shown, "{k}: {v}");
         }
-        if !body.is_empty() {
+        if let Some(form) = spec.form.as_ref().filter(|_| spec.json.is_none() && spec.body.is_none()) {
+            // As JSON, so the redactor masks `password` and `*token*` fields.
+            let form = serde_json::to_string_pretty(form).unwrap_or_default();
+            let _ = writeln!(shown, "\n(form, application/x-www-form-urlencoded)\n{}", excerpt(&form, 1024));
+        } else if !body.is_empty() {
             let _ = writeln!(shown, "\n{}", excerpt(&String::from_utf8_lossy(&body), 1024));
         }
         let duration = match &spec.duration {

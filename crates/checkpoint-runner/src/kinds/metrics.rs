@@ -74,9 +74,11 @@ impl CheckKind for Metrics {
             req = req.header(k.as_str(), v.as_str());
         }
         let started = Instant::now();
-        let resp = req.send().await.map_err(|e| {
+        let (sent, retried) = client.send(req).await;
+        let retried = retried.map(|n| format!("\n{n}")).unwrap_or_default();
+        let resp = sent.map_err(|e| {
             let why = describe_reqwest_error(&e);
-            ObserveError::failed(format!("GET {url}: {why}"), format!("GET {url}\n→ no response: {why}"))
+            ObserveError::failed(format!("GET {url}: {why}"), format!("GET {url}\n→ no response: {why}{retried}"))
         })?;
         let status = resp.status();
         let text = read_text(resp).await.map_err(|e| {
@@ -84,7 +86,7 @@ impl CheckKind for Metrics {
         })?;
         let elapsed = started.elapsed();
         let head = format!(
-            "GET {url}\n→ {} {} ({})",
+            "GET {url}\n→ {} {} ({}){retried}",
             status.as_u16(),
             status.canonical_reason().unwrap_or(""),
             checkpoint_model::duration::human(checkpoint_model::duration::millis(elapsed))

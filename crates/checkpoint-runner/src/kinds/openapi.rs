@@ -23,12 +23,12 @@ use checkpoint_contract::ops::{Operation, Selection};
 use checkpoint_contract::sample::{self, Body, Inputs, NoRequest};
 use checkpoint_contract::validate::Validator;
 use checkpoint_model::matcher::Matcher;
-use checkpoint_model::raw::OpenapiSpec;
+use checkpoint_model::raw::{OpenapiSpec, UNDECLARED_STATUS};
 use checkpoint_model::result::{CaseResult, Status};
 use serde_json::{Map, Value, json};
 
 use crate::contract_source::{self, SourceError};
-use crate::kinds::http::describe_reqwest_error;
+use crate::kinds::http::{Client, describe_reqwest_error};
 use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
 
 /// Largest response body read per operation.
@@ -193,7 +193,7 @@ async fn call(
     c: &Contract,
     op: &Operation<'_>,
     base: &str,
-    client: &reqwest::Client,
+    client: &Client,
     validator: &mut Validator,
 ) -> (CaseResult, Value) {
     let started = Instant::now();
@@ -252,11 +252,13 @@ async fn call(
     if !req.notes.is_empty() {
         let _ = writeln!(evidence, "(values: {})", req.notes.join("; "));
     }
-    let resp = match builder.send().await {
+    let (sent, retried) = client.send(builder).await;
+    let retried = retried.map(|n| format!("\n{n}")).unwrap_or_default();
+    let resp = match sent {
         Ok(r) => r,
         Err(e) => {
             let why = describe_reqwest_error(&e);
-            let _ = write!(evidence, "\n→ no response: {why}");
+            let _ = write!(evidence, "\n→ no response: {why}{retried}");
             return done(
                 Status::Failed,
                 Some(format!("no response: {why}")),
@@ -271,7 +273,7 @@ async fn call(
     let text = String::from_utf8_lossy(&body);
     let _ = writeln!(
         evidence,
-        "\n→ {status} ({}){}",
+        "\n→ {status} ({}){}{retried}",
         checkpoint_model::duration::human(ms(started)),
         content_type.as_deref().map(|t| format!(" content-type: {t}")).unwrap_or_default()
     );
@@ -289,7 +291,11 @@ async fn call(
     {
         problems.push(format!("status: expected {want}, got {status}"));
     }
-    problems.extend(outcome.problems.iter().map(ToString::to_string));
+    let accepted = accepted_undeclared(spec, status, &outcome);
+    problems.extend(outcome.problems.iter().filter(|_| accepted.is_none()).map(ToString::to_string));
+    if let Some(note) = &accepted {
+        let _ = writeln!(evidence, "\ncontract: {note}; the body is not validated");
+    }
     if let Some(k) = &outcome.matched {
         let _ = writeln!(
             evidence,
@@ -299,11 +305,30 @@ async fn call(
     }
     let entry = json!({ "operation": label, "status": status, "passed": problems.is_empty(), "problems": problems });
     if problems.is_empty() {
-        return done(Status::Passed, None, evidence, entry);
+        return done(Status::Passed, accepted, evidence, entry);
     }
     let _ = writeln!(evidence, "problems:\n- {}", problems.join("\n- "));
     let more = if problems.len() > 1 { format!(" (and {} more)", problems.len() - 1) } else { String::new() };
     done(Status::Failed, Some(format!("{status}: {}{more}", problems[0])), evidence, entry)
+}
+
+/// `undeclared 401, accepted (undeclared_status: client-errors)` when the
+/// status is not declared and the check's policy accepts it: `client-errors`
+/// (the default) an undeclared 4xx — frameworks such as FastAPI declare no
+/// 401/403/404 —, `any` everything below 500, `strict` nothing.
+fn accepted_undeclared(
+    spec: &OpenapiSpec,
+    status: u16,
+    outcome: &checkpoint_contract::validate::Outcome,
+) -> Option<String> {
+    let undeclared = outcome.matched.is_none() && outcome.problems.iter().any(|p| p.rule == "status");
+    let policy = spec.undeclared_status.as_deref().unwrap_or(UNDECLARED_STATUS[0]);
+    let accepts = match policy {
+        "strict" => false,
+        "any" => status < 500,
+        _ => (400..500).contains(&status),
+    };
+    (undeclared && accepts).then(|| format!("undeclared {status}, accepted (undeclared_status: {policy})"))
 }
 
 async fn read(mut resp: reqwest::Response) -> Vec<u8> {

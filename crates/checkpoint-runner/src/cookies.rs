@@ -1,0 +1,92 @@
+//! A gate's cookie jar: what `Set-Cookie` headers of its `http` checks' responses
+//! stored, sent back with its later `http` checks as a browser would (RFC 6265:
+//! domain and path matching, `Secure`, expiry, deletion by `Max-Age=0` or a past
+//! `Expires`), through the [`cookie_store`] crate.
+//!
+//! One jar per gate, not per run: gates run concurrently, and a login in one
+//! gate must not change what another sends. A gate that `needs` others starts
+//! with a copy of their jars (as it inherits their captures), farthest first,
+//! so the nearest gate's cookie wins.
+
+use std::sync::RwLock;
+
+use cookie_store::CookieStore;
+use reqwest::header::{HeaderMap, HeaderValue, SET_COOKIE};
+use serde_json::{Map, Value};
+use url::Url;
+
+#[derive(Default)]
+pub struct Jar {
+    store: RwLock<CookieStore>,
+}
+
+impl Jar {
+    /// A jar holding the unexpired cookies of `from`, later jars winning.
+    pub fn inherit<'a>(from: impl IntoIterator<Item = &'a Jar>) -> Self {
+        let mut all = Vec::new();
+        for jar in from {
+            if let Ok(s) = jar.store.read() {
+                all.extend(s.iter_unexpired().cloned().map(Ok::<_, ()>));
+            }
+        }
+        let store = CookieStore::from_cookies(all, false).unwrap_or_default();
+        Self { store: RwLock::new(store) }
+    }
+
+    /// The `Cookie` header a request to `url` carries, if any.
+    pub fn header_for(&self, url: &Url) -> Option<String> {
+        let store = self.store.read().ok()?;
+        let pairs: Vec<String> = store.get_request_values(url).map(|(n, v)| format!("{n}={v}")).collect();
+        (!pairs.is_empty()).then(|| pairs.join("; "))
+    }
+
+    /// How many unexpired cookies the jar holds.
+    pub fn len(&self) -> usize {
+        self.store.read().map(|s| s.iter_unexpired().count()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl reqwest::cookie::CookieStore for Jar {
+    fn set_cookies(&self, headers: &mut dyn Iterator<Item = &HeaderValue>, url: &Url) {
+        if let Ok(mut store) = self.store.write() {
+            for h in headers {
+                if let Ok(text) = std::str::from_utf8(h.as_bytes()) {
+                    // A cookie the store refuses (another domain, …) is simply not kept, as in a browser.
+                    let _ = store.parse(text, url);
+                }
+            }
+        }
+    }
+
+    fn cookies(&self, url: &Url) -> Option<HeaderValue> {
+        self.header_for(url).and_then(|h| HeaderValue::from_str(&h).ok())
+    }
+}
+
+/// The cookies a response from `url` set, name → value, in header order. A
+/// cookie the response deletes (`Max-Age=0`, an `Expires` in the past) is not
+/// in it: `exists: true` means the response gave the cookie a live value.
+/// A header the jar would refuse (a malformed one, another site's domain) is
+/// left out too.
+pub fn set_by(headers: &HeaderMap, url: &Url) -> Map<String, Value> {
+    let mut out = Map::new();
+    for h in headers.get_all(SET_COOKIE) {
+        let Ok(text) = std::str::from_utf8(h.as_bytes()) else { continue };
+        let Ok(c) = cookie_store::Cookie::parse(text, url) else { continue };
+        if c.is_expired() {
+            out.remove(c.name());
+        } else {
+            out.insert(c.name().to_string(), Value::String(c.value().to_string()));
+        }
+    }
+    out
+}
+
+/// The raw `Set-Cookie` lines of a response, for the evidence.
+pub fn set_cookie_lines(headers: &HeaderMap) -> Vec<String> {
+    headers.get_all(SET_COOKIE).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect()
+}
