@@ -10,3 +10,7 @@ pub const USAGE: u8 = 2;
 /// Infrastructure error: no Docker engine, compose failed before any gate ran,
 /// a report could not be written.
 pub const INFRA: u8 = 3;
+/// Interrupted by Ctrl-C or SIGTERM, at any phase: the reports say what ran,
+/// the gates that did not finish are `cancelled` with the reason `interrupted`,
+/// the stack was torn down. 128 + SIGINT, as shells report it.
+pub const INTERRUPTED: u8 = 130;

@@ -188,7 +188,7 @@ impl Engine {
         let mut exclusive_running: Option<usize> = None;
         loop {
             if cancel_reason.is_none() && self.ctx.cancel.is_cancelled() {
-                cancel_reason = Some("the run was interrupted".into());
+                cancel_reason = Some("interrupted".into());
             }
             let mut i = 0;
             while i < pending.len() {
@@ -256,7 +256,7 @@ impl Engine {
             let joined = tokio::select! {
                 j = running.join_next() => j,
                 () = self.ctx.cancel.cancelled(), if cancel_reason.is_none() => {
-                    cancel_reason = Some("the run was interrupted".into());
+                    cancel_reason = Some("interrupted".into());
                     continue;
                 }
             };
@@ -497,7 +497,7 @@ impl GateRunner {
                     biased;
                     () = self.ctx.cancel.cancelled() => AttemptOutcome {
                         status: Status::Cancelled,
-                        message: Some("the run was interrupted".into()),
+                        message: Some("interrupted".into()),
                         evidence: None, captured: Vec::new(), metrics: None, cases: Vec::new(), duration: Duration::ZERO,
                     },
                     o = self.attempt_with_timeout(gate, check, captures) => o,

@@ -10,6 +10,7 @@ Exit codes:
   1  the checkpoint failed its criteria (a must gate failed, or should gates / pass rate below threshold)
   2  usage or definition error: nothing was run
   3  infrastructure error: no Docker engine, compose failed before any gate ran, reports not writable
+  130  interrupted (Ctrl-C / SIGTERM): reports of what ran written, stack torn down
 
 Examples:
   checkpoint run 1                          bring up the stack, run checkpoint 1, tear down

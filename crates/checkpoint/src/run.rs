@@ -76,6 +76,7 @@ pub async fn run(dir: &Path, color: ColorChoice, args: RunArgs) -> u8 {
 /// Infrastructure beats usage beats failure beats pass.
 fn worse(a: u8, b: u8) -> u8 {
     let rank = |c: u8| match c {
+        exit::INTERRUPTED => 4,
         exit::INFRA => 3,
         exit::USAGE => 2,
         exit::FAILED => 1,
@@ -175,6 +176,9 @@ async fn run_one(
                 vars.builtins.insert("run.project".into(), s.project.clone());
                 stack = Some(s);
             }
+            // Ctrl-C while compose ran kills compose too: that is an
+            // interruption, not a broken stack.
+            Err(_) if cancel.is_cancelled() => {}
             Err(e) => infra_error = Some(e),
         }
     }
@@ -191,8 +195,8 @@ async fn run_one(
             .map(|g| not_run(g, Status::Errored, &format!("the stack did not start: {}", first_line(err))))
             .collect()
     } else if cancel.is_cancelled() {
-        interrupted = Some("the run was interrupted before any gate ran".into());
-        gates.iter().map(|g| not_run(g, Status::Cancelled, "the run was interrupted")).collect()
+        interrupted = Some(INTERRUPTED.into());
+        gates.iter().map(|g| not_run(g, Status::Cancelled, "interrupted before it ran")).collect()
     } else {
         let target: Arc<dyn Target> = match &stack {
             Some(s) => s.target.clone(),
@@ -238,14 +242,10 @@ async fn run_one(
                 }
             }
         }
+        // Only a signal cancels this token (--fail-fast cancels the engine's
+        // own child token, and says so in the gates it cancelled).
         if cancel.is_cancelled() {
-            interrupted = Some(
-                if args.fail_fast && !force.load(Ordering::SeqCst) && results.iter().any(|r| r.status.is_failure()) {
-                    "--fail-fast: a must gate failed".into()
-                } else {
-                    "interrupted (Ctrl-C / SIGTERM)".into()
-                },
-            );
+            interrupted = Some(INTERRUPTED.into());
         }
         results
     };
@@ -300,11 +300,17 @@ async fn run_one(
     if infra_error.is_some() {
         return exit::INFRA;
     }
+    if cancel.is_cancelled() {
+        return exit::INTERRUPTED;
+    }
     match report.verdict {
         checkpoint_model::result::Verdict::Passed => exit::PASSED,
         checkpoint_model::result::Verdict::Failed => exit::FAILED,
     }
 }
+
+/// The run-level reason of a run cut short by Ctrl-C or SIGTERM, at any phase.
+const INTERRUPTED: &str = "interrupted (Ctrl-C / SIGTERM)";
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
