@@ -236,6 +236,11 @@ pub enum StackCommand {
         checkpoint: String,
         #[arg(long, short = 'p', value_name = "NAME")]
         project: Option<String>,
+        /// A compose file on top of the checkpoint's `stack.compose` (repeatable), as with `run -f`.
+        #[arg(long = "compose-file", short = 'f', value_name = "FILE")]
+        compose_files: Vec<PathBuf>,
+        #[command(flatten)]
+        vars: VarArgs,
     },
     /// Tear a project down: containers, networks, volumes.
     Down {
@@ -243,6 +248,8 @@ pub enum StackCommand {
         checkpoint: String,
         #[arg(long, short = 'p', value_name = "NAME", required = true)]
         project: String,
+        #[command(flatten)]
+        vars: VarArgs,
     },
     /// Show the services of a running project.
     Status {
@@ -250,6 +257,8 @@ pub enum StackCommand {
         checkpoint: String,
         #[arg(long, short = 'p', value_name = "NAME", required = true)]
         project: String,
+        #[command(flatten)]
+        vars: VarArgs,
     },
     /// Print the last lines of every service's log (or one service's).
     Logs {
@@ -262,6 +271,8 @@ pub enum StackCommand {
         service: Option<String>,
         #[arg(long, default_value_t = 100)]
         tail: usize,
+        #[command(flatten)]
+        vars: VarArgs,
     },
 }
 

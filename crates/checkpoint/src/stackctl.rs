@@ -11,8 +11,8 @@ use checkpoint_runner::Target;
 use checkpoint_stack::{ComposeStack, StackOptions, StackProgress, project_name};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{ColorChoice, RunArgs, StackCommand, VarArgs};
-use crate::commands::load_or_report;
+use crate::cli::{ColorChoice, RunArgs, StackCommand};
+use crate::commands::load_or_report_with;
 use crate::console::Console;
 
 /// A stack this run brought up (or attached to).
@@ -174,16 +174,35 @@ impl StackRun {
 
 /// `checkpoint stack up|down|status|logs`.
 pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
-    let id = match &cmd {
-        StackCommand::Up { checkpoint, .. }
-        | StackCommand::Down { checkpoint, .. }
-        | StackCommand::Status { checkpoint, .. }
-        | StackCommand::Logs { checkpoint, .. } => checkpoint.clone(),
+    let (id, vars, extra) = match &cmd {
+        StackCommand::Up { checkpoint, vars, compose_files, .. } => {
+            (checkpoint.clone(), vars.clone(), compose_files.clone())
+        }
+        StackCommand::Down { checkpoint, vars, .. }
+        | StackCommand::Status { checkpoint, vars, .. }
+        | StackCommand::Logs { checkpoint, vars, .. } => (checkpoint.clone(), vars.clone(), Vec::new()),
     };
-    let vars = VarArgs { vars: Vec::new(), env_file: Vec::new() };
-    let (_, loaded) = match load_or_report(dir, color, &vars, std::slice::from_ref(&id)) {
+    let (_, loaded) = match load_or_report_with(dir, color, &vars, std::slice::from_ref(&id), &extra) {
         Ok(x) => x,
-        Err(code) => return code,
+        Err(code) => {
+            // Tearing down must not depend on the variables the checks needed
+            // (the command `run --keep` printed has none): remove everything
+            // with the project's label through the Engine API.
+            if let StackCommand::Down { project, .. } = &cmd {
+                crate::errln!("stack down: the checkpoint did not load; removing project `{project}` by its label");
+                return match checkpoint_stack::cleanup_project(project).await {
+                    Ok(removed) => {
+                        crate::outln!("project `{project}` torn down: removed {}", removed.len());
+                        exit::PASSED
+                    }
+                    Err(e) => {
+                        crate::errln!("error: {e}");
+                        exit::INFRA
+                    }
+                };
+            }
+            return code;
+        }
     };
     let cp = &loaded.checkpoints[0];
     let Some(spec) = &cp.stack else {
@@ -203,7 +222,7 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
                 fail_fast: false,
                 vars,
                 out: PathBuf::from("checkpoint-results"),
-                compose_files: vec![],
+                compose_files: extra,
                 no_up: false,
                 project: Some(project.clone()),
                 keep: true,

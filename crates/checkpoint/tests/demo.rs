@@ -53,6 +53,7 @@ macro_rules! under_both_tools {
 }
 
 under_both_tools!(
+    demo_stack_commands_take_variables_and_down_needs_none,
     demo_healthy_stack_passes_checkpoint_1,
     demo_variant_db_down,
     demo_variant_migration_missing,
@@ -343,4 +344,37 @@ fn demo_variant_contract_drift_fails_exactly_the_contract_gates() {
             "PUT /items/{id} (updateItem)"
         ]
     );
+}
+
+/// `stack up|status|logs` take `--var`/`--env-file` like `run`; `stack down`,
+/// as `run --keep` prints it (no variables), still removes everything.
+fn demo_stack_commands_take_variables_and_down_needs_none() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(repo().join("docker-compose.test.yml"), dir.path().join("docker-compose.test.yml")).unwrap();
+    std::fs::create_dir_all(dir.path().join("checkpoints")).unwrap();
+    std::fs::write(
+        dir.path().join("checkpoints/1.yaml"),
+        "checkpoint: 1\ntitle: needs a variable\nstack: { compose: [docker-compose.test.yml] }\n\
+         vars:\n  API: \"http://${service.api.8000}/${API_PREFIX:?pass --var API_PREFIX=…}\"\n\
+         gates:\n  - id: up\n    title: Docker stack running all services\n    checks:\n      \
+         - name: all up\n        compose: { completed: [migrate] }\n      - name: health\n        \
+         http: { url: \"${API}/health\" }\n",
+    )
+    .unwrap();
+    let project = unique("stackcmds");
+    let stack = |args: &[&str]| {
+        let out = bin().current_dir(dir.path()).arg("stack").args(args).args(["-p", &project]).output().unwrap();
+        (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    let (code, text) = stack(&["up", "1"]);
+    assert_eq!(code, Some(2), "without the variable the checkpoint does not load:\n{text}");
+    assert!(text.contains("API_PREFIX"), "{text}");
+    let (code, text) = stack(&["up", "1", "--var", "API_PREFIX=v1"]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = stack(&["status", "1", "--var", "API_PREFIX=v1"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("api") && text.contains("running"), "{text}");
+    let (code, text) = stack(&["down", "1"]);
+    assert_eq!(code, Some(0), "down works without the variables:\n{text}");
+    assert_nothing_left(&project);
 }
