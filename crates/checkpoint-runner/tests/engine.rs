@@ -386,3 +386,44 @@ gates:
     assert_eq!(run.gate("slow").status, Status::Cancelled);
     assert_ne!(run.gate("later").status, Status::Passed);
 }
+
+/// Whether a process whose command line contains `marker` is alive.
+fn alive(marker: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().filter_map(Result::ok).any(|e| {
+        std::fs::read(e.path().join("cmdline"))
+            .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(marker))
+            .unwrap_or(false)
+    })
+}
+
+#[tokio::test]
+async fn a_command_ends_with_its_own_process_and_takes_its_background_children_along() {
+    // The grandchild keeps stdout open for 40 s; the command itself exits 0 at once.
+    let yaml = r#"
+checkpoint: 1
+title: Background children
+gates:
+  - id: bg
+    title: A command that leaves a process behind
+    checks:
+      - name: start something in the background
+        command: { shell: "(sleep 40.123 &); echo started" }
+        expect: { stdout: { contains: started } }
+        timeout: 20s
+  - id: slow
+    title: A command that times out
+    checks:
+      - name: hangs
+        command: { shell: "(sleep 41.321 &); sleep 30" }
+        timeout: 1s
+"#;
+    let t0 = std::time::Instant::now();
+    let run = run_yaml(yaml, &[], CancellationToken::new()).await;
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10), "took {:?}", t0.elapsed());
+    assert_eq!(run.gate("bg").status, Status::Passed, "{:#?}", run.gate("bg"));
+    assert_eq!(run.gate("slow").status, Status::TimedOut, "{:#?}", run.gate("slow"));
+    // Give the kernel a moment to reap, then nothing the checks started is left.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!alive("sleep 40.123"), "the background child outlived its check");
+    assert!(!alive("sleep 41.321"), "a timed-out check's process group outlived it");
+}

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use checkpoint_model::matcher::Matcher;
 use checkpoint_model::raw::CommandSpec;
 use serde_json::Value;
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
 
@@ -39,23 +39,86 @@ impl CheckKind for Command {
             .stdin(if spec.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Its own process group: whatever it starts in the background is
+            // ended with it (a grandchild must not outlive the run).
+            .process_group(0)
             .kill_on_drop(true);
         let started = Instant::now();
         let mut child = cmd
             .spawn()
             .map_err(|e| ObserveError::failed(format!("cannot start `{program}`: {e}"), format!("$ {shown}\n→ {e}")))?;
+        // Ends the group when the check ends, also by timeout or cancellation (drop).
+        let _group = child.id().map(ProcessGroup);
         if let (Some(input), Some(mut stdin)) = (&spec.stdin, child.stdin.take()) {
             let _ = stdin.write_all(input.as_bytes()).await;
         }
-        let out = child
-            .wait_with_output()
-            .await
-            .map_err(|e| ObserveError::Errored(format!("waiting for `{program}`: {e}")))?;
+        let stdout = Collector::start(child.stdout.take());
+        let stderr = Collector::start(child.stderr.take());
+        // The check ends when its own process exits, not when every process
+        // holding its output open does: `(sleep 40 &); echo started` is done at once.
+        let status = child.wait().await.map_err(|e| ObserveError::Errored(format!("waiting for `{program}`: {e}")))?;
         let elapsed = started.elapsed();
-        let code = out.status.code().map_or(-1, i64::from);
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let (out, out_cut) = stdout.finish().await;
+        let (err, err_cut) = stderr.finish().await;
+        let code = status.code().map_or(-1, i64::from);
+        let stdout = String::from_utf8_lossy(&out).into_owned();
+        let mut stderr = String::from_utf8_lossy(&err).into_owned();
+        if out_cut || err_cut {
+            stderr.push_str(&format!(
+                "\n(checkpoint: a background process kept the output open after `{program}` exited; it was ended with the check's process group)"
+            ));
+        }
         Ok(process_observation(&shown, code, stdout, stderr, elapsed))
+    }
+}
+
+/// How long output may still arrive after the process exited.
+const OUTPUT_GRACE: Duration = Duration::from_millis(500);
+
+/// Reads a pipe on its own task into a buffer that can be taken at any time.
+struct Collector {
+    buf: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Collector {
+    fn start(pipe: Option<impl tokio::io::AsyncRead + Unpin + Send + 'static>) -> Self {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        let task = tokio::spawn(async move {
+            let Some(mut p) = pipe else { return };
+            let mut chunk = [0u8; 8192];
+            while let Ok(n) = p.read(&mut chunk).await {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut b) = sink.lock() {
+                    b.extend_from_slice(&chunk[..n]);
+                }
+            }
+        });
+        Self { buf, task }
+    }
+
+    /// What was read, once the pipe closed or [`OUTPUT_GRACE`] passed
+    /// (`true`: something still held it open).
+    async fn finish(mut self) -> (Vec<u8>, bool) {
+        let cut = tokio::time::timeout(OUTPUT_GRACE, &mut self.task).await.is_err();
+        self.task.abort();
+        let bytes = self.buf.lock().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default();
+        (bytes, cut)
+    }
+}
+
+/// A process group started by a check: SIGKILLed when dropped.
+struct ProcessGroup(u32);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0) {
+            // The group may be gone already (ESRCH): nothing to do then.
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
     }
 }
 
