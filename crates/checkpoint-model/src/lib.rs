@@ -23,6 +23,7 @@ pub mod result;
 pub mod schema;
 pub mod secrets;
 mod shape;
+pub mod size;
 mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics};

@@ -400,6 +400,11 @@ pub struct HttpSpec {
     /// true); `false` sends none and keeps none.
     #[serde(default = "yes", skip_serializing_if = "is_yes")]
     pub cookies: bool,
+    /// The most of a response body read (default `8MiB`): `50MB`, `512KiB`,
+    /// `1048576`. A longer body is never judged: `json`/`body` expectations
+    /// on it say its size and this setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body: Option<String>,
     /// Follow redirects (default false: a redirect is an observation).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub follow_redirects: bool,

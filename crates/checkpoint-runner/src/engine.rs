@@ -750,11 +750,13 @@ impl GateRunner {
                 }
             },
             Err((first, all)) => {
+                // Expectations on a body too large to read could not be judged: an error, not a failure.
+                let unjudged = first.contains("raise `max_body:`");
                 let mut ev = evidence.unwrap_or_default();
                 if all.len() > 1 {
                     ev = format!("{} expectations failed:\n- {}\n\n{ev}", all.len(), all.join("\n- "));
                 }
-                let mut o = outcome(Status::Failed, first, Some(ev));
+                let mut o = outcome(if unjudged { Status::Errored } else { Status::Failed }, first, Some(ev));
                 o.metrics = obs.metrics.clone();
                 o.cases = obs.cases.clone();
                 o

@@ -427,3 +427,69 @@ gates:
     assert!(!alive("sleep 40.123"), "the background child outlived its check");
     assert!(!alive("sleep 41.321"), "a timed-out check's process group outlived it");
 }
+
+#[tokio::test]
+async fn a_body_past_max_body_is_never_judged_and_says_its_size() {
+    // A valid 9 MB JSON document, and a body that never ends.
+    let big: String = {
+        let item = r#"{"id":1,"name":"item"},"#;
+        let mut s = String::from("[");
+        while s.len() < 9_000_000 {
+            s.push_str(item);
+        }
+        s.push_str(r#"{"id":2,"name":"last"}]"#);
+        s
+    };
+    let size = big.len();
+    let app = axum::Router::new()
+        .route("/big", axum::routing::get(move || async move { ([("content-type", "application/json")], big.clone()) }))
+        .route(
+            "/endless",
+            axum::routing::get(|| async {
+                let chunks = futures::stream::repeat_with(|| Ok::<_, std::io::Error>(vec![b'x'; 64 * 1024]));
+                axum::body::Body::from_stream(chunks)
+            }),
+        );
+    let api = support::serve(app).await;
+    let yaml = r#"
+checkpoint: 1
+title: Large bodies
+gates:
+  - id: default-limit
+    title: 9 MB against the default 8 MiB
+    checks:
+      - name: big json
+        http: { url: "${API}/big" }
+        expect: { json: { "$[-1:].name": last } }
+  - id: raised
+    title: the same with max_body raised
+    checks:
+      - name: big json
+        http: { url: "${API}/big", max_body: 20MB }
+        expect: { json: { "$[-1:].name": last } }
+  - id: endless
+    title: an endless body
+    checks:
+      - name: endless
+        http: { url: "${API}/endless", max_body: 1MiB }
+        expect: { body: { contains: "the end" } }
+        timeout: 20s
+  - id: status-only
+    title: only the status is judged, the size does not matter
+    checks:
+      - name: endless, status only
+        http: { url: "${API}/endless", max_body: 64KiB }
+        expect: { status: 200 }
+"#;
+    let run = run_yaml(yaml, &[("API", &api)], CancellationToken::new()).await;
+    let d = run.gate("default-limit");
+    assert_eq!(d.status, Status::Errored, "{d:#?}");
+    let why = d.reason.as_deref().unwrap();
+    assert!(why.contains("larger than max_body (8.0 MiB)") && why.contains("raise `max_body:`"), "{why}");
+    assert!(why.contains(&format!("{} (Content-Length)", checkpoint_model::size::human(size as u64))), "{why}");
+    assert_eq!(run.gate("raised").status, Status::Passed, "{:#?}", run.gate("raised"));
+    let e = run.gate("endless");
+    assert_eq!(e.status, Status::Errored, "an endless body never passes: {e:#?}");
+    assert!(e.reason.as_deref().unwrap().contains("more than 1.0 MiB"), "{e:#?}");
+    assert_eq!(run.gate("status-only").status, Status::Passed, "{:#?}", run.gate("status-only"));
+}

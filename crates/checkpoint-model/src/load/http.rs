@@ -24,6 +24,18 @@ pub(super) fn check_body(v: &mut Validator<'_>, kind: &str, spec: &Value, loc: &
                 .hint(format!("send one body{every}: `json:`, `body:` or `form:`")),
         );
     }
+    if let Some(size) = spec.get("max_body").and_then(Value::as_str)
+        && !size.contains("${")
+        && crate::size::parse(size).is_none()
+    {
+        let at = spot(v, node, "max_body", true, loc);
+        v.err(
+            Diagnostic::new(format!("`{size}` is not a size"))
+                .span(at.0, at.1)
+                .label("max_body")
+                .hint("write bytes with a unit: `50MB`, `512KiB`, `2GiB` (default `8MiB`)"),
+        );
+    }
     let form_node = node.and_then(|n| n.get("form"));
     for (name, value) in spec.get("form").and_then(Value::as_object).into_iter().flatten() {
         if matches!(value, Value::Array(_) | Value::Object(_)) {

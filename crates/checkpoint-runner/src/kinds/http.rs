@@ -19,8 +19,6 @@ use serde_json::{Map, Value};
 use crate::cookies::{self, Jar};
 use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
 
-/// Bodies larger than this are cut (the check still sees the cut text).
-const MAX_BODY: usize = 8 * 1024 * 1024;
 const EVIDENCE_BODY: usize = 4096;
 
 /// HTTP clients shared by the run (connection reuse), one per redirect/TLS
@@ -294,12 +292,30 @@ impl CheckKind for Http {
                 }
             }
         }
-        let bytes = read_body(resp).await.map_err(|e| {
+        let limit = spec
+            .max_body
+            .as_deref()
+            .and_then(checkpoint_model::size::parse)
+            .unwrap_or(checkpoint_model::size::DEFAULT_MAX_BODY);
+        let declared = resp.content_length();
+        let (bytes, over) = read_body(resp, limit).await.map_err(|e| {
             ObserveError::failed(format!("{method} {url}: reading the body failed: {e}"), request_text.clone())
         })?;
         let elapsed = started.elapsed();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let document = serde_json::from_slice::<Value>(&bytes).ok();
+        // A body past the limit is never judged on what was read of it.
+        let too_large = over.then(|| {
+            use checkpoint_model::size::human;
+            let size = match declared {
+                Some(n) => format!("{} (Content-Length)", human(n)),
+                None => format!("more than {}", human(limit)),
+            };
+            format!(
+                "the body is larger than max_body ({}): {size}; raise `max_body:` on this check to judge it",
+                human(limit)
+            )
+        });
+        let text = if too_large.is_some() { String::new() } else { String::from_utf8_lossy(&bytes).into_owned() };
+        let document = if too_large.is_some() { None } else { serde_json::from_slice::<Value>(&bytes).ok() };
         let mut evidence = request_text;
         let _ = writeln!(
             evidence,
@@ -323,7 +339,14 @@ impl CheckKind for Http {
         if !set_cookies.is_empty() && !spec.cookies {
             evidence.push_str("(not kept: `cookies: false`)\n");
         }
-        if !text.is_empty() {
+        if let Some(why) = &too_large {
+            let _ = write!(
+                evidence,
+                "\n({why}; the first {} read:)\n{}",
+                checkpoint_model::size::human(EVIDENCE_BODY as u64),
+                excerpt(&String::from_utf8_lossy(&bytes[..bytes.len().min(EVIDENCE_BODY)]), EVIDENCE_BODY)
+            );
+        } else if !text.is_empty() {
             let shown = match &document {
                 Some(d) => serde_json::to_string_pretty(d).unwrap_or_else(|_| text.clone()),
                 None => text.clone(),
@@ -333,12 +356,17 @@ impl CheckKind for Http {
                 evidence.push_str("\n(body is not JSON)");
             }
         }
-        Ok(Observation { document, evidence, ..Observation::default() }
+        let mut notes = Map::new();
+        if let Some(why) = too_large {
+            notes.insert("json".into(), Value::String(why.clone()));
+            notes.insert("body".into(), Value::String(why));
+        }
+        let obs = Observation { document, evidence, notes, ..Observation::default() }
             .field("status", status.as_u16())
             .field("headers", Value::Object(headers))
             .field("cookies", Value::Object(cookie_field))
-            .field("body", text)
-            .duration(elapsed))
+            .duration(elapsed);
+        Ok(if over { obs } else { obs.field("body", text) })
     }
 }
 
@@ -359,16 +387,20 @@ pub fn form_body(form: &indexmap::IndexMap<String, Value>) -> String {
     out.finish()
 }
 
-async fn read_body(mut resp: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+/// The body, up to `limit` bytes; `true` when there was more (the rest is
+/// not read: an endless body ends here).
+async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let mut out = Vec::new();
     while let Some(chunk) = resp.chunk().await? {
-        let room = MAX_BODY.saturating_sub(out.len());
-        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if out.len() >= MAX_BODY {
-            break;
+        let room = limit.saturating_sub(out.len());
+        if chunk.len() > room {
+            out.extend_from_slice(&chunk[..room]);
+            return Ok((out, true));
         }
+        out.extend_from_slice(&chunk);
     }
-    Ok(out)
+    Ok((out, false))
 }
 
 /// "connection refused", "timed out", "dns error: …": the useful innermost cause.
