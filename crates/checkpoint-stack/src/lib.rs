@@ -18,6 +18,7 @@
 pub mod compose;
 pub mod engine;
 pub mod error;
+pub mod owner;
 pub mod ready;
 pub mod stack;
 pub mod target;
@@ -28,6 +29,7 @@ pub use engine::cleanup_project;
 pub use error::StackError;
 pub use ready::{NotReady, NotReadyKind, ReadyReport, ServiceDiagnosis, ServiceReady};
 pub use stack::{
-    ComposeStack, DEFAULT_READY_TIMEOUT, StackOptions, StackProgress, Teardown, is_valid_project_name, project_name,
+    ComposeStack, DEFAULT_READY_TIMEOUT, Owner, StackOptions, StackProgress, Teardown, is_valid_project_name,
+    project_name,
 };
 pub use target::{DEFAULT_PROBE_IMAGE, DockerTarget};

@@ -56,6 +56,17 @@ pub struct StackOptions {
     /// (`depends_on: {X: {condition: service_completed_successfully}}`) are
     /// added by [`ComposeStack::prepare`].
     pub one_shots: Vec<String>,
+    /// Label every container with this process as its owner (see
+    /// [`crate::owner`]): the override file goes in `dir`; `keep` marks a
+    /// stack meant to outlive its run. `None`: no owner labels.
+    pub owner: Option<Owner>,
+}
+
+/// Where the owner override is written, and whether the stack is kept.
+#[derive(Clone, Debug)]
+pub struct Owner {
+    pub dir: PathBuf,
+    pub keep: bool,
 }
 
 /// Everything empty, and the format's default ready timeout (180 s).
@@ -72,6 +83,7 @@ impl Default for StackOptions {
             extra_env: Vec::new(),
             compose_tool: ToolChoice::Auto,
             one_shots: Vec::new(),
+            owner: None,
         }
     }
 }
@@ -93,6 +105,7 @@ impl StackOptions {
             extra_env: Vec::new(),
             compose_tool: ToolChoice::Auto,
             one_shots: Vec::new(),
+            owner: None,
         }
     }
 }
@@ -337,7 +350,18 @@ impl ComposeStack {
             }
         }
         drop(one_shots);
-        Ok(stack)
+        let Some(owner) = inner.opts.owner.clone() else { return Ok(stack) };
+        // The owner labels come in through one more compose file, after the user's.
+        let services = inner.configured.lock().expect("configured lock").clone();
+        let file = crate::owner::write_override(&owner.dir, &inner.opts.project, &services, owner.keep)?;
+        let mut opts = inner.opts.clone();
+        opts.compose_files.push(file);
+        let labelled = Self::new(opts, false);
+        *labelled.inner.defined.lock().expect("defined lock") = inner.defined.lock().expect("defined lock").clone();
+        *labelled.inner.configured.lock().expect("configured lock") = services;
+        *labelled.inner.one_shots.lock().expect("one-shots lock") =
+            inner.one_shots.lock().expect("one-shots lock").clone();
+        Ok(labelled)
     }
 
     /// `<tool> -p P -f … up -d --remove-orphans --quiet-pull [services]`.
@@ -468,6 +492,10 @@ impl ComposeStack {
         }
         let docker = self.inner.docker().await?;
         teardown.removed_leftovers = engine::remove_project_resources(docker, &self.inner.opts.project).await?;
+        if let Some(owner) = &self.inner.opts.owner {
+            let _ = std::fs::remove_file(owner.dir.join(format!("{}.owner.yml", self.inner.opts.project)));
+            let _ = std::fs::remove_dir(&owner.dir);
+        }
         Ok(teardown)
     }
 

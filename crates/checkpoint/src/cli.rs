@@ -260,6 +260,12 @@ pub enum StackCommand {
         #[command(flatten)]
         vars: VarArgs,
     },
+    /// Remove stacks whose run is gone (killed before it could tear down); `--dry-run` lists them.
+    Prune {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the last lines of every service's log (or one service's).
     Logs {
         #[arg(value_name = "CHECKPOINT")]

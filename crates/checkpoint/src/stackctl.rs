@@ -66,7 +66,10 @@ pub async fn start(
 ) -> Result<StackRun, String> {
     let root = root_of(cp);
     let project = args.project.clone().unwrap_or_else(|| default_project(cp, spec));
-    let opts = options(cp, spec, &root, project.clone(), &args.compose_files);
+    let mut opts = options(cp, spec, &root, project.clone(), &args.compose_files);
+    // Every container carries this run as its owner, so `stack prune` finds
+    // the stack if the run dies without tearing it down (SIGKILL).
+    opts.owner = Some(checkpoint_stack::Owner { dir: args.out.join(".owner"), keep: args.keep });
     let files: Vec<String> = opts.compose_files.iter().map(|p| checkpoint_model::diag::display_path(p)).collect();
     let con: &Console = console;
     let progress = |p: StackProgress| match &p {
@@ -174,6 +177,9 @@ impl StackRun {
 
 /// `checkpoint stack up|down|status|logs`.
 pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
+    if let StackCommand::Prune { dry_run } = &cmd {
+        return prune(*dry_run).await;
+    }
     let (id, vars, extra) = match &cmd {
         StackCommand::Up { checkpoint, vars, compose_files, .. } => {
             (checkpoint.clone(), vars.clone(), compose_files.clone())
@@ -181,6 +187,7 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
         StackCommand::Down { checkpoint, vars, .. }
         | StackCommand::Status { checkpoint, vars, .. }
         | StackCommand::Logs { checkpoint, vars, .. } => (checkpoint.clone(), vars.clone(), Vec::new()),
+        StackCommand::Prune { .. } => unreachable!("handled above"),
     };
     let (_, loaded) = match load_or_report_with(dir, color, &vars, std::slice::from_ref(&id), &extra) {
         Ok(x) => x,
@@ -322,5 +329,72 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
             }
             exit::PASSED
         }
+        StackCommand::Prune { .. } => unreachable!("handled above"),
+    }
+}
+
+/// `checkpoint stack prune`: removes the stacks whose run is gone (killed
+/// before it could tear down) and that were not kept on purpose.
+async fn prune(dry_run: bool) -> u8 {
+    let stacks = match checkpoint_stack::owner::owned_stacks().await {
+        Ok(s) => s,
+        Err(e) => {
+            crate::errln!("error: {e}");
+            return exit::INFRA;
+        }
+    };
+    let mut code = exit::PASSED;
+    let mut pruned = 0;
+    for s in &stacks {
+        let what = format!(
+            "`{}` ({} container{}, started {} by pid {})",
+            s.project,
+            s.containers,
+            if s.containers == 1 { "" } else { "s" },
+            s.started,
+            s.pid
+        );
+        if !s.orphaned {
+            crate::outln!("running   {what}: its run is still going");
+        } else if s.kept {
+            crate::outln!(
+                "kept      {what}: kept on purpose (--keep / stack up); remove with `checkpoint stack down <checkpoint> -p {}`",
+                s.project
+            );
+        } else if dry_run {
+            crate::outln!("orphaned  {what}: would be removed");
+        } else {
+            match checkpoint_stack::cleanup_project(&s.project).await {
+                Ok(_) => {
+                    pruned += 1;
+                    crate::outln!("removed   {what}: its run is gone");
+                }
+                Err(e) => {
+                    crate::errln!("error: removing `{}`: {e}", s.project);
+                    code = exit::INFRA;
+                }
+            }
+        }
+    }
+    if stacks.is_empty() {
+        crate::outln!("no stacks started by checkpoint on this engine");
+    } else if !dry_run {
+        crate::outln!("{pruned} orphaned stack{} removed", if pruned == 1 { "" } else { "s" });
+    }
+    code
+}
+
+/// A line for the start of a run when earlier runs left stacks behind.
+pub async fn mention_orphans(console: &Console) {
+    if let Ok(orphans) = checkpoint_stack::owner::orphans().await
+        && !orphans.is_empty()
+    {
+        let names: Vec<&str> = orphans.iter().map(|o| o.project.as_str()).collect();
+        console.line(&format!(
+            "note: {} stack{} left by runs that are gone ({}); `checkpoint stack prune` removes them",
+            orphans.len(),
+            if orphans.len() == 1 { " was" } else { "s were" },
+            names.join(", ")
+        ));
     }
 }

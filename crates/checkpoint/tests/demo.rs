@@ -54,6 +54,7 @@ macro_rules! under_both_tools {
 
 under_both_tools!(
     demo_stack_commands_take_variables_and_down_needs_none,
+    demo_a_sigkilled_run_leaves_a_stack_that_prune_finds_and_removes,
     demo_healthy_stack_passes_checkpoint_1,
     demo_variant_db_down,
     demo_variant_migration_missing,
@@ -377,4 +378,45 @@ fn demo_stack_commands_take_variables_and_down_needs_none() {
     let (code, text) = stack(&["down", "1"]);
     assert_eq!(code, Some(0), "down works without the variables:\n{text}");
     assert_nothing_left(&project);
+}
+
+/// A run killed with SIGKILL cannot tear down; its containers carry it as
+/// their owner, so the next run mentions the stack and `stack prune` removes it.
+fn demo_a_sigkilled_run_leaves_a_stack_that_prune_finds_and_removes() {
+    let project = unique("sigkill");
+    let out_dir = std::env::temp_dir().join(format!("{project}-out"));
+    let mut child = bin()
+        .args(["run", "0", "-p", &project, "-o"])
+        .arg(&out_dir)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    for line in BufReader::new(stderr).lines() {
+        if line.unwrap().contains("stack: ready") {
+            break;
+        }
+    }
+    Command::new("kill").args(["-KILL", &child.id().to_string()]).status().unwrap();
+    child.wait().unwrap();
+    let prune = |args: &[&str]| {
+        let out = bin().args(["stack", "prune"]).args(args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, text) = prune(&["--dry-run"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("orphaned") && l.contains(&project)), "{text}");
+    assert!(!nothing_left(&project), "dry run removes nothing");
+    let (code, text) = prune(&[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("removed") && l.contains(&project)), "{text}");
+    assert_nothing_left(&project);
+}
+
+/// Whether nothing with the project's label is left (no assertion).
+fn nothing_left(project: &str) -> bool {
+    let filter = format!("label=com.docker.compose.project={project}");
+    let out = Command::new("docker").args(["ps", "-aq", "--filter", &filter]).output().expect("docker CLI");
+    String::from_utf8_lossy(&out.stdout).trim().is_empty()
 }
