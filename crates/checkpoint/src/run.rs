@@ -172,7 +172,7 @@ async fn run_one(
     let mut infra_error: Option<String> = None;
     if let (Some(spec), false, false) = (&cp.stack, args.external, gates.is_empty()) {
         stackctl::mention_orphans(&console).await;
-        match stackctl::start(cp, spec, args, &id, &mut console, cancel).await {
+        match stackctl::start(cp, spec, args, out, &mut console, cancel).await {
             Ok(s) => {
                 vars.builtins.insert("run.project".into(), s.project.clone());
                 stack = Some(s);
@@ -189,6 +189,11 @@ async fn run_one(
     let secrets = checkpoint_model::secrets::SharedRedactor::new(redactor(cp, &vars));
     console.set_secrets(secrets.clone());
 
+    if infra_error.is_some() {
+        // The logs of a stack that failed to start were saved before the
+        // secrets were known: mask them now, like every other output.
+        redact_logs(&out.join("logs"), &secrets.snapshot());
+    }
     let results: Vec<GateResult> = if let Some(err) = &infra_error {
         interrupted = Some(format!("the stack did not start: {err}"));
         gates
@@ -333,6 +338,16 @@ pub fn redactor(cp: &Checkpoint, vars: &RunVars) -> Redactor {
         }
     }
     r
+}
+
+/// Masks secrets in every saved log file of `dir`.
+fn redact_logs(dir: &Path, r: &Redactor) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let _ = checkpoint_report::write_atomic(&path, &r.redact(&text));
+        }
+    }
 }
 
 /// Masks secrets in every string of the report, whatever field it is in.

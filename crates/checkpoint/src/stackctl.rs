@@ -60,7 +60,7 @@ pub async fn start(
     cp: &Checkpoint,
     spec: &Stack,
     args: &RunArgs,
-    _run_id: &str,
+    out: &Path,
     console: &mut Console,
     cancel: &CancellationToken,
 ) -> Result<StackRun, String> {
@@ -69,7 +69,7 @@ pub async fn start(
     let mut opts = options(cp, spec, &root, project.clone(), &args.compose_files);
     // Every container carries this run as its owner, so `stack prune` finds
     // the stack if the run dies without tearing it down (SIGKILL).
-    opts.owner = Some(checkpoint_stack::Owner { dir: args.out.join(".owner"), keep: args.keep });
+    opts.owner = Some(checkpoint_stack::Owner { dir: out.join(".owner"), keep: args.keep });
     let files: Vec<String> = opts.compose_files.iter().map(|p| checkpoint_model::diag::display_path(p)).collect();
     let con: &Console = console;
     let progress = |p: StackProgress| match &p {
@@ -90,7 +90,7 @@ pub async fn start(
         if let Err(e) = stack.start(cancel.clone(), &progress).await {
             // Part of the project may exist: keep its logs with the reports
             // (never in the system temp directory), then remove it.
-            let logs = args.out.join("logs");
+            let logs = out.join("logs");
             let saved = match stack.save_logs(&logs).await {
                 Ok(files) if !files.is_empty() => format!(" (service logs saved in {})", logs.display()),
                 _ => String::new(),
@@ -239,7 +239,7 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
                 slower_than: checkpoint_report::baseline::SlowerThan::default(),
             };
             let cancel = CancellationToken::new();
-            match start(cp, spec, &args, "", &mut console, &cancel).await {
+            match start(cp, spec, &args, &args.out, &mut console, &cancel).await {
                 Ok(_) => {
                     console.finish();
                     crate::outln!("{project}");

@@ -54,6 +54,7 @@ macro_rules! under_both_tools {
 
 under_both_tools!(
     demo_stack_commands_take_variables_and_down_needs_none,
+    demo_a_failed_up_names_the_tools_error_and_keeps_logs_with_the_reports,
     demo_a_sigkilled_run_leaves_a_stack_that_prune_finds_and_removes,
     demo_healthy_stack_passes_checkpoint_1,
     demo_variant_db_down,
@@ -419,4 +420,30 @@ fn nothing_left(project: &str) -> bool {
     let filter = format!("label=com.docker.compose.project={project}");
     let out = Command::new("docker").args(["ps", "-aq", "--filter", &filter]).output().expect("docker CLI");
     String::from_utf8_lossy(&out.stdout).trim().is_empty()
+}
+
+/// `compose up` fails (a host port another process holds): the reason is the
+/// compose tool's own error line, not its progress output; the logs of what
+/// did start are saved with the reports, nothing in the temp directory.
+fn demo_a_failed_up_names_the_tools_error_and_keeps_logs_with_the_reports() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let over = dir.path().join("port-taken.yml");
+    std::fs::write(&over, format!("services:\n  api:\n    ports: [\"127.0.0.1:{port}:8000\"]\n")).unwrap();
+    let project = unique("port-taken");
+    let out_dir = dir.path().join("out");
+    let out = bin().args(["run", "1", "-p", &project, "-f"]).arg(&over).arg("-o").arg(&out_dir).output().unwrap();
+    let console = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(3), "{console}");
+    let report = checkpoint_report::read_json(&std::fs::read_to_string(out_dir.join("results.json")).unwrap()).unwrap();
+    let why = reason(&report, "stack-running");
+    assert!(
+        why.contains("address already in use") || why.contains("port is already allocated"),
+        "the reason names the cause: {why}"
+    );
+    assert!(out_dir.join("logs/db.log").is_file(), "the logs of what started are kept with the reports\n{console}");
+    assert!(!std::env::temp_dir().join(format!("checkpoint-{project}-logs")).exists());
+    drop(holder);
+    assert_nothing_left(&project);
 }
