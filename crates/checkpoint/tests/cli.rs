@@ -44,7 +44,10 @@ fn server() -> String {
                     "/session",
                     axum::routing::post(|| async {
                         (
-                            [(axum::http::header::SET_COOKIE, "refresh_token=canary-cookie-91e2d7; HttpOnly; Path=/")],
+                            [
+                                ("set-cookie", "refresh_token=canary-cookie-91e2d7; HttpOnly; Path=/"),
+                                ("x-session-token", "canary-header-3b8f40"),
+                            ],
                             axum::Json(json!({"access_token": "canary-captured-55c1e0", "token_type": "bearer"})),
                         )
                     }),
@@ -261,7 +264,9 @@ gates:
     checks:
       - name: open a session
         http: {{ method: POST, url: "${{API}}/session" }}
-        capture: {{ TOK: $.access_token }}
+        capture: {{ TOK: $.access_token, SESS: {{ header: x-session-token }} }}
+      - name: use the header's value in a query
+        http: {{ url: "${{API}}/health?s=${{SESS}}" }}
       - name: use the token in a URL
         http: {{ url: "${{API}}/items/${{TOK}}" }}
         expect: {{ status: 200 }}
@@ -289,7 +294,7 @@ gates:
     assert!(console.contains("expected \"****\""), "{console}");
     assert!(md.contains("/items/****"), "the request in the evidence, its token masked:\n{md}");
     assert!(md.contains("expected \"****\""), "{md}");
-    for canary in ["canary-captured-55c1e0", "canary-cookie-91e2d7", "canary-pw-9917"] {
+    for canary in ["canary-captured-55c1e0", "canary-cookie-91e2d7", "canary-pw-9917", "canary-header-3b8f40"] {
         for (name, body) in [("console", &console), ("markdown", &md), ("junit", &xml), ("json", &json)] {
             assert!(!body.contains(canary), "secret `{canary}` leaked into the {name} output:\n{body}");
         }

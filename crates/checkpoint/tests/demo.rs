@@ -54,6 +54,7 @@ macro_rules! under_both_tools {
 
 under_both_tools!(
     demo_stack_commands_take_variables_and_down_needs_none,
+    demo_canary_secrets_reach_no_output_and_no_file,
     demo_a_failed_up_names_the_tools_error_and_keeps_logs_with_the_reports,
     demo_a_sigkilled_run_leaves_a_stack_that_prune_finds_and_removes,
     demo_healthy_stack_passes_checkpoint_1,
@@ -446,4 +447,69 @@ fn demo_a_failed_up_names_the_tools_error_and_keeps_logs_with_the_reports() {
     assert!(!std::env::temp_dir().join(format!("checkpoint-{project}-logs")).exists());
     drop(holder);
     assert_nothing_left(&project);
+}
+
+/// Canary secrets through the environment (into a container that prints it
+/// to its log), `--var`, `vars:` and a DSN; a check fails on purpose so
+/// evidence and log tails are written. No output and no file the run created
+/// — reports, saved logs, anything new in the temp directory — holds one.
+fn demo_canary_secrets_reach_no_output_and_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(repo().join("docker-compose.test.yml"), dir.path().join("docker-compose.test.yml")).unwrap();
+    std::fs::write(
+        dir.path().join("leaky.yml"),
+        "services:\n  worker:\n    environment:\n      LEAKED: ${CANARY_PASSWORD}\n    \
+         entrypoint: [\"sh\", \"-c\", \"echo connecting with $$LEAKED; exec checkpoint-demo worker\"]\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("checkpoints")).unwrap();
+    std::fs::write(
+        dir.path().join("checkpoints/1.yaml"),
+        "checkpoint: 1\ntitle: canaries\nstack: { compose: [docker-compose.test.yml] }\n\
+         vars:\n  API: \"http://${service.api.8000}\"\n  SESSION_KEY: canary-vars-key-c41d\n\
+         \x20 DB: \"postgres://checkpoint:canary-dsn-pw-77e3@${service.db.5432}/app\"\n\
+         gates:\n  - id: leak\n    title: fails on purpose with every secret in sight\n    checks:\n\
+         \x20     - name: worker log\n        exec: { service: worker, argv: [sh, -c, \"echo $$LEAKED ${SESSION_KEY} ${CLI_TOKEN}; exit 3\"] }\n\
+         \x20     - name: unreached\n        postgres: { dsn: \"${DB}\", query: \"SELECT 1\" }\n",
+    )
+    .unwrap();
+    let project = unique("canary");
+    let out_dir = dir.path().join("out");
+    let since = std::time::SystemTime::now();
+    let out = bin()
+        .current_dir(dir.path())
+        .env("CANARY_PASSWORD", "canary-env-pw-5a0b")
+        .args(["run", "1", "-p", &project, "-f", "leaky.yml", "--var", "CLI_TOKEN=canary-cli-tok-9d2e", "-o"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let console = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{console}");
+    assert_nothing_left(&project);
+    let worker_log = std::fs::read_to_string(out_dir.join("logs/worker.log")).expect("the worker's log is saved");
+    assert!(worker_log.contains("connecting with ****"), "the canary was printed, and masked: {worker_log}");
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut todo = vec![out_dir.clone()];
+    // Anything the run left in the temp directory counts too.
+    for e in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
+        let newer = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t > since);
+        if newer && e.file_name().to_string_lossy().contains("checkpoint") {
+            todo.push(e.path());
+        }
+    }
+    while let Some(p) = todo.pop() {
+        if p.is_dir() {
+            todo.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+        } else {
+            files.push(p);
+        }
+    }
+    assert!(files.len() >= 4, "{files:?}");
+    for canary in ["canary-env-pw-5a0b", "canary-cli-tok-9d2e", "canary-vars-key-c41d", "canary-dsn-pw-77e3"] {
+        assert!(!console.contains(canary), "`{canary}` leaked into the console:\n{console}");
+        for f in &files {
+            let text = String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned();
+            assert!(!text.contains(canary), "`{canary}` leaked into {}", f.display());
+        }
+    }
 }
