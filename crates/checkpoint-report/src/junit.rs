@@ -170,14 +170,15 @@ fn suite(out: &mut String, r: &RunReport, g: &GateResult) {
     let count = |f: fn(Status) -> bool| cases.iter().filter(|c| f(c.status)).count();
     let _ = writeln!(
         out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\" timestamp=\"{}\">",
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\" timestamp=\"{}\" file=\"{}\">",
         attr(&format!("{}: {}", g.id, g.title)),
         cases.len(),
         count(|s| s == Status::Failed),
         count(|s| matches!(s, Status::Errored | Status::TimedOut)),
         count(|s| matches!(s, Status::Skipped | Status::Cancelled)),
         secs(g.duration_ms),
-        attr(&r.started_at)
+        attr(&r.started_at),
+        attr(&g.location.file)
     );
     out.push_str("    <properties>\n");
     let mut prop = |name: &str, value: &str| {
@@ -231,11 +232,19 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
     // Earlier attempts of a retried check.
     if c.attempts.len() > 1 {
         let earlier = &c.attempts[..c.attempts.len() - 1];
-        let elem = if c.status == Status::Passed { "flakyFailure" } else { "rerunFailure" };
+        let flaky = c.status == Status::Passed;
         for (i, a) in earlier.iter().enumerate() {
             if a.status == Status::Passed {
                 continue;
             }
+            // Readers tell an attempt that could not observe from one that saw a failure.
+            let errored = matches!(a.status, Status::Errored | Status::TimedOut);
+            let elem = match (flaky, errored) {
+                (true, false) => "flakyFailure",
+                (true, true) => "flakyError",
+                (false, false) => "rerunFailure",
+                (false, true) => "rerunError",
+            };
             let _ = writeln!(
                 body,
                 "      <{elem} message=\"{}\" type=\"{}\"><system-out>{}</system-out></{elem}>",
@@ -245,31 +254,61 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
             );
         }
     }
+    // Some readers (GitLab) show the element's text and drop `message`: the
+    // text starts with the one-line reason, then the evidence, the service's
+    // log tail and where the check is written.
+    let full = || {
+        let mut t = format!("{}\n", c.message.as_deref().unwrap_or(""));
+        if !evidence.is_empty() {
+            let _ = write!(t, "\n{evidence}\n");
+        }
+        if let Some(logs) = &c.logs {
+            let _ = write!(
+                t,
+                "\n--- last log lines of service `{}`\n{}\n",
+                c.service.as_deref().unwrap_or("?"),
+                clean(logs)
+            );
+        }
+        let _ = write!(t, "\nat {}", c.location);
+        t
+    };
     match c.status {
         Status::Failed => {
             let _ = writeln!(
                 body,
                 "      <failure message=\"{}\" type=\"failed\">{}</failure>",
                 attr(&message),
-                text(&evidence)
+                text(&full())
             );
         }
         Status::Errored | Status::TimedOut => {
             let kind = if c.status == Status::TimedOut { "timed_out" } else { "errored" };
-            let _ = writeln!(
-                body,
-                "      <error message=\"{}\" type=\"{kind}\">{}</error>",
-                attr(&message),
-                text(&evidence)
-            );
+            let _ =
+                writeln!(body, "      <error message=\"{}\" type=\"{kind}\">{}</error>", attr(&message), text(&full()));
         }
         Status::Skipped | Status::Cancelled => {
-            let _ = writeln!(body, "      <skipped message=\"{}\"/>", attr(&message));
+            let _ = writeln!(body, "      <skipped message=\"{}\">{}</skipped>", attr(&message), text(&message));
         }
         Status::Passed => {}
     }
     let mut details = String::new();
     let _ = writeln!(details, "check: {} ({}) at {}", c.name, c.kind, c.location);
+    if c.status == Status::Passed && c.attempts.len() > 1 {
+        let earlier: Vec<String> = c.attempts[..c.attempts.len() - 1]
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                format!("{}: {} {}", i + 1, a.status.as_str(), one_line(a.message.as_deref().unwrap_or(""), 160))
+            })
+            .collect();
+        let _ = writeln!(
+            details,
+            "FLAKY: passed on attempt {n} of {n}; earlier: {}",
+            earlier.join("; "),
+            n = c.attempts.len()
+        );
+    }
     // A latency check's figures below say all its evidence does, and more.
     if c.status == Status::Passed && !evidence.is_empty() && latency_figures(c).is_none() {
         let _ = writeln!(details, "\n{evidence}");
