@@ -76,5 +76,7 @@ pub fn console_summary(r: &RunReport, color: bool) -> String {
     let passed = r.gates.iter().filter(|g| g.status == Status::Passed).count();
     let skipped = r.gates.len() - failed - passed;
     let _ = writeln!(o, "{verdict} — {passed} passed, {failed} failed, {skipped} skipped in {}", human(r.duration_ms));
+    let (tests, f, e, s) = crate::junit::counts(r);
+    let _ = writeln!(o, "junit.xml: {tests} tests (checks and operations), {f} failures, {e} errors, {s} skipped");
     o
 }

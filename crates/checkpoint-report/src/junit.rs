@@ -21,6 +21,29 @@ use crate::text::{clean, latency_figures, one_line};
 
 const MESSAGE_MAX: usize = 300;
 
+/// What CI shows from `junit.xml`: `(tests, failures, errors, skipped)`, the
+/// counts the Markdown and the console print beside the gates so the two can
+/// be matched.
+pub fn counts(r: &RunReport) -> (usize, usize, usize, usize) {
+    let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
+    for g in &r.gates {
+        for c in cases(g) {
+            tests += 1;
+            match c.status {
+                Status::Failed => failures += 1,
+                Status::Errored | Status::TimedOut => errors += 1,
+                Status::Skipped | Status::Cancelled => skipped += 1,
+                Status::Passed => {}
+            }
+        }
+    }
+    if let Some((_, t, f)) = stack_suite(r) {
+        tests += t;
+        failures += f;
+    }
+    (tests, failures, errors, skipped)
+}
+
 pub fn junit(r: &RunReport) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let (mut tests, mut failures, mut errors) = (0, 0, 0);

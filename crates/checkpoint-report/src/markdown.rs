@@ -25,9 +25,11 @@ pub fn markdown_with(r: &RunReport, baseline: Option<&RunReport>, slower: &Slowe
     };
     let _ = writeln!(o, "# {icon} Checkpoint {} {word} — {}\n", r.checkpoint.id, cell_text(&r.checkpoint.title));
     let count = |f: fn(Status) -> bool| r.gates.iter().filter(|g| f(g.status)).count();
+    let (j_tests, j_failures, j_errors, j_skipped) = crate::junit::counts(r);
     let _ = writeln!(
         o,
-        "**{} gates**: {} passed, {} failed, {} skipped · {} · started {} · `{}`{}\n",
+        "**{} gates**: {} passed, {} failed, {} skipped · {} · started {} · `{}`{}\n\n\
+         _In `junit.xml` (what CI shows): {} tests — one per check, or per operation of an `openapi` check — {} failures, {} errors, {} skipped._\n",
         r.gates.len(),
         count(|s| s == Status::Passed),
         count(Status::is_failure),
@@ -35,7 +37,11 @@ pub fn markdown_with(r: &RunReport, baseline: Option<&RunReport>, slower: &Slowe
         human(r.duration_ms),
         r.started_at,
         r.checkpoint.file,
-        filters(r)
+        filters(r),
+        j_tests,
+        j_failures,
+        j_errors,
+        j_skipped
     );
     if let Some(why) = &r.interrupted {
         let _ = writeln!(o, "> ⚠️ **The run ended early:** {}\n", one_line(why, 500));
