@@ -27,7 +27,7 @@ Examples:
 /// waits until it is really ready, runs the plan's gates, and writes
 /// JUnit XML, a Markdown report and JSON.
 #[derive(Debug, Parser)]
-#[command(name = "checkpoint", version, about, after_help = AFTER_HELP, max_term_width = 110)]
+#[command(name = "checkpoint", version = env!("CHECKPOINT_LONG_VERSION"), about, after_help = AFTER_HELP, max_term_width = 110)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -107,6 +107,13 @@ pub enum Command {
     /// OpenAPI contracts: `contract diff OLD NEW` lists the changes and says which break clients.
     #[command(subcommand)]
     Contract(ContractCommand),
+    /// Print a shell completion script: `checkpoint completions bash > /etc/bash_completion.d/checkpoint`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `checkpoint man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -65,5 +65,27 @@ async fn dispatch(args: cli::Cli) -> u8 {
         cli::Command::Plan(p) => plan::command(&args.dir, p),
         cli::Command::Init(i) => init::command(&args.dir, &i).await,
         cli::Command::Contract(c) => contract::command(args.color, c).await,
+        // Rendered to memory first: a closed pipe (`| head`) must not panic.
+        cli::Command::Completions { shell } => {
+            let mut cmd = <cli::Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "checkpoint", &mut buf);
+            crate::out!("{}", String::from_utf8_lossy(&buf));
+            exit::PASSED
+        }
+        cli::Command::Man => {
+            let cmd = <cli::Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(cmd).render(&mut buf) {
+                Ok(()) => {
+                    crate::out!("{}", String::from_utf8_lossy(&buf));
+                    exit::PASSED
+                }
+                Err(e) => {
+                    crate::errln!("error: cannot render the man page: {e}");
+                    exit::INFRA
+                }
+            }
+        }
     }
 }

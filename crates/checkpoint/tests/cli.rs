@@ -300,3 +300,33 @@ gates:
         }
     }
 }
+
+#[test]
+fn completions_man_page_and_version_come_from_the_same_definitions() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = checkpoint().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}: {}", text(&out));
+        let script = String::from_utf8_lossy(&out.stdout);
+        for word in ["run", "validate", "contract", "prune", "compose-tool"] {
+            assert!(script.contains(word), "{shell} completion lacks `{word}`");
+        }
+        if shell == "bash" {
+            let dir = tempfile::tempdir().unwrap();
+            let f = dir.path().join("checkpoint.bash");
+            std::fs::write(&f, script.as_bytes()).unwrap();
+            let syntax = std::process::Command::new("bash").arg("-n").arg(&f).output().unwrap();
+            assert!(syntax.status.success(), "bash -n: {}", String::from_utf8_lossy(&syntax.stderr));
+        }
+    }
+    let man = checkpoint().arg("man").output().unwrap();
+    assert!(man.status.success());
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(page.contains(".TH checkpoint 1") && page.contains("Integration"), "{page}");
+    let version = checkpoint().arg("--version").output().unwrap();
+    let v = String::from_utf8_lossy(&version.stdout);
+    assert!(v.starts_with(&format!("checkpoint {}", env!("CARGO_PKG_VERSION"))), "{v}");
+    // Built from a git checkout (as here and in CI): the commit is named.
+    if Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.git").exists() {
+        assert!(v.contains(" ("), "the commit is part of --version: {v}");
+    }
+}
