@@ -158,9 +158,7 @@ tokio::task_local! {
 /// Counts, in [`CONNECTS`], the connections a request opens. hyper's pool
 /// calls the connector in the task that sends the request only when it has
 /// no idle connection to hand out, so a request during which no connection
-/// was opened went over a reused one. (A connection opened meanwhile and
-/// then not used, because an idle one came back first, counts as opened:
-/// the request is then not resent, the safe side.)
+/// was made went over a reused one.
 #[derive(Clone, Copy)]
 struct ConnectsLayer;
 
@@ -174,16 +172,31 @@ impl<S> tower::Layer<S> for ConnectsLayer {
 #[derive(Clone)]
 struct Connects<S>(S);
 
-impl<S: tower::Service<R>, R> tower::Service<R> for Connects<S> {
+impl<S, R> tower::Service<R> for Connects<S>
+where
+    S: tower::Service<R>,
+    S::Future: Send + 'static,
+{
     type Response = S::Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
     fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), S::Error>> {
         self.0.poll_ready(cx)
     }
-    fn call(&mut self, req: R) -> S::Future {
-        let _ = CONNECTS.try_with(|c| c.set(c.get() + 1));
-        self.0.call(req)
+    fn call(&mut self, req: R) -> Self::Future {
+        let connecting = self.0.call(req);
+        // Counted when the connection is made *in the request's task*: hyper
+        // races a connect against an idle connection coming back, and when
+        // the idle one wins it finishes the connect in a background task,
+        // where this task-local does not exist — so a request that went over
+        // a reused connection is not mistaken for a fresh one.
+        Box::pin(async move {
+            let r = connecting.await;
+            if r.is_ok() {
+                let _ = CONNECTS.try_with(|c| c.set(c.get() + 1));
+            }
+            r
+        })
     }
 }
 
@@ -388,8 +401,9 @@ pub fn form_body(form: &indexmap::IndexMap<String, Value>) -> String {
 }
 
 /// The body, up to `limit` bytes; `true` when there was more (the rest is
-/// not read: an endless body ends here).
-async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result<(Vec<u8>, bool), reqwest::Error> {
+/// not read: an endless body ends here). Every kind that reads a response
+/// through the run's client uses it, so none judges a cut body.
+pub async fn read_body(mut resp: reqwest::Response, limit: u64) -> Result<(Vec<u8>, bool), reqwest::Error> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let mut out = Vec::new();
     while let Some(chunk) = resp.chunk().await? {

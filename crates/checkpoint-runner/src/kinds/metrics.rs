@@ -29,7 +29,7 @@ use crate::kinds::http::describe_reqwest_error;
 use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
 
 /// Largest exposition read (a scrape page is kilobytes; this is a guard).
-const MAX_BODY: usize = 16 * 1024 * 1024;
+const MAX_BODY: u64 = 16 * 1024 * 1024;
 /// Matching series shown in the evidence.
 const EVIDENCE_SERIES: usize = 20;
 
@@ -81,9 +81,21 @@ impl CheckKind for Metrics {
             ObserveError::failed(format!("GET {url}: {why}"), format!("GET {url}\n→ no response: {why}{retried}"))
         })?;
         let status = resp.status();
-        let text = read_text(resp).await.map_err(|e| {
+        let declared = resp.content_length();
+        let (bytes, over) = super::http::read_body(resp, MAX_BODY).await.map_err(|e| {
             ObserveError::failed(format!("GET {url}: reading the body failed: {e}"), format!("GET {url}"))
         })?;
+        if over {
+            let size = declared.map_or_else(
+                || format!("more than {}", checkpoint_model::size::human(MAX_BODY)),
+                checkpoint_model::size::human,
+            );
+            return Err(ObserveError::Errored(format!(
+                "GET {url}: the exposition ({size}) is larger than {}; the metrics were not read",
+                checkpoint_model::size::human(MAX_BODY)
+            )));
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         let elapsed = started.elapsed();
         let head = format!(
             "GET {url}\n→ {} {} ({}){retried}",
@@ -221,18 +233,6 @@ fn number(v: f64) -> Value {
         return Value::from(v as i64);
     }
     serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
-}
-
-async fn read_text(mut resp: reqwest::Response) -> Result<String, reqwest::Error> {
-    let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await? {
-        let room = MAX_BODY.saturating_sub(out.len());
-        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if out.len() >= MAX_BODY {
-            break;
-        }
-    }
-    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// A parser message in one line: pest draws the spot over several

@@ -32,7 +32,7 @@ use crate::kinds::http::{Client, describe_reqwest_error};
 use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
 
 /// Largest response body read per operation.
-const MAX_BODY: usize = 8 * 1024 * 1024;
+const MAX_BODY: u64 = checkpoint_model::size::DEFAULT_MAX_BODY;
 const EVIDENCE_BODY: usize = 2048;
 
 pub struct Openapi;
@@ -269,7 +269,22 @@ async fn call(
     };
     let status = resp.status().as_u16();
     let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let body = read(resp).await;
+    let declared = resp.content_length();
+    let (body, over) = super::http::read_body(resp, MAX_BODY).await.unwrap_or_default();
+    if over {
+        // Validating the part read would judge a body the service never sent.
+        let size = declared.map_or_else(
+            || format!("more than {}", checkpoint_model::size::human(MAX_BODY)),
+            checkpoint_model::size::human,
+        );
+        let why = format!(
+            "{status}: the body ({size}) is larger than {}: not validated",
+            checkpoint_model::size::human(MAX_BODY)
+        );
+        let _ = writeln!(evidence, "\n→ {status}\n({why})");
+        let entry = json!({ "operation": label, "status": status, "passed": false, "problems": [why.clone()] });
+        return done(Status::Errored, Some(why), evidence, entry);
+    }
     let text = String::from_utf8_lossy(&body);
     let _ = writeln!(
         evidence,
@@ -329,18 +344,6 @@ fn accepted_undeclared(
         _ => (400..500).contains(&status),
     };
     (undeclared && accepts).then(|| format!("undeclared {status}, accepted (undeclared_status: {policy})"))
-}
-
-async fn read(mut resp: reqwest::Response) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Ok(Some(chunk)) = resp.chunk().await {
-        let room = MAX_BODY.saturating_sub(out.len());
-        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if out.len() >= MAX_BODY {
-            break;
-        }
-    }
-    out
 }
 
 fn ms(since: Instant) -> f64 {
