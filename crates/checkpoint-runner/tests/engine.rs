@@ -493,3 +493,44 @@ gates:
     assert!(e.reason.as_deref().unwrap().contains("more than 1.0 MiB"), "{e:#?}");
     assert_eq!(run.gate("status-only").status, Status::Passed, "{:#?}", run.gate("status-only"));
 }
+
+#[tokio::test]
+async fn a_port_that_accepts_and_closes_at_once_is_not_a_service() {
+    // What Docker's proxy does on a published port when nothing listens in the container.
+    let closing = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closing_addr = closing.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = closing.accept().await {
+            drop(s);
+        }
+    });
+    // A real service: it keeps the connection open and waits for the client.
+    let holding = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let holding_addr = holding.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let mut kept = Vec::new();
+        while let Ok((s, _)) = holding.accept().await {
+            kept.push(s);
+        }
+    });
+    let yaml = r#"
+checkpoint: 1
+title: TCP
+gates:
+  - id: proxy-only
+    title: only a proxy
+    checks:
+      - name: connect
+        tcp: { address: "${CLOSING}" }
+  - id: service
+    title: a listening service
+    checks:
+      - name: connect
+        tcp: { address: "${HOLDING}" }
+"#;
+    let run = run_yaml(yaml, &[("CLOSING", &closing_addr), ("HOLDING", &holding_addr)], CancellationToken::new()).await;
+    let p = run.gate("proxy-only");
+    assert_eq!(p.status, Status::Failed, "{p:#?}");
+    assert!(p.reason.as_deref().unwrap().contains("closed it at once: nothing listens behind it"), "{p:#?}");
+    assert_eq!(run.gate("service").status, Status::Passed, "{:#?}", run.gate("service"));
+}

@@ -36,7 +36,68 @@ pub struct Service {
     pub health: Option<HealthUrl>,
     /// Others wait for it to exit 0 (`service_completed_successfully`).
     pub one_shot: bool,
+    /// What it is, from its image, ports and environment.
+    pub role: Role,
+    /// Its `environment:` (mapping or list form), values as written.
+    pub env: IndexMap<String, String>,
+    /// Ports it `expose`s to the other services only.
+    pub expose: Vec<u16>,
+    /// Its networks (`default` when it names none).
+    pub networks: Vec<String>,
 }
+
+/// What a service is, as far as a real probe of it goes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// PostgreSQL (`postgres`, `postgis`, `timescale` images, port 5432, `POSTGRES_*`).
+    Postgres,
+    /// MySQL or MariaDB.
+    Mysql,
+    /// Redis or a compatible cache (`valkey`, `keydb`).
+    Redis,
+    /// RabbitMQ.
+    Rabbit,
+    /// An application: its published ports that speak HTTP get an HTTP probe.
+    #[default]
+    App,
+}
+
+impl Role {
+    fn of(image: &str, ports: &[u16], env: &IndexMap<String, String>) -> Self {
+        let image = image.rsplit('/').next().unwrap_or(image).to_ascii_lowercase();
+        let has = |words: &[&str]| words.iter().any(|w| image.starts_with(w) || image.contains(&format!("{w}:")));
+        let env_prefix = |p: &str| env.keys().any(|k| k.starts_with(p));
+        if has(&["postgres", "postgis", "timescale"]) || ports.contains(&5432) || env_prefix("POSTGRES_") {
+            Self::Postgres
+        } else if has(&["mysql", "mariadb", "percona"])
+            || ports.contains(&3306)
+            || env_prefix("MYSQL_")
+            || env_prefix("MARIADB_")
+        {
+            Self::Mysql
+        } else if has(&["redis", "valkey", "keydb"]) || ports.contains(&6379) {
+            Self::Redis
+        } else if has(&["rabbitmq"]) || ports.contains(&5672) {
+            Self::Rabbit
+        } else {
+            Self::App
+        }
+    }
+
+    /// The port other services reach it on when it publishes none.
+    fn default_port(self) -> Option<u16> {
+        match self {
+            Self::Postgres => Some(5432),
+            Self::Mysql => Some(3306),
+            Self::Redis => Some(6379),
+            Self::Rabbit => Some(5672),
+            Self::App => None,
+        }
+    }
+}
+
+/// Container ports that are HTTP by convention (frameworks' and servers' defaults).
+const HTTP_PORTS: &[u16] = &[80, 443, 3000, 4000, 5000, 5173, 8000, 8001, 8008, 8080, 8081, 8443, 8888, 9000];
 
 /// A local HTTP URL found in a healthcheck.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,9 +278,50 @@ pub fn parse_compose(text: &str, file: &str) -> Result<Vec<Service>, String> {
         if !disabled && let Some(test) = hc.and_then(|h| h.get("test")) {
             s.health = health_url(test);
         }
+        s.env = environment(svc.get("environment"));
+        s.expose = svc
+            .get("expose")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| container_port(p).ok())
+            .collect();
+        s.networks = match svc.get("networks") {
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(String::from).collect(),
+            Some(Value::Object(m)) => m.keys().cloned().collect(),
+            _ => vec!["default".into()],
+        };
+        let image = svc.get("image").and_then(Value::as_str).unwrap_or("");
+        let known: Vec<u16> = s.ports.iter().chain(&s.expose).copied().collect();
+        s.role = Role::of(image, &known, &s.env);
         out.push(s);
     }
     Ok(out)
+}
+
+/// `environment:` as a mapping or a `KEY=VALUE` list; values as written.
+fn environment(v: Option<&Value>) -> IndexMap<String, String> {
+    let mut out = IndexMap::new();
+    match v {
+        Some(Value::Object(m)) => {
+            for (k, v) in m {
+                let v = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                out.insert(k.clone(), v);
+            }
+        }
+        Some(Value::Array(a)) => {
+            for item in a.iter().filter_map(Value::as_str) {
+                let (k, v) = item.split_once('=').unwrap_or((item, ""));
+                out.insert(k.to_string(), v.to_string());
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// The container port of one `ports:` entry (short or long syntax).
@@ -345,11 +447,12 @@ stack:
   compose: [{}]
   # How long services get to become running / healthy (one-shot services: to exit 0).
   ready_timeout: 180s
-
+{}
 gates:",
         q(id),
         q(&format!("Stack up: services running, ports reachable{}", health_note(services))),
-        compose_files.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ")
+        compose_files.iter().map(|c| q(c)).collect::<Vec<_>>().join(", "),
+        vars_block(services)
     );
     let completed: Vec<String> = services.iter().filter(|s| s.one_shot).map(|s| q(&s.name)).collect();
     let _ = writeln!(
@@ -364,16 +467,76 @@ gates:",
         if completed.is_empty() { "" } else { ", one-shot services completed" },
         if completed.is_empty() { String::new() } else { format!("completed: [{}] ", completed.join(", ")) }
     );
-    for s in services {
-        let svc = id_part(&s.name);
+    for s in services.iter().filter(|s| !s.one_shot) {
         for why in &s.skipped {
             let _ = writeln!(o, "\n  # {}: no gate for the published port {why}.", s.name);
         }
-        for p in &s.ports {
+        match s.role {
+            Role::App => app_gates(&mut o, s),
+            role => store_gate(&mut o, s, role, services),
+        }
+    }
+    o
+}
+
+/// Variables the generated checks use: passwords a database's own
+/// environment sets, under names the reports mask (`*_PASSWORD`).
+fn vars_block(services: &[Service]) -> String {
+    let mut o = String::new();
+    for s in services.iter().filter(|s| s.role == Role::Postgres && s.ports.contains(&5432) && !s.one_shot) {
+        let pw = s.env.get("POSTGRES_PASSWORD").cloned().unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  # {name}'s password, as its compose environment sets it (the environment can override it).\n  {var}: {value}",
+            name = s.name,
+            var = password_var(&s.name),
+            value = q(&if pw.contains("${") { pw } else { format!("${{{}:-{pw}}}", password_var(&s.name)) }),
+        );
+    }
+    if o.is_empty() { o } else { format!("\nvars:\n{o}") }
+}
+
+fn password_var(service: &str) -> String {
+    let up: String =
+        service.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    format!("{up}_PASSWORD")
+}
+
+/// An application: every published port that speaks HTTP (by convention or
+/// because its healthcheck probes it) gets an HTTP request that a dead app
+/// cannot answer; other ports a TCP check. Its health endpoint, when it has one.
+fn app_gates(o: &mut String, s: &Service) {
+    let svc = id_part(&s.name);
+    for p in &s.ports {
+        let health_here = s.health.as_ref().is_some_and(|h| h.port == *p);
+        if HTTP_PORTS.contains(p) || health_here {
+            let scheme = if *p == 443 || *p == 8443 { "https" } else { "http" };
             let _ = writeln!(
                 o,
                 "
-  # {name}: container port {p} is published; the harness resolves the host side.
+  # {name}: container port {p} is published and speaks HTTP (by convention{by_health}). A
+  # TCP connect proves little: Docker accepts on a published port even when the app behind it
+  # has crashed. An HTTP answer below 500 (even a 404) proves the app is up.
+  - id: {svc}-http-{p}
+    title: {title}
+    checks:
+      - name: {check}
+        http: {{ url: {url}{insecure} }}
+        expect: {{ status: {{ lt: 500 }} }}",
+                name = s.name,
+                by_health = if health_here { "; its healthcheck probes it" } else { "" },
+                title = q(&format!("{} answers HTTP on port {p}", s.name)),
+                check = q("GET /"),
+                url = q(&format!("{scheme}://${{service.{}.{p}}}/", s.name)),
+                insecure = if scheme == "https" { ", insecure: true" } else { "" },
+            );
+        } else {
+            let _ = writeln!(
+                o,
+                "
+  # {name}: container port {p} is published; not a port known to speak HTTP, so a TCP check
+  # (one that Docker's proxy alone cannot pass: it must stay open). Replace it with a real
+  # request if you know the protocol.
   - id: {svc}-port-{p}
     title: {title}
     checks:
@@ -385,36 +548,132 @@ gates:",
                 addr = q(&format!("${{service.{}.{p}}}", s.name)),
             );
         }
-        let Some(h) = &s.health else { continue };
-        if !s.ports.contains(&h.port) {
-            let _ = writeln!(
-                o,
-                "\n  # {}: the healthcheck probes {} but port {} is not published, so the host cannot reach it.\n  # Publish it (`ports: [\"{}\"]`) or check it from inside the stack with a `reach` check.",
-                s.name, h.raw, h.port, h.port
-            );
-            continue;
-        }
+    }
+    let Some(h) = &s.health else { return };
+    if !s.ports.contains(&h.port) {
         let _ = writeln!(
             o,
-            "
+            "\n  # {}: the healthcheck probes {} but port {} is not published, so the host cannot reach it.\n  # Publish it (`ports: [\"{}\"]`) or check it from inside the stack with a `reach` check.",
+            s.name, h.raw, h.port, h.port
+        );
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "
   # {name}: its healthcheck probes {raw}; the same endpoint, from the host.
   # Add `json:` / `body:` expectations for what a healthy answer contains.
   - id: {svc}-health
     title: {title}
-    needs: [{svc}-port-{port}]
+    needs: [{svc}-http-{port}]
     checks:
       - name: {check}
         http: {{ url: {url} }}
         expect: {{ status: 200 }}",
-            name = s.name,
-            raw = h.raw,
-            port = h.port,
-            title = q(&format!("{} health endpoint answers 200", s.name)),
-            check = q(&format!("GET {}", h.path)),
-            url = q(&format!("{}://${{service.{}.{}}}{}", h.scheme, s.name, h.port, h.path)),
+        name = s.name,
+        raw = h.raw,
+        port = h.port,
+        title = q(&format!("{} health endpoint answers 200", s.name)),
+        check = q(&format!("GET {}", h.path)),
+        url = q(&format!("{}://${{service.{}.{}}}{}", h.scheme, s.name, h.port, h.path)),
+    );
+}
+
+/// A database, cache or broker: a real query or PING — through its published
+/// port when it has one, else inside its container — and, when it publishes
+/// nothing, a reach check from a service that shares a network with it.
+fn store_gate(o: &mut String, s: &Service, role: Role, services: &[Service]) {
+    let svc = id_part(&s.name);
+    let name = &s.name;
+    let published = role.default_port().filter(|p| s.ports.contains(p));
+    let (title, check, body) = match (role, published) {
+        (Role::Postgres, Some(p)) => {
+            let user = s.env.get("POSTGRES_USER").cloned().unwrap_or_else(|| "postgres".into());
+            let db = s.env.get("POSTGRES_DB").cloned().unwrap_or_else(|| user.clone());
+            (
+                format!("{name} answers a query"),
+                "SELECT 1 through the published port".to_string(),
+                format!(
+                    "postgres: {{ dsn: {}, query: \"SELECT 1 AS ok\" }}\n        expect: {{ json: {{ \"$[0].ok\": 1 }} }}",
+                    q(&format!("postgres://{user}:${{{}}}@${{service.{name}.{p}}}/{db}", password_var(name)))
+                ),
+            )
+        }
+        (Role::Postgres, None) => (
+            format!("{name} answers a query"),
+            "SELECT 1 inside the container".to_string(),
+            "exec: { service: SVC, argv: [sh, -c, \"psql -U \\\"$${POSTGRES_USER:-postgres}\\\" -d \\\"$${POSTGRES_DB:-$${POSTGRES_USER:-postgres}}\\\" -tAc 'SELECT 1'\"] }\n        expect: { stdout: { contains: \"1\" } }".replace("SVC", &q(name)),
+        ),
+        (Role::Redis, Some(p)) => (
+            format!("{name} answers PING"),
+            "PING through the published port".to_string(),
+            format!("redis: {{ url: {}, command: [PING] }}\n        expect: {{ reply: PONG }}", q(&format!("redis://${{service.{name}.{p}}}/0"))),
+        ),
+        (Role::Redis, None) => (
+            format!("{name} answers PING"),
+            "PING inside the container".to_string(),
+            format!("exec: {{ service: {}, argv: [redis-cli, ping] }}\n        expect: {{ stdout: {{ contains: PONG }} }}", q(name)),
+        ),
+        (Role::Mysql, _) => (
+            format!("{name} answers a query"),
+            "SELECT 1 inside the container".to_string(),
+            format!(
+                "exec: {{ service: {}, argv: [sh, -c, \"mysql -uroot -p\\\"$${{MYSQL_ROOT_PASSWORD:-$$MARIADB_ROOT_PASSWORD}}\\\" -e 'SELECT 1'\"] }}",
+                q(name)
+            ),
+        ),
+        (Role::Rabbit, _) => (
+            format!("{name} answers a ping"),
+            "rabbitmq-diagnostics ping inside the container".to_string(),
+            format!("exec: {{ service: {}, argv: [rabbitmq-diagnostics, -q, ping] }}", q(name)),
+        ),
+        (Role::App, _) => return,
+    };
+    let _ = writeln!(
+        o,
+        "
+  # {name}: recognised as a {what}; a real {how}, not just an open port.
+  - id: {svc}-answers
+    title: {title}
+    checks:
+      - name: {check}
+        {body}",
+        what = match role {
+            Role::Postgres => "PostgreSQL database",
+            Role::Mysql => "MySQL/MariaDB database",
+            Role::Redis => "Redis-compatible cache",
+            Role::Rabbit => "RabbitMQ broker",
+            Role::App => "service",
+        },
+        how = if matches!(role, Role::Redis | Role::Rabbit) { "PING" } else { "query" },
+        title = q(&title),
+        check = q(&check),
+    );
+    if published.is_some() {
+        return;
+    }
+    // Not published: prove the others can reach it, from one that shares a network.
+    let port = s.expose.first().copied().or(role.default_port());
+    let peer = services.iter().find(|p| {
+        p.name != s.name && !p.one_shot && p.role == Role::App && p.networks.iter().any(|n| s.networks.contains(n))
+    });
+    if let (Some(port), Some(peer)) = (port, peer) {
+        let _ = writeln!(
+            o,
+            "
+  # {name}: not published; {peer} shares a network with it and must reach it there.
+  - id: {svc}-reachable
+    title: {title}
+    checks:
+      - name: {check}
+        reach: {{ from: {from}, to: {to}, port: {port} }}",
+            peer = peer.name,
+            title = q(&format!("{} reaches {name}", peer.name)),
+            check = q(&format!("{} → {name}:{port}", peer.name)),
+            from = q(&peer.name),
+            to = q(name),
         );
     }
-    o
 }
 
 fn health_note(services: &[Service]) -> &'static str {
@@ -529,12 +788,62 @@ services:
         assert_eq!(s[3].health, None, "disabled healthcheck");
         let yaml = render(&s, "0", &["docker-compose.yml".to_string()]);
         assert!(yaml.contains("compose: { completed: [\"migrate\"] }"), "{yaml}");
-        assert!(yaml.contains("tcp: { address: \"${service.api.8000}\" }"), "{yaml}");
+        // 8000 speaks HTTP (its healthcheck probes it): a request a dead app cannot answer.
+        assert!(yaml.contains("http: { url: \"http://${service.api.8000}/\" }"), "{yaml}");
+        assert!(yaml.contains("expect: { status: { lt: 500 } }"), "{yaml}");
         assert!(yaml.contains("http: { url: \"http://${service.api.8000}/health\" }"), "{yaml}");
-        assert!(yaml.contains("needs: [api-port-8000]"), "{yaml}");
+        assert!(yaml.contains("needs: [api-http-8000]"), "{yaml}");
+        // 9090 and 9100 are not known HTTP ports: TCP.
+        assert!(yaml.contains("tcp: { address: \"${service.api.9100}\" }"), "{yaml}");
+        // The database: a real query through its published port, its password a masked variable.
+        assert_eq!(s[0].role, Role::Postgres);
+        assert!(
+            yaml.contains("postgres: { dsn: \"postgres://postgres:${DB_PASSWORD}@${service.db.5432}/postgres\""),
+            "{yaml}"
+        );
+        assert!(yaml.contains("DB_PASSWORD: \"${DB_PASSWORD:-}\""), "{yaml}");
         assert!(yaml.contains("no gate for the published port `5353:53/udp`: udp, not TCP"), "{yaml}");
         assert!(parse_compose("services: [a]", "c.yml").unwrap_err().contains("no `services:` mapping"));
         assert!(parse_compose("a: [", "c.yml").unwrap_err().contains("c.yml is not valid YAML"));
+    }
+
+    #[test]
+    fn databases_and_caches_are_recognised_and_reached_when_not_published() {
+        let text = r#"
+services:
+  db:
+    image: docker.io/library/postgres:16-alpine
+    environment: [POSTGRES_USER=app, "POSTGRES_PASSWORD=${PG_PW:-s3cret}"]
+    expose: ["5432"]
+    networks: [backend]
+  cache:
+    image: valkey/valkey:8
+    networks: [backend]
+  queue:
+    image: rabbitmq:3-management
+  mysql:
+    image: mariadb:11
+  api:
+    image: app
+    ports: ["3000"]
+    networks: [backend, front]
+"#;
+        let s = parse_compose(text, "c.yml").unwrap();
+        let roles: Vec<Role> = s.iter().map(|s| s.role).collect();
+        assert_eq!(roles, [Role::Postgres, Role::Redis, Role::Rabbit, Role::Mysql, Role::App]);
+        let yaml = render(&s, "0", &["docker-compose.yml".to_string()]);
+        // Not published: a query inside the container, and the app reaches it on their network.
+        assert!(yaml.contains("exec: { service: \"db\", argv: [sh, -c, \"psql"), "{yaml}");
+        assert!(yaml.contains("reach: { from: \"api\", to: \"db\", port: 5432 }"), "{yaml}");
+        assert!(yaml.contains("exec: { service: \"cache\", argv: [redis-cli, ping] }"), "{yaml}");
+        assert!(yaml.contains("reach: { from: \"api\", to: \"cache\", port: 6379 }"), "{yaml}");
+        assert!(yaml.contains("rabbitmq-diagnostics"), "{yaml}");
+        // queue and mysql share no network with api (default vs backend): no reach gate.
+        assert!(!yaml.contains("to: \"queue\""), "{yaml}");
+        // 3000 is an HTTP port by convention.
+        assert!(yaml.contains("http: { url: \"http://${service.api.3000}/\" }"), "{yaml}");
+        // No password is written into the file for an exec'd database.
+        assert!(!yaml.contains("s3cret"), "{yaml}");
     }
 
     #[test]

@@ -47,6 +47,7 @@ fn init_on_the_demo_stack_writes_a_checkpoint_that_runs_green() {
     let init = bin(dir.path()).arg("init").output().unwrap();
     assert!(init.status.success(), "{}", text(&init));
     assert!(text(&init).contains("wrote checkpoints/0.yaml: 5 gates"), "{}", text(&init));
+    assert!(yaml_has_http_probe(dir.path()), "the api's published port gets an HTTP probe");
     let yaml = std::fs::read_to_string(dir.path().join("checkpoints/0.yaml")).unwrap();
     assert!(yaml.contains("compose: { completed: [\"migrate\"] }"), "{yaml}");
     assert!(yaml.contains("http: { url: \"http://${service.api.8000}/health\" }"), "{yaml}");
@@ -70,7 +71,8 @@ fn init_on_the_demo_stack_writes_a_checkpoint_that_runs_green() {
     assert!(merged.status.success(), "{}", text(&merged));
     let yaml9 = std::fs::read_to_string(dir.path().join("checkpoints/9.yaml")).unwrap();
     assert!(yaml9.contains("compose: [\"docker-compose.test.yml\", \"extra.yml\"]"), "{yaml9}");
-    assert!(yaml9.contains("tcp: { address: \"${service.worker.9000}\" }"), "{yaml9}");
+    // 9000 is an HTTP port by convention: the worker gets a request, not a bare connect.
+    assert!(yaml9.contains("http: { url: \"http://${service.worker.9000}/\" }"), "{yaml9}");
     assert!(yaml9.contains("compose: { completed: [\"migrate\"] }"), "{yaml9}");
     std::fs::remove_file(dir.path().join("checkpoints/9.yaml")).unwrap();
 
@@ -83,6 +85,64 @@ fn init_on_the_demo_stack_writes_a_checkpoint_that_runs_green() {
         checkpoint_report::read_json(&std::fs::read_to_string(dir.path().join("out/results.json")).unwrap()).unwrap();
     assert_eq!(report.verdict, Verdict::Passed);
     let ids: Vec<&str> = report.gates.iter().map(|g| g.id.as_str()).collect();
-    assert_eq!(ids, ["stack-running", "db-port-5432", "redis-port-6379", "api-port-8000", "api-health"]);
+    assert_eq!(ids, ["stack-running", "db-answers", "redis-answers", "api-http-8000", "api-health"]);
     assert!(report.gates.iter().all(|g| g.status == Status::Passed));
+
+    // The app crashed while its server process lives (answers 500, no healthcheck):
+    // the old TCP-only checkpoint passed this; the generated one must not.
+    let dead = repo().join("crates/checkpoint/tests/fixtures/init/dead-app.yml");
+    let project = format!("cp-test-init-dead-{n:x}");
+    let run = bin(dir.path()).args(["run", "0", "-p", &project, "-o", "out-dead", "-f"]).arg(&dead).output().unwrap();
+    assert_nothing_left(&project);
+    assert_eq!(run.status.code(), Some(1), "a dead app must never pass\n{}", text(&run));
+    let report =
+        checkpoint_report::read_json(&std::fs::read_to_string(dir.path().join("out-dead/results.json")).unwrap())
+            .unwrap();
+    let status = |id: &str| report.gates.iter().find(|g| g.id == id).map(|g| g.status);
+    assert_eq!(status("stack-running"), Some(Status::Passed), "the container runs: {}", text(&run));
+    assert_eq!(status("api-http-8000"), Some(Status::Failed), "{}", text(&run));
+}
+
+fn yaml_has_http_probe(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("checkpoints/0.yaml")).is_ok_and(|y| {
+        y.contains("http: { url: \"http://${service.api.8000}/\" }") && y.contains("status: { lt: 500 }")
+    })
+}
+
+/// Databases and caches that are only `expose`d (the usual production-like
+/// compose file): a real query and PING inside their containers, and a reach
+/// check from the app on their network — green on the healthy stack.
+#[test]
+fn init_checks_exposed_databases_from_inside_the_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let compose = std::fs::read_to_string(repo().join("docker-compose.test.yml"))
+        .unwrap()
+        .replace("    ports:\n      - \"5432\"\n", "    expose:\n      - \"5432\"\n")
+        .replace("    ports:\n      - \"6379\"\n", "");
+    std::fs::write(dir.path().join("docker-compose.test.yml"), compose).unwrap();
+    let init = bin(dir.path()).arg("init").output().unwrap();
+    assert!(init.status.success(), "{}", text(&init));
+    let yaml = std::fs::read_to_string(dir.path().join("checkpoints/0.yaml")).unwrap();
+    assert!(yaml.contains("reach: { from: \"api\", to: \"db\", port: 5432 }"), "{yaml}");
+    assert!(yaml.contains("exec: { service: \"redis\", argv: [redis-cli, ping] }"), "{yaml}");
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let project = format!("cp-test-init-exposed-{n:x}");
+    let run = bin(dir.path()).args(["run", "0", "-p", &project, "-o", "out"]).output().unwrap();
+    assert_nothing_left(&project);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let report =
+        checkpoint_report::read_json(&std::fs::read_to_string(dir.path().join("out/results.json")).unwrap()).unwrap();
+    let ids: Vec<&str> = report.gates.iter().map(|g| g.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "stack-running",
+            "db-answers",
+            "db-reachable",
+            "redis-answers",
+            "redis-reachable",
+            "api-http-8000",
+            "api-health"
+        ]
+    );
 }
