@@ -46,22 +46,8 @@ pub fn counts(r: &RunReport) -> (usize, usize, usize, usize) {
 
 pub fn junit(r: &RunReport) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let (mut tests, mut failures, mut errors) = (0, 0, 0);
-    for g in &r.gates {
-        for c in cases(g) {
-            tests += 1;
-            match c.status {
-                Status::Failed => failures += 1,
-                Status::Errored | Status::TimedOut => errors += 1,
-                _ => {}
-            }
-        }
-    }
+    let (tests, failures, errors, _) = counts(r);
     let stack = stack_suite(r);
-    if let Some((_, t, f)) = &stack {
-        tests += t;
-        failures += f;
-    }
     let _ = writeln!(
         out,
         "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{}\">",
