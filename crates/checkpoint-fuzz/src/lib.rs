@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     pub fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
+        usize::try_from(self.next_u64() % (n.max(1) as u64)).unwrap_or(0)
     }
 }
 
@@ -94,7 +94,7 @@ pub fn mutate(rng: &mut Rng, seed: &[u8], other: &[u8]) -> Vec<u8> {
     for _ in 0..1 + rng.below(6) {
         let at = rng.below(bytes.len() + 1);
         match rng.below(8) {
-            0 if at < bytes.len() => bytes[at] = (rng.next() & 0xff) as u8,
+            0 if at < bytes.len() => bytes[at] = (rng.next_u64() & 0xff) as u8,
             1 if at < bytes.len() => {
                 let end = (at + 1 + rng.below(32)).min(bytes.len());
                 bytes.drain(at..end);
