@@ -126,7 +126,12 @@ pub fn compose_cause(tail: &[String]) -> Option<String> {
         }
         causes.push(text);
     }
-    (!causes.is_empty()).then(|| causes.join("; "))
+    if causes.is_empty() {
+        // Nothing reads as an error (v1's `config` prints its complaint bare:
+        // `Service "api" defines an invalid healthcheck: …`): its last line.
+        return tail.iter().rev().map(|l| l.trim()).find(|l| !l.is_empty()).map(str::to_string);
+    }
+    Some(causes.join("; "))
 }
 
 fn tail_suffix(tail: &[String]) -> String {
@@ -179,7 +184,9 @@ mod tests {
         let err = StackError::Compose { command: "docker compose up".into(), status: "exit status 1".into(), tail: v2 };
         let first = err.to_string().lines().next().unwrap_or_default().to_string();
         assert!(first.contains("port is already allocated"), "the first line carries the cause: {first}");
-        // Progress only: no cause to name.
-        assert_eq!(compose_cause(&lines("Creating p_db_1 ... done")), None);
+        // No error-looking line: the last line is the best cause there is.
+        let v1_config = lines("Service \"api\" defines an invalid healthcheck: \"disable: true\" cannot be combined with other options");
+        assert_eq!(compose_cause(&v1_config).as_deref(), Some(v1_config[0].as_str()));
+        assert_eq!(compose_cause(&[]), None);
     }
 }

@@ -19,9 +19,40 @@ fn images_env() -> Vec<(String, String)> {
     text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
 }
 
+thread_local! {
+    /// The compose generation the running test drives (set by its `v1::`/`v2::` wrapper).
+    static TOOL: std::cell::Cell<&'static str> = const { std::cell::Cell::new("auto") };
+}
+
+/// Every test runs under both compose generations, named by its tool.
+macro_rules! under_both_tools {
+    ($($name:ident),* $(,)?) => {
+        mod v1 {
+            $(#[test]
+            fn $name() {
+                super::TOOL.with(|t| t.set("v1"));
+                super::$name();
+            })*
+        }
+        mod v2 {
+            $(#[test]
+            fn $name() {
+                super::TOOL.with(|t| t.set("v2"));
+                super::$name();
+            })*
+        }
+    };
+}
+
+under_both_tools!(
+    init_on_the_demo_stack_writes_a_checkpoint_that_runs_green,
+    init_checks_exposed_databases_from_inside_the_stack
+);
+
 fn bin(cwd: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_checkpoint"));
     c.current_dir(cwd).env_remove("CHECKPOINT_DIR").env("CI", "true").env("NO_COLOR", "1").envs(images_env());
+    c.env("CHECKPOINT_COMPOSE_TOOL", TOOL.with(std::cell::Cell::get));
     c
 }
 
@@ -38,7 +69,6 @@ fn assert_nothing_left(project: &str) {
     }
 }
 
-#[test]
 fn init_on_the_demo_stack_writes_a_checkpoint_that_runs_green() {
     // A fresh project: just the compose file (the images are prebuilt, nothing is built).
     let dir = tempfile::tempdir().unwrap();
@@ -112,7 +142,6 @@ fn yaml_has_http_probe(dir: &Path) -> bool {
 /// Databases and caches that are only `expose`d (the usual production-like
 /// compose file): a real query and PING inside their containers, and a reach
 /// check from the app on their network — green on the healthy stack.
-#[test]
 fn init_checks_exposed_databases_from_inside_the_stack() {
     let dir = tempfile::tempdir().unwrap();
     let compose = std::fs::read_to_string(repo().join("docker-compose.test.yml"))
