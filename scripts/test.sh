@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 scripts/provision.sh
 fixtures/images/build.sh
+fixtures/pystack/build.sh
 eval "$(scripts/test-services.sh start)"
 trap 'scripts/test-services.sh stop' EXIT
 

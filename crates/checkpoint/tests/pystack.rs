@@ -1,0 +1,215 @@
+//! End to end on the Python reference stack (`fixtures/pystack`: FastAPI on uvicorn,
+//! SQLAlchemy + Alembic, Celery on Redis) with a real Docker engine: the healthy stack
+//! passes checkpoint 1, and each broken variant under `fixtures/pystack/broken/` turns
+//! exactly its gates red, with the cause (the service and its state) in the reason of the
+//! first red gate. A broken stack never passes, a healthy one never fails, and a red gate
+//! names the cause.
+//!
+//! Needs the images `fixtures/pystack/build.sh` builds (`scripts/test.sh` runs it). The
+//! compose tool is the harness's choice (v2 when present); set `CHECKPOINT_COMPOSE_TOOL`
+//! to run these under the other one.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use checkpoint_model::result::{RunReport, Status};
+
+/// TEMPORARY: `checkpoints-today/` is `checkpoints/` rewritten for today's harness (no
+/// `form:`, cookie jar, `cookies:`/cookie captures or `undeclared_status` yet). Point this
+/// at `fixtures/pystack/checkpoints` and delete `checkpoints-today/` once those are merged.
+const CHECKPOINTS: &str = "fixtures/pystack/checkpoints-today";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// The compose variables that point at the locally built images.
+fn images_env() -> Vec<(String, String)> {
+    let file = repo().join(".cache/pystack-images.env");
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|_| {
+        panic!("{} is missing: run fixtures/pystack/build.sh (scripts/test.sh does)", file.display())
+    });
+    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
+}
+
+fn unique(name: &str) -> String {
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("pyst-test-{name}-{n:x}")
+}
+
+/// Nothing with the project's label may remain: containers, networks, volumes.
+fn assert_nothing_left(project: &str) {
+    let filter = format!("label=com.docker.compose.project={project}");
+    for what in [vec!["ps", "-aq"], vec!["network", "ls", "-q"], vec!["volume", "ls", "-q"]] {
+        let out = Command::new("docker").args(&what).args(["--filter", &filter]).output().expect("docker CLI");
+        let left = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(left.is_empty(), "`docker {}` still lists {left} for project {project}", what.join(" "));
+    }
+}
+
+struct Outcome {
+    code: Option<i32>,
+    report: RunReport,
+    console: String,
+}
+
+/// `checkpoint run 1 --dir <CHECKPOINTS> [-f fixtures/pystack/broken/<variant>.yml]`.
+fn run(variant: Option<&str>) -> Outcome {
+    let project = unique(variant.unwrap_or("healthy"));
+    // Under target/: nothing of these runs goes to the system temp dir.
+    let out_dir = repo().join("target/pystack-tests").join(&project);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_checkpoint"));
+    cmd.current_dir(repo()).env("CI", "true").env("NO_COLOR", "1").envs(images_env());
+    cmd.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_STEP_SUMMARY");
+    cmd.args(["run", "1", "--dir", CHECKPOINTS, "-p", &project, "-o"]).arg(&out_dir);
+    if let Some(v) = variant {
+        cmd.args(["-f", &format!("fixtures/pystack/broken/{v}.yml")]);
+    }
+    let out = cmd.output().unwrap();
+    let console = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let json =
+        std::fs::read_to_string(out_dir.join("results.json")).unwrap_or_else(|_| panic!("no results.json\n{console}"));
+    let report = checkpoint_report::read_json(&json).unwrap();
+    assert_nothing_left(&project);
+    let _ = std::fs::remove_dir_all(&out_dir);
+    Outcome { code: out.status.code(), report, console }
+}
+
+fn ids(r: &RunReport, f: impl Fn(Status) -> bool) -> BTreeSet<String> {
+    r.gates.iter().filter(|g| f(g.status)).map(|g| g.id.clone()).collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_string()).collect()
+}
+
+/// The first red gate in the report's order (the order the summary prints).
+fn first_red(r: &RunReport) -> (&str, &str) {
+    r.gates
+        .iter()
+        .find(|g| g.status.is_failure())
+        .map(|g| (g.id.as_str(), g.reason.as_deref().unwrap_or("")))
+        .unwrap_or(("", ""))
+}
+
+#[test]
+fn pystack_healthy_stack_passes_checkpoint_1() {
+    let o = run(None);
+    assert_eq!(o.code, Some(0), "a healthy stack must never fail\n{}", o.console);
+    assert_eq!(ids(&o.report, |s| s != Status::Passed), BTreeSet::new(), "{}", o.console);
+    let stack = o.report.stack.as_ref().expect("stack facts");
+    for service in ["api", "worker"] {
+        assert!(
+            stack.services.iter().any(|s| s.name == service && s.health.as_deref() == Some("healthy")),
+            "`{service}` must be healthy (its healthcheck: uvicorn /health, celery inspect ping): {stack:?}"
+        );
+    }
+}
+
+/// A broken variant: exactly `red` fails, and the first red gate is `first` with a reason
+/// that contains every one of `causes` (the service and its state).
+struct Variant {
+    name: &'static str,
+    red: &'static [&'static str],
+    first: &'static str,
+    causes: &'static [&'static str],
+}
+
+fn variant(v: &Variant) {
+    let o = run(Some(v.name));
+    assert!(!matches!(o.code, Some(0)), "a broken stack must never pass ({})\n{}", v.name, o.console);
+    assert_eq!(ids(&o.report, Status::is_failure), set(v.red), "red gates of {}\n{}", v.name, o.console);
+    let (gate, reason) = first_red(&o.report);
+    assert_eq!(gate, v.first, "first red gate of {}\n{}", v.name, o.console);
+    for cause in v.causes {
+        assert!(
+            reason.contains(cause),
+            "{}: the reason of `{gate}` must name the cause ({cause}); it is `{reason}`",
+            v.name
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs the compose check's default list to be the configuration's services: today a service \
+            with no container (scale 0) is not looked at, so stack-running stays green and the first red \
+            gate is celery (`got \"PENDING\"`), which does not name the worker"]
+fn pystack_variant_worker_never_started() {
+    variant(&Variant {
+        name: "worker-never-started",
+        red: &["stack-running", "celery", "networking"],
+        first: "stack-running",
+        causes: &["`worker`"],
+    });
+}
+
+#[test]
+#[ignore = "needs the stack watched from ready to teardown: the worker exits 1 on its first task, after \
+            the compose check passed; today stack-running stays green and only celery is red \
+            (`got \"PENDING\"`), naming neither the worker nor its exit code"]
+fn pystack_variant_worker_dies() {
+    variant(&Variant {
+        name: "worker-dies",
+        red: &["stack-running", "celery"],
+        first: "stack-running",
+        causes: &["`worker`", "code 1"],
+    });
+}
+
+#[test]
+fn pystack_variant_api_wrong_db_url() {
+    variant(&Variant {
+        name: "api-wrong-db-url",
+        red: &["health-db", "api-endpoints", "auth"],
+        first: "health-db",
+        causes: &["database", "unhealthy"],
+    });
+}
+
+#[test]
+#[ignore = "needs causes-first reasons: `up` fails because migrate exited 1 (api and worker wait for it), \
+            and today every gate's reason is `the stack did not start: \\`docker compose up\\` failed \
+            (exit status 1):` without naming migrate or its exit code"]
+fn pystack_variant_migration_fails() {
+    variant(&Variant {
+        name: "migration-fails",
+        // Today's harness ends the run when `up` fails: every gate is an error.
+        red: &[
+            "stack-running",
+            "postgres-ready",
+            "redis-ready",
+            "migrations",
+            "health-db",
+            "api-endpoints",
+            "auth",
+            "backend-db",
+            "celery",
+            "networking",
+            "metrics",
+            "contract",
+        ],
+        first: "stack-running",
+        causes: &["`migrate`", "code 1"],
+    });
+}
+
+#[test]
+fn pystack_variant_redis_unreachable_from_worker() {
+    variant(&Variant {
+        name: "redis-unreachable-from-worker",
+        red: &["stack-running", "celery", "networking"],
+        first: "stack-running",
+        causes: &["`worker` is running but unhealthy"],
+    });
+}
+
+#[test]
+fn pystack_variant_app_crashed_server_alive() {
+    variant(&Variant {
+        name: "app-crashed-server-alive",
+        red: &["stack-running", "health-db", "api-endpoints", "auth", "celery", "metrics"],
+        first: "stack-running",
+        causes: &["`api` is running but unhealthy"],
+    });
+}
