@@ -120,6 +120,7 @@ pub fn compose_cause(tail: &[String]) -> Option<String> {
         } else {
             continue;
         };
+        let text = one_shot_failure(&text).unwrap_or(text);
         let generic = text.starts_with("Encountered errors while bringing up the project");
         if text.is_empty() || generic || causes.contains(&text) {
             continue;
@@ -132,6 +133,19 @@ pub fn compose_cause(tail: &[String]) -> Option<String> {
         return tail.iter().rev().map(|l| l.trim()).find(|l| !l.is_empty()).map(str::to_string);
     }
     Some(causes.join("; "))
+}
+
+/// Both generations' words for a one-shot that failed while others waited
+/// for it (`service "migrate" didn't complete successfully: exit 1`), in the
+/// harness's: ``one-shot `migrate` exited with code 1``.
+fn one_shot_failure(line: &str) -> Option<String> {
+    let lower = line.to_ascii_lowercase();
+    let at = lower.find("service \"")?;
+    let rest = &line[at + "service \"".len()..];
+    let (name, after) = rest.split_once('"')?;
+    let code = after.strip_prefix(" didn't complete successfully: exit ")?;
+    let code: String = code.chars().take_while(char::is_ascii_digit).collect();
+    (!code.is_empty()).then(|| format!("one-shot `{name}` exited with code {code}"))
 }
 
 fn tail_suffix(tail: &[String]) -> String {
@@ -184,8 +198,19 @@ mod tests {
         let err = StackError::Compose { command: "docker compose up".into(), status: "exit status 1".into(), tail: v2 };
         let first = err.to_string().lines().next().unwrap_or_default().to_string();
         assert!(first.contains("port is already allocated"), "the first line carries the cause: {first}");
+        // A one-shot that failed while others waited for it: v2, then v1.
+        let v2 = lines(
+            " Container p-migrate-1  service \"migrate\" didn't complete successfully: exit 1\nservice \"migrate\" didn't complete successfully: exit 1",
+        );
+        assert_eq!(compose_cause(&v2).as_deref(), Some("one-shot `migrate` exited with code 1"));
+        let v1 = lines(
+            "ERROR: for api  Service \"migrate\" didn't complete successfully: exit 3\nERROR: Encountered errors while bringing up the project.",
+        );
+        assert_eq!(compose_cause(&v1).as_deref(), Some("one-shot `migrate` exited with code 3"));
         // No error-looking line: the last line is the best cause there is.
-        let v1_config = lines("Service \"api\" defines an invalid healthcheck: \"disable: true\" cannot be combined with other options");
+        let v1_config = lines(
+            "Service \"api\" defines an invalid healthcheck: \"disable: true\" cannot be combined with other options",
+        );
         assert_eq!(compose_cause(&v1_config).as_deref(), Some(v1_config[0].as_str()));
         assert_eq!(compose_cause(&[]), None);
     }

@@ -379,7 +379,9 @@ impl ComposeStack {
         let tool = self.inner.tool().await?;
         let mut args: Vec<String> = ["up", "-d", "--remove-orphans", "--quiet-pull"].map(String::from).into();
         args.extend(self.inner.opts.services.iter().cloned());
-        compose::run(tool, &self.inner.opts, &args, Some(&cancel), Some(progress)).await?;
+        if let Err(e) = compose::run(tool, &self.inner.opts, &args, Some(&cancel), Some(progress)).await {
+            return Err(self.name_containers(e).await);
+        }
         // `up -d` has created a container for every service it starts. A
         // service of the configuration without one (scaled to zero, its
         // container removed) gets none by waiting: readiness waits for the
@@ -391,6 +393,27 @@ impl ComposeStack {
             defined.retain(|s| containers.iter().any(|c| c.service == *s));
         }
         Ok(())
+    }
+
+    /// docker-compose 1.29 names a failed dependency by container id
+    /// (`Container "f2fbd59660f2" exited with code 1.`): put the service's
+    /// name in, so the reason says which service it was.
+    async fn name_containers(&self, e: StackError) -> StackError {
+        let StackError::Compose { command, status, mut tail } = e else { return e };
+        if tail.iter().any(|l| l.contains("Container \""))
+            && let Ok(docker) = self.inner.docker().await
+            && let Ok(containers) = engine::project_containers(docker, &self.inner.opts.project, false).await
+        {
+            for line in &mut tail {
+                for c in &containers {
+                    let quoted = format!("Container \"{}\"", c.short_id());
+                    if line.contains(&quoted) {
+                        *line = line.replace(&quoted, &format!("`{}` (container {})", c.service, c.short_id()));
+                    }
+                }
+            }
+        }
+        StackError::Compose { command, status, tail }
     }
 
     /// A stack that is already running under `opts.project` (`--no-up`). It is

@@ -5,9 +5,8 @@
 //! first red gate. A broken stack never passes, a healthy one never fails, and a red gate
 //! names the cause.
 //!
-//! Needs the images `fixtures/pystack/build.sh` builds (`scripts/test.sh` runs it). The
-//! compose tool is the harness's choice (v2 when present); set `CHECKPOINT_COMPOSE_TOOL`
-//! to run these under the other one.
+//! Needs the images `fixtures/pystack/build.sh` builds (`scripts/test.sh` runs it). Every
+//! test runs under both compose generations (`v1::…`, `v2::…`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -15,10 +14,7 @@ use std::process::Command;
 
 use checkpoint_model::result::{RunReport, Status};
 
-/// TEMPORARY: `checkpoints-today/` is `checkpoints/` rewritten for today's harness (no
-/// `form:`, cookie jar, `cookies:`/cookie captures or `undeclared_status` yet). Point this
-/// at `fixtures/pystack/checkpoints` and delete `checkpoints-today/` once those are merged.
-const CHECKPOINTS: &str = "fixtures/pystack/checkpoints-today";
+const CHECKPOINTS: &str = "fixtures/pystack/checkpoints";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
@@ -33,9 +29,43 @@ fn images_env() -> Vec<(String, String)> {
     text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
 }
 
+thread_local! {
+    /// The compose generation the running test drives (set by its `v1::`/`v2::` wrapper).
+    static TOOL: std::cell::Cell<&'static str> = const { std::cell::Cell::new("auto") };
+}
+
+macro_rules! under_both_tools {
+    ($($name:ident),* $(,)?) => {
+        mod v1 {
+            $(#[test]
+            fn $name() {
+                super::TOOL.with(|t| t.set("v1"));
+                super::$name();
+            })*
+        }
+        mod v2 {
+            $(#[test]
+            fn $name() {
+                super::TOOL.with(|t| t.set("v2"));
+                super::$name();
+            })*
+        }
+    };
+}
+
+under_both_tools!(
+    pystack_healthy_stack_passes_checkpoint_1,
+    pystack_variant_worker_never_started,
+    pystack_variant_worker_dies,
+    pystack_variant_migration_fails,
+    pystack_variant_api_wrong_db_url,
+    pystack_variant_redis_unreachable_from_worker,
+    pystack_variant_app_crashed_server_alive
+);
+
 fn unique(name: &str) -> String {
     let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("pyst-test-{name}-{n:x}")
+    format!("pyst-test-{}-{name}-{n:x}", TOOL.with(std::cell::Cell::get))
 }
 
 /// Nothing with the project's label may remain: containers, networks, volumes.
@@ -61,6 +91,7 @@ fn run(variant: Option<&str>) -> Outcome {
     let out_dir = repo().join("target/pystack-tests").join(&project);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_checkpoint"));
     cmd.current_dir(repo()).env("CI", "true").env("NO_COLOR", "1").envs(images_env());
+    cmd.env("CHECKPOINT_COMPOSE_TOOL", TOOL.with(std::cell::Cell::get));
     cmd.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_STEP_SUMMARY");
     cmd.args(["run", "1", "--dir", CHECKPOINTS, "-p", &project, "-o"]).arg(&out_dir);
     if let Some(v) = variant {
@@ -93,7 +124,6 @@ fn first_red(r: &RunReport) -> (&str, &str) {
         .unwrap_or(("", ""))
 }
 
-#[test]
 fn pystack_healthy_stack_passes_checkpoint_1() {
     let o = run(None);
     assert_eq!(o.code, Some(0), "a healthy stack must never fail\n{}", o.console);
@@ -131,10 +161,6 @@ fn variant(v: &Variant) {
     }
 }
 
-#[test]
-#[ignore = "needs the compose check's default list to be the configuration's services: today a service \
-            with no container (scale 0) is not looked at, so stack-running stays green and the first red \
-            gate is celery (`got \"PENDING\"`), which does not name the worker"]
 fn pystack_variant_worker_never_started() {
     variant(&Variant {
         name: "worker-never-started",
@@ -144,10 +170,6 @@ fn pystack_variant_worker_never_started() {
     });
 }
 
-#[test]
-#[ignore = "needs the stack watched from ready to teardown: the worker exits 1 on its first task, after \
-            the compose check passed; today stack-running stays green and only celery is red \
-            (`got \"PENDING\"`), naming neither the worker nor its exit code"]
 fn pystack_variant_worker_dies() {
     variant(&Variant {
         name: "worker-dies",
@@ -157,7 +179,6 @@ fn pystack_variant_worker_dies() {
     });
 }
 
-#[test]
 fn pystack_variant_api_wrong_db_url() {
     variant(&Variant {
         name: "api-wrong-db-url",
@@ -167,10 +188,6 @@ fn pystack_variant_api_wrong_db_url() {
     });
 }
 
-#[test]
-#[ignore = "needs causes-first reasons: `up` fails because migrate exited 1 (api and worker wait for it), \
-            and today every gate's reason is `the stack did not start: \\`docker compose up\\` failed \
-            (exit status 1):` without naming migrate or its exit code"]
 fn pystack_variant_migration_fails() {
     variant(&Variant {
         name: "migration-fails",
@@ -194,7 +211,6 @@ fn pystack_variant_migration_fails() {
     });
 }
 
-#[test]
 fn pystack_variant_redis_unreachable_from_worker() {
     variant(&Variant {
         name: "redis-unreachable-from-worker",
@@ -204,7 +220,6 @@ fn pystack_variant_redis_unreachable_from_worker() {
     });
 }
 
-#[test]
 fn pystack_variant_app_crashed_server_alive() {
     variant(&Variant {
         name: "app-crashed-server-alive",
