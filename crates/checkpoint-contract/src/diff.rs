@@ -546,6 +546,17 @@ const IGNORED_HEADERS: &[&str] = &["accept", "content-type", "authorization"];
 
 fn params<'a>(op: &Operation<'a>) -> Vec<Param<'a>> {
     let names = template_names(&op.path);
+    // A path parameter is matched by its position in the template. One whose
+    // name the template does not write (`/items/{id}` declaring `itemId`)
+    // takes the first position no declared parameter names, so a template
+    // renamed on one side only is not one parameter removed and another added.
+    let declared: Vec<&str> = op
+        .parameters
+        .iter()
+        .filter(|p| p.get("in").and_then(Value::as_str).is_some_and(|l| l.eq_ignore_ascii_case("path")))
+        .filter_map(|p| p.get("name").and_then(Value::as_str))
+        .collect();
+    let mut free = (0..names.len()).filter(|i| !declared.contains(&names[*i].as_str())).collect::<Vec<_>>().into_iter();
     let mut out = Vec::new();
     for p in &op.parameters {
         let (Some(name), Some(location)) = (p.get("name").and_then(Value::as_str), p.get("in").and_then(Value::as_str))
@@ -554,7 +565,10 @@ fn params<'a>(op: &Operation<'a>) -> Vec<Param<'a>> {
         };
         let location = location.to_ascii_lowercase();
         let key = match location.as_str() {
-            "path" => names.iter().position(|n| n == name).map_or_else(|| name.to_string(), |i| format!("#{i}")),
+            "path" => match names.iter().position(|n| n == name).or_else(|| free.next()) {
+                Some(i) => format!("#{i}"),
+                None => name.to_string(),
+            },
             "header" => {
                 let lower = name.to_ascii_lowercase();
                 if IGNORED_HEADERS.contains(&lower.as_str()) {

@@ -50,6 +50,9 @@ pub(crate) enum Seg {
     Prop(String),
     Items,
     Additional,
+    /// Into a JSON Schema 2020-12 applicator: `contains`, `prefixItems/0`,
+    /// `patternProperties/^x-`, `then`.
+    Word(String),
 }
 
 /// How changes at a schema are named.
@@ -133,6 +136,8 @@ const WORDS: &[&str] = &[
     "exclusiveMinimum",
     "minItems",
     "minProperties",
+    "minContains",
+    "maxContains",
     "pattern",
     "format",
     "multipleOf",
@@ -142,9 +147,39 @@ const WORDS: &[&str] = &[
     "writeOnly",
 ];
 /// Upper bounds: lowering one tightens.
-const UPPER: &[&str] = &["maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxProperties"];
+const UPPER: &[&str] = &["maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxProperties", "maxContains"];
 /// Lower bounds: raising one tightens.
-const LOWER: &[&str] = &["minLength", "minimum", "exclusiveMinimum", "minItems", "minProperties"];
+const LOWER: &[&str] = &["minLength", "minimum", "exclusiveMinimum", "minItems", "minProperties", "minContains"];
+/// JSON Schema 2020-12 applicators holding one schema, compared like
+/// `items`: added tightens, removed relaxes, both there are walked.
+const SUBSCHEMAS: &[&str] =
+    &["contains", "propertyNames", "unevaluatedProperties", "unevaluatedItems", "contentSchema", "then", "else"];
+/// Applicators whose change can move the accepted values either way
+/// (`not` inverts, `if` selects `then` or `else`): any change is a change.
+const OPAQUE: &[&str] = &["not", "if"];
+/// Applicators holding a schema per name or pattern.
+const SCHEMA_MAPS: &[&str] = &["patternProperties", "dependentSchemas"];
+/// Every 2020-12 keyword [`View`] keeps for [`Pair::keywords`].
+const KEYWORDS: &[&str] = &[
+    "contains",
+    "propertyNames",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "contentSchema",
+    "then",
+    "else",
+    "not",
+    "if",
+    "patternProperties",
+    "dependentSchemas",
+    "dependentRequired",
+    "prefixItems",
+    "contentMediaType",
+    "contentEncoding",
+];
+/// Patterns that match every string (ECMA-262 patterns are not anchored):
+/// the same as no pattern.
+const MATCH_ALL: &[&str] = &["", ".*", "^.*", "(.*)"];
 /// Format changes that only widen the values (old → new).
 const WIDER_FORMATS: &[(&str, &str)] = &[("int32", "int64"), ("float", "double")];
 
@@ -166,6 +201,8 @@ struct View<'a> {
     /// `anyOf`/`oneOf` with more than one non-null alternative.
     variants: Option<(&'static str, Vec<&'a Value>)>,
     words: BTreeMap<&'static str, &'a Value>,
+    /// The 2020-12 keywords of [`KEYWORDS`].
+    keywords: BTreeMap<&'static str, &'a Value>,
     /// The `$ref`s followed while flattening, so a `$ref` cycle through `allOf` ends.
     ids: Vec<String>,
     never: bool,
@@ -232,6 +269,11 @@ impl<'a> View<'a> {
                 self.words.entry(w).or_insert(x);
             }
         }
+        for w in KEYWORDS {
+            if let Some(x) = m.get(*w) {
+                self.keywords.entry(w).or_insert(x);
+            }
+        }
         if let Some(Value::Array(all)) = m.get("allOf") {
             for x in all {
                 self.absorb(c, x, depth + 1);
@@ -263,7 +305,7 @@ impl<'a> View<'a> {
         if self.types.is_none() && self.variants.is_none() {
             if !self.props.is_empty() || self.additional.is_some() || !self.required.is_empty() {
                 self.types = Some(BTreeSet::from(["object".to_string()]));
-            } else if self.items.is_some() {
+            } else if self.items.is_some() || self.keywords.contains_key("prefixItems") {
                 self.types = Some(BTreeSet::from(["array".to_string()]));
             } else if let Some(e) = self.enumv.as_ref().filter(|e| !e.is_empty()) {
                 self.types = Some(e.iter().map(|v| json_type(v).to_string()).collect());
@@ -586,10 +628,15 @@ impl<'a, 'o> Cmp<'a, 'o> {
     /// `response 200 property `a.b``, or the root's name.
     fn name(&self, path: &[Seg]) -> String {
         if !path.iter().any(|s| matches!(s, Seg::Prop(_))) {
-            return match path.len() {
-                0 => self.subject.root.clone(),
-                _ => format!("{} items", self.subject.root),
-            };
+            let mut name = self.subject.root.clone();
+            for s in path {
+                match s {
+                    Seg::Word(w) => name.push_str(&format!(" ({w})")),
+                    Seg::Items => name.push_str(" items"),
+                    _ => {}
+                }
+            }
+            return name;
         }
         let mut dotted = String::new();
         for s in path {
@@ -602,6 +649,10 @@ impl<'a, 'o> Cmp<'a, 'o> {
                 }
                 Seg::Items => dotted.push_str("[]"),
                 Seg::Additional => dotted.push_str(if dotted.is_empty() { "*" } else { ".*" }),
+                Seg::Word(w) => {
+                    dotted.push_str(if dotted.is_empty() { "" } else { " " });
+                    dotted.push_str(&format!("({w})"));
+                }
             }
         }
         format!("{} property `{dotted}`", self.subject.prefix)
@@ -621,6 +672,10 @@ impl<'a, 'o> Cmp<'a, 'o> {
                 }
                 Seg::Items => p.push_str("[]"),
                 Seg::Additional => p.push_str("/*"),
+                Seg::Word(w) => {
+                    p.push_str("/$");
+                    p.push_str(w);
+                }
             }
         }
         format!("{} {p}", self.subject.at)
@@ -673,6 +728,7 @@ impl<'a> Pair<'a, '_> {
         self.nullable(&ov, &nv);
         self.enums(&ov, &nv);
         self.constraints(&ov, &nv);
+        self.keywords(&ov, &nv);
         if allows(ov.types.as_ref(), "object") && allows(nv.types.as_ref(), "object") {
             self.object(&ov, &nv);
         }
@@ -770,7 +826,8 @@ impl<'a> Pair<'a, '_> {
             }
         }
         let text = |v: &View<'_>, w: &str| v.words.get(w).and_then(|x| x.as_str()).map(str::to_string);
-        match (text(ov, "pattern"), text(nv, "pattern")) {
+        let pattern = |v: &View<'_>| text(v, "pattern").filter(|p| !MATCH_ALL.contains(&p.as_str()));
+        match (pattern(ov), pattern(nv)) {
             (None, Some(n)) => self.effect(Effect::Tighter, &format!("pattern `{n}` added")),
             (Some(o), None) => self.effect(Effect::Looser, &format!("pattern `{o}` removed")),
             (Some(o), Some(n)) if o != n => {
@@ -825,6 +882,79 @@ impl<'a> Pair<'a, '_> {
             };
             if let Some(d) = detail {
                 self.emit(&rules::REQUEST_DEFAULT_CHANGED, None, format!(": {d}"));
+            }
+        }
+    }
+
+    /// The JSON Schema 2020-12 keywords (OpenAPI 3.1), in the style of the
+    /// others: a keyword added constrains more, removed constrains less, and
+    /// the schemas inside are walked in the same direction.
+    fn keywords(&mut self, ov: &View<'a>, nv: &View<'a>) {
+        let (ok, nk) = (&ov.keywords, &nv.keywords);
+        for w in SUBSCHEMAS {
+            match (ok.get(w), nk.get(w)) {
+                (None, Some(_)) => self.effect(Effect::Tighter, &format!("`{w}` added")),
+                (Some(_), None) => self.effect(Effect::Looser, &format!("`{w}` removed")),
+                (Some(o), Some(n)) => self.then(o, n, Some(Seg::Word((*w).to_string()))),
+                (None, None) => {}
+            }
+        }
+        for w in OPAQUE {
+            match (ok.get(w), nk.get(w)) {
+                (None, Some(_)) => self.effect(Effect::Different, &format!("`{w}` added")),
+                (Some(_), None) => self.effect(Effect::Different, &format!("`{w}` removed")),
+                (Some(o), Some(n)) if !same(self.old, o, self.new, n, 0) => {
+                    self.effect(Effect::Different, &format!("`{w}` schema changed"));
+                }
+                _ => {}
+            }
+        }
+        for w in SCHEMA_MAPS {
+            let (om, nm) = (object_of(ok.get(w)), object_of(nk.get(w)));
+            for (k, o) in om {
+                match nm.get(k) {
+                    None => self.effect(Effect::Looser, &format!("`{w}` `{k}` removed")),
+                    Some(n) => self.then(o, n, Some(Seg::Word(format!("{w}/{k}")))),
+                }
+            }
+            for k in nm.keys().filter(|k| !om.contains_key(*k)) {
+                self.effect(Effect::Tighter, &format!("`{w}` `{k}` added"));
+            }
+        }
+        let (od, nd) = (object_of(ok.get("dependentRequired")), object_of(nk.get("dependentRequired")));
+        let names = |v: Option<&Value>| -> BTreeSet<String> {
+            v.and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default()
+        };
+        for k in od.keys().chain(nd.keys().filter(|k| !od.contains_key(*k))) {
+            let (o, n) = (names(od.get(k)), names(nd.get(k)));
+            for x in n.difference(&o) {
+                self.effect(Effect::Tighter, &format!("`dependentRequired`: `{x}` now required with `{k}`"));
+            }
+            for x in o.difference(&n) {
+                self.effect(Effect::Looser, &format!("`dependentRequired`: `{x}` no longer required with `{k}`"));
+            }
+        }
+        // `prefixItems` position by position; past its end `items` applies.
+        let (op, np) =
+            (ok.get("prefixItems").and_then(|v| v.as_array()), nk.get("prefixItems").and_then(|v| v.as_array()));
+        if op.is_some() || np.is_some() {
+            let at = |p: Option<&'a Vec<Value>>, items: Option<&'a Value>, i: usize| -> &'a Value {
+                p.and_then(|p| p.get(i)).or(items).unwrap_or(&ANY)
+            };
+            let len = op.map_or(0, Vec::len).max(np.map_or(0, Vec::len));
+            for i in 0..len {
+                self.then(at(op, ov.items, i), at(np, nv.items, i), Some(Seg::Word(format!("prefixItems/{i}"))));
+            }
+        }
+        for w in ["contentMediaType", "contentEncoding"] {
+            let show = |v: Option<&&Value>| v.map_or_else(|| "none".to_string(), |v| format!("`{}`", show_value(v)));
+            if ok.get(w) != nk.get(w) {
+                self.effect(
+                    Effect::Different,
+                    &format!("`{w}` changed from {} to {}", show(ok.get(w)), show(nk.get(w))),
+                );
             }
         }
     }
@@ -961,6 +1091,32 @@ impl<'a> Pair<'a, '_> {
         for (i, j) in pairs {
             self.then(ob[i], nb[j], None);
         }
+    }
+}
+
+/// The object a keyword holds (empty when absent or not an object).
+fn object_of<'v>(v: Option<&&'v Value>) -> &'v serde_json::Map<String, Value> {
+    static EMPTY: std::sync::OnceLock<serde_json::Map<String, Value>> = std::sync::OnceLock::new();
+    match v.copied() {
+        Some(Value::Object(m)) => m,
+        _ => EMPTY.get_or_init(serde_json::Map::new),
+    }
+}
+
+/// Whether two schemas say the same, `$ref`s followed (in each its own contract).
+fn same(oc: &Contract, o: &Value, nc: &Contract, n: &Value, depth: usize) -> bool {
+    if depth > MAX_ABSORB {
+        return true;
+    }
+    let (o, n) = (oc.resolve(o), nc.resolve(n));
+    match (o, n) {
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len() && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| same(oc, x, nc, y, depth + 1)))
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(oc, x, nc, y, depth + 1))
+        }
+        _ => o == n,
     }
 }
 
