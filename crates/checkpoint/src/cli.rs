@@ -309,6 +309,7 @@ Exit codes:
 Examples:
   checkpoint contract diff openapi.json http://localhost:8000/openapi.json
   checkpoint contract diff old.yaml new.yaml --breaking-only
+  checkpoint contract diff old.yaml new.yaml --fail-on may-break
   checkpoint contract diff old.yaml new.yaml --format json
   checkpoint contract diff api.yaml https://staging/openapi.json -H 'Authorization: Bearer …'";
 
@@ -324,9 +325,13 @@ pub struct DiffArgs {
     /// `text` for people, `json` for machines (`{breaking, non_breaking, changes: […]}`).
     #[arg(long, value_enum, default_value_t = DiffFormat::Text, value_name = "FORMAT")]
     pub format: DiffFormat,
-    /// List only the breaking changes (the summary still counts the others).
+    /// List only the changes that break or may break (the summary still counts the others).
     #[arg(long)]
     pub breaking_only: bool,
+    /// Exit 1 on `breaking` changes only (the default), or on changes that
+    /// `may-break` too (a removed optional response property, a renamed media type, …).
+    #[arg(long, value_enum, default_value_t = FailOn::Breaking, value_name = "LEVEL")]
+    pub fail_on: FailOn,
     /// A request header for URLs, `'Name: value'` (a token for a protected spec). Repeatable;
     /// sent only to the host of OLD or NEW, not to other hosts their `$ref`s name.
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE", value_parser = parse_header)]
@@ -334,6 +339,13 @@ pub struct DiffArgs {
     /// Accept invalid TLS certificates (self-signed staging).
     #[arg(long)]
     pub insecure: bool,
+}
+
+/// Which changes make `contract diff` exit 1.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FailOn {
+    Breaking,
+    MayBreak,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use checkpoint_runner::contract_source::{self as loader, SourceError};
 use indexmap::IndexMap;
 use serde_json::json;
 
-use crate::cli::{ColorChoice, ContractCommand, DiffArgs, DiffFormat};
+use crate::cli::{ColorChoice, ContractCommand, DiffArgs, DiffFormat, FailOn};
 
 pub async fn command(color: ColorChoice, cmd: ContractCommand) -> u8 {
     match cmd {
@@ -48,7 +48,11 @@ async fn diff(color: ColorChoice, args: &DiffArgs) -> u8 {
         return exit::USAGE;
     };
     let changes = diff::diff(&old, &new);
-    let breaking = changes.iter().filter(|c| c.breaking).count();
+    let floor = match args.fail_on {
+        FailOn::Breaking => diff::Level::Breaking,
+        FailOn::MayBreak => diff::Level::MayBreak,
+    };
+    let failing = changes.iter().filter(|c| c.level >= floor).count();
     match args.format {
         DiffFormat::Text => {
             let paint = painter(crate::console::use_color(color, std::io::stdout().is_terminal()));
@@ -56,17 +60,19 @@ async fn diff(color: ColorChoice, args: &DiffArgs) -> u8 {
         }
         DiffFormat::Json => crate::outln!("{}", to_json(&old, &new, &changes, args.breaking_only)),
     }
-    if breaking > 0 { exit::FAILED } else { exit::PASSED }
+    if failing > 0 { exit::FAILED } else { exit::PASSED }
 }
 
 fn to_json(old: &Contract, new: &Contract, changes: &[diff::Change], breaking_only: bool) -> String {
-    let breaking = changes.iter().filter(|c| c.breaking).count();
-    let shown: Vec<&diff::Change> = changes.iter().filter(|c| c.breaking || !breaking_only).collect();
+    let count = |l: diff::Level| changes.iter().filter(|c| c.level == l).count();
+    let shown: Vec<&diff::Change> =
+        changes.iter().filter(|c| c.level != diff::Level::NonBreaking || !breaking_only).collect();
     let doc = json!({
         "old": old.source,
         "new": new.source,
-        "breaking": breaking,
-        "non_breaking": changes.len() - breaking,
+        "breaking": count(diff::Level::Breaking),
+        "may_break": count(diff::Level::MayBreak),
+        "non_breaking": count(diff::Level::NonBreaking),
         "changes": shown,
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
@@ -79,6 +85,7 @@ fn painter(color: bool) -> impl Fn(Tone, &str) -> String {
         }
         let style = match tone {
             Tone::Breaking => Style::new().fg_color(Some(AnsiColor::Red.into())).bold(),
+            Tone::MayBreak => Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold(),
             Tone::NonBreaking => Style::new().fg_color(Some(AnsiColor::Green.into())).bold(),
             Tone::Group => Style::new().bold(),
             Tone::Rule => Style::new().dimmed(),

@@ -203,6 +203,8 @@ struct View<'a> {
     words: BTreeMap<&'static str, &'a Value>,
     /// The 2020-12 keywords of [`KEYWORDS`].
     keywords: BTreeMap<&'static str, &'a Value>,
+    /// The members of the schema's own `allOf`: the schema a `$ref` names, or `None` inline.
+    all_of: Vec<Option<String>>,
     /// The `$ref`s followed while flattening, so a `$ref` cycle through `allOf` ends.
     ids: Vec<String>,
     never: bool,
@@ -275,6 +277,14 @@ impl<'a> View<'a> {
             }
         }
         if let Some(Value::Array(all)) = m.get("allOf") {
+            if depth == 0 || self.all_of.is_empty() {
+                // A member of only annotations constrains nothing.
+                let constrains = |x: &&Value| match x {
+                    Value::Object(m) => m.keys().any(|k| !k.starts_with("x-") && !ANNOTATIONS.contains(&k.as_str())),
+                    _ => true,
+                };
+                self.all_of.extend(all.iter().filter(constrains).map(|x| label(c, x).0));
+            }
             for x in all {
                 self.absorb(c, x, depth + 1);
             }
@@ -729,7 +739,12 @@ impl<'a> Pair<'a, '_> {
         self.enums(&ov, &nv);
         self.constraints(&ov, &nv);
         self.keywords(&ov, &nv);
-        if allows(ov.types.as_ref(), "object") && allows(nv.types.as_ref(), "object") {
+        self.all_of(&ov, &nv);
+        let declares = |v: &View<'_>| !v.props.is_empty() || !v.required.is_empty();
+        if (allows(ov.types.as_ref(), "object") && allows(nv.types.as_ref(), "object"))
+            || declares(&ov)
+            || declares(&nv)
+        {
             self.object(&ov, &nv);
         }
         if allows(ov.types.as_ref(), "array")
@@ -827,11 +842,16 @@ impl<'a> Pair<'a, '_> {
         }
         let text = |v: &View<'_>, w: &str| v.words.get(w).and_then(|x| x.as_str()).map(str::to_string);
         let pattern = |v: &View<'_>| text(v, "pattern").filter(|p| !MATCH_ALL.contains(&p.as_str()));
+        // A response pattern dropped or replaced troubles only clients that validate it.
+        let relaxed = |this: &mut Self, e: Effect, detail: String| match this.dir {
+            Dir::Response => this.emit(&rules::RESPONSE_PATTERN_RELAXED, None, format!(": {detail}")),
+            Dir::Request => this.effect(e, &detail),
+        };
         match (pattern(ov), pattern(nv)) {
             (None, Some(n)) => self.effect(Effect::Tighter, &format!("pattern `{n}` added")),
-            (Some(o), None) => self.effect(Effect::Looser, &format!("pattern `{o}` removed")),
+            (Some(o), None) => relaxed(self, Effect::Looser, format!("pattern `{o}` removed")),
             (Some(o), Some(n)) if o != n => {
-                self.effect(Effect::Different, &format!("pattern changed from `{o}` to `{n}`"));
+                relaxed(self, Effect::Different, format!("pattern changed from `{o}` to `{n}`"));
             }
             _ => {}
         }
@@ -883,6 +903,31 @@ impl<'a> Pair<'a, '_> {
             if let Some(d) = detail {
                 self.emit(&rules::REQUEST_DEFAULT_CHANGED, None, format!(": {d}"));
             }
+        }
+    }
+
+    /// `allOf` members added or removed. Their properties are merged and
+    /// compared like any others; a member added is also a constraint added
+    /// (every value must now satisfy it too), one removed a constraint removed.
+    /// In responses the merged properties say all there is to say.
+    fn all_of(&mut self, ov: &View<'a>, nv: &View<'a>) {
+        if self.dir == Dir::Response || (ov.all_of.is_empty() && nv.all_of.is_empty()) {
+            return;
+        }
+        let named = |v: &View<'_>| v.all_of.iter().flatten().cloned().collect::<BTreeSet<String>>();
+        let inline = |v: &View<'_>| v.all_of.iter().filter(|x| x.is_none()).count();
+        let (on, nn) = (named(ov), named(nv));
+        for x in nn.difference(&on) {
+            self.effect(Effect::Tighter, &format!("allOf member `{x}` added"));
+        }
+        for x in on.difference(&nn) {
+            self.effect(Effect::Looser, &format!("allOf member `{x}` removed"));
+        }
+        let (oi, ni) = (inline(ov), inline(nv));
+        if ni > oi {
+            self.effect(Effect::Tighter, &format!("{} inline allOf member(s) added", ni - oi));
+        } else if oi > ni {
+            self.effect(Effect::Looser, &format!("{} inline allOf member(s) removed", oi - ni));
         }
     }
 
@@ -983,7 +1028,8 @@ impl<'a> Pair<'a, '_> {
                     };
                     let rule = match self.dir {
                         Dir::Request => &rules::REQUEST_PROPERTY_REMOVED,
-                        Dir::Response => &rules::RESPONSE_PROPERTY_REMOVED,
+                        Dir::Response if o_req => &rules::RESPONSE_PROPERTY_REMOVED,
+                        Dir::Response => &rules::RESPONSE_OPTIONAL_PROPERTY_REMOVED,
                     };
                     self.emit(rule, seg(), format!(" removed{why}"));
                 }
@@ -1009,6 +1055,16 @@ impl<'a> Pair<'a, '_> {
                     self.then(o, n, seg());
                 }
                 (None, None) => {}
+            }
+        }
+        if self.dir == Dir::Request {
+            // Read-only on both sides: not a request property, but a client
+            // that sends back what it read (GET, then PUT the same object)
+            // sends it, so its values are still compared.
+            for (name, o) in ov.props.iter().filter(|(k, _)| !op.contains_key(*k)) {
+                if let (Some(n), false) = (nv.props.get(name), np.contains_key(name)) {
+                    self.then(o, n, Some(Seg::Prop(name.clone())));
+                }
             }
         }
         let closed = |a: Option<&Value>| matches!(a, Some(Value::Bool(false)));
@@ -1044,6 +1100,10 @@ impl<'a> Pair<'a, '_> {
         let (o_kind, ob) = ov.variants.clone().unwrap_or(("", vec![o]));
         let (n_kind, nb) = nv.variants.clone().unwrap_or(("", vec![n]));
         let kind = if n_kind.is_empty() { o_kind } else { n_kind };
+        if self.dir == Dir::Request && n_kind == "oneOf" && o_kind != "oneOf" && overlap(self.new, &nb) {
+            // A value valid against two alternatives of a `oneOf` is invalid.
+            self.effect(Effect::Tighter, "now oneOf: a value that matches more than one alternative is refused");
+        }
         let ol: Vec<(Option<String>, String)> = ob.iter().map(|b| label(self.old, b)).collect();
         let nl: Vec<(Option<String>, String)> = nb.iter().map(|b| label(self.new, b)).collect();
         let mut used = vec![false; nb.len()];
@@ -1083,6 +1143,7 @@ impl<'a> Pair<'a, '_> {
         for j in (0..nb.len()).filter(|j| !used[*j]) {
             let rule = match self.dir {
                 Dir::Request => &rules::REQUEST_VARIANT_ADDED,
+                Dir::Response if kind == "anyOf" => &rules::RESPONSE_ANY_OF_VARIANT_ADDED,
                 Dir::Response => &rules::RESPONSE_VARIANT_ADDED,
             };
             self.emit(rule, None, format!(": {kind} alternative `{}` added", word(&nl[j])));
@@ -1118,6 +1179,18 @@ fn same(oc: &Contract, o: &Value, nc: &Contract, n: &Value, depth: usize) -> boo
         }
         _ => o == n,
     }
+}
+
+/// Whether two alternatives may accept the same value: their types overlap
+/// (any type overlaps every type).
+fn overlap(c: &Contract, alternatives: &[&Value]) -> bool {
+    let types: Vec<Option<BTreeSet<String>>> = alternatives.iter().map(|b| View::of(c, b).types).collect();
+    types.iter().enumerate().any(|(i, a)| {
+        types[i + 1..].iter().any(|b| match (a, b) {
+            (Some(a), Some(b)) => !intersect(a, b).is_empty(),
+            _ => true,
+        })
+    })
 }
 
 /// An alternative's name: the schema its `$ref` names, and its types.
