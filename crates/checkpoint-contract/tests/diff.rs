@@ -7,6 +7,8 @@
 //! ok       response-property-added | GET /items/{id} | response 200 body /name | response 200 property `name` added
 //! ```
 //!
+//! (`MAYBREAK` marks a change that may break.)
+//!
 //! An empty `expected.txt` says "no changes". `CHECKPOINT_UPDATE_DIFF=1`
 //! rewrites the files from what the differ says; review them before committing.
 //!
@@ -42,7 +44,11 @@ fn side(dir: &Path, name: &str) -> PathBuf {
 fn record(c: &Change) -> String {
     format!(
         "{:<8} {} | {} | {} | {}",
-        if c.breaking { "BREAKING" } else { "ok" },
+        match c.level {
+            diff::Level::Breaking => "BREAKING",
+            diff::Level::MayBreak => "MAYBREAK",
+            diff::Level::NonBreaking => "ok",
+        },
         c.rule,
         c.operation.as_deref().unwrap_or("-"),
         c.location,
@@ -123,6 +129,7 @@ fn every_line_carries_its_rules_verdict() {
         for c in run(&dir) {
             let rule = diff::rules::by_id(c.rule).unwrap_or_else(|| panic!("unknown rule {}", c.rule));
             assert_eq!(c.breaking, rule.breaking, "{}", record(&c));
+            assert_eq!(c.level, rule.level, "{}", record(&c));
         }
     }
 }

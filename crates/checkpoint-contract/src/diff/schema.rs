@@ -740,11 +740,11 @@ impl<'a> Pair<'a, '_> {
         self.constraints(&ov, &nv);
         self.keywords(&ov, &nv);
         self.all_of(&ov, &nv);
+        // Properties under another type (`type: array` with `required`) are
+        // still compared while the type stays: validators apply them.
         let declares = |v: &View<'_>| !v.props.is_empty() || !v.required.is_empty();
-        if (allows(ov.types.as_ref(), "object") && allows(nv.types.as_ref(), "object"))
-            || declares(&ov)
-            || declares(&nv)
-        {
+        let same_type = ov.types == nv.types && (declares(&ov) || declares(&nv));
+        if (allows(ov.types.as_ref(), "object") && allows(nv.types.as_ref(), "object")) || same_type {
             self.object(&ov, &nv);
         }
         if allows(ov.types.as_ref(), "array")
