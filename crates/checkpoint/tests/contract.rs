@@ -90,12 +90,14 @@ fn json_for_machines() {
     assert_eq!(o.status.code(), Some(1));
     let doc: Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
     assert_eq!(doc["old"], "old.yaml");
-    assert_eq!(doc["breaking"], 4);
+    assert_eq!(doc["breaking"], 3);
+    assert_eq!(doc["may_break"], 1);
     assert_eq!(doc["non_breaking"], 3);
     assert_eq!(
         doc["changes"][0],
         serde_json::json!({
             "breaking": true,
+            "level": "breaking",
             "rule": "response-property-removed",
             "operation": "GET /items/{id}",
             "path": "/items/{id}",
@@ -105,8 +107,26 @@ fn json_for_machines() {
     );
     let o = diff(&["old.yaml", "new.yaml", "--format", "json", "--breaking-only"], &corpus("response-properties"));
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(doc["changes"].as_array().unwrap().len(), 4);
+    assert_eq!(doc["changes"].as_array().unwrap().len(), 4, "breaking and may-break");
     assert_eq!(doc["non_breaking"], 3, "still counted");
+}
+
+#[test]
+fn fail_on_may_break_fails_on_changes_that_may_break() {
+    // `tags[].label` was optional: its removal may break, nothing else in the case does.
+    let dir = corpus("response-properties");
+    let only_optional = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let old = std::fs::read_to_string(dir.join("old.yaml")).unwrap();
+    std::fs::write(only_optional.path().join("old.yaml"), &old).unwrap();
+    // The new contract with only the optional property gone.
+    let trimmed = old.replacen("properties: { label: { type: string } }", "properties: {}", 1);
+    assert_ne!(trimmed, old, "the case declares tags[].label");
+    std::fs::write(only_optional.path().join("new.yaml"), &trimmed).unwrap();
+    let o = diff(&["old.yaml", "new.yaml"], only_optional.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("[response-optional-property-removed]"), "{}", stdout(&o));
+    let o = diff(&["old.yaml", "new.yaml", "--fail-on", "may-break"], only_optional.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
 }
 
 #[test]
