@@ -33,6 +33,7 @@
 //! The result is sorted by path, method and location, so two runs over the
 //! same contracts print the same bytes.
 
+pub mod ignore;
 pub mod rules;
 mod schema;
 mod security;
@@ -66,6 +67,16 @@ pub struct Change {
     pub location: String,
     /// One line a person understands: ``response 200 property `created_at` removed``.
     pub message: String,
+    /// The same change has the same fingerprint in every run on every
+    /// machine: 16 hex digits of a hash of the rule, the operation (or path),
+    /// the location and the message. Ignore files name changes by it.
+    pub fingerprint: String,
+    /// A JSON pointer into the contract that shows the change (the old one's,
+    /// or the new one's for what is added): down to the parameters, request
+    /// body, response or security of the operation.
+    pub pointer: String,
+    /// Whether `pointer` is into the new contract.
+    pub in_new: bool,
 }
 
 impl Change {
@@ -173,6 +184,49 @@ pub fn render_plain(changes: &[Change], breaking_only: bool) -> String {
     render(changes, breaking_only, &|_, s| s.to_string())
 }
 
+/// 16 hex digits of the 64-bit FNV-1a hash of the parts (each ended by a
+/// zero byte): the same everywhere, unlike std's randomly seeded hashers.
+fn fingerprint(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.bytes().chain([0]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// The pointer of what a change is about: the path, the operation, and its
+/// parameters, request body, response or security after the location's
+/// first words; a webhook by name.
+fn pointer_to(path: &str, method: Option<&str>, location: &str) -> String {
+    use crate::pointer::escape;
+    if path == "webhooks" {
+        let name = location.strip_prefix("webhook `").and_then(|l| l.strip_suffix('`')).unwrap_or(location);
+        return format!("/webhooks/{}", escape(name));
+    }
+    let mut p = format!("/paths/{}", escape(path));
+    let Some(m) = method else { return p };
+    p.push('/');
+    p.push_str(&m.to_ascii_lowercase());
+    let mut words = location.split(' ');
+    match words.next() {
+        Some("parameter") => p.push_str("/parameters"),
+        Some("request") => p.push_str("/requestBody"),
+        Some("response") => {
+            p.push_str("/responses");
+            if let Some(code) = words.next() {
+                p.push('/');
+                p.push_str(&escape(code));
+            }
+        }
+        Some("security") => p.push_str("/security"),
+        _ => {}
+    }
+    p
+}
+
 /// `/items/{id}` → `/items/{}`: the path as matching sees it.
 fn template_key(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
@@ -218,7 +272,14 @@ struct Differ<'a> {
 impl<'a> Differ<'a> {
     fn push(&mut self, path: &str, operation: Option<(&str, &str)>, e: Emit) {
         let rank = operation.map_or(0, |(m, _)| method_rank(m));
+        let in_new = matches!(e.rule.id, "path-added" | "operation-added" | "webhook-added");
+        let pointer = pointer_to(path, operation.map(|(m, _)| m), &e.location);
+        let subject = operation.map_or_else(|| path.to_string(), |(m, p)| format!("{m} {p}"));
+        let fingerprint = fingerprint(&[e.rule.id, &subject, &e.location, &e.message]);
         let change = Change {
+            fingerprint,
+            pointer,
+            in_new,
             breaking: e.rule.breaking,
             level: e.rule.level,
             rule: e.rule.id,
@@ -888,18 +949,24 @@ mod tests {
     }
 
     #[test]
-    fn summary_counts_both_kinds() {
-        let c = |breaking| Change {
-            breaking,
+    fn summary_counts_every_level() {
+        let c = |level: Level| Change {
+            breaking: level == Level::Breaking,
+            level,
             rule: "x",
             operation: None,
             path: "/".into(),
             location: "path".into(),
             message: "m".into(),
+            fingerprint: String::new(),
+            pointer: "/paths/~1".into(),
+            in_new: false,
         };
+        let (b, m, n) = (Level::Breaking, Level::MayBreak, Level::NonBreaking);
         assert_eq!(summary(&[]), "no changes");
-        assert_eq!(summary(&[c(true)]), "1 breaking change, 0 non-breaking");
-        assert_eq!(summary(&[c(true), c(true), c(false)]), "2 breaking changes, 1 non-breaking");
-        assert_eq!(summary(&[c(false)]), "0 breaking changes, 1 non-breaking");
+        assert_eq!(summary(&[c(b)]), "1 breaking change, 0 non-breaking");
+        assert_eq!(summary(&[c(b), c(b), c(n)]), "2 breaking changes, 1 non-breaking");
+        assert_eq!(summary(&[c(b), c(m), c(n)]), "1 breaking change, 1 may break, 1 non-breaking");
+        assert_eq!(summary(&[c(n)]), "0 breaking changes, 1 non-breaking");
     }
 }
