@@ -16,19 +16,25 @@
 //! knowing:
 //!
 //! - Descriptions, summaries, titles, examples, tags, `externalDocs`,
-//!   `x-…` extensions, `discriminator`, links, callbacks and webhooks are
-//!   not compared at all.
-//! - A removed parameter or request property is breaking: a client that
-//!   sends it loses its effect (or is refused by a strict server).
-//! - A removed response property is breaking even when it was optional.
-//! - Response bounds that widen (`maxLength` raised, `enum` dropped) are
-//!   breaking, like a widened type; `additionalProperties` allowed in a
-//!   response is not (adding properties is not either).
+//!   `x-…` extensions, `discriminator`, links and callbacks are not compared
+//!   at all; webhooks only by name (one removed breaks its subscribers).
+//! - Three levels ([`Level`]): breaking, may break (breaks only clients that
+//!   rely on what the contract did not firmly promise: a removed parameter
+//!   or request property, a removed optional response property, a response
+//!   pattern, a renamed media type, a new `anyOf` alternative), non-breaking.
+//! - Response bounds that widen (`maxLength` raised, `enum` dropped, a JSON
+//!   Schema 2020-12 keyword dropped) are breaking, like a widened type;
+//!   `additionalProperties` allowed in a response is not (adding properties
+//!   is not either).
 //! - An exact status `200` replaced by its range `2XX` is the same response
 //!   (compared); a range replaced by exact codes within it is compared with
 //!   each; a status, range or `default` with nothing taking its place is
 //!   removed.
-//! - A request `default` that changes is reported, as non-breaking.
+//! - A request `default` that changes is reported, as non-breaking; a
+//!   parameter's own `default` as breaking (a client that omits it gets
+//!   other behaviour).
+//! - Every change carries a stable fingerprint and a JSON pointer (see
+//!   [`Change`]); [`ignore`] applies ignore files.
 //!
 //! The result is sorted by path, method and location, so two runs over the
 //! same contracts print the same bytes.
