@@ -6,8 +6,11 @@
 //! 3.0's `nullable` was rewritten to `type: [T, "null"]` on load), a single
 //! remaining alternative folded in, and the type inferred where it is implied
 //! (`properties` → object). Views are then compared keyword by keyword, and
-//! recursively through properties, `items`, `additionalProperties` and the
-//! alternatives of `anyOf`/`oneOf`.
+//! recursively through properties, `items`, `additionalProperties`, the
+//! alternatives of `anyOf`/`oneOf` and the JSON Schema 2020-12 sub-schemas
+//! (`contains`, `prefixItems`, `patternProperties`, `dependentSchemas`,
+//! `propertyNames`, `unevaluated*`, `contentSchema`, `then`, `else`; `not`
+//! and `if` are compared whole, as a change either way).
 //!
 //! **Direction**: in a request a change is breaking when it *narrows* what
 //! the API accepts (a client's valid request may be refused); in a response
