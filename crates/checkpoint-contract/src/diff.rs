@@ -16,23 +16,30 @@
 //! knowing:
 //!
 //! - Descriptions, summaries, titles, examples, tags, `externalDocs`,
-//!   `x-…` extensions, `discriminator`, links, callbacks and webhooks are
-//!   not compared at all.
-//! - A removed parameter or request property is breaking: a client that
-//!   sends it loses its effect (or is refused by a strict server).
-//! - A removed response property is breaking even when it was optional.
-//! - Response bounds that widen (`maxLength` raised, `enum` dropped) are
-//!   breaking, like a widened type; `additionalProperties` allowed in a
-//!   response is not (adding properties is not either).
+//!   `x-…` extensions, `discriminator`, links and callbacks are not compared
+//!   at all; webhooks only by name (one removed breaks its subscribers).
+//! - Three levels ([`Level`]): breaking, may break (breaks only clients that
+//!   rely on what the contract did not firmly promise: a removed parameter
+//!   or request property, a removed optional response property, a response
+//!   pattern, a renamed media type, a new `anyOf` alternative), non-breaking.
+//! - Response bounds that widen (`maxLength` raised, `enum` dropped, a JSON
+//!   Schema 2020-12 keyword dropped) are breaking, like a widened type;
+//!   `additionalProperties` allowed in a response is not (adding properties
+//!   is not either).
 //! - An exact status `200` replaced by its range `2XX` is the same response
 //!   (compared); a range replaced by exact codes within it is compared with
 //!   each; a status, range or `default` with nothing taking its place is
 //!   removed.
-//! - A request `default` that changes is reported, as non-breaking.
+//! - A request `default` that changes is reported, as non-breaking; a
+//!   parameter's own `default` as breaking (a client that omits it gets
+//!   other behaviour).
+//! - Every change carries a stable fingerprint and a JSON pointer (see
+//!   [`Change`]); [`ignore`] applies ignore files.
 //!
 //! The result is sorted by path, method and location, so two runs over the
 //! same contracts print the same bytes.
 
+pub mod ignore;
 pub mod rules;
 mod schema;
 mod security;
@@ -42,7 +49,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use rules::{RULES, Rule};
+pub use rules::{Level, RULES, Rule};
 use schema::{Cmp, Dir, Subject, Walks};
 
 use crate::Contract;
@@ -51,8 +58,10 @@ use crate::ops::{METHODS, Operation};
 /// One difference between the old and the new contract.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Change {
-    /// Whether a client of the old contract can break.
+    /// Whether a client of the old contract can break (`level` is `breaking`).
     pub breaking: bool,
+    /// `breaking`, `may-break` or `non-breaking`.
+    pub level: Level,
     /// The rule's stable id: `response-property-removed` (see [`RULES`]).
     pub rule: &'static str,
     /// `GET /items/{id}`; `None` for a change to a whole path.
@@ -64,6 +73,16 @@ pub struct Change {
     pub location: String,
     /// One line a person understands: ``response 200 property `created_at` removed``.
     pub message: String,
+    /// The same change has the same fingerprint in every run on every
+    /// machine: 16 hex digits of a hash of the rule, the operation (or path),
+    /// the location and the message. Ignore files name changes by it.
+    pub fingerprint: String,
+    /// A JSON pointer into the contract that shows the change (the old one's,
+    /// or the new one's for what is added): down to the parameters, request
+    /// body, response or security of the operation.
+    pub pointer: String,
+    /// Whether `pointer` is into the new contract.
+    pub in_new: bool,
 }
 
 impl Change {
@@ -97,14 +116,16 @@ fn diff_within(old: &Contract, new: &Contract, budget: usize) -> Vec<Change> {
     d.found.into_iter().map(|f| f.2).collect()
 }
 
-/// The summary line: `2 breaking changes, 3 non-breaking`, or `no changes`.
+/// The summary line: `2 breaking changes, 3 non-breaking`, with `1 may
+/// break` between when there are such changes, or `no changes`.
 pub fn summary(changes: &[Change]) -> String {
-    let breaking = changes.iter().filter(|c| c.breaking).count();
-    let other = changes.len() - breaking;
+    let count = |l: Level| changes.iter().filter(|c| c.level == l).count();
+    let (breaking, may, other) = (count(Level::Breaking), count(Level::MayBreak), count(Level::NonBreaking));
     if changes.is_empty() {
         return "no changes".into();
     }
-    format!("{breaking} breaking change{}, {other} non-breaking", if breaking == 1 { "" } else { "s" })
+    let may = if may > 0 { format!(", {may} may break") } else { String::new() };
+    format!("{breaking} breaking change{}{may}, {other} non-breaking", if breaking == 1 { "" } else { "s" })
 }
 
 /// What a piece of the rendered list is, for a caller that colours it.
@@ -112,6 +133,8 @@ pub fn summary(changes: &[Change]) -> String {
 pub enum Tone {
     /// A section heading for breaking changes.
     Breaking,
+    /// A section heading for changes that may break.
+    MayBreak,
     /// A section heading for non-breaking changes.
     NonBreaking,
     /// An operation (or path) heading.
@@ -120,17 +143,22 @@ pub enum Tone {
     Rule,
 }
 
-/// The list as a person reads it: breaking changes first, then the others,
-/// grouped by operation, one line each, then the summary line.
+/// The list as a person reads it: breaking changes first, then those that
+/// may break, then the others, grouped by operation, one line each, then the
+/// summary line. `breaking_only` leaves the non-breaking ones out.
 /// `paint` styles a piece of text (identity for plain text).
 pub fn render(changes: &[Change], breaking_only: bool, paint: &dyn Fn(Tone, &str) -> String) -> String {
     let mut out = String::new();
-    let sections = [(true, "Breaking changes", Tone::Breaking), (false, "Non-breaking changes", Tone::NonBreaking)];
-    for (breaking, title, tone) in sections {
-        if !breaking && breaking_only {
+    let sections = [
+        (Level::Breaking, "Breaking changes", Tone::Breaking),
+        (Level::MayBreak, "Changes that may break", Tone::MayBreak),
+        (Level::NonBreaking, "Non-breaking changes", Tone::NonBreaking),
+    ];
+    for (level, title, tone) in sections {
+        if level == Level::NonBreaking && breaking_only {
             continue;
         }
-        let list: Vec<&Change> = changes.iter().filter(|c| c.breaking == breaking).collect();
+        let list: Vec<&Change> = changes.iter().filter(|c| c.level == level).collect();
         if list.is_empty() {
             continue;
         }
@@ -148,7 +176,7 @@ pub fn render(changes: &[Change], breaking_only: bool, paint: &dyn Fn(Tone, &str
         out.push('\n');
     }
     let mut last = summary(changes);
-    let hidden = changes.iter().filter(|c| !c.breaking).count();
+    let hidden = changes.iter().filter(|c| c.level == Level::NonBreaking).count();
     if breaking_only && hidden > 0 {
         last.push_str(" (not shown)");
     }
@@ -160,6 +188,49 @@ pub fn render(changes: &[Change], breaking_only: bool, paint: &dyn Fn(Tone, &str
 /// [`render`] without styling.
 pub fn render_plain(changes: &[Change], breaking_only: bool) -> String {
     render(changes, breaking_only, &|_, s| s.to_string())
+}
+
+/// 16 hex digits of the 64-bit FNV-1a hash of the parts (each ended by a
+/// zero byte): the same everywhere, unlike std's randomly seeded hashers.
+fn fingerprint(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.bytes().chain([0]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// The pointer of what a change is about: the path, the operation, and its
+/// parameters, request body, response or security after the location's
+/// first words; a webhook by name.
+fn pointer_to(path: &str, method: Option<&str>, location: &str) -> String {
+    use crate::pointer::escape;
+    if path == "webhooks" {
+        let name = location.strip_prefix("webhook `").and_then(|l| l.strip_suffix('`')).unwrap_or(location);
+        return format!("/webhooks/{}", escape(name));
+    }
+    let mut p = format!("/paths/{}", escape(path));
+    let Some(m) = method else { return p };
+    p.push('/');
+    p.push_str(&m.to_ascii_lowercase());
+    let mut words = location.split(' ');
+    match words.next() {
+        Some("parameter") => p.push_str("/parameters"),
+        Some("request") => p.push_str("/requestBody"),
+        Some("response") => {
+            p.push_str("/responses");
+            if let Some(code) = words.next() {
+                p.push('/');
+                p.push_str(&escape(code));
+            }
+        }
+        Some("security") => p.push_str("/security"),
+        _ => {}
+    }
+    p
 }
 
 /// `/items/{id}` → `/items/{}`: the path as matching sees it.
@@ -207,8 +278,16 @@ struct Differ<'a> {
 impl<'a> Differ<'a> {
     fn push(&mut self, path: &str, operation: Option<(&str, &str)>, e: Emit) {
         let rank = operation.map_or(0, |(m, _)| method_rank(m));
+        let in_new = matches!(e.rule.id, "path-added" | "operation-added" | "webhook-added");
+        let pointer = pointer_to(path, operation.map(|(m, _)| m), &e.location);
+        let subject = operation.map_or_else(|| path.to_string(), |(m, p)| format!("{m} {p}"));
+        let fingerprint = fingerprint(&[e.rule.id, &subject, &e.location, &e.message]);
         let change = Change {
+            fingerprint,
+            pointer,
+            in_new,
             breaking: e.rule.breaking,
+            level: e.rule.level,
             rule: e.rule.id,
             operation: operation.map(|(m, p)| format!("{m} {p}")),
             path: path.to_string(),
@@ -242,6 +321,7 @@ impl<'a> Differ<'a> {
                 self.push(p, None, e);
             }
         }
+        self.webhooks();
         let old_ops = self.old.operations();
         let new_ops = self.new.operations();
         let index = |ops: &[Operation<'_>]| -> BTreeMap<(String, String), usize> {
@@ -276,6 +356,30 @@ impl<'a> Differ<'a> {
                 };
                 self.push(&n.path, Some((&n.method, &n.path)), e);
             }
+        }
+    }
+
+    /// Webhooks (OpenAPI 3.1) by name: one removed is breaking for its subscribers.
+    fn webhooks(&mut self) {
+        let names = |c: &Contract| -> Vec<String> {
+            c.doc.get("webhooks").and_then(Value::as_object).map(|w| w.keys().cloned().collect()).unwrap_or_default()
+        };
+        let (o, n) = (names(self.old), names(self.new));
+        for name in o.iter().filter(|x| !n.contains(x)) {
+            let e = Emit {
+                rule: &rules::WEBHOOK_REMOVED,
+                location: format!("webhook `{name}`"),
+                message: format!("webhook `{name}` removed"),
+            };
+            self.push("webhooks", None, e);
+        }
+        for name in n.iter().filter(|x| !o.contains(x)) {
+            let e = Emit {
+                rule: &rules::WEBHOOK_ADDED,
+                location: format!("webhook `{name}`"),
+                message: format!("webhook `{name}` added"),
+            };
+            self.push("webhooks", None, e);
         }
     }
 
@@ -353,8 +457,38 @@ impl<'a> Differ<'a> {
                     message: format!("{label} style changed from {} to {}", show_style(&a), show_style(&b)),
                 });
             }
-            let subject = Subject { prefix: label.clone(), root: label.clone(), at: label };
-            self.cmp(Dir::Request, subject, out).root(param_schema(p.v), param_schema(q.v));
+            let (os, mut ns) = (param_schema(p.v), param_schema(q.v));
+            let list = if p.location == "body" { None } else { generalized(self.old, os, self.new, ns) };
+            if let Some(items) = list {
+                out.push(Emit {
+                    rule: &rules::PARAMETER_TYPE_GENERALIZED,
+                    location: label.clone(),
+                    message: format!("{label} now takes a list"),
+                });
+                // Each value is compared with what one value was.
+                ns = items;
+            }
+            let subject = Subject { prefix: label.clone(), root: label.clone(), at: label.clone() };
+            let start = out.len();
+            self.cmp(Dir::Request, subject, out).root(os, ns);
+            if list.is_some() && self.new.resolve(ns).get("type") == Some(&Value::String("string".into())) {
+                // On the wire every value is text: string items take what a number or a boolean was.
+                let at = label.clone();
+                let mut i = start;
+                while i < out.len() {
+                    if out[i].rule == &rules::REQUEST_TYPE_NARROWED && out[i].location == at {
+                        out.remove(i);
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            // A parameter's own default decides what a client that omits it gets.
+            for e in &mut out[start..] {
+                if e.rule == &rules::REQUEST_DEFAULT_CHANGED && e.location == label {
+                    e.rule = &rules::PARAMETER_DEFAULT_CHANGED;
+                }
+            }
         }
         for q in np.iter().filter(|q| !op.iter().any(|p| p.key == q.key)) {
             let label = format!("parameter `{}` ({})", q.name, q.location);
@@ -415,7 +549,9 @@ impl<'a> Differ<'a> {
                 }),
                 Some(nm) => {
                     let subject = body_subject("request", mt);
+                    let start = out.len();
                     self.cmp(Dir::Request, subject, out).root(media_schema(om), media_schema(nm));
+                    not_json(mt, &mut out[start..]);
                 }
             }
         }
@@ -508,8 +644,31 @@ impl<'a> Differ<'a> {
             });
         }
         let (oc, nc) = (content(o), content(n));
+        // A media type gone, and one new of the same syntax (`+json` is JSON): renamed.
+        let gone: Vec<&String> = oc.iter().filter(|(mt, _)| find_media(&nc, mt).is_none()).map(|(mt, _)| mt).collect();
+        let fresh: Vec<&(String, &Value)> = nc.iter().filter(|(mt, _)| !oc.iter().any(|(o, _)| o == mt)).collect();
+        let renamed = match (gone.as_slice(), fresh.as_slice()) {
+            // Only to a more specific name: `application/problem+json` read as
+            // JSON is what it was; the reverse may be any JSON at all.
+            ([a], [(b, _)]) if syntax(a).is_some() && syntax(a) == syntax(b) && b.contains('+') => {
+                Some(((*a).clone(), b.clone()))
+            }
+            _ => None,
+        };
         for (mt, om) in &oc {
-            match find_media(&nc, mt) {
+            let nm = match (find_media(&nc, mt), &renamed) {
+                (Some(nm), _) => Some(nm),
+                (None, Some((a, b))) if a == mt => {
+                    out.push(Emit {
+                        rule: &rules::RESPONSE_MEDIA_TYPE_RENAMED,
+                        location: format!("{side} body ({mt})"),
+                        message: format!("{side} media type `{mt}` renamed to `{b}`"),
+                    });
+                    find_media(&nc, b)
+                }
+                (None, _) => None,
+            };
+            match nm {
                 None => out.push(Emit {
                     rule: &rules::RESPONSE_MEDIA_TYPE_REMOVED,
                     location: format!("{side} body ({mt})"),
@@ -517,11 +676,14 @@ impl<'a> Differ<'a> {
                 }),
                 Some(nm) => {
                     let subject = body_subject(&side, mt);
+                    let start = out.len();
                     self.cmp(Dir::Response, subject, out).root(media_schema(om), media_schema(nm));
+                    not_json(mt, &mut out[start..]);
                 }
             }
         }
-        for (mt, _) in nc.iter().filter(|(mt, _)| !oc.iter().any(|(o, _)| o == mt)) {
+        let renamed_to = renamed.map(|(_, b)| b);
+        for (mt, _) in nc.iter().filter(|(mt, _)| !oc.iter().any(|(o, _)| o == mt) && renamed_to.as_ref() != Some(mt)) {
             out.push(Emit {
                 rule: &rules::RESPONSE_MEDIA_TYPE_ADDED,
                 location: format!("{side} body ({mt})"),
@@ -546,6 +708,17 @@ const IGNORED_HEADERS: &[&str] = &["accept", "content-type", "authorization"];
 
 fn params<'a>(op: &Operation<'a>) -> Vec<Param<'a>> {
     let names = template_names(&op.path);
+    // A path parameter is matched by its position in the template. One whose
+    // name the template does not write (`/items/{id}` declaring `itemId`)
+    // takes the first position no declared parameter names, so a template
+    // renamed on one side only is not one parameter removed and another added.
+    let declared: Vec<&str> = op
+        .parameters
+        .iter()
+        .filter(|p| p.get("in").and_then(Value::as_str).is_some_and(|l| l.eq_ignore_ascii_case("path")))
+        .filter_map(|p| p.get("name").and_then(Value::as_str))
+        .collect();
+    let mut free = (0..names.len()).filter(|i| !declared.contains(&names[*i].as_str())).collect::<Vec<_>>().into_iter();
     let mut out = Vec::new();
     for p in &op.parameters {
         let (Some(name), Some(location)) = (p.get("name").and_then(Value::as_str), p.get("in").and_then(Value::as_str))
@@ -554,7 +727,10 @@ fn params<'a>(op: &Operation<'a>) -> Vec<Param<'a>> {
         };
         let location = location.to_ascii_lowercase();
         let key = match location.as_str() {
-            "path" => names.iter().position(|n| n == name).map_or_else(|| name.to_string(), |i| format!("#{i}")),
+            "path" => match names.iter().position(|n| n == name).or_else(|| free.next()) {
+                Some(i) => format!("#{i}"),
+                None => name.to_string(),
+            },
             "header" => {
                 let lower = name.to_ascii_lowercase();
                 if IGNORED_HEADERS.contains(&lower.as_str()) {
@@ -608,6 +784,45 @@ fn content(v: &Value) -> Vec<(String, &Value)> {
 fn find_media<'a>(list: &[(String, &'a Value)], mt: &str) -> Option<&'a Value> {
     let family = format!("{}/*", mt.split('/').next().unwrap_or(mt));
     [mt, family.as_str(), "*/*"].iter().find_map(|want| list.iter().find(|(k, _)| k == want).map(|(_, v)| *v))
+}
+
+/// The syntax a media type is written in, when known: `json` for
+/// `application/json` and every `…+json`, `xml` likewise.
+fn syntax(mt: &str) -> Option<&'static str> {
+    let sub = mt.split('/').nth(1)?;
+    ["json", "xml"].into_iter().find(|s| sub == *s || sub.ends_with(&format!("+{s}")))
+}
+
+/// In a body that is not JSON, the schema's JSON type does not fix the wire
+/// format (an XML element with text and one with children are both an
+/// element): a type change there may break, depending on the server's mapping.
+fn not_json(mt: &str, emits: &mut [Emit]) {
+    if syntax(mt) == Some("json") {
+        return;
+    }
+    for e in emits {
+        if e.rule == &rules::REQUEST_TYPE_NARROWED || e.rule == &rules::RESPONSE_TYPE_CHANGED {
+            e.rule = &rules::NON_JSON_TYPE_CHANGED;
+        }
+    }
+}
+
+/// A scalar parameter that now takes a list: `?id=1` is a list of one in
+/// every style. `old` has no array or object type; `new` is an array
+/// (possibly nullable). The new items, to compare with the old value.
+fn generalized<'a>(oc: &Contract, old: &Value, nc: &'a Contract, new: &'a Value) -> Option<&'a Value> {
+    let types = |c: &Contract, s: &Value| -> Option<Vec<String>> {
+        let s = c.resolve(s);
+        match s.get("type")? {
+            Value::String(t) => Some(vec![t.clone()]),
+            Value::Array(a) => Some(a.iter().filter_map(Value::as_str).map(str::to_string).collect()),
+            _ => None,
+        }
+    };
+    let (Some(o), Some(n)) = (types(oc, old), types(nc, new)) else { return None };
+    let scalar = |t: &String| !matches!(t.as_str(), "array" | "object");
+    let list = o.iter().all(scalar) && n.iter().any(|t| t == "array") && n.iter().all(|t| t == "array" || t == "null");
+    list.then(|| nc.resolve(new).get("items").unwrap_or(&ANY))
 }
 
 fn body_subject(side: &str, mt: &str) -> Subject {
@@ -740,18 +955,24 @@ mod tests {
     }
 
     #[test]
-    fn summary_counts_both_kinds() {
-        let c = |breaking| Change {
-            breaking,
+    fn summary_counts_every_level() {
+        let c = |level: Level| Change {
+            breaking: level == Level::Breaking,
+            level,
             rule: "x",
             operation: None,
             path: "/".into(),
             location: "path".into(),
             message: "m".into(),
+            fingerprint: String::new(),
+            pointer: "/paths/~1".into(),
+            in_new: false,
         };
+        let (b, m, n) = (Level::Breaking, Level::MayBreak, Level::NonBreaking);
         assert_eq!(summary(&[]), "no changes");
-        assert_eq!(summary(&[c(true)]), "1 breaking change, 0 non-breaking");
-        assert_eq!(summary(&[c(true), c(true), c(false)]), "2 breaking changes, 1 non-breaking");
-        assert_eq!(summary(&[c(false)]), "0 breaking changes, 1 non-breaking");
+        assert_eq!(summary(&[c(b)]), "1 breaking change, 0 non-breaking");
+        assert_eq!(summary(&[c(b), c(b), c(n)]), "2 breaking changes, 1 non-breaking");
+        assert_eq!(summary(&[c(b), c(m), c(n)]), "1 breaking change, 1 may break, 1 non-breaking");
+        assert_eq!(summary(&[c(n)]), "0 breaking changes, 1 non-breaking");
     }
 }

@@ -70,3 +70,55 @@ mod tests {
         assert_eq!(super::get(&doc, ""), Some(&doc));
     }
 }
+
+/// The 1-based line of the text (YAML in block style, or JSON written one key
+/// a line) where the value at `pointer` is written: each token is looked for
+/// as a key, more indented than its parent's, before the parent's block
+/// ends. Where a token is not found (flow style, one-line JSON) the line of
+/// the deepest key found; `None` when not even the first is.
+pub fn line_of(text: &str, pointer: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut found: Option<usize> = None;
+    let (mut from, mut parent) = (0usize, None::<usize>);
+    for token in pointer.split('/').skip(1).map(unescape) {
+        let forms = [format!("{token}:"), format!("\"{token}\":"), format!("'{token}':"), format!("\"{token}\" :")];
+        let mut hit = None;
+        for (i, l) in lines.iter().enumerate().skip(from) {
+            let body = l.trim_start();
+            if body.is_empty() || body.starts_with('#') {
+                continue;
+            }
+            if i > from.saturating_sub(1) && found.is_some() && parent.is_some_and(|p| indent(l) <= p) && i != from {
+                break;
+            }
+            let body = body.strip_prefix("- ").unwrap_or(body);
+            if forms.iter().any(|f| body.starts_with(f.as_str())) && parent.is_none_or(|p| indent(l) > p) {
+                hit = Some(i);
+                break;
+            }
+        }
+        let Some(i) = hit else { break };
+        found = Some(i);
+        parent = Some(indent(lines[i]));
+        from = i + 1;
+    }
+    found.map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::line_of;
+
+    #[test]
+    fn finds_the_key_of_each_token_in_yaml_and_json() {
+        let yaml = "openapi: 3.1.0\npaths:\n  /a:\n    get:\n      responses:\n        '200':\n          description: ok\n  /items/{id}:\n    get:\n      responses:\n        \"200\":\n          description: ok\n";
+        assert_eq!(line_of(yaml, "/paths/~1items~1{id}/get/responses/200"), Some(11));
+        assert_eq!(line_of(yaml, "/paths/~1a/get"), Some(4));
+        // Not under `/a`: the search stops at the end of its block.
+        assert_eq!(line_of(yaml, "/paths/~1a/post"), Some(3));
+        let json = "{\n  \"paths\": {\n    \"/x\": {\n      \"put\": {}\n    }\n  }\n}\n";
+        assert_eq!(line_of(json, "/paths/~1x/put"), Some(4));
+        assert_eq!(line_of(json, "/webhooks"), None);
+    }
+}

@@ -8,21 +8,51 @@ use crate::pointer;
 
 /// Every `$ref` string: (pointer of the object holding it, the reference).
 pub(crate) fn refs(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    let mut path = at.to_string();
+    refs_at(v, &mut path, out);
+}
+
+/// [`refs`] with one growing pointer: a node's pointer is written out only
+/// where a `$ref` is (a large contract has a million nodes and a few thousand refs).
+fn refs_at(v: &Value, path: &mut String, out: &mut Vec<(String, String)>) {
+    let len = path.len();
     match v {
         Value::Object(m) => {
             for (k, x) in m {
                 match (k.as_str(), x) {
-                    ("$ref", Value::String(s)) => out.push((at.to_string(), s.clone())),
-                    _ => refs(x, &pointer::push(at, k), out),
+                    ("$ref", Value::String(s)) => out.push((path.clone(), s.clone())),
+                    (_, Value::Object(_) | Value::Array(_)) => {
+                        path.push('/');
+                        push_escaped(path, k);
+                        refs_at(x, path, out);
+                        path.truncate(len);
+                    }
+                    _ => {}
                 }
             }
         }
         Value::Array(a) => {
             for (i, x) in a.iter().enumerate() {
-                refs(x, &pointer::push(at, &i.to_string()), out);
+                if matches!(x, Value::Object(_) | Value::Array(_)) {
+                    use std::fmt::Write as _;
+                    let _ = write!(path, "/{i}");
+                    refs_at(x, path, out);
+                    path.truncate(len);
+                }
             }
         }
         _ => {}
+    }
+}
+
+/// A reference token appended escaped (`~` → `~0`, `/` → `~1`).
+fn push_escaped(path: &mut String, token: &str) {
+    for c in token.chars() {
+        match c {
+            '~' => path.push_str("~0"),
+            '/' => path.push_str("~1"),
+            c => path.push(c),
+        }
     }
 }
 

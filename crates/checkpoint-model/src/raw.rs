@@ -731,6 +731,12 @@ pub struct ContractDiffSpec {
     /// Accept invalid TLS certificates (self-signed staging).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub insecure: bool,
+    /// An ignore file (relative to the project root): a YAML list of accepted
+    /// changes, `fingerprint` (as `checkpoint contract diff` prints it),
+    /// `reason` and optional `expires: YYYY-MM-DD`, after which the change
+    /// counts again. Ignored changes are listed in the evidence, not counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore: Option<String>,
 }
 
 fn yes() -> bool {

@@ -212,3 +212,51 @@ gates:
     assert_eq!(g.status, Status::Errored, "{g:#?}");
     assert!(g.reason.as_deref().unwrap().contains("base contract api/openapi.yaml: line "), "{g:#?}");
 }
+
+/// An ignore file silences exactly its change until its date, then the change counts again.
+#[tokio::test]
+async fn an_ignore_file_accepts_a_change_until_it_expires() {
+    let api = server().await;
+    let text = |v: &Value| serde_json::to_string_pretty(v).unwrap();
+    let (old, new) = (text(&contract(true)), text(&contract(false)));
+    let changes = checkpoint_contract::diff::diff(
+        &checkpoint_contract::from_text(&old, "old").unwrap(),
+        &checkpoint_contract::from_text(&new, "new").unwrap(),
+    );
+    let [removed] = &changes[..] else { panic!("one change expected: {changes:#?}") };
+    let entry = |expires: &str| {
+        format!("- fingerprint: {}\n  reason: clients moved to updated_at\n  expires: {expires}\n", removed.fingerprint)
+    };
+    let yaml = r#"
+checkpoint: 1
+title: Contract
+gates:
+  - id: accepted
+    title: A known break, accepted until 2999
+    checks:
+      - name: ignored
+        contract-diff: { base: api/openapi.json, live: "${API}/openapi.json", ignore: api/ignore.yaml }
+  - id: expired
+    title: The acceptance ran out
+    checks:
+      - name: expired
+        contract-diff: { base: api/openapi.json, live: "${API}/openapi.json", ignore: api/expired.yaml }
+"#;
+    let files = [
+        ("api/openapi.json", old.as_str()),
+        ("api/ignore.yaml", &entry("2999-12-31")),
+        ("api/expired.yaml", &entry("2000-01-01")),
+    ];
+    let gates = run_yaml(yaml, &[("API", &api)], &files).await;
+
+    let a = gate(&gates, "accepted");
+    assert_eq!(a.status, Status::Passed, "{a:#?}");
+    let ev = a.checks[0].evidence.as_deref().unwrap();
+    assert!(ev.contains(&format!("Ignored (1):\n  GET /items/{{id}}: response 200 property `created_at` removed  [response-property-removed] {}: clients moved to updated_at (until 2999-12-31)\n", removed.fingerprint)), "{ev}");
+
+    let e = gate(&gates, "expired");
+    assert_eq!(e.status, Status::Failed, "{e:#?}");
+    assert!(e.reason.as_deref().unwrap().contains("breaking: expected 0, got 1"), "{e:#?}");
+    let ev = e.checks[0].evidence.as_deref().unwrap();
+    assert!(ev.contains(&format!("ignore entry {} expired on 2000-01-01", removed.fingerprint)), "{ev}");
+}

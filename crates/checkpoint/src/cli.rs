@@ -334,6 +334,8 @@ Exit codes:
 Examples:
   checkpoint contract diff openapi.json http://localhost:8000/openapi.json
   checkpoint contract diff old.yaml new.yaml --breaking-only
+  checkpoint contract diff old.yaml new.yaml --fail-on may-break
+  checkpoint contract diff old.yaml new.yaml --ignore contract-ignore.yaml --format github
   checkpoint contract diff old.yaml new.yaml --format json
   checkpoint contract diff api.yaml https://staging/openapi.json -H 'Authorization: Bearer …'";
 
@@ -346,12 +348,22 @@ pub struct DiffArgs {
     /// The contract to check against it: a file or an http(s) URL.
     #[arg(value_name = "NEW")]
     pub new: String,
-    /// `text` for people, `json` for machines (`{breaking, non_breaking, changes: […]}`).
+    /// `text` for people, `json` for machines (`{breaking, may_break, non_breaking, changes: […]}`),
+    /// `markdown` for a pull request comment, `junit` for CI test reports, `github` for
+    /// GitHub Actions annotations (`::error file=…,line=…::…`).
     #[arg(long, value_enum, default_value_t = DiffFormat::Text, value_name = "FORMAT")]
     pub format: DiffFormat,
-    /// List only the breaking changes (the summary still counts the others).
+    /// List only the changes that break or may break (the summary still counts the others).
     #[arg(long)]
     pub breaking_only: bool,
+    /// Exit 1 on `breaking` changes only (the default), or on changes that
+    /// `may-break` too (a removed optional response property, a renamed media type, …).
+    #[arg(long, value_enum, default_value_t = FailOn::Breaking, value_name = "LEVEL")]
+    pub fail_on: FailOn,
+    /// An ignore file: a YAML list of `fingerprint`, `reason` and optional `expires: YYYY-MM-DD`.
+    /// A listed change is shown as ignored and does not fail; after its date it counts again.
+    #[arg(long, value_name = "FILE")]
+    pub ignore: Option<std::path::PathBuf>,
     /// A request header for URLs, `'Name: value'` (a token for a protected spec). Repeatable;
     /// sent only to the host of OLD or NEW, not to other hosts their `$ref`s name.
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE", value_parser = parse_header)]
@@ -361,10 +373,20 @@ pub struct DiffArgs {
     pub insecure: bool,
 }
 
+/// Which changes make `contract diff` exit 1.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FailOn {
+    Breaking,
+    MayBreak,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum DiffFormat {
     Text,
     Json,
+    Markdown,
+    Junit,
+    Github,
 }
 
 fn parse_header(s: &str) -> Result<(String, String), String> {

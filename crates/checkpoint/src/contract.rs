@@ -7,15 +7,15 @@ use std::io::IsTerminal as _;
 use std::path::Path;
 
 use anstyle::{AnsiColor, Style};
-use checkpoint_contract::diff::{self, Tone};
+use checkpoint_contract::diff::{self, Tone, ignore};
 use checkpoint_contract::{Contract, LoadError};
 use checkpoint_model::diag::{Diagnostic, Diagnostics, Location};
 use checkpoint_model::exit;
 use checkpoint_runner::contract_source::{self as loader, SourceError};
 use indexmap::IndexMap;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::cli::{ColorChoice, ContractCommand, DiffArgs, DiffFormat};
+use crate::cli::{ColorChoice, ContractCommand, DiffArgs, DiffFormat, FailOn};
 
 pub async fn command(color: ColorChoice, cmd: ContractCommand) -> u8 {
     match cmd {
@@ -47,29 +47,261 @@ async fn diff(color: ColorChoice, args: &DiffArgs) -> u8 {
         crate::err!("{}", errors.join("\n"));
         return exit::USAGE;
     };
-    let changes = diff::diff(&old, &new);
-    let breaking = changes.iter().filter(|c| c.breaking).count();
+    let entries = match &args.ignore {
+        None => Vec::new(),
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => match ignore::parse(&text, &path.display().to_string()) {
+                Ok(e) => e,
+                Err(e) => {
+                    crate::errln!("error: {e}");
+                    return exit::USAGE;
+                }
+            },
+            Err(e) => {
+                crate::errln!(
+                    "error: cannot read ignore file {}: {e}\n  = help: give an existing file, or leave out --ignore",
+                    path.display()
+                );
+                return exit::USAGE;
+            }
+        },
+    };
+    let applied = ignore::apply(diff::diff(&old, &new), &entries, &ignore::today());
+    let changes = &applied.kept;
+    let floor = match args.fail_on {
+        FailOn::Breaking => diff::Level::Breaking,
+        FailOn::MayBreak => diff::Level::MayBreak,
+    };
+    let failing = changes.iter().filter(|c| c.level >= floor).count();
+    let places = Places::new(&old, &new);
     match args.format {
         DiffFormat::Text => {
             let paint = painter(crate::console::use_color(color, std::io::stdout().is_terminal()));
-            crate::out!("{}", diff::render(&changes, args.breaking_only, &paint));
+            crate::out!("{}", diff::render(changes, args.breaking_only, &paint));
+            crate::out!("{}", ignore_notes(&applied));
         }
-        DiffFormat::Json => crate::outln!("{}", to_json(&old, &new, &changes, args.breaking_only)),
+        DiffFormat::Json => crate::outln!("{}", to_json(&old, &new, &applied, args.breaking_only, &places)),
+        DiffFormat::Markdown => crate::out!("{}", to_markdown(&applied, args.breaking_only, &places)),
+        DiffFormat::Junit => crate::out!("{}", to_junit(&applied, floor, &places)),
+        DiffFormat::Github => crate::out!("{}", to_github(&applied, args.breaking_only, &places)),
     }
-    if breaking > 0 { exit::FAILED } else { exit::PASSED }
+    // The process ends here: freeing two large documents node by node would
+    // cost a tenth of a large diff's time for nothing.
+    std::mem::forget((old, new));
+    if failing > 0 { exit::FAILED } else { exit::PASSED }
 }
 
-fn to_json(old: &Contract, new: &Contract, changes: &[diff::Change], breaking_only: bool) -> String {
-    let breaking = changes.iter().filter(|c| c.breaking).count();
-    let shown: Vec<&diff::Change> = changes.iter().filter(|c| c.breaking || !breaking_only).collect();
+/// Where a change is written: the file (when the contract was one) and line.
+struct Places {
+    old: Option<(String, String)>,
+    new: Option<(String, String)>,
+}
+
+impl Places {
+    fn new(old: &Contract, new: &Contract) -> Self {
+        let file = |c: &Contract| {
+            let p = Path::new(&c.source);
+            (!c.source.contains("://") && p.is_file())
+                .then(|| std::fs::read_to_string(p).ok().map(|t| (c.source.clone(), t)))
+                .flatten()
+        };
+        Self { old: file(old), new: file(new) }
+    }
+
+    /// `(file, line)` of a change, when its contract is a file.
+    fn of(&self, c: &diff::Change) -> Option<(&str, usize)> {
+        let (file, text) = if c.in_new { self.new.as_ref()? } else { self.old.as_ref()? };
+        Some((file.as_str(), checkpoint_contract::pointer::line_of(text, &c.pointer)?))
+    }
+}
+
+/// After the text list: what the ignore file silenced, what counts again, what it names in vain.
+fn ignore_notes(a: &ignore::Applied) -> String {
+    let mut out = String::new();
+    if !a.ignored.is_empty() {
+        out.push_str(&format!("\nIgnored ({}):\n", a.ignored.len()));
+        for (c, e) in &a.ignored {
+            let until = e.expires.as_deref().map(|d| format!(" (until {d})")).unwrap_or_default();
+            out.push_str(&format!("  {}  [{}] {}: {}{until}\n", c.line(), c.rule, c.fingerprint, e.reason));
+        }
+    }
+    for e in &a.expired {
+        out.push_str(&format!(
+            "note: ignore entry {} expired on {}: its change counts again ({})\n",
+            e.fingerprint,
+            e.expires.as_deref().unwrap_or("?"),
+            e.reason
+        ));
+    }
+    for e in &a.unused {
+        out.push_str(&format!("note: ignore entry {} matches no change: remove it ({})\n", e.fingerprint, e.reason));
+    }
+    out
+}
+
+fn shown(changes: &[diff::Change], breaking_only: bool) -> impl Iterator<Item = &diff::Change> {
+    changes.iter().filter(move |c| c.level != diff::Level::NonBreaking || !breaking_only)
+}
+
+fn to_json(old: &Contract, new: &Contract, a: &ignore::Applied, breaking_only: bool, places: &Places) -> String {
+    let changes = &a.kept;
+    let count = |l: diff::Level| changes.iter().filter(|c| c.level == l).count();
+    let with_place = |c: &diff::Change| {
+        let mut v = serde_json::to_value(c).unwrap_or_default();
+        if let (Some((file, line)), Some(m)) = (places.of(c), v.as_object_mut()) {
+            m.insert("file".into(), json!(file));
+            m.insert("line".into(), json!(line));
+        }
+        v
+    };
+    let list: Vec<Value> = shown(changes, breaking_only).map(with_place).collect();
+    let ignored: Vec<Value> = a
+        .ignored
+        .iter()
+        .map(|(c, e)| {
+            let mut v = with_place(c);
+            if let Some(m) = v.as_object_mut() {
+                m.insert("reason".into(), json!(e.reason));
+                m.insert("expires".into(), json!(e.expires));
+            }
+            v
+        })
+        .collect();
     let doc = json!({
         "old": old.source,
         "new": new.source,
-        "breaking": breaking,
-        "non_breaking": changes.len() - breaking,
-        "changes": shown,
+        "breaking": count(diff::Level::Breaking),
+        "may_break": count(diff::Level::MayBreak),
+        "non_breaking": count(diff::Level::NonBreaking),
+        "changes": list,
+        "ignored": ignored,
+        "expired": a.expired.iter().map(|e| &e.fingerprint).collect::<Vec<_>>(),
+        "unused": a.unused.iter().map(|e| &e.fingerprint).collect::<Vec<_>>(),
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+fn level_word(l: diff::Level) -> &'static str {
+    match l {
+        diff::Level::Breaking => "breaking",
+        diff::Level::MayBreak => "may break",
+        diff::Level::NonBreaking => "non-breaking",
+    }
+}
+
+/// `file:line`, or the pointer when the contract was not a file.
+fn place(places: &Places, c: &diff::Change) -> String {
+    places.of(c).map_or_else(|| c.pointer.clone(), |(f, l)| format!("{f}:{l}"))
+}
+
+/// A table for a pull request comment; pipes in messages escaped.
+fn to_markdown(a: &ignore::Applied, breaking_only: bool, places: &Places) -> String {
+    let cell = |s: &str| s.replace('|', "\\|");
+    let mut out = String::from("## API contract changes\n\n");
+    out.push_str(&format!("{}\n\n", diff::summary(&a.kept)));
+    let list: Vec<&diff::Change> = shown(&a.kept, breaking_only).collect();
+    if !list.is_empty() {
+        out.push_str("| level | operation | change | rule | where | fingerprint |\n|---|---|---|---|---|---|\n");
+        for c in list {
+            out.push_str(&format!(
+                "| {} | {} | {} | `{}` | `{}` | `{}` |\n",
+                level_word(c.level),
+                cell(c.operation.as_deref().unwrap_or(&c.path)),
+                cell(&c.message),
+                c.rule,
+                cell(&place(places, c)),
+                c.fingerprint
+            ));
+        }
+    }
+    if !a.ignored.is_empty() {
+        out.push_str(&format!("\n{} ignored:\n\n", a.ignored.len()));
+        for (c, e) in &a.ignored {
+            out.push_str(&format!("- {} (`{}`): {}\n", cell(&c.line()), c.fingerprint, cell(&e.reason)));
+        }
+    }
+    out
+}
+
+/// One test case per change; those at or above the failing level fail.
+fn to_junit(a: &ignore::Applied, floor: diff::Level, places: &Places) -> String {
+    let x = xml;
+    let failing = a.kept.iter().filter(|c| c.level >= floor).count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites name=\"contract diff\" tests=\"{}\" failures=\"{failing}\">\n  <testsuite name=\"contract diff\" tests=\"{}\" failures=\"{failing}\" skipped=\"{}\">\n",
+        a.kept.len() + a.ignored.len(),
+        a.kept.len() + a.ignored.len(),
+        a.ignored.len()
+    ));
+    for c in &a.kept {
+        let name = x(&c.line());
+        out.push_str(&format!("    <testcase classname=\"{}\" name=\"{name}\"", x(c.rule)));
+        if c.level >= floor {
+            out.push_str(&format!(
+                ">\n      <failure message=\"{name}\" type=\"{}\">{} at {} (fingerprint {})</failure>\n    </testcase>\n",
+                level_word(c.level),
+                x(c.rule),
+                x(&place(places, c)),
+                c.fingerprint
+            ));
+        } else {
+            out.push_str(" />\n");
+        }
+    }
+    for (c, e) in &a.ignored {
+        out.push_str(&format!(
+            "    <testcase classname=\"{}\" name=\"{}\">\n      <skipped message=\"ignored: {}\" />\n    </testcase>\n",
+            x(c.rule),
+            x(&c.line()),
+            x(&e.reason)
+        ));
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// Text for an XML attribute or element: markup and control characters escaped.
+fn xml(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\n' => o.push_str("&#10;"),
+            c if c.is_control() => {}
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// GitHub Actions workflow commands: `error` for breaking, `warning` for may
+/// break, `notice` for the rest, at the change's file and line when known.
+fn to_github(a: &ignore::Applied, breaking_only: bool, places: &Places) -> String {
+    // Workflow command data escapes `%`, CR and LF; properties also `:` and `,`.
+    let data = |s: &str| s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    let prop = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
+    let mut out = String::new();
+    for c in shown(&a.kept, breaking_only) {
+        let kind = match c.level {
+            diff::Level::Breaking => "error",
+            diff::Level::MayBreak => "warning",
+            diff::Level::NonBreaking => "notice",
+        };
+        let at = places.of(c).map(|(f, l)| format!("file={},line={l},", prop(f))).unwrap_or_default();
+        out.push_str(&format!(
+            "::{kind} {at}title={}::{} ({}, fingerprint {})\n",
+            prop(&format!("{} {}", level_word(c.level), c.rule)),
+            data(&c.line()),
+            data(&c.pointer),
+            c.fingerprint
+        ));
+    }
+    out.push_str(&format!("{}\n", diff::summary(&a.kept)));
+    out
 }
 
 fn painter(color: bool) -> impl Fn(Tone, &str) -> String {
@@ -79,6 +311,7 @@ fn painter(color: bool) -> impl Fn(Tone, &str) -> String {
         }
         let style = match tone {
             Tone::Breaking => Style::new().fg_color(Some(AnsiColor::Red.into())).bold(),
+            Tone::MayBreak => Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold(),
             Tone::NonBreaking => Style::new().fg_color(Some(AnsiColor::Green.into())).bold(),
             Tone::Group => Style::new().bold(),
             Tone::Rule => Style::new().dimmed(),

@@ -90,23 +90,49 @@ fn json_for_machines() {
     assert_eq!(o.status.code(), Some(1));
     let doc: Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
     assert_eq!(doc["old"], "old.yaml");
-    assert_eq!(doc["breaking"], 4);
+    assert_eq!(doc["breaking"], 3);
+    assert_eq!(doc["may_break"], 1);
     assert_eq!(doc["non_breaking"], 3);
     assert_eq!(
         doc["changes"][0],
         serde_json::json!({
             "breaking": true,
+            "level": "breaking",
             "rule": "response-property-removed",
             "operation": "GET /items/{id}",
             "path": "/items/{id}",
             "location": "response 200 body /created_at",
-            "message": "response 200 property `created_at` removed"
+            "message": "response 200 property `created_at` removed",
+            // Pinned: a fingerprint must not change between versions, or ignore files break.
+            "fingerprint": "1d72a1a64f6aa826",
+            "pointer": "/paths/~1items~1{id}/get/responses/200",
+            "in_new": false,
+            "file": "old.yaml",
+            "line": 7
         })
     );
     let o = diff(&["old.yaml", "new.yaml", "--format", "json", "--breaking-only"], &corpus("response-properties"));
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(doc["changes"].as_array().unwrap().len(), 4);
+    assert_eq!(doc["changes"].as_array().unwrap().len(), 4, "breaking and may-break");
     assert_eq!(doc["non_breaking"], 3, "still counted");
+}
+
+#[test]
+fn fail_on_may_break_fails_on_changes_that_may_break() {
+    // `tags[].label` was optional: its removal may break, nothing else in the case does.
+    let dir = corpus("response-properties");
+    let only_optional = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let old = std::fs::read_to_string(dir.join("old.yaml")).unwrap();
+    std::fs::write(only_optional.path().join("old.yaml"), &old).unwrap();
+    // The new contract with only the optional property gone.
+    let trimmed = old.replacen("properties: { label: { type: string } }", "properties: {}", 1);
+    assert_ne!(trimmed, old, "the case declares tags[].label");
+    std::fs::write(only_optional.path().join("new.yaml"), &trimmed).unwrap();
+    let o = diff(&["old.yaml", "new.yaml"], only_optional.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("[response-optional-property-removed]"), "{}", stdout(&o));
+    let o = diff(&["old.yaml", "new.yaml", "--fail-on", "may-break"], only_optional.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
 }
 
 #[test]
@@ -218,4 +244,104 @@ fn help_explains_the_rules_and_exit_codes() {
     for needle in ["A change is breaking when", "Exit codes:", "1  at least one breaking change", "docs/contract.md"] {
         assert!(out.contains(needle), "{needle}: {out}");
     }
+}
+
+fn json_of(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
+fn fingerprints(doc: &Value, key: &str) -> Vec<String> {
+    doc[key].as_array().unwrap().iter().map(|c| c["fingerprint"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn fingerprints_are_the_same_across_runs_and_working_directories() {
+    let case = corpus("response-properties");
+    let a = json_of(&diff(&["old.yaml", "new.yaml", "--format", "json"], &case));
+    let (old, new) = (case.join("old.yaml"), case.join("new.yaml"));
+    let elsewhere = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let b = json_of(&diff(&[old.to_str().unwrap(), new.to_str().unwrap(), "--format", "json"], elsewhere.path()));
+    let (fa, fb) = (fingerprints(&a, "changes"), fingerprints(&b, "changes"));
+    assert_eq!(fa, fb);
+    let mut unique = fa.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), fa.len(), "one fingerprint per change: {fa:?}");
+    assert!(fa.iter().all(|f| f.len() == 16 && f.bytes().all(|b| b.is_ascii_hexdigit())), "{fa:?}");
+}
+
+#[test]
+fn an_ignore_entry_silences_exactly_its_change_until_its_expiry() {
+    let case = corpus("response-properties");
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    for f in ["old.yaml", "new.yaml"] {
+        std::fs::copy(case.join(f), dir.path().join(f)).unwrap();
+    }
+    let all = json_of(&diff(&["old.yaml", "new.yaml", "--format", "json"], dir.path()));
+    let breaking: Vec<&Value> = all["changes"].as_array().unwrap().iter().filter(|c| c["breaking"] == true).collect();
+    assert_eq!(breaking.len(), 3);
+    let entry = |c: &Value, expires: &str| {
+        format!(
+            "- fingerprint: {}\n  reason: accepted in the test\n  expires: {expires}\n",
+            c["fingerprint"].as_str().unwrap()
+        )
+    };
+    let ignore = dir.path().join("ignore.yaml");
+    let run = || diff(&["old.yaml", "new.yaml", "--format", "json", "--ignore", "ignore.yaml"], dir.path());
+
+    // Two of three breaking changes ignored: the third still fails, and only the two are gone.
+    std::fs::write(&ignore, entry(breaking[0], "2999-12-31") + &entry(breaking[1], "2999-12-31")).unwrap();
+    let o = run();
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let doc = json_of(&o);
+    assert_eq!(
+        fingerprints(&doc, "ignored"),
+        [&breaking[0]["fingerprint"], &breaking[1]["fingerprint"]].map(|f| f.as_str().unwrap().to_string())
+    );
+    let left = fingerprints(&doc, "changes");
+    assert_eq!(left.len(), all["changes"].as_array().unwrap().len() - 2);
+    assert!(left.contains(&breaking[2]["fingerprint"].as_str().unwrap().to_string()));
+
+    // All three ignored: exit 0.
+    std::fs::write(&ignore, breaking.iter().map(|c| entry(c, "2999-12-31")).collect::<String>()).unwrap();
+    assert_eq!(run().status.code(), Some(0), "{}", stdout(&run()));
+
+    // One entry past its date: its change counts again, and is named as expired.
+    let text = entry(breaking[0], "2000-01-01") + &entry(breaking[1], "2999-12-31") + &entry(breaking[2], "2999-12-31");
+    std::fs::write(&ignore, text).unwrap();
+    let o = run();
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let doc = json_of(&o);
+    assert_eq!(doc["expired"], serde_json::json!([breaking[0]["fingerprint"]]));
+    assert_eq!(doc["breaking"], 1);
+
+    // A broken entry is a usage error that names the file, the entry and the fix.
+    std::fs::write(&ignore, "- fingerprint: nope\n  reason: x\n").unwrap();
+    let o = run();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("ignore.yaml: entry 1: fingerprint `nope` is not 16 hex digits"), "{err}");
+}
+
+#[test]
+fn github_annotations_name_the_file_and_line() {
+    let o = diff(&["old.yaml", "new.yaml", "--format", "github"], &corpus("response-properties"));
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let old = std::fs::read_to_string(corpus("response-properties").join("old.yaml")).unwrap();
+    let want_line = old
+        .lines()
+        .position(|l| {
+            l.trim_start().starts_with("\"200\":")
+                || l.trim_start().starts_with("'200':")
+                || l.trim_start().starts_with("200:")
+        })
+        .unwrap()
+        + 1;
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!("::error file=old.yaml,line={want_line},title=breaking response-property-removed::GET /items/{{id}}: response 200 property `created_at` removed")),
+        "{out}"
+    );
+    assert!(out.contains("::warning file=old.yaml"), "may-break changes are warnings: {out}");
 }

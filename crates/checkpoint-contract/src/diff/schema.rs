@@ -6,8 +6,11 @@
 //! 3.0's `nullable` was rewritten to `type: [T, "null"]` on load), a single
 //! remaining alternative folded in, and the type inferred where it is implied
 //! (`properties` → object). Views are then compared keyword by keyword, and
-//! recursively through properties, `items`, `additionalProperties` and the
-//! alternatives of `anyOf`/`oneOf`.
+//! recursively through properties, `items`, `additionalProperties`, the
+//! alternatives of `anyOf`/`oneOf` and the JSON Schema 2020-12 sub-schemas
+//! (`contains`, `prefixItems`, `patternProperties`, `dependentSchemas`,
+//! `propertyNames`, `unevaluated*`, `contentSchema`, `then`, `else`; `not`
+//! and `if` are compared whole, as a change either way).
 //!
 //! **Direction**: in a request a change is breaking when it *narrows* what
 //! the API accepts (a client's valid request may be refused); in a response
@@ -50,6 +53,9 @@ pub(crate) enum Seg {
     Prop(String),
     Items,
     Additional,
+    /// Into a JSON Schema 2020-12 applicator: `contains`, `prefixItems/0`,
+    /// `patternProperties/^x-`, `then`.
+    Word(String),
 }
 
 /// How changes at a schema are named.
@@ -133,6 +139,8 @@ const WORDS: &[&str] = &[
     "exclusiveMinimum",
     "minItems",
     "minProperties",
+    "minContains",
+    "maxContains",
     "pattern",
     "format",
     "multipleOf",
@@ -142,9 +150,39 @@ const WORDS: &[&str] = &[
     "writeOnly",
 ];
 /// Upper bounds: lowering one tightens.
-const UPPER: &[&str] = &["maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxProperties"];
+const UPPER: &[&str] = &["maxLength", "maximum", "exclusiveMaximum", "maxItems", "maxProperties", "maxContains"];
 /// Lower bounds: raising one tightens.
-const LOWER: &[&str] = &["minLength", "minimum", "exclusiveMinimum", "minItems", "minProperties"];
+const LOWER: &[&str] = &["minLength", "minimum", "exclusiveMinimum", "minItems", "minProperties", "minContains"];
+/// JSON Schema 2020-12 applicators holding one schema, compared like
+/// `items`: added tightens, removed relaxes, both there are walked.
+const SUBSCHEMAS: &[&str] =
+    &["contains", "propertyNames", "unevaluatedProperties", "unevaluatedItems", "contentSchema", "then", "else"];
+/// Applicators whose change can move the accepted values either way
+/// (`not` inverts, `if` selects `then` or `else`): any change is a change.
+const OPAQUE: &[&str] = &["not", "if"];
+/// Applicators holding a schema per name or pattern.
+const SCHEMA_MAPS: &[&str] = &["patternProperties", "dependentSchemas"];
+/// Every 2020-12 keyword [`View`] keeps for [`Pair::keywords`].
+const KEYWORDS: &[&str] = &[
+    "contains",
+    "propertyNames",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "contentSchema",
+    "then",
+    "else",
+    "not",
+    "if",
+    "patternProperties",
+    "dependentSchemas",
+    "dependentRequired",
+    "prefixItems",
+    "contentMediaType",
+    "contentEncoding",
+];
+/// Patterns that match every string (ECMA-262 patterns are not anchored):
+/// the same as no pattern.
+const MATCH_ALL: &[&str] = &["", ".*", "^.*", "(.*)"];
 /// Format changes that only widen the values (old → new).
 const WIDER_FORMATS: &[(&str, &str)] = &[("int32", "int64"), ("float", "double")];
 
@@ -166,6 +204,10 @@ struct View<'a> {
     /// `anyOf`/`oneOf` with more than one non-null alternative.
     variants: Option<(&'static str, Vec<&'a Value>)>,
     words: BTreeMap<&'static str, &'a Value>,
+    /// The 2020-12 keywords of [`KEYWORDS`].
+    keywords: BTreeMap<&'static str, &'a Value>,
+    /// The members of the schema's own `allOf`: the schema a `$ref` names, or `None` inline.
+    all_of: Vec<Option<String>>,
     /// The `$ref`s followed while flattening, so a `$ref` cycle through `allOf` ends.
     ids: Vec<String>,
     never: bool,
@@ -232,7 +274,20 @@ impl<'a> View<'a> {
                 self.words.entry(w).or_insert(x);
             }
         }
+        for w in KEYWORDS {
+            if let Some(x) = m.get(*w) {
+                self.keywords.entry(w).or_insert(x);
+            }
+        }
         if let Some(Value::Array(all)) = m.get("allOf") {
+            if depth == 0 || self.all_of.is_empty() {
+                // A member of only annotations constrains nothing.
+                let constrains = |x: &&Value| match x {
+                    Value::Object(m) => m.keys().any(|k| !k.starts_with("x-") && !ANNOTATIONS.contains(&k.as_str())),
+                    _ => true,
+                };
+                self.all_of.extend(all.iter().filter(constrains).map(|x| label(c, x).0));
+            }
             for x in all {
                 self.absorb(c, x, depth + 1);
             }
@@ -263,7 +318,7 @@ impl<'a> View<'a> {
         if self.types.is_none() && self.variants.is_none() {
             if !self.props.is_empty() || self.additional.is_some() || !self.required.is_empty() {
                 self.types = Some(BTreeSet::from(["object".to_string()]));
-            } else if self.items.is_some() {
+            } else if self.items.is_some() || self.keywords.contains_key("prefixItems") {
                 self.types = Some(BTreeSet::from(["array".to_string()]));
             } else if let Some(e) = self.enumv.as_ref().filter(|e| !e.is_empty()) {
                 self.types = Some(e.iter().map(|v| json_type(v).to_string()).collect());
@@ -586,10 +641,15 @@ impl<'a, 'o> Cmp<'a, 'o> {
     /// `response 200 property `a.b``, or the root's name.
     fn name(&self, path: &[Seg]) -> String {
         if !path.iter().any(|s| matches!(s, Seg::Prop(_))) {
-            return match path.len() {
-                0 => self.subject.root.clone(),
-                _ => format!("{} items", self.subject.root),
-            };
+            let mut name = self.subject.root.clone();
+            for s in path {
+                match s {
+                    Seg::Word(w) => name.push_str(&format!(" ({w})")),
+                    Seg::Items => name.push_str(" items"),
+                    _ => {}
+                }
+            }
+            return name;
         }
         let mut dotted = String::new();
         for s in path {
@@ -602,6 +662,10 @@ impl<'a, 'o> Cmp<'a, 'o> {
                 }
                 Seg::Items => dotted.push_str("[]"),
                 Seg::Additional => dotted.push_str(if dotted.is_empty() { "*" } else { ".*" }),
+                Seg::Word(w) => {
+                    dotted.push_str(if dotted.is_empty() { "" } else { " " });
+                    dotted.push_str(&format!("({w})"));
+                }
             }
         }
         format!("{} property `{dotted}`", self.subject.prefix)
@@ -621,6 +685,10 @@ impl<'a, 'o> Cmp<'a, 'o> {
                 }
                 Seg::Items => p.push_str("[]"),
                 Seg::Additional => p.push_str("/*"),
+                Seg::Word(w) => {
+                    p.push_str("/$");
+                    p.push_str(w);
+                }
             }
         }
         format!("{} {p}", self.subject.at)
@@ -673,7 +741,13 @@ impl<'a> Pair<'a, '_> {
         self.nullable(&ov, &nv);
         self.enums(&ov, &nv);
         self.constraints(&ov, &nv);
-        if allows(ov.types.as_ref(), "object") && allows(nv.types.as_ref(), "object") {
+        self.keywords(&ov, &nv);
+        self.all_of(&ov, &nv);
+        // Properties under another type (`type: array` with `required`) are
+        // still compared while the type stays: validators apply them.
+        let declares = |v: &View<'_>| !v.props.is_empty() || !v.required.is_empty();
+        let same_type = ov.types == nv.types && (declares(&ov) || declares(&nv));
+        if (allows(ov.types.as_ref(), "object") && allows(nv.types.as_ref(), "object")) || same_type {
             self.object(&ov, &nv);
         }
         if allows(ov.types.as_ref(), "array")
@@ -770,11 +844,17 @@ impl<'a> Pair<'a, '_> {
             }
         }
         let text = |v: &View<'_>, w: &str| v.words.get(w).and_then(|x| x.as_str()).map(str::to_string);
-        match (text(ov, "pattern"), text(nv, "pattern")) {
+        let pattern = |v: &View<'_>| text(v, "pattern").filter(|p| !MATCH_ALL.contains(&p.as_str()));
+        // A response pattern dropped or replaced troubles only clients that validate it.
+        let relaxed = |this: &mut Self, e: Effect, detail: String| match this.dir {
+            Dir::Response => this.emit(&rules::RESPONSE_PATTERN_RELAXED, None, format!(": {detail}")),
+            Dir::Request => this.effect(e, &detail),
+        };
+        match (pattern(ov), pattern(nv)) {
             (None, Some(n)) => self.effect(Effect::Tighter, &format!("pattern `{n}` added")),
-            (Some(o), None) => self.effect(Effect::Looser, &format!("pattern `{o}` removed")),
+            (Some(o), None) => relaxed(self, Effect::Looser, format!("pattern `{o}` removed")),
             (Some(o), Some(n)) if o != n => {
-                self.effect(Effect::Different, &format!("pattern changed from `{o}` to `{n}`"));
+                relaxed(self, Effect::Different, format!("pattern changed from `{o}` to `{n}`"));
             }
             _ => {}
         }
@@ -829,6 +909,104 @@ impl<'a> Pair<'a, '_> {
         }
     }
 
+    /// `allOf` members added or removed. Their properties are merged and
+    /// compared like any others; a member added is also a constraint added
+    /// (every value must now satisfy it too), one removed a constraint removed.
+    /// In responses the merged properties say all there is to say.
+    fn all_of(&mut self, ov: &View<'a>, nv: &View<'a>) {
+        if self.dir == Dir::Response || (ov.all_of.is_empty() && nv.all_of.is_empty()) {
+            return;
+        }
+        let named = |v: &View<'_>| v.all_of.iter().flatten().cloned().collect::<BTreeSet<String>>();
+        let inline = |v: &View<'_>| v.all_of.iter().filter(|x| x.is_none()).count();
+        let (on, nn) = (named(ov), named(nv));
+        for x in nn.difference(&on) {
+            self.effect(Effect::Tighter, &format!("allOf member `{x}` added"));
+        }
+        for x in on.difference(&nn) {
+            self.effect(Effect::Looser, &format!("allOf member `{x}` removed"));
+        }
+        let (oi, ni) = (inline(ov), inline(nv));
+        if ni > oi {
+            self.effect(Effect::Tighter, &format!("{} inline allOf member(s) added", ni - oi));
+        } else if oi > ni {
+            self.effect(Effect::Looser, &format!("{} inline allOf member(s) removed", oi - ni));
+        }
+    }
+
+    /// The JSON Schema 2020-12 keywords (OpenAPI 3.1), in the style of the
+    /// others: a keyword added constrains more, removed constrains less, and
+    /// the schemas inside are walked in the same direction.
+    fn keywords(&mut self, ov: &View<'a>, nv: &View<'a>) {
+        let (ok, nk) = (&ov.keywords, &nv.keywords);
+        for w in SUBSCHEMAS {
+            match (ok.get(w), nk.get(w)) {
+                (None, Some(_)) => self.effect(Effect::Tighter, &format!("`{w}` added")),
+                (Some(_), None) => self.effect(Effect::Looser, &format!("`{w}` removed")),
+                (Some(o), Some(n)) => self.then(o, n, Some(Seg::Word((*w).to_string()))),
+                (None, None) => {}
+            }
+        }
+        for w in OPAQUE {
+            match (ok.get(w), nk.get(w)) {
+                (None, Some(_)) => self.effect(Effect::Different, &format!("`{w}` added")),
+                (Some(_), None) => self.effect(Effect::Different, &format!("`{w}` removed")),
+                (Some(o), Some(n)) if !same(self.old, o, self.new, n, 0) => {
+                    self.effect(Effect::Different, &format!("`{w}` schema changed"));
+                }
+                _ => {}
+            }
+        }
+        for w in SCHEMA_MAPS {
+            let (om, nm) = (object_of(ok.get(w)), object_of(nk.get(w)));
+            for (k, o) in om {
+                match nm.get(k) {
+                    None => self.effect(Effect::Looser, &format!("`{w}` `{k}` removed")),
+                    Some(n) => self.then(o, n, Some(Seg::Word(format!("{w}/{k}")))),
+                }
+            }
+            for k in nm.keys().filter(|k| !om.contains_key(*k)) {
+                self.effect(Effect::Tighter, &format!("`{w}` `{k}` added"));
+            }
+        }
+        let (od, nd) = (object_of(ok.get("dependentRequired")), object_of(nk.get("dependentRequired")));
+        let names = |v: Option<&Value>| -> BTreeSet<String> {
+            v.and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default()
+        };
+        for k in od.keys().chain(nd.keys().filter(|k| !od.contains_key(*k))) {
+            let (o, n) = (names(od.get(k)), names(nd.get(k)));
+            for x in n.difference(&o) {
+                self.effect(Effect::Tighter, &format!("`dependentRequired`: `{x}` now required with `{k}`"));
+            }
+            for x in o.difference(&n) {
+                self.effect(Effect::Looser, &format!("`dependentRequired`: `{x}` no longer required with `{k}`"));
+            }
+        }
+        // `prefixItems` position by position; past its end `items` applies.
+        let (op, np) =
+            (ok.get("prefixItems").and_then(|v| v.as_array()), nk.get("prefixItems").and_then(|v| v.as_array()));
+        if op.is_some() || np.is_some() {
+            let at = |p: Option<&'a Vec<Value>>, items: Option<&'a Value>, i: usize| -> &'a Value {
+                p.and_then(|p| p.get(i)).or(items).unwrap_or(&ANY)
+            };
+            let len = op.map_or(0, Vec::len).max(np.map_or(0, Vec::len));
+            for i in 0..len {
+                self.then(at(op, ov.items, i), at(np, nv.items, i), Some(Seg::Word(format!("prefixItems/{i}"))));
+            }
+        }
+        for w in ["contentMediaType", "contentEncoding"] {
+            let show = |v: Option<&&Value>| v.map_or_else(|| "none".to_string(), |v| format!("`{}`", show_value(v)));
+            if ok.get(w) != nk.get(w) {
+                self.effect(
+                    Effect::Different,
+                    &format!("`{w}` changed from {} to {}", show(ok.get(w)), show(nk.get(w))),
+                );
+            }
+        }
+    }
+
     fn object(&mut self, ov: &View<'a>, nv: &View<'a>) {
         // A read-only property is never sent, a write-only one never returned.
         let hidden = match self.dir {
@@ -853,7 +1031,8 @@ impl<'a> Pair<'a, '_> {
                     };
                     let rule = match self.dir {
                         Dir::Request => &rules::REQUEST_PROPERTY_REMOVED,
-                        Dir::Response => &rules::RESPONSE_PROPERTY_REMOVED,
+                        Dir::Response if o_req => &rules::RESPONSE_PROPERTY_REMOVED,
+                        Dir::Response => &rules::RESPONSE_OPTIONAL_PROPERTY_REMOVED,
                     };
                     self.emit(rule, seg(), format!(" removed{why}"));
                 }
@@ -879,6 +1058,16 @@ impl<'a> Pair<'a, '_> {
                     self.then(o, n, seg());
                 }
                 (None, None) => {}
+            }
+        }
+        if self.dir == Dir::Request {
+            // Read-only on both sides: not a request property, but a client
+            // that sends back what it read (GET, then PUT the same object)
+            // sends it, so its values are still compared.
+            for (name, o) in ov.props.iter().filter(|(k, _)| !op.contains_key(*k)) {
+                if let (Some(n), false) = (nv.props.get(name), np.contains_key(name)) {
+                    self.then(o, n, Some(Seg::Prop(name.clone())));
+                }
             }
         }
         let closed = |a: Option<&Value>| matches!(a, Some(Value::Bool(false)));
@@ -914,6 +1103,10 @@ impl<'a> Pair<'a, '_> {
         let (o_kind, ob) = ov.variants.clone().unwrap_or(("", vec![o]));
         let (n_kind, nb) = nv.variants.clone().unwrap_or(("", vec![n]));
         let kind = if n_kind.is_empty() { o_kind } else { n_kind };
+        if self.dir == Dir::Request && n_kind == "oneOf" && o_kind != "oneOf" && overlap(self.new, &nb) {
+            // A value valid against two alternatives of a `oneOf` is invalid.
+            self.effect(Effect::Tighter, "now oneOf: a value that matches more than one alternative is refused");
+        }
         let ol: Vec<(Option<String>, String)> = ob.iter().map(|b| label(self.old, b)).collect();
         let nl: Vec<(Option<String>, String)> = nb.iter().map(|b| label(self.new, b)).collect();
         let mut used = vec![false; nb.len()];
@@ -953,6 +1146,7 @@ impl<'a> Pair<'a, '_> {
         for j in (0..nb.len()).filter(|j| !used[*j]) {
             let rule = match self.dir {
                 Dir::Request => &rules::REQUEST_VARIANT_ADDED,
+                Dir::Response if kind == "anyOf" => &rules::RESPONSE_ANY_OF_VARIANT_ADDED,
                 Dir::Response => &rules::RESPONSE_VARIANT_ADDED,
             };
             self.emit(rule, None, format!(": {kind} alternative `{}` added", word(&nl[j])));
@@ -962,6 +1156,44 @@ impl<'a> Pair<'a, '_> {
             self.then(ob[i], nb[j], None);
         }
     }
+}
+
+/// The object a keyword holds (empty when absent or not an object).
+fn object_of<'v>(v: Option<&&'v Value>) -> &'v serde_json::Map<String, Value> {
+    static EMPTY: std::sync::OnceLock<serde_json::Map<String, Value>> = std::sync::OnceLock::new();
+    match v.copied() {
+        Some(Value::Object(m)) => m,
+        _ => EMPTY.get_or_init(serde_json::Map::new),
+    }
+}
+
+/// Whether two schemas say the same, `$ref`s followed (in each its own contract).
+fn same(oc: &Contract, o: &Value, nc: &Contract, n: &Value, depth: usize) -> bool {
+    if depth > MAX_ABSORB {
+        return true;
+    }
+    let (o, n) = (oc.resolve(o), nc.resolve(n));
+    match (o, n) {
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len() && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| same(oc, x, nc, y, depth + 1)))
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(oc, x, nc, y, depth + 1))
+        }
+        _ => o == n,
+    }
+}
+
+/// Whether two alternatives may accept the same value: their types overlap
+/// (any type overlaps every type).
+fn overlap(c: &Contract, alternatives: &[&Value]) -> bool {
+    let types: Vec<Option<BTreeSet<String>>> = alternatives.iter().map(|b| View::of(c, b).types).collect();
+    types.iter().enumerate().any(|(i, a)| {
+        types[i + 1..].iter().any(|b| match (a, b) {
+            (Some(a), Some(b)) => !intersect(a, b).is_empty(),
+            _ => true,
+        })
+    })
 }
 
 /// An alternative's name: the schema its `$ref` names, and its types.

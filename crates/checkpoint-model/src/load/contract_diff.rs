@@ -1,7 +1,7 @@
 //! Validation of `contract-diff` specs: `base` and `live` are each a file
 //! under the project root or an http(s) URL, a file that is named exists
 //! (a typo in the committed contract's path is found by `validate`, not by
-//! the run), and the two are not the same source.
+//! the run), the two are not the same source, and an `ignore` file exists.
 
 use serde_json::Value;
 
@@ -49,6 +49,16 @@ pub(super) fn check_contract_diff(v: &mut Validator<'_>, spec: &Value, loc: &Loc
                     .hint(hint),
             );
         }
+    }
+    let ignore = s("ignore");
+    if spec.get("ignore").is_some() && !ignore.contains("${") && !v.root.join(&ignore).is_file() {
+        let at = v.place(node.and_then(|n| n.get("ignore")), loc);
+        v.err(
+            Diagnostic::new(format!("`ignore: {ignore}` names no file"))
+                .span(at.0, at.1)
+                .label(format!("not found in `{}`", display_path(&v.root)))
+                .hint("an ignore file is relative to the project root: a YAML list of `fingerprint`, `reason` and optional `expires: YYYY-MM-DD`"),
+        );
     }
     let (base, live) = (s("base"), s("live"));
     if !base.is_empty() && base == live {

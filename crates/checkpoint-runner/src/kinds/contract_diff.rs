@@ -1,7 +1,9 @@
 //! `contract-diff`: the committed contract (`base`) against the one the
 //! running service serves (`live`), through `checkpoint_contract::diff`.
 //! Fields: `breaking` (how many changes break clients; expected `0` unless
-//! the check says otherwise), `changes` (all of them), `duration`. The
+//! the check says otherwise), `changes` (all of them), `ignored` (silenced
+//! by the `ignore` file, which a change leaves after its `expires` date),
+//! `duration`. The
 //! document is the list of changes (`[{ breaking, rule, operation, path,
 //! location, message }]`), the evidence the list as `checkpoint contract
 //! diff` prints it. A failed `breaking` names the first breaking change.
@@ -50,9 +52,46 @@ impl CheckKind for ContractDiff {
                 }
             }
         })?;
-        let changes = diff::diff(&base, &live);
-        Ok(observation(&spec, &base, &live, &changes).duration(started.elapsed()))
+        let entries = match &spec.ignore {
+            None => Vec::new(),
+            Some(file) => {
+                let path = ctx.root.join(file);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| ObserveError::Errored(format!("ignore file {}: {e}", path.display())))?;
+                diff::ignore::parse(&text, &path.display().to_string()).map_err(ObserveError::Errored)?
+            }
+        };
+        let applied = diff::ignore::apply(diff::diff(&base, &live), &entries, &diff::ignore::today());
+        let mut obs = observation(&spec, &base, &live, &applied.kept);
+        ignored_evidence(&mut obs, &applied);
+        Ok(obs.duration(started.elapsed()))
     }
+}
+
+/// What the ignore file silenced (field `ignored`, and in the evidence with
+/// the reasons), which entries expired, which match nothing.
+fn ignored_evidence(obs: &mut Observation, a: &diff::ignore::Applied) {
+    obs.fields.insert("ignored".into(), Value::from(a.ignored.len()));
+    let mut text = String::new();
+    if !a.ignored.is_empty() {
+        let _ = writeln!(text, "\nIgnored ({}):", a.ignored.len());
+        for (c, e) in &a.ignored {
+            let until = e.expires.as_deref().map(|d| format!(" (until {d})")).unwrap_or_default();
+            let _ = writeln!(text, "  {}  [{}] {}: {}{until}", c.line(), c.rule, c.fingerprint, e.reason);
+        }
+    }
+    for e in &a.expired {
+        let _ = writeln!(
+            text,
+            "ignore entry {} expired on {}: its change counts again",
+            e.fingerprint,
+            e.expires.as_deref().unwrap_or("?")
+        );
+    }
+    for e in &a.unused {
+        let _ = writeln!(text, "ignore entry {} matches no change", e.fingerprint);
+    }
+    obs.evidence.push_str(&text);
 }
 
 /// The observation of a diff: fields, the list as the document, the printed list.
