@@ -179,7 +179,8 @@ impl Scratch {
     /// Loads `bytes` as checkpoint 1 and renders its diagnostics (plain),
     /// empty when it loads. Panics if the loader does.
     pub fn load(&self, bytes: &[u8]) -> String {
-        let _ = std::fs::write(self.dir.join("1.yaml"), bytes);
+        // A write that fails (a full disk) would load the previous input again: stop instead.
+        std::fs::write(self.dir.join("1.yaml"), bytes).expect("writing the scratch checkpoint");
         let opts = checkpoint_model::load::LoadOptions { dir: self.dir.clone(), ..Default::default() };
         match checkpoint_model::load::load_checkpoints(&opts, &["1".to_string()]) {
             Ok(_) => String::new(),
