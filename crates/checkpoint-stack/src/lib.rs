@@ -7,7 +7,7 @@
 //!   logs, tear down leaving nothing with the project label.
 //! - [`ready`]: the readiness rules, followed through engine events; a crash
 //!   loop or an exit is reported at once with the last log lines.
-//! - [`target`]: [`DockerTarget`], the [`checkpoint_runner::Target`] the
+//! - [`target`]: [`DockerTarget`], the [`checkpoint_target::Target`] the
 //!   checks use: endpoints, exec, probe containers, logs, faults.
 //! - [`engine`]: the Engine API connection, label lookups, [`cleanup_project`].
 //!

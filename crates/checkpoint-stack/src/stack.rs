@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
-use checkpoint_runner::Target;
+use checkpoint_target::Target;
 use indexmap::IndexMap;
 use rand::Rng as _;
 use tokio::sync::OnceCell;

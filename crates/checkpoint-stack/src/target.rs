@@ -24,7 +24,7 @@ use bollard::query_parameters::{
     StopContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use checkpoint_model::result::{Incident, ServiceReport, StackReport};
-use checkpoint_runner::target::{ExecOutput, FaultAction, Target, TargetError};
+use checkpoint_target::{ExecOutput, FaultAction, Target, TargetError};
 use futures::StreamExt;
 
 use crate::engine::{self, Container, NETWORK_LABEL, ONEOFF_LABEL, PROBE_LABEL, PROJECT_LABEL, SERVICE_LABEL};

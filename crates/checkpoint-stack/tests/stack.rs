@@ -15,8 +15,8 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use checkpoint_runner::target::{FaultAction, Target, TargetError};
 use checkpoint_stack::{ComposeStack, NotReady, NotReadyKind, StackOptions, StackProgress, ToolChoice, project_name};
+use checkpoint_target::{FaultAction, Target, TargetError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
