@@ -48,8 +48,40 @@ impl Default for RunOptions {
     }
 }
 
+/// Why a run stopped before every gate ran. The first cause wins: a Ctrl-C
+/// after a `--fail-fast` failure does not rename the gates fail-fast
+/// cancelled, and a failure after a Ctrl-C is not a fail-fast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelReason {
+    /// The token the engine was given was cancelled (Ctrl-C, SIGTERM).
+    Interrupted,
+    /// `--fail-fast`: this `must` gate failed first.
+    FailFast { gate: String },
+}
+
+impl CancelReason {
+    /// What a gate or check it cancelled says.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Interrupted => "interrupted".into(),
+            Self::FailFast { gate } => format!("--fail-fast: gate `{gate}` failed"),
+        }
+    }
+}
+
+/// What [`Engine::run`] returns: a result for every gate, in the order given,
+/// and why the run stopped early, if it did.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub results: Vec<GateResult>,
+    pub cancelled: Option<CancelReason>,
+}
+
 pub struct Engine {
     ctx: Arc<Ctx>,
+    /// The caller's token: only the caller cancels it (a signal). The
+    /// engine's own `ctx.cancel` is a child it cancels for `--fail-fast`.
+    signal: CancellationToken,
     vars: Arc<RunVars>,
     events: Option<UnboundedSender<Event>>,
     opts: RunOptions,
@@ -112,10 +144,11 @@ impl Engine {
             root,
             http: Arc::default(),
             gate_http: Arc::new(kinds::http::Clients::with_jar(Arc::default())),
-            cancel,
+            cancel: cancel.child_token(),
+            cancel_reason: Arc::default(),
             secrets: SharedRedactor::default(),
         };
-        Self { ctx: Arc::new(ctx), vars: Arc::new(vars), events: None, opts }
+        Self { ctx: Arc::new(ctx), signal: cancel, vars: Arc::new(vars), events: None, opts }
     }
 
     /// Secret values seen while the run goes on are added to `secrets`
@@ -172,8 +205,21 @@ impl Engine {
         self.vars = Arc::new(vars);
     }
 
-    /// Runs the gates; results in the order given.
-    pub async fn run(&self, gates: &[Gate]) -> Vec<GateResult> {
+    /// Why the run's token fired: the reason set first, else a signal.
+    fn cancel_reason(&self) -> Option<CancelReason> {
+        if let Some(r) = self.ctx.cancel_reason.get() {
+            return Some(r.clone());
+        }
+        if self.signal.is_cancelled() || self.ctx.cancel.is_cancelled() {
+            let _ = self.ctx.cancel_reason.set(CancelReason::Interrupted);
+            return self.ctx.cancel_reason.get().cloned();
+        }
+        None
+    }
+
+    /// Runs the gates: a result for each, in the order given, and why the
+    /// run stopped early if it did.
+    pub async fn run(&self, gates: &[Gate]) -> RunOutcome {
         let index: HashMap<&str, usize> = gates.iter().enumerate().map(|(i, g)| (g.id.as_str(), i)).collect();
         let mut results: Vec<Option<GateResult>> = vec![None; gates.len()];
         let mut captured: Vec<Captures> = vec![Captures::new(); gates.len()];
@@ -181,21 +227,18 @@ impl Engine {
         let mut jars: Vec<Arc<Jar>> = (0..gates.len()).map(|_| Arc::default()).collect();
         let mut pending: Vec<usize> = (0..gates.len()).collect();
         let mut running: JoinSet<(usize, GateResult, Captures)> = JoinSet::new();
-        let mut cancel_reason: Option<String> = None;
         let jobs = self.opts.jobs.max(1);
         // A gate with a fault check breaks the stack on purpose: it runs alone.
         let exclusive = |g: &Gate| g.checks.iter().any(|c| c.kind == "fault");
         let mut exclusive_running: Option<usize> = None;
         loop {
-            if cancel_reason.is_none() && self.ctx.cancel.is_cancelled() {
-                cancel_reason = Some("interrupted".into());
-            }
+            let cancel_reason = self.cancel_reason();
             let mut i = 0;
             while i < pending.len() {
                 let gi = pending[i];
                 let gate = &gates[gi];
                 if let Some(reason) = &cancel_reason {
-                    results[gi] = Some(self.not_run(gate, Status::Cancelled, reason.clone()));
+                    results[gi] = Some(self.not_run(gate, Status::Cancelled, reason.message()));
                     pending.remove(i);
                     continue;
                 }
@@ -255,10 +298,7 @@ impl Engine {
             }
             let joined = tokio::select! {
                 j = running.join_next() => j,
-                () = self.ctx.cancel.cancelled(), if cancel_reason.is_none() => {
-                    cancel_reason = Some("interrupted".into());
-                    continue;
-                }
+                () = self.ctx.cancel.cancelled(), if cancel_reason.is_none() => continue,
             };
             match joined {
                 Some(Ok((gi, r, c))) => {
@@ -268,9 +308,9 @@ impl Engine {
                     if self.opts.fail_fast
                         && r.status.is_failure()
                         && r.severity == Severity::Must
-                        && cancel_reason.is_none()
+                        && self.cancel_reason().is_none()
+                        && self.ctx.cancel_reason.set(CancelReason::FailFast { gate: r.id.clone() }).is_ok()
                     {
-                        cancel_reason = Some(format!("--fail-fast: gate `{}` failed", r.id));
                         self.ctx.cancel.cancel();
                     }
                     captured[gi] = c;
@@ -283,7 +323,7 @@ impl Engine {
                 None => {}
             }
         }
-        results
+        let results = results
             .into_iter()
             .enumerate()
             .map(|(i, r)| {
@@ -295,7 +335,8 @@ impl Engine {
                     )
                 })
             })
-            .collect()
+            .collect();
+        RunOutcome { results, cancelled: self.cancel_reason() }
     }
 
     fn not_run(&self, gate: &Gate, status: Status, reason: String) -> GateResult {
@@ -497,7 +538,7 @@ impl GateRunner {
                     biased;
                     () = self.ctx.cancel.cancelled() => AttemptOutcome {
                         status: Status::Cancelled,
-                        message: Some("interrupted".into()),
+                        message: Some(self.ctx.cancel_reason.get().map_or_else(|| "interrupted".into(), CancelReason::message)),
                         evidence: None, captured: Vec::new(), metrics: None, cases: Vec::new(), duration: Duration::ZERO,
                     },
                     o = self.attempt_with_timeout(gate, check, captures) => o,

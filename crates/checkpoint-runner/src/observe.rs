@@ -88,6 +88,8 @@ pub struct Ctx {
     /// what responses set (`http` checks, unless `cookies: false`).
     pub gate_http: Arc<crate::kinds::http::Clients>,
     pub cancel: CancellationToken,
+    /// Why `cancel` fired, set once by whoever cancelled first.
+    pub cancel_reason: Arc<std::sync::OnceLock<crate::engine::CancelReason>>,
     /// Secret values seen during the run (credentials sent, cookies set,
     /// secret captures): masked in every output from the moment they are seen.
     pub secrets: checkpoint_model::secrets::SharedRedactor,
@@ -102,6 +104,7 @@ impl Ctx {
             http: self.http.clone(),
             gate_http: Arc::new(crate::kinds::http::Clients::with_jar(jar)),
             cancel: self.cancel.clone(),
+            cancel_reason: self.cancel_reason.clone(),
             secrets: self.secrets.clone(),
         }
     }

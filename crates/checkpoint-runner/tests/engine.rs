@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use checkpoint_model::result::{GateResult, Status};
+use checkpoint_runner::engine::CancelReason;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -385,6 +386,74 @@ gates:
     assert!(started.elapsed() < Duration::from_secs(4), "cancellation must be prompt: {:?}", started.elapsed());
     assert_eq!(run.gate("slow").status, Status::Cancelled);
     assert_ne!(run.gate("later").status, Status::Passed);
+}
+
+const THREE_GATES: &str = r#"
+checkpoint: 1
+title: Fail fast
+gates:
+  - id: bad
+    title: Fails at once
+    checks:
+      - name: false
+        command: { shell: "sleep 0.3; false" }
+  - id: slow
+    title: Running when bad fails
+    checks:
+      - name: sleeps
+        command: { argv: [sleep, "20"] }
+        timeout: 30s
+  - id: later
+    title: Not started yet
+    checks:
+      - name: true
+        command: { argv: ["true"] }
+"#;
+
+#[tokio::test]
+async fn fail_fast_names_the_gate_in_running_and_pending_gates_and_returns_it() {
+    let setup = support::Setup { jobs: 2, fail_fast: true, ..Default::default() };
+    let started = std::time::Instant::now();
+    let out = support::run_outcome(THREE_GATES, setup).await;
+    assert!(started.elapsed() < Duration::from_secs(10), "fail-fast must stop the sleeper: {:?}", started.elapsed());
+    assert_eq!(out.cancelled, Some(CancelReason::FailFast { gate: "bad".into() }));
+    let gate = |id: &str| out.results.iter().find(|g| g.id == id).unwrap();
+    assert_eq!(gate("bad").status, Status::Failed);
+    // The running gate was cancelled by fail-fast, not by a Ctrl-C.
+    assert_eq!(gate("slow").status, Status::Cancelled);
+    assert_eq!(
+        gate("slow").checks[0].message.as_deref(),
+        Some("--fail-fast: gate `bad` failed"),
+        "{:#?}",
+        gate("slow")
+    );
+    assert_eq!(gate("later").status, Status::Cancelled);
+    assert_eq!(gate("later").reason.as_deref(), Some("--fail-fast: gate `bad` failed"));
+}
+
+#[tokio::test]
+async fn a_ctrl_c_before_a_failure_is_not_a_fail_fast() {
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        c2.cancel();
+    });
+    let setup = support::Setup { jobs: 2, fail_fast: true, cancel, ..Default::default() };
+    let out = support::run_outcome(THREE_GATES, setup).await;
+    assert_eq!(out.cancelled, Some(CancelReason::Interrupted));
+    for g in &out.results {
+        assert_eq!(g.status, Status::Cancelled, "{g:#?}");
+        assert!(!g.reason.as_deref().unwrap_or_default().contains("fail-fast"), "{g:#?}");
+    }
+}
+
+#[tokio::test]
+async fn a_run_that_was_not_cut_short_says_so() {
+    let yaml = THREE_GATES.replace("sleep 0.3; false", "true").replace("\"20\"", "\"0\"");
+    let out = support::run_outcome(&yaml, support::Setup::default()).await;
+    assert_eq!(out.cancelled, None);
+    assert!(out.results.iter().all(|g| g.status == Status::Passed), "{:#?}", out.results);
 }
 
 /// Whether a process whose command line contains `marker` is alive.

@@ -13,6 +13,7 @@ use checkpoint_model::plan::{Checkpoint, Gate};
 use checkpoint_model::result::{CheckpointInfo, FORMAT_VERSION, Filters, GateResult, RunReport, Status};
 use checkpoint_model::secrets::{Redactor, is_secret_name};
 use checkpoint_model::{exit, load::LoadOptions};
+use checkpoint_runner::engine::CancelReason;
 use checkpoint_runner::scope::RunVars;
 use checkpoint_runner::{Engine, ExternalTarget, RunOptions, Target};
 use tokio_util::sync::CancellationToken;
@@ -212,7 +213,7 @@ async fn run_one(
         let mut engine = Engine::new(
             target,
             root.clone(),
-            cancel.child_token(),
+            cancel.clone(),
             vars,
             RunOptions { jobs: usize::from(args.jobs), fail_fast: args.fail_fast },
         )
@@ -221,7 +222,7 @@ async fn run_one(
         engine.resolve_endpoints(gates).await;
         let run = engine.run(gates);
         tokio::pin!(run);
-        let results = loop {
+        let outcome = loop {
             tokio::select! {
                 r = &mut run => break r,
                 Some(e) = rx.recv() => console.event(&e),
@@ -231,7 +232,7 @@ async fn run_one(
         while let Ok(e) = rx.try_recv() {
             console.event(&e);
         }
-        let mut results = results;
+        let mut results = outcome.results;
         // The stack was watched while the gates ran: judge every passed
         // `compose` check again against what happened since it looked.
         if let Some(s) = &stack {
@@ -248,9 +249,11 @@ async fn run_one(
                 }
             }
         }
-        // Only a signal cancels this token (--fail-fast cancels the engine's
-        // own child token, and says so in the gates it cancelled).
-        if cancel.is_cancelled() {
+        // The engine says why it stopped (the first cause wins); a signal
+        // after the gates (during the re-judging) is an interruption too.
+        // `--fail-fast` is said in the gates it cancelled, not as a run-level
+        // interruption: its exit code is the verdict's.
+        if outcome.cancelled == Some(CancelReason::Interrupted) || cancel.is_cancelled() {
             interrupted = Some(INTERRUPTED.into());
         }
         results

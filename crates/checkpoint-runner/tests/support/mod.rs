@@ -9,27 +9,35 @@ use std::sync::Arc;
 
 use checkpoint_model::load::{LoadOptions, load_checkpoints};
 use checkpoint_model::result::GateResult;
+use checkpoint_runner::engine::RunOutcome;
 use checkpoint_runner::scope::RunVars;
 use checkpoint_runner::{Engine, ExternalTarget, RunOptions};
 use tokio_util::sync::CancellationToken;
 
-/// How to run: `--var`s, files relative to the project root, cancellation, `--jobs`.
+/// How to run: `--var`s, files relative to the project root, cancellation,
+/// `--jobs`, `--fail-fast`.
 pub(crate) struct Setup<'a> {
     pub(crate) vars: &'a [(&'a str, &'a str)],
     pub(crate) files: &'a [(&'a str, &'a str)],
     pub(crate) cancel: CancellationToken,
     pub(crate) jobs: usize,
+    pub(crate) fail_fast: bool,
 }
 
 impl Default for Setup<'_> {
     fn default() -> Self {
-        Self { vars: &[], files: &[], cancel: CancellationToken::new(), jobs: 4 }
+        Self { vars: &[], files: &[], cancel: CancellationToken::new(), jobs: 4, fail_fast: false }
     }
 }
 
 /// Loads `yaml` as `checkpoints/1.yaml` of a fresh project and runs every gate.
 /// A definition error fails the test with the rendered diagnostics.
 pub(crate) async fn run(yaml: &str, setup: Setup<'_>) -> Vec<GateResult> {
+    run_outcome(yaml, setup).await.results
+}
+
+/// [`run`], with why the run stopped early.
+pub(crate) async fn run_outcome(yaml: &str, setup: Setup<'_>) -> RunOutcome {
     checkpoint_runner::init_tls();
     let dir = tempfile::tempdir().unwrap();
     let cps = dir.path().join("checkpoints");
@@ -55,7 +63,7 @@ pub(crate) async fn run(yaml: &str, setup: Setup<'_>) -> Vec<GateResult> {
         dir.path().to_path_buf(),
         setup.cancel,
         rv,
-        RunOptions { jobs: setup.jobs, fail_fast: false },
+        RunOptions { jobs: setup.jobs, fail_fast: setup.fail_fast },
     );
     engine.resolve_endpoints(&cp.gates).await;
     engine.run(&cp.gates).await
