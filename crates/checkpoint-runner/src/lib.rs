@@ -21,6 +21,7 @@ pub mod observe;
 pub mod scope;
 pub mod shard;
 pub mod target;
+mod tls;
 
 pub use engine::{Engine, RunOptions};
 pub use events::Event;

@@ -74,6 +74,11 @@ impl Policy {
         if let Some(jar) = &self.jar {
             b = b.cookie_provider(jar.clone());
         }
+        if !self.insecure {
+            // The platform's roots, read on the first TLS handshake only
+            // (`insecure` verifies nothing and reads nothing).
+            b = b.tls_backend_preconfigured(crate::tls::client_config()?);
+        }
         b.build().map_err(|e| format!("cannot build the HTTP client: {e}"))
     }
 }
