@@ -318,9 +318,11 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
             n = c.attempts.len()
         );
     }
-    // A latency check's figures below say all its evidence does, and more.
+    // A passing check keeps one line of evidence here (the request and its
+    // answer); the whole of it is in results.json. A latency check's figures
+    // below say all its evidence does, and more.
     if c.status == Status::Passed && !evidence.is_empty() && latency_figures(c).is_none() {
-        let _ = writeln!(details, "\n{evidence}");
+        let _ = writeln!(details, "\n{}", passed_evidence(&evidence));
     }
     // A latency run's distribution is read, not parsed: its text, for passed checks too.
     match c.metrics.as_ref().map(|m| (m, latency_figures(c))) {
@@ -344,6 +346,26 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
     out.push_str(">\n");
     out.push_str(&body);
     out.push_str("    </testcase>\n");
+}
+
+/// A passing check's evidence in one line of at most 160 characters: its
+/// first line and, for a request, the answer's status line (`GET /health →
+/// 200`), saying where the rest is when there is more.
+fn passed_evidence(evidence: &str) -> String {
+    let lines: Vec<&str> = evidence.lines().filter(|l| !l.trim().is_empty()).collect();
+    let Some(first) = lines.first() else { return String::new() };
+    let answer = lines.iter().skip(1).find(|l| l.starts_with('→'));
+    let line = match answer {
+        Some(a) => format!("{first} {a}"),
+        None => (*first).to_string(),
+    };
+    let shown = 1 + usize::from(answer.is_some());
+    let short = one_line(&line, 160);
+    if lines.len() > shown || line.chars().count() > 160 {
+        format!("{short} (full evidence in results.json)")
+    } else {
+        short
+    }
 }
 
 /// Seconds with at most three decimals (the schema's SUREFIRE_TIME).
@@ -378,4 +400,28 @@ fn text(s: &str) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::passed_evidence;
+
+    #[test]
+    fn a_passing_request_keeps_its_request_and_status_line_only() {
+        let body = "x".repeat(4000);
+        let evidence =
+            format!("GET http://api:8000/health\naccept: */*\n\n→ 200\ncontent-type: application/json\n\n{body}\n");
+        let line = passed_evidence(&evidence);
+        assert_eq!(line, "GET http://api:8000/health → 200 (full evidence in results.json)");
+    }
+
+    #[test]
+    fn one_short_line_is_kept_as_it_is_and_a_long_one_is_cut() {
+        assert_eq!(passed_evidence("rows: 1\n"), "rows: 1");
+        assert_eq!(passed_evidence(""), "");
+        let long = "y".repeat(500);
+        let line = passed_evidence(&long);
+        assert!(line.chars().count() < 200, "{line}");
+        assert!(line.ends_with("(full evidence in results.json)"), "{line}");
+    }
 }
