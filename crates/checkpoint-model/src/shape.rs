@@ -206,9 +206,9 @@ impl Walker<'_> {
         // A misspelt required key is reported once, as the misspelling.
         let mut suggested: Vec<&str> = Vec::new();
         for (k, v) in map {
-            let name = k.key_text();
+            let name = k.key_str();
             let child = |what: String, def: Option<&'static str>| Ctx { what, key: Some(k), def };
-            if let Some(ps) = props.and_then(|p| p.get(&name)) {
+            if let Some(ps) = props.and_then(|p| p.get(name.as_ref())) {
                 self.walk(ps, v, &child(format!("`{name}`"), None));
             } else if let Some(a) = additional.filter(|a| !matches!(a, Json::Bool(false))) {
                 self.walk(a, v, &child(format!("`{name}`"), None));
@@ -391,21 +391,31 @@ fn lowercase_first(s: &str) -> String {
 fn duplicates(node: &Node, file: &str, out: &mut Vec<Diagnostic>) {
     match &node.value {
         Value::Map(m) => {
-            let mut seen: HashMap<String, &Node> = HashMap::new();
-            for (k, v) in m {
-                let name = k.key_text();
-                if let Some(first) = seen.get(&name) {
+            // Mappings are small: compare each key with the ones before it,
+            // borrowing string keys (no hashing, no copies: this runs on
+            // every mapping of every file).
+            // A big mapping (a long `vars:`) gets an index instead.
+            let keys: Vec<std::borrow::Cow<'_, str>> = m.iter().map(|(k, _)| k.key_str()).collect();
+            let mut index: HashMap<&str, usize> = HashMap::new();
+            for (i, (k, v)) in m.iter().enumerate() {
+                let earlier = if keys.len() <= 32 {
+                    keys[..i].iter().position(|e| *e == keys[i])
+                } else {
+                    let found = index.get(keys[i].as_ref()).copied();
+                    index.entry(keys[i].as_ref()).or_insert(i);
+                    found
+                };
+                if let Some(j) = earlier {
+                    let name = &keys[i];
                     out.push(
                         Diagnostic::new(format!("key `{name}` appears twice in one mapping"))
                             .span(k.location(file), k.width())
                             .label("second time")
                             .hint(format!(
                                 "the first `{name}` is on line {}; keep one of them (YAML would silently drop the other)",
-                                first.line
+                                m[j].0.line
                             )),
                     );
-                } else {
-                    seen.insert(name, k);
                 }
                 duplicates(v, file, out);
             }

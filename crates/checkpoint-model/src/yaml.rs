@@ -112,9 +112,17 @@ impl Node {
         }
     }
 
+    /// [`Node::key_text`], borrowed when the key is a string (most are).
+    pub(crate) fn key_str(&self) -> std::borrow::Cow<'_, str> {
+        match &self.value {
+            Value::Str(s) => std::borrow::Cow::Borrowed(s),
+            _ => std::borrow::Cow::Owned(self.key_text()),
+        }
+    }
+
     /// The key node and value node of `key` in a mapping.
     pub(crate) fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
-        self.as_map()?.iter().find(|(k, _)| k.key_text() == key).map(|(k, v)| (k, v))
+        self.as_map()?.iter().find(|(k, _)| k.key_str() == key).map(|(k, v)| (k, v))
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<&Node> {
