@@ -9,14 +9,14 @@
 //!   loop or an exit is reported at once with the last log lines.
 //! - [`target`]: [`DockerTarget`], the [`checkpoint_target::Target`] the
 //!   checks use: endpoints, exec, probe containers, logs, faults.
-//! - [`engine`]: the Engine API connection, label lookups, [`cleanup_project`].
+//! - [`docker_api`]: the Engine API connection, label lookups, [`cleanup_project`].
 //!
 //! Lifecycle (`up`, `down`) goes through the compose tool so the stack behaves
 //! exactly as it does for the people who wrote the compose file; everything
 //! else goes through the Engine API, where states, health and events are exact.
 
 pub mod compose;
-pub mod engine;
+pub mod docker_api;
 pub mod error;
 pub mod owner;
 pub mod ready;
@@ -25,7 +25,7 @@ pub mod target;
 mod watch;
 
 pub use compose::{ComposeTool, ToolChoice};
-pub use engine::cleanup_project;
+pub use docker_api::cleanup_project;
 pub use error::StackError;
 pub use ready::{NotReady, NotReadyKind, ReadyReport, ServiceDiagnosis, ServiceReady};
 pub use stack::{

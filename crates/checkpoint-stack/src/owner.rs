@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use bollard::query_parameters::ListContainersOptionsBuilder;
 
-use crate::engine::{self, PROJECT_LABEL};
+use crate::docker_api::{self, PROJECT_LABEL};
 use crate::error::StackError;
 
 pub(crate) const PID_LABEL: &str = "io.checkpoint.owner.pid";
@@ -78,7 +78,7 @@ fn alive(pid: u32, boot: &str) -> bool {
 
 /// Every stack a `checkpoint` run started on this engine, by project.
 pub async fn owned_stacks() -> Result<Vec<OwnedStack>, StackError> {
-    let docker = engine::connect().await?;
+    let docker = docker_api::connect().await?;
     let filters = std::collections::HashMap::from([("label".to_string(), vec![PID_LABEL.to_string()])]);
     let list = docker
         .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()))

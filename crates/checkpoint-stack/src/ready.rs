@@ -38,7 +38,7 @@ use indexmap::IndexMap;
 use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{self, Container};
+use crate::docker_api::{self, Container};
 use crate::error::StackError;
 use crate::stack::{Inner, StackProgress};
 
@@ -400,7 +400,7 @@ struct Sweep {
 }
 
 async fn sweep(docker: &Docker, inner: &Inner, memory: &mut Memory) -> Result<Sweep, bollard::errors::Error> {
-    let containers = engine::project_containers(docker, &inner.opts.project, false).await?;
+    let containers = docker_api::project_containers(docker, &inner.opts.project, false).await?;
     let now = Instant::now();
     let mut services: IndexMap<String, Vec<&Container>> =
         inner.expected_services().into_iter().map(|s| (s, Vec::new())).collect();
@@ -452,7 +452,7 @@ pub(crate) async fn wait_ready(
     // Subscribe before the first sweep; `since` one second back makes the
     // daemon replay whatever happens before the request reaches it.
     let since = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()).saturating_sub(1);
-    let mut filters = engine::project_filter(&inner.opts.project);
+    let mut filters = docker_api::project_filter(&inner.opts.project);
     filters.insert("type".into(), vec!["container".into()]);
     filters.insert("event".into(), EVENTS.iter().map(|e| (*e).to_string()).collect());
     let mut events =
@@ -478,7 +478,7 @@ pub(crate) async fn wait_ready(
         let mut recheck = POLL;
         match result {
             // The engine may be restarting: keep trying until the deadline.
-            Err(e) => engine_error = Some(engine::engine_message(&e)),
+            Err(e) => engine_error = Some(docker_api::engine_message(&e)),
             Ok(Sweep { judged, containers }) => {
                 engine_error = None;
                 last_containers = containers;
@@ -604,7 +604,7 @@ async fn diagnose(
     }
     let work = async {
         // The latest state, not the sweep's: a crash loop moves on.
-        let fresh = engine::project_containers(docker, &inner.opts.project, false).await.ok();
+        let fresh = docker_api::project_containers(docker, &inner.opts.project, false).await.ok();
         let mut out = Vec::new();
         for (service, what) in services {
             let cs: Vec<&Container> = containers.iter().filter(|c| c.service == service).collect();
@@ -625,7 +625,7 @@ async fn diagnose(
                         format!("exit {}: {}", r.exit_code.unwrap_or(-1), first_line(&output, 300))
                     }));
                 }
-                let log = engine::container_logs(docker, &c.id, Some(LOG_LINES), false).await.unwrap_or_default();
+                let log = docker_api::container_logs(docker, &c.id, Some(LOG_LINES), false).await.unwrap_or_default();
                 if cs.len() > 1 {
                     d.log_tail.push_str(&format!("==> {} <==\n", c.name));
                 }

@@ -21,7 +21,7 @@ use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
 use crate::compose::{self, ComposeTool, ToolChoice};
-use crate::engine;
+use crate::docker_api;
 use crate::error::StackError;
 use crate::ready::{self, NotReady, ReadyReport};
 use crate::target::DockerTarget;
@@ -244,7 +244,7 @@ pub(crate) struct Shared {
 
 impl Inner {
     pub(crate) async fn docker(&self) -> Result<&Docker, StackError> {
-        self.docker.get_or_try_init(engine::connect).await
+        self.docker.get_or_try_init(docker_api::connect).await
     }
 
     pub(crate) fn tool_if_known(&self) -> Option<&ComposeTool> {
@@ -388,7 +388,7 @@ impl ComposeStack {
         // others, and the `compose` check (which judges every configured
         // service) reports it.
         let docker = self.inner.docker().await?;
-        if let Ok(containers) = engine::project_containers(docker, &self.inner.opts.project, false).await {
+        if let Ok(containers) = docker_api::project_containers(docker, &self.inner.opts.project, false).await {
             let mut defined = self.inner.defined.lock().expect("defined lock");
             defined.retain(|s| containers.iter().any(|c| c.service == *s));
         }
@@ -402,7 +402,7 @@ impl ComposeStack {
         let StackError::Compose { command, status, mut tail } = e else { return e };
         if tail.iter().any(|l| l.contains("Container \""))
             && let Ok(docker) = self.inner.docker().await
-            && let Ok(containers) = engine::project_containers(docker, &self.inner.opts.project, false).await
+            && let Ok(containers) = docker_api::project_containers(docker, &self.inner.opts.project, false).await
         {
             for line in &mut tail {
                 for c in &containers {
@@ -514,7 +514,7 @@ impl ComposeStack {
             Err(e) => teardown.compose_error = Some(e.to_string()),
         }
         let docker = self.inner.docker().await?;
-        teardown.removed_leftovers = engine::remove_project_resources(docker, &self.inner.opts.project).await?;
+        teardown.removed_leftovers = docker_api::remove_project_resources(docker, &self.inner.opts.project).await?;
         if let Some(owner) = &self.inner.opts.owner {
             let _ = std::fs::remove_file(owner.dir.join(format!("{}.owner.yml", self.inner.opts.project)));
             let _ = std::fs::remove_dir(&owner.dir);
@@ -531,10 +531,10 @@ impl ComposeStack {
         let project = &self.inner.opts.project;
         std::fs::create_dir_all(dir)
             .map_err(|e| StackError::io(format!("cannot create log directory {}", dir.display()), e))?;
-        let containers = engine::project_containers(docker, project, false)
+        let containers = docker_api::project_containers(docker, project, false)
             .await
             .map_err(|e| StackError::engine(format!("listing containers of project `{project}`"), e))?;
-        let mut by_service: IndexMap<&str, Vec<&engine::Container>> = IndexMap::new();
+        let mut by_service: IndexMap<&str, Vec<&docker_api::Container>> = IndexMap::new();
         for c in &containers {
             by_service.entry(c.service.as_str()).or_default().push(c);
         }
@@ -545,7 +545,7 @@ impl ComposeStack {
                 if containers.len() > 1 {
                     text.push_str(&format!("==> {} ({}) <==\n", c.name, c.short_id()));
                 }
-                let log = engine::container_logs(docker, &c.id, None, true)
+                let log = docker_api::container_logs(docker, &c.id, None, true)
                     .await
                     .map_err(|e| StackError::engine(format!("reading the log of {}", c.name), e))?;
                 text.push_str(&log);

@@ -27,7 +27,7 @@ use checkpoint_model::result::{Incident, ServiceReport, StackReport};
 use checkpoint_target::{ExecOutput, FaultAction, Target, TargetError};
 use futures::StreamExt;
 
-use crate::engine::{self, Container, NETWORK_LABEL, ONEOFF_LABEL, PROBE_LABEL, PROJECT_LABEL, SERVICE_LABEL};
+use crate::docker_api::{self, Container, NETWORK_LABEL, ONEOFF_LABEL, PROBE_LABEL, PROJECT_LABEL, SERVICE_LABEL};
 use crate::ready::describe_state;
 use crate::stack::Inner;
 
@@ -52,7 +52,7 @@ impl std::fmt::Debug for DockerTarget {
 }
 
 fn failed(context: impl std::fmt::Display, e: &bollard::errors::Error) -> TargetError {
-    TargetError::Failed(format!("{context}: {}", engine::engine_message(e)))
+    TargetError::Failed(format!("{context}: {}", docker_api::engine_message(e)))
 }
 
 fn status_code(e: &bollard::errors::Error) -> Option<u16> {
@@ -74,7 +74,7 @@ impl DockerTarget {
     /// The service's containers (not one-offs), in container-number order.
     async fn containers(&self, service: &str) -> Result<Vec<Container>, TargetError> {
         let docker = self.docker().await?;
-        let all = engine::project_containers(docker, self.project(), false)
+        let all = docker_api::project_containers(docker, self.project(), false)
             .await
             .map_err(|e| failed(format!("listing the containers of project `{}`", self.project()), &e))?;
         let mine: Vec<Container> = all.iter().filter(|c| c.service == service).cloned().collect();
@@ -198,7 +198,7 @@ impl DockerTarget {
                     // Already connected (reconnected by hand, or restored twice).
                     Err(e)
                         if matches!(status_code(&e), Some(403 | 409))
-                            && engine::engine_message(&e).contains("already exists") => {}
+                            && docker_api::engine_message(&e).contains("already exists") => {}
                     Err(e) => return Err(failed(format!("reconnecting {} to its network", c.name), &e)),
                 }
                 self.inner.shared.lock().expect("shared lock").disconnected.remove(&(c.id.clone(), network_id));
@@ -354,7 +354,7 @@ impl Target for DockerTarget {
 
     async fn services(&self) -> Result<Vec<ServiceReport>, TargetError> {
         let docker = self.docker().await?;
-        let all = engine::project_containers(docker, self.project(), false)
+        let all = docker_api::project_containers(docker, self.project(), false)
             .await
             .map_err(|e| failed(format!("listing the containers of project `{}`", self.project()), &e))?;
         let log_files = self.inner.shared.lock().expect("shared lock").log_files.clone();
@@ -476,7 +476,7 @@ impl Target for DockerTarget {
             if cs.len() > 1 {
                 let _ = writeln!(out, "==> {} <==", c.name);
             }
-            let log = engine::container_logs(docker, &c.id, Some(lines), false)
+            let log = docker_api::container_logs(docker, &c.id, Some(lines), false)
                 .await
                 .map_err(|e| failed(format!("reading the log of {}", c.name), &e))?;
             out.push_str(&log);

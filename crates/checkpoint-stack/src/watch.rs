@@ -21,7 +21,7 @@ use checkpoint_model::result::Incident;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine;
+use crate::docker_api;
 use crate::stack::Inner;
 
 /// Log lines kept with an incident.
@@ -60,7 +60,7 @@ impl Watch {
 async fn follow(inner: Arc<Inner>, ready_at: Instant, since_wall: SystemTime, cancel: CancellationToken) {
     let Ok(docker) = inner.docker().await.cloned() else { return };
     let since = since_wall.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let mut filters = engine::project_filter(&inner.opts.project);
+    let mut filters = docker_api::project_filter(&inner.opts.project);
     filters.insert("type".into(), vec!["container".into()]);
     filters.insert("event".into(), EVENTS.iter().map(|e| (*e).to_string()).collect());
     // `since` is in whole seconds: events of the second before ready are
@@ -93,8 +93,8 @@ async fn incident(inner: &Inner, docker: &bollard::Docker, ev: &EventMessage, re
     let actor = ev.actor.as_ref()?;
     let id = actor.id.as_deref()?;
     let attrs = actor.attributes.as_ref()?;
-    let service = attrs.get(engine::SERVICE_LABEL)?.clone();
-    if attrs.get(engine::ONEOFF_LABEL).is_some_and(|v| v == "True") || attrs.contains_key(engine::PROBE_LABEL) {
+    let service = attrs.get(docker_api::SERVICE_LABEL)?.clone();
+    if attrs.get(docker_api::ONEOFF_LABEL).is_some_and(|v| v == "True") || attrs.contains_key(docker_api::PROBE_LABEL) {
         return None;
     }
     if inner.in_fault_window(&service) {
@@ -137,7 +137,7 @@ async fn incident(inner: &Inner, docker: &bollard::Docker, ev: &EventMessage, re
         .map(|n| n.to_string())
         .unwrap_or_default();
     let restarted = action == "die" && matches!(policy.as_str(), "always" | "unless-stopped" | "on-failure");
-    let log_tail = engine::container_logs(docker, id, Some(LOG_LINES), false).await.unwrap_or_default();
+    let log_tail = docker_api::container_logs(docker, id, Some(LOG_LINES), false).await.unwrap_or_default();
     let at = SystemTime::now();
     Some(Incident {
         service,

@@ -101,7 +101,7 @@ pub enum Command {
     Stack(StackCommand),
     /// Keep a Markdown plan in step with the results: `plan sync` ticks the boxes of passed gates.
     #[command(subcommand)]
-    Plan(crate::plan::PlanCommand),
+    Plan(crate::plan_sync::PlanCommand),
     /// Write a starting checkpoint for an existing compose file (services, ports, health endpoints).
     Init(InitArgs),
     /// OpenAPI contracts: `contract diff OLD NEW` lists the changes and says which break clients.

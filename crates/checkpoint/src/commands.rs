@@ -57,7 +57,7 @@ pub fn load_or_report_with(
 }
 
 pub fn print_diags(d: &Diagnostics, color: ColorChoice) -> u8 {
-    let c = crate::console::use_color(color, std::io::stderr().is_terminal());
+    let c = crate::live::use_color(color, std::io::stderr().is_terminal());
     crate::err!("{}", d.render(c));
     exit::USAGE
 }

@@ -38,7 +38,7 @@ async fn diff(color: ColorChoice, args: &DiffArgs) -> u8 {
         loader::load(&args.old, root, &client, &headers),
         loader::load(&args.new, root, &client, &headers)
     );
-    let err_color = crate::console::use_color(color, std::io::stderr().is_terminal());
+    let err_color = crate::live::use_color(color, std::io::stderr().is_terminal());
     let errors: Vec<String> = [("OLD", &old), ("NEW", &new)]
         .into_iter()
         .filter_map(|(which, r)| r.as_ref().err().map(|e| render_error(which, e, err_color)))
@@ -76,7 +76,7 @@ async fn diff(color: ColorChoice, args: &DiffArgs) -> u8 {
     let places = Places::new(&old, &new);
     match args.format {
         DiffFormat::Text => {
-            let paint = painter(crate::console::use_color(color, std::io::stdout().is_terminal()));
+            let paint = painter(crate::live::use_color(color, std::io::stdout().is_terminal()));
             crate::out!("{}", diff::render(changes, args.breaking_only, &paint));
             crate::out!("{}", ignore_notes(&applied));
         }

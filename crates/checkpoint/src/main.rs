@@ -24,11 +24,11 @@ macro_rules! err {
 
 mod cli;
 mod commands;
-mod console;
 mod contract;
 mod github;
 mod init;
-mod plan;
+mod live;
+mod plan_sync;
 mod run;
 mod stackctl;
 
@@ -62,7 +62,7 @@ async fn dispatch(args: cli::Cli) -> u8 {
         cli::Command::Schema => commands::schema(),
         cli::Command::Report(r) => commands::report(&r),
         cli::Command::Stack(s) => stackctl::command(&args.dir, args.color, s).await,
-        cli::Command::Plan(p) => plan::command(&args.dir, p),
+        cli::Command::Plan(p) => plan_sync::command(&args.dir, p),
         cli::Command::Init(i) => init::command(&args.dir, &i).await,
         cli::Command::Contract(c) => contract::command(args.color, c).await,
         // Rendered to memory first: a closed pipe (`| head`) must not panic.

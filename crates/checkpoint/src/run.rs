@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{ColorChoice, RunArgs};
 use crate::commands::{load_or_report_with, print_written, read_report};
-use crate::console::Console;
+use crate::live::Console;
 use crate::stackctl;
 
 pub async fn run(dir: &Path, color: ColorChoice, args: RunArgs) -> u8 {

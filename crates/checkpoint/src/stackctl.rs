@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{ColorChoice, RunArgs, StackCommand};
 use crate::commands::load_or_report_with;
-use crate::console::Console;
+use crate::live::Console;
 
 /// A stack this run brought up (or attached to).
 pub struct StackRun {
