@@ -20,7 +20,7 @@
 #   BENCH_OUT   where hyperfine's JSON exports and the table go (default target/bench-hurl)
 #   STRICT=1  exit 1 when a target is missed (default: report it and exit 0)
 #
-# Installs what it needs, idempotently: Debian's nginx, hyperfine, strace, time
+# Installs what it needs, idempotently: Debian's nginx, hyperfine, strace, time, binutils
 # (and, to build Hurl, libclang-dev libxml2-dev libcurl4-openssl-dev pkg-config);
 # Hurl 8.0.1 built from crates.io into .cache/tools/hurl (8.1 needs a newer rustc).
 set -euo pipefail
@@ -47,6 +47,7 @@ have hyperfine || need_pkgs+=(hyperfine)
 have strace || need_pkgs+=(strace)
 [ -x /usr/bin/time ] || need_pkgs+=(time)
 have curl || need_pkgs+=(curl)
+have strip || need_pkgs+=(binutils)
 if ! hurl_ok; then
   for p in libclang-dev libxml2-dev libcurl4-openssl-dev pkg-config; do installed "$p" || need_pkgs+=("$p"); done
 fi
@@ -204,24 +205,37 @@ rss100_h=$(rss hurl_cmd 100x10)
 # Binary sizes (MB = 2^20 bytes); Hurl links libcurl and libxml2 dynamically, checkpoint nothing but libc.
 size_cp=$(stat -c %s "$bin/checkpoint" | awk '{ printf "%.1f", $1 / 1048576 }')
 size_h=$(stat -c %s "$(readlink -f "$hurl")" | awk '{ printf "%.1f", $1 / 1048576 }')
+# ... and with their symbol tables stripped (`strip`; what a packager would ship).
+stripped() { strip -o "$tmp/stripped" "$1" && stat -c %s "$tmp/stripped" | awk '{ printf "%.1f", $1 / 1048576 }'; }
+strip_cp=$(stripped "$bin/checkpoint")
+strip_h=$(stripped "$hurl")
 
 # The JUnit report of the 1,000 passing checks (100 x 10), in KB (2^10 bytes).
 junit_kb=$(stat -c %s "$tmp/100x10/out/junit.xml" | awk '{ printf "%.0f", $1 / 1024 }')
 
-# Does a plain-HTTP run read the certificate store? Opens (tried or done) of paths
-# under /etc/ssl once links are resolved (OpenSSL's /usr/lib/ssl/* are links there);
-# the paths go to $out/ssl-opens-TOOL.txt.
+# Does a plain-HTTP run read the certificate store? Counts opens (tried or done) of
+# paths that resolve under /etc/ssl/certs or to $SSL_CERT_FILE / $SSL_CERT_DIR; every
+# path under /etc/ssl that was opened goes to $out/ssl-opens-TOOL.txt, the counted
+# ones marked `store` (OpenSSL's own config, /usr/lib/ssl/openssl.cnf, is not counted).
 ssl_opens() { # TOOL FN SHAPE
   words "$2" "$3"
   strace -f -qq -e trace=open,openat -o "$tmp/strace" "${cmd[@]}" >/dev/null 2>&1
   python3 - "$tmp/strace" >"$out/ssl-opens-$1.txt" <<'EOF'
 import os, re, sys
+real = os.path.realpath
+store = ["/etc/ssl/certs/"] + [real(os.environ[v]) + ("/" if v.endswith("DIR") else "")
+                               for v in ("SSL_CERT_FILE", "SSL_CERT_DIR") if os.environ.get(v)]
 for line in open(sys.argv[1]):
     m = re.search(r'open(?:at)?\([^"]*"([^"]*)"', line)
-    if m and (os.path.realpath(m.group(1)) + "/").startswith("/etc/ssl/"):
-        print(m.group(1))
+    if not m:
+        continue
+    path = real(m.group(1))
+    if any(path == s or (path + "/").startswith(s) for s in store):
+        print("store", m.group(1))
+    elif (path + "/").startswith("/etc/ssl/"):
+        print("other", m.group(1))
 EOF
-  wc -l <"$out/ssl-opens-$1.txt"
+  grep -c '^store ' "$out/ssl-opens-$1.txt" || true
 }
 ssl_cp=$(ssl_opens checkpoint cp_cmd 100x10)
 ssl_h=$(ssl_opens hurl hurl_cmd 100x10)
@@ -240,8 +254,9 @@ fig "validate 1,000 checks, mean (ms)" "$validate_ms" "-" "value<=10"
 fig "peak RSS 1x1000 (MB)" "$rss1000_cp" "$rss1000_h" "value<=25"
 fig "peak RSS 100x10 -j$jobs (MB)" "$rss100_cp" "$rss100_h" "value<=25"
 fig "binary size (MB)" "$size_cp" "$size_h" "value<=15"
+fig "binary size, stripped (MB)" "$strip_cp" "$strip_h" "-"
 fig "junit.xml, 1,000 passed (KB)" "$junit_kb" "-" "-"
-fig "/etc/ssl opens, plain HTTP 100x10" "$ssl_cp" "$ssl_h" "value==0"
+fig "cert store opens, plain HTTP 100x10" "$ssl_cp" "$ssl_h" "value==0"
 python3 - "$figures" "$n" "$runs" "$rounds" "$("$hurl" --version | head -n 1 | awk '{ print $1, $2, "(" $4 ")" }')" \
   "$(nginx -v 2>&1)" <<'EOF' | tee "$out/table.txt"
 import sys
@@ -252,7 +267,8 @@ fmt = "{:<36} {:>11} {:>9} {:>7} {:>12} {:>7}"
 print(fmt.format("figure", "checkpoint", "hurl", "ratio", "target", ""))
 missed = 0
 for name, cp, peer, target in rows:
-    ratio = f"{float(cp) / float(peer):.2f}x" if peer != "-" and float(peer) > 0 else "-"
+    counted = target.startswith("value==")  # a count: no ratio
+    ratio = f"{float(cp) / float(peer):.2f}x" if peer != "-" and float(peer) > 0 and not counted else "-"
     verdict = ""
     if target != "-":
         kind, op, bound = target[:5], target[5:7], float(target[7:])
