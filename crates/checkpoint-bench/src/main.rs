@@ -7,6 +7,10 @@
 //!   baseline the harness is compared with); prints wall time and requests/s.
 //! - `gen DIR URL N C`: writes `DIR/checkpoints/1.yaml` with N http checks
 //!   spread over C gates, so `checkpoint run 1 --jobs C` has C in flight.
+//! - `gen-hurl DIR URL N FILES`: writes the same N requests as `gen` for Hurl,
+//!   as `DIR/hurl/NNN.hurl`, FILES files of N/FILES entries each (`GET URL`,
+//!   `HTTP 200`, `jsonpath "$.status" == "ok"`), so `hurl --test --jobs C`
+//!   runs what `checkpoint run --jobs C` does (`scripts/bench-hurl.sh`).
 //! - `gen-latency DIR URL CONCURRENCY SECONDS`: writes `DIR/checkpoints/1.yaml`
 //!   with one `latency` check of URL at that concurrency for that long
 //!   (`scripts/bench-latency.sh` compares it with wrk).
@@ -34,6 +38,12 @@ async fn main() {
             arg(3).parse().unwrap_or_else(|_| usage()),
             arg(4).parse().unwrap_or_else(|_| usage()),
         ),
+        Some("gen-hurl") => generate_hurl(
+            &arg(1),
+            &arg(2),
+            arg(3).parse().unwrap_or_else(|_| usage()),
+            arg(4).parse().unwrap_or_else(|_| usage()),
+        ),
         Some("gen-latency") => generate_latency(
             &arg(1),
             &arg(2),
@@ -47,7 +57,7 @@ async fn main() {
 fn usage() -> ! {
     eprintln!(
         "usage: checkpoint-bench serve PORT [DELAY_MS] | bare URL N CONCURRENCY | gen DIR URL N CONCURRENCY \
-         | gen-latency DIR URL CONCURRENCY SECONDS"
+         | gen-hurl DIR URL N FILES | gen-latency DIR URL CONCURRENCY SECONDS"
     );
     std::process::exit(2)
 }
@@ -116,6 +126,25 @@ fn generate(dir: &str, url: &str, n: usize, c: usize) {
         }
     }
     std::fs::write(cps.join("1.yaml"), y).expect("write");
+}
+
+fn generate_hurl(dir: &str, url: &str, n: usize, files: usize) {
+    let out = std::path::Path::new(dir).join("hurl");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    // The same split as `generate`: N/FILES per file, the last ones shorter when it does not divide.
+    let per = n.div_ceil(files);
+    let mut made = 0;
+    for f in 0..files {
+        let mut h = String::new();
+        for _ in 0..per {
+            if made == n {
+                break;
+            }
+            h.push_str(&format!("GET {url}\nHTTP 200\n[Asserts]\njsonpath \"$.status\" == \"ok\"\n\n"));
+            made += 1;
+        }
+        std::fs::write(out.join(format!("{f:03}.hurl")), h).expect("write");
+    }
 }
 
 fn generate_latency(dir: &str, url: &str, c: usize, secs: u64) {
