@@ -173,7 +173,7 @@ async fn run_one(
     let mut infra_error: Option<String> = None;
     if let (Some(spec), false, false) = (&cp.stack, args.external, gates.is_empty()) {
         stackctl::mention_orphans(&console).await;
-        match stackctl::start(cp, spec, args, out, &mut console, cancel).await {
+        match stackctl::start(cp, spec, &args.into(), out, &mut console, cancel).await {
             Ok(s) => {
                 vars.builtins.insert("run.project".into(), s.project.clone());
                 stack = Some(s);

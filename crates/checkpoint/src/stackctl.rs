@@ -53,20 +53,40 @@ fn root_of(cp: &Checkpoint) -> PathBuf {
     file.parent().and_then(Path::parent).map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
+/// What bringing a stack up needs to know: the four flags of `run` that
+/// concern the stack, and all that `stack up` has.
+#[derive(Debug, Clone, Default)]
+pub struct StartRequest<'a> {
+    /// `--project`; by default one unique to this run.
+    pub project: Option<String>,
+    /// `-f`: compose files added after the checkpoint's own.
+    pub compose_files: &'a [PathBuf],
+    /// `--keep`: the stack outlives the run (its owner label says so).
+    pub keep: bool,
+    /// `--no-up`: attach to a project that is already running.
+    pub attach: bool,
+}
+
+impl<'a> From<&'a RunArgs> for StartRequest<'a> {
+    fn from(args: &'a RunArgs) -> Self {
+        Self { project: args.project.clone(), compose_files: &args.compose_files, keep: args.keep, attach: args.no_up }
+    }
+}
+
 /// Brings the stack up and waits until it is ready. A stack that never gets
 /// ready is reported (at once, with the reason) but the gates still run: they
 /// turn red with their own evidence. Errors here mean no gate can run.
 pub async fn start(
     cp: &Checkpoint,
     spec: &Stack,
-    args: &RunArgs,
+    args: &StartRequest<'_>,
     out: &Path,
     console: &mut Console,
     cancel: &CancellationToken,
 ) -> Result<StackRun, String> {
     let root = root_of(cp);
     let project = args.project.clone().unwrap_or_else(|| default_project(cp, spec));
-    let mut opts = options(cp, spec, &root, project.clone(), &args.compose_files);
+    let mut opts = options(cp, spec, &root, project.clone(), args.compose_files);
     // Every container carries this run as its owner, so `stack prune` finds
     // the stack if the run dies without tearing it down (SIGKILL).
     opts.owner = Some(checkpoint_stack::Owner { dir: out.join(".owner"), keep: args.keep });
@@ -80,7 +100,7 @@ pub async fn start(
         StackProgress::ServiceReady { .. } => con.line(&format!("  stack: {p}")),
         _ => con.line(&format!("  stack: {p}")),
     };
-    let stack = if args.no_up {
+    let stack = if args.attach {
         con.line(&format!("stack: attaching to running project `{project}`"));
         ComposeStack::attach(opts)
     } else {
@@ -221,25 +241,11 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
     match cmd {
         StackCommand::Up { project, .. } => {
             let project = project.unwrap_or_else(|| default_project(cp, spec));
-            let args = RunArgs {
-                checkpoints: vec![id],
-                waves: vec![],
-                gates: vec![],
-                jobs: 1,
-                fail_fast: false,
-                vars,
-                out: PathBuf::from("checkpoint-results"),
-                compose_files: extra,
-                no_up: false,
-                project: Some(project.clone()),
-                keep: true,
-                external: false,
-                baseline: None,
-                shard: None,
-                slower_than: checkpoint_report::baseline::SlowerThan::default(),
-            };
+            let args =
+                StartRequest { project: Some(project.clone()), compose_files: &extra, keep: true, attach: false };
+            let out = PathBuf::from("checkpoint-results");
             let cancel = CancellationToken::new();
-            match start(cp, spec, &args, &args.out, &mut console, &cancel).await {
+            match start(cp, spec, &args, &out, &mut console, &cancel).await {
                 Ok(_) => {
                     console.finish();
                     crate::outln!("{project}");
