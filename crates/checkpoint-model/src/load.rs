@@ -1475,7 +1475,7 @@ impl Validator<'_> {
             let until = self.duration(&r.until, "retry.until");
             let every = match &r.every {
                 Some(e) => self.duration(e, "retry.every"),
-                None => Some(Duration::from_millis(500)),
+                None => Some(Retry::DEFAULT_EVERY),
             };
             Some(Retry { until: until?, every: every? })
         });

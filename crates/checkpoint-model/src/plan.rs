@@ -137,6 +137,11 @@ pub struct Retry {
     pub every: Duration,
 }
 
+impl Retry {
+    /// `retry.every` when the file does not say: the one place it is written.
+    pub const DEFAULT_EVERY: Duration = Duration::from_millis(500);
+}
+
 /// One expectation: a field of the observation (and a key within it) and a matcher.
 #[derive(Clone, Debug)]
 pub struct Expectation {

@@ -548,23 +548,22 @@ impl GateRunner {
                     message: outcome.message.clone(),
                     duration_ms: millis(outcome.duration),
                 });
-                let again = match (retry, deadline) {
-                    (Some(r), Some(d)) => {
-                        matches!(outcome.status, Status::Failed | Status::Errored | Status::TimedOut)
-                            && Instant::now() + r.every < d
+                // Another attempt, `every` from now, if the retry window allows one.
+                let every = match (retry, deadline) {
+                    (Some(r), Some(d))
+                        if matches!(outcome.status, Status::Failed | Status::Errored | Status::TimedOut)
+                            && Instant::now() + r.every < d =>
+                    {
+                        r.every
                     }
-                    _ => false,
+                    _ => break outcome,
                 };
-                if !again {
-                    break outcome;
-                }
                 self.emit(Event::CheckRetrying {
                     gate: gate.to_string(),
                     check: check.name.clone(),
                     attempt: attempts.len() as u32,
                     message: outcome.message.clone().unwrap_or_default(),
                 });
-                let every = retry.map_or(Duration::from_millis(500), |r| r.every);
                 tokio::select! {
                     () = self.ctx.cancel.cancelled() => {}
                     () = tokio::time::sleep(every) => {}
