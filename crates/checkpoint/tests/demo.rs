@@ -8,48 +8,17 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use checkpoint_model::result::{RunReport, Status};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+mod compose_support;
+use compose_support::{assert_nothing_left, repo, tool, under_both_tools};
 
-/// The compose variables that point at locally built images.
 fn images_env() -> Vec<(String, String)> {
-    let file = repo().join(".cache/images.env");
-    let text = std::fs::read_to_string(&file)
-        .unwrap_or_else(|_| panic!("{} is missing: run scripts/test.sh (it builds the demo images)", file.display()));
-    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
-}
-
-thread_local! {
-    /// The compose generation the running test drives (set by its `v1::`/`v2::` wrapper).
-    static TOOL: std::cell::Cell<&'static str> = const { std::cell::Cell::new("auto") };
-}
-
-/// Every test runs under both compose generations, named by its tool
-/// (`v1::demo_variant_db_down`, `v2::…`): users have either.
-macro_rules! under_both_tools {
-    ($($name:ident),* $(,)?) => {
-        mod v1 {
-            $(#[test]
-            fn $name() {
-                super::TOOL.with(|t| t.set("v1"));
-                super::$name();
-            })*
-        }
-        mod v2 {
-            $(#[test]
-            fn $name() {
-                super::TOOL.with(|t| t.set("v2"));
-                super::$name();
-            })*
-        }
-    };
+    compose_support::images_env("images.env", "fixtures/images/build.sh")
 }
 
 under_both_tools!(
@@ -73,27 +42,11 @@ under_both_tools!(
 );
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_checkpoint"));
-    c.current_dir(repo()).env("CI", "true").env("NO_COLOR", "1").envs(images_env());
-    c.env("CHECKPOINT_COMPOSE_TOOL", TOOL.with(std::cell::Cell::get));
-    // On a GitHub runner: keep these runs out of the CI step's own summary and annotations.
-    c.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_STEP_SUMMARY");
-    c
+    compose_support::checkpoint(&repo(), &images_env())
 }
 
 fn unique(name: &str) -> String {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("cp-test-{}-{name}-{n:x}", TOOL.with(std::cell::Cell::get))
-}
-
-/// Nothing with the project's label may remain: containers, networks, volumes.
-fn assert_nothing_left(project: &str) {
-    let filter = format!("label=com.docker.compose.project={project}");
-    for what in [vec!["ps", "-aq"], vec!["network", "ls", "-q"], vec!["volume", "ls", "-q"]] {
-        let out = Command::new("docker").args(&what).args(["--filter", &filter]).output().expect("docker CLI");
-        let left = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        assert!(left.is_empty(), "`docker {}` still lists {left} for project {project}", what.join(" "));
-    }
+    compose_support::unique("cp-test", name)
 }
 
 struct Outcome {
@@ -208,13 +161,13 @@ fn demo_variant_wrong_db_credentials() {
 
 fn demo_two_runs_at_once_do_not_collide() {
     let (a, b) = (unique("twin-a"), unique("twin-b"));
-    let tool = TOOL.with(std::cell::Cell::get);
+    let tool = tool();
     let ta = std::thread::spawn(move || {
-        TOOL.with(|t| t.set(tool));
+        compose_support::set_tool(tool);
         run(&["0"], &a)
     });
     let tb = std::thread::spawn(move || {
-        TOOL.with(|t| t.set(tool));
+        compose_support::set_tool(tool);
         run(&["0"], &b)
     });
     for o in [ta.join().unwrap(), tb.join().unwrap()] {

@@ -3,46 +3,13 @@
 //! stack (real Docker engine, real compose). Needs the images
 //! `fixtures/images/build.sh` builds (`scripts/test.sh` does).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use checkpoint_model::result::{Status, Verdict};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-fn images_env() -> Vec<(String, String)> {
-    let file = repo().join(".cache/images.env");
-    let text = std::fs::read_to_string(&file)
-        .unwrap_or_else(|_| panic!("{} is missing: run scripts/test.sh (it builds the demo images)", file.display()));
-    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
-}
-
-thread_local! {
-    /// The compose generation the running test drives (set by its `v1::`/`v2::` wrapper).
-    static TOOL: std::cell::Cell<&'static str> = const { std::cell::Cell::new("auto") };
-}
-
-/// Every test runs under both compose generations, named by its tool.
-macro_rules! under_both_tools {
-    ($($name:ident),* $(,)?) => {
-        mod v1 {
-            $(#[test]
-            fn $name() {
-                super::TOOL.with(|t| t.set("v1"));
-                super::$name();
-            })*
-        }
-        mod v2 {
-            $(#[test]
-            fn $name() {
-                super::TOOL.with(|t| t.set("v2"));
-                super::$name();
-            })*
-        }
-    };
-}
+mod compose_support;
+use compose_support::{assert_nothing_left, repo, under_both_tools};
 
 under_both_tools!(
     init_on_the_demo_stack_writes_a_checkpoint_that_runs_green,
@@ -50,23 +17,11 @@ under_both_tools!(
 );
 
 fn bin(cwd: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_checkpoint"));
-    c.current_dir(cwd).env_remove("CHECKPOINT_DIR").env("CI", "true").env("NO_COLOR", "1").envs(images_env());
-    c.env("CHECKPOINT_COMPOSE_TOOL", TOOL.with(std::cell::Cell::get));
-    c
+    compose_support::checkpoint(cwd, &compose_support::images_env("images.env", "fixtures/images/build.sh"))
 }
 
 fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn assert_nothing_left(project: &str) {
-    let filter = format!("label=com.docker.compose.project={project}");
-    for what in [vec!["ps", "-aq"], vec!["network", "ls", "-q"], vec!["volume", "ls", "-q"]] {
-        let out = Command::new("docker").args(&what).args(["--filter", &filter]).output().expect("docker CLI");
-        let left = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        assert!(left.is_empty(), "`docker {}` still lists {left} for project {project}", what.join(" "));
-    }
 }
 
 fn init_on_the_demo_stack_writes_a_checkpoint_that_runs_green() {

@@ -9,49 +9,13 @@
 //! test runs under both compose generations (`v1::…`, `v2::…`).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use checkpoint_model::result::{RunReport, Status};
 
+mod compose_support;
+use compose_support::{assert_nothing_left, repo, under_both_tools};
+
 const CHECKPOINTS: &str = "fixtures/pystack/checkpoints";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-/// The compose variables that point at the locally built images.
-fn images_env() -> Vec<(String, String)> {
-    let file = repo().join(".cache/pystack-images.env");
-    let text = std::fs::read_to_string(&file).unwrap_or_else(|_| {
-        panic!("{} is missing: run fixtures/pystack/build.sh (scripts/test.sh does)", file.display())
-    });
-    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
-}
-
-thread_local! {
-    /// The compose generation the running test drives (set by its `v1::`/`v2::` wrapper).
-    static TOOL: std::cell::Cell<&'static str> = const { std::cell::Cell::new("auto") };
-}
-
-macro_rules! under_both_tools {
-    ($($name:ident),* $(,)?) => {
-        mod v1 {
-            $(#[test]
-            fn $name() {
-                super::TOOL.with(|t| t.set("v1"));
-                super::$name();
-            })*
-        }
-        mod v2 {
-            $(#[test]
-            fn $name() {
-                super::TOOL.with(|t| t.set("v2"));
-                super::$name();
-            })*
-        }
-    };
-}
 
 under_both_tools!(
     pystack_healthy_stack_passes_checkpoint_1,
@@ -64,18 +28,7 @@ under_both_tools!(
 );
 
 fn unique(name: &str) -> String {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("pyst-test-{}-{name}-{n:x}", TOOL.with(std::cell::Cell::get))
-}
-
-/// Nothing with the project's label may remain: containers, networks, volumes.
-fn assert_nothing_left(project: &str) {
-    let filter = format!("label=com.docker.compose.project={project}");
-    for what in [vec!["ps", "-aq"], vec!["network", "ls", "-q"], vec!["volume", "ls", "-q"]] {
-        let out = Command::new("docker").args(&what).args(["--filter", &filter]).output().expect("docker CLI");
-        let left = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        assert!(left.is_empty(), "`docker {}` still lists {left} for project {project}", what.join(" "));
-    }
+    compose_support::unique("pyst-test", name)
 }
 
 struct Outcome {
@@ -89,10 +42,8 @@ fn run(variant: Option<&str>) -> Outcome {
     let project = unique(variant.unwrap_or("healthy"));
     // Under target/: nothing of these runs goes to the system temp dir.
     let out_dir = repo().join("target/pystack-tests").join(&project);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_checkpoint"));
-    cmd.current_dir(repo()).env("CI", "true").env("NO_COLOR", "1").envs(images_env());
-    cmd.env("CHECKPOINT_COMPOSE_TOOL", TOOL.with(std::cell::Cell::get));
-    cmd.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_STEP_SUMMARY");
+    let images = compose_support::images_env("pystack-images.env", "fixtures/pystack/build.sh");
+    let mut cmd = compose_support::checkpoint(&repo(), &images);
     cmd.args(["run", "1", "--dir", CHECKPOINTS, "-p", &project, "-o"]).arg(&out_dir);
     if let Some(v) = variant {
         cmd.args(["-f", &format!("fixtures/pystack/broken/{v}.yml")]);

@@ -1,0 +1,87 @@
+//! What the Docker end-to-end tests share (demo, pystack, init): the repo
+//! root, the image variables the build scripts write, the compose generation
+//! a test drives (`v1::…`/`v2::…`, users have either), the binary set up to
+//! run against the local engine, and the check that a project left nothing.
+
+#![allow(dead_code, reason = "each test binary uses its own part of these helpers")]
+
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub(crate) fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// The compose variables that point at locally built images, from the file
+/// a build script wrote under `.cache/` (`images.env`, `pystack-images.env`).
+pub(crate) fn images_env(file: &str, built_by: &str) -> Vec<(String, String)> {
+    let path = repo().join(".cache").join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} is missing: run {built_by} (scripts/test.sh does)", path.display()));
+    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
+}
+
+thread_local! {
+    /// The compose generation the running test drives (set by its `v1::`/`v2::` wrapper).
+    static TOOL: Cell<&'static str> = const { Cell::new("auto") };
+}
+
+/// `v1`, `v2` (or `auto` outside the wrappers).
+pub(crate) fn tool() -> &'static str {
+    TOOL.with(Cell::get)
+}
+
+/// For a thread a test starts: drive the same compose generation.
+pub(crate) fn set_tool(t: &'static str) {
+    TOOL.with(|c| c.set(t));
+}
+
+/// Runs each named test under both compose generations, named by its tool
+/// (`v1::demo_variant_db_down`, `v2::…`).
+macro_rules! under_both_tools {
+    ($($name:ident),* $(,)?) => {
+        mod v1 {
+            $(#[test]
+            fn $name() {
+                crate::compose_support::set_tool("v1");
+                super::$name();
+            })*
+        }
+        mod v2 {
+            $(#[test]
+            fn $name() {
+                crate::compose_support::set_tool("v2");
+                super::$name();
+            })*
+        }
+    };
+}
+pub(crate) use under_both_tools;
+
+/// The binary, in `cwd`, against the local engine with the test's compose
+/// generation and `images`, kept out of a GitHub runner's own summary.
+pub(crate) fn checkpoint(cwd: &Path, images: &[(String, String)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_checkpoint"));
+    c.current_dir(cwd).env_remove("CHECKPOINT_DIR").env("CI", "true").env("NO_COLOR", "1");
+    c.envs(images.iter().map(|(k, v)| (k, v)));
+    c.env("CHECKPOINT_COMPOSE_TOOL", tool());
+    c.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_STEP_SUMMARY");
+    c
+}
+
+/// A project name no other run uses: `<prefix>-<tool>-<name>-<nanos>`.
+pub(crate) fn unique(prefix: &str, name: &str) -> String {
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}-{}-{name}-{n:x}", tool())
+}
+
+/// Nothing with the project's label may remain: containers, networks, volumes.
+pub(crate) fn assert_nothing_left(project: &str) {
+    let filter = format!("label=com.docker.compose.project={project}");
+    for what in [vec!["ps", "-aq"], vec!["network", "ls", "-q"], vec!["volume", "ls", "-q"]] {
+        let out = Command::new("docker").args(&what).args(["--filter", &filter]).output().expect("docker CLI");
+        let left = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(left.is_empty(), "`docker {}` still lists {left} for project {project}", what.join(" "));
+    }
+}
