@@ -229,7 +229,7 @@ fn to_junit(a: &ignore::Applied, floor: diff::Level, places: &Places) -> String 
     let failing = a.kept.iter().filter(|c| c.level >= floor).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
-        "<testsuites name=\"contract diff\" tests=\"{}\" failures=\"{failing}\">\n  <testsuite name=\"contract diff\" tests=\"{}\" failures=\"{failing}\" skipped=\"{}\">\n",
+        "<testsuites name=\"contract diff\" tests=\"{}\" failures=\"{failing}\">\n  <testsuite name=\"contract diff\" tests=\"{}\" failures=\"{failing}\" errors=\"0\" skipped=\"{}\">\n",
         a.kept.len() + a.ignored.len(),
         a.kept.len() + a.ignored.len(),
         a.ignored.len()

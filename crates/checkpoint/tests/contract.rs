@@ -345,3 +345,24 @@ fn github_annotations_name_the_file_and_line() {
     );
     assert!(out.contains("::warning file=old.yaml"), "may-break changes are warnings: {out}");
 }
+
+#[test]
+fn junit_for_ci_readers_is_valid_against_the_schema() {
+    let o = diff(&["old.yaml", "new.yaml", "--format", "junit"], &corpus("response-properties"));
+    assert_eq!(o.status.code(), Some(1));
+    let xml = stdout(&o);
+    // One testcase per change, a failure per breaking one (3 breaking of 7).
+    assert!(xml.contains(r#"<testsuites name="contract diff" tests="7" failures="3">"#), "{xml}");
+    // The change is the testcase name, as a CI view lists it.
+    assert!(xml.contains("name=\"GET /items/{id}: response 200 property `created_at` removed\""), "{xml}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("contract.xml");
+    std::fs::write(&file, &xml).unwrap();
+    let xsd = format!("{}/../../../shared/schemas/junit-10.xsd", env!("CARGO_MANIFEST_DIR"));
+    let lint = std::process::Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema", &xsd])
+        .arg(&file)
+        .output()
+        .expect("xmllint (libxml2-utils) is needed: scripts/provision.sh installs it");
+    assert!(lint.status.success(), "{}\n{xml}", String::from_utf8_lossy(&lint.stderr));
+}
