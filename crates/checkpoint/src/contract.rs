@@ -225,7 +225,7 @@ fn to_markdown(a: &ignore::Applied, breaking_only: bool, places: &Places) -> Str
 
 /// One test case per change; those at or above the failing level fail.
 fn to_junit(a: &ignore::Applied, floor: diff::Level, places: &Places) -> String {
-    let x = xml;
+    let x = checkpoint_report::junit::attr;
     let failing = a.kept.iter().filter(|c| c.level >= floor).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
@@ -259,23 +259,6 @@ fn to_junit(a: &ignore::Applied, floor: diff::Level, places: &Places) -> String 
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
-}
-
-/// Text for an XML attribute or element: markup and control characters escaped.
-fn xml(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\n' => o.push_str("&#10;"),
-            c if c.is_control() => {}
-            c => o.push(c),
-        }
-    }
-    o
 }
 
 /// GitHub Actions workflow commands: `error` for breaking, `warning` for may
