@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a fresh Debian machine, idempotently:
-# Postgres and Redis servers (for the runner's tests, on loopback), xmllint (to
+# Postgres, Redis and MariaDB servers (for the runner's tests, on loopback), xmllint (to
 # validate JUnit), a Docker engine with a compose tool, and the workflow linters
 # (shellcheck; actionlint in .cache/tools). Prints what it does.
 # As root, or as a user with sudo (a hosted CI runner). CHECKPOINT_IMAGES=registry
@@ -16,6 +16,7 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
 [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ] || need_pkgs+=(postgresql)
 have redis-server || need_pkgs+=(redis-server)
+have mariadbd || [ -x /usr/sbin/mariadbd ] || need_pkgs+=(mariadb-server)
 have xmllint || need_pkgs+=(libxml2-utils)
 [ "${CHECKPOINT_IMAGES:-local}" = registry ] || have debootstrap || need_pkgs+=(debootstrap)
 have shellcheck || need_pkgs+=(shellcheck)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts a real Postgres and a real Redis on loopback ports for the tests
+# Starts a real Postgres, a real Redis and a real MariaDB on loopback ports for the tests
 # (idempotent: reuses them if they are already up), and prints the env vars
 # the tests read. Usage: eval "$(scripts/test-services.sh start)"; scripts/test-services.sh stop
 set -euo pipefail
@@ -7,8 +7,35 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 state=${CHECKPOINT_CACHE:-$root/.cache}/test-services
 pg_port=${CHECKPOINT_TEST_PG_PORT:-55432}
 redis_port=${CHECKPOINT_TEST_REDIS_PORT:-56379}
+maria_port=${CHECKPOINT_TEST_MYSQL_PORT:-53306}
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 mkdir -p "$state"
+
+# MariaDB refuses to run as root: as root it runs as the package's `mysql` user.
+as_mysql() { if [ "$(id -u)" = 0 ]; then runuser -u mysql -- "$@"; else "$@"; fi; }
+maria_up() { mariadb-admin --no-defaults -S "$state/mariadb/sock" -u root ping >/dev/null 2>&1; }
+
+start_mariadb() {
+  maria_up && return 0
+  if [ -f "$state/mariadb/pid" ]; then kill "$(cat "$state/mariadb/pid")" 2>/dev/null || true; sleep 1; fi
+  rm -rf "$state/mariadb"
+  mkdir -p "$state/mariadb"
+  if [ "$(id -u)" = 0 ]; then chown mysql "$state/mariadb"; fi
+  as_mysql mariadb-install-db --no-defaults --datadir="$state/mariadb/data" --auth-root-authentication-method=socket \
+    --skip-test-db > "$state/mariadb-install.log" 2>&1 \
+    || { echo "test-services: mariadb-install-db failed, see $state/mariadb-install.log" >&2; exit 1; }
+  local as=()
+  if [ "$(id -u)" = 0 ]; then as=(runuser -u mysql --); fi
+  setsid "${as[@]}" /usr/sbin/mariadbd --no-defaults --datadir="$state/mariadb/data" --port="$maria_port" \
+    --bind-address=127.0.0.1 --socket="$state/mariadb/sock" --pid-file="$state/mariadb/pid" \
+    --log-error="$state/mariadb/log" --skip-name-resolve --innodb-buffer-pool-size=32M < /dev/null > /dev/null 2>&1 &
+  for _ in $(seq 1 100); do maria_up && break; sleep 0.2; done
+  maria_up || { echo "test-services: MariaDB did not start, see $state/mariadb/log" >&2; exit 1; }
+  mariadb --no-defaults -S "$state/mariadb/sock" -u root -e "
+    CREATE DATABASE IF NOT EXISTS checkpoint_test;
+    CREATE USER IF NOT EXISTS 'checkpoint'@'127.0.0.1' IDENTIFIED BY 'checkpoint-test-pw';
+    GRANT ALL ON checkpoint_test.* TO 'checkpoint'@'127.0.0.1';"
+}
 
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
@@ -28,13 +55,16 @@ start() {
       --logfile "$state/redis.log" --pidfile "$state/redis.pid" >/dev/null
     for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   fi
+  start_mariadb
   echo "export CHECKPOINT_TEST_PG=postgres://checkpoint:checkpoint-test-pw@127.0.0.1:$pg_port/checkpoint_test"
   echo "export CHECKPOINT_TEST_REDIS=redis://127.0.0.1:$redis_port/0"
+  echo "export CHECKPOINT_TEST_MYSQL=mysql://checkpoint:checkpoint-test-pw@127.0.0.1:$maria_port/checkpoint_test"
 }
 
 stop() {
   [ -d "$state/pg" ] && as_pg "$pg_bin/pg_ctl" -D "$state/pg" -m fast stop >/dev/null 2>&1 || true
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+  mariadb-admin --no-defaults -S "$state/mariadb/sock" -u root shutdown >/dev/null 2>&1 || true
 }
 
 case "${1:-start}" in
