@@ -1,6 +1,7 @@
 //! The checkpoint file format and everything about it that needs no network:
 //! the raw YAML mirror ([`raw`]), diagnostics with `file:line:col` ([`diag`]),
 //! `${VAR}` interpolation ([`interp`]), the matcher vocabulary ([`matcher`]),
+//! the check kinds, one module each ([`kinds`]),
 //! the validated plan ([`plan`], built by [`load`]), the result model that every
 //! report is rendered from ([`result`]) with the `latency` kind's figures
 //! ([`latency`]), secret redaction ([`secrets`]) and the documented exit codes
@@ -14,6 +15,7 @@ pub mod diag;
 pub mod duration;
 pub mod exit;
 pub mod interp;
+pub mod kinds;
 pub mod latency;
 pub mod load;
 pub mod matcher;

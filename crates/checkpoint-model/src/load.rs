@@ -19,42 +19,13 @@ use serde_saphyr::Spanned;
 
 use crate::diag::{Diagnostic, Diagnostics, Location, did_you_mean, display_path};
 use crate::interp::{self, Op, Template};
+use crate::kinds::{self, CheckSpec, Cx};
 use crate::matcher::Matcher;
-use crate::plan::{Check, Checkpoint, Criteria, Expectation, Gate, Retry, Severity, Stack, expect_fields};
+use crate::plan::{Check, Checkpoint, Criteria, Expectation, Gate, Retry, Severity, Stack};
 use crate::raw::{self, KINDS, RawCheck, RawCheckpoint, RawExpect, RawGate};
 use crate::yaml::{self, Node};
 
-mod contract;
-mod contract_diff;
-mod http;
-mod latency;
-mod quality;
-
-/// Where a kind's field is, for a diagnostic: its key (`value: false`) or its
-/// value, falling back to `loc` when the tree has no such node.
-fn field_spot(v: &Validator<'_>, node: Option<&Node>, key: &str, value: bool, loc: &Location) -> Spot {
-    let n = node.and_then(|n| if value { n.get(key) } else { n.key(key) });
-    v.place(n, loc)
-}
-
-/// `spec.key` must be an http(s) URL (or contain `${…}`); `hint` says what it is for.
-fn require_http_url(v: &mut Validator<'_>, spec: &Value, key: &str, node: Option<&Node>, loc: &Location, hint: &str) {
-    let url = spec.get(key).and_then(Value::as_str).unwrap_or_default();
-    if !(url.contains("${") || url.starts_with("http://") || url.starts_with("https://")) {
-        let at = field_spot(v, node, key, true, loc);
-        v.err(
-            Diagnostic::new(format!("`{url}` is not an http(s) URL"))
-                .span(at.0, at.1)
-                .label("needs `http://` or `https://`")
-                .hint(hint.to_string()),
-        );
-    }
-}
-
-/// "a" or "an" before a kind's name: an openapi check, an exec check.
-fn article(kind: &str) -> &'static str {
-    if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
-}
+mod capture;
 
 /// Files larger than this are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -636,7 +607,7 @@ impl Loader<'_> {
 
     fn check_check_vars(&mut self, c: &Check, g: &Gate, visible: &mut BTreeSet<String>, cp: &Checkpoint) {
         let mut templates = Vec::new();
-        collect_templates(&c.spec, &c.kind, &mut templates);
+        spec_templates(&c.spec, &mut templates);
         for e in &c.expect {
             let mut ts = Vec::new();
             matcher_templates(&e.matcher, &mut ts);
@@ -781,6 +752,16 @@ fn all_captures(c: &Check) -> Vec<String> {
         v.extend(all_captures(x));
     }
     v
+}
+
+/// Every string of a spec that holds `${…}`, with its path (`http.headers.Authorization`).
+fn spec_templates(spec: &CheckSpec, out: &mut Vec<(String, String)>) {
+    let kind = spec.kind();
+    spec.each_string(&mut |path, s| {
+        if s.contains("${") {
+            out.push((crate::interp::walk::path_text(kind, path), s.to_string()));
+        }
+    });
 }
 
 fn collect_templates(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
@@ -1224,7 +1205,7 @@ impl Validator<'_> {
                 Ok(d) => d,
                 Err(e) => {
                     let at = self.place(key("ready_timeout"), &fallback);
-                    self.err(duration_error("ready_timeout", t, &e).span(at.0, at.1));
+                    self.err(crate::duration::problem("ready_timeout", t, &e).span(at.0, at.1));
                     DEFAULT_READY_TIMEOUT
                 }
             },
@@ -1328,14 +1309,17 @@ impl Validator<'_> {
             Ok(d) => Some(d),
             Err(e) => {
                 let (loc, width) = self.spot(s);
-                self.err(duration_error(what, &s.value, &e).span(loc, width.or(Some(s.value.chars().count().max(1)))));
+                self.err(
+                    crate::duration::problem(what, &s.value, &e)
+                        .span(loc, width.or(Some(s.value.chars().count().max(1)))),
+                );
                 None
             }
         }
     }
 
     #[expect(clippy::too_many_lines, reason = "one linear pass over a check's fields reads best in one place")]
-    fn check(&mut self, c: RawCheck, node: Option<&Node>, services: Option<&[String]>) -> Option<Check> {
+    fn check(&mut self, mut c: RawCheck, node: Option<&Node>, services: Option<&[String]>) -> Option<Check> {
         let location = self.loc(&c.name);
         let name_spot = self.spot(&c.name);
         let name = c.name.value.trim().to_string();
@@ -1349,40 +1333,8 @@ impl Validator<'_> {
         }
         let mut during = Vec::new();
         let mut after = Vec::new();
-        let mut kinds: Vec<(&str, Value)> = Vec::new();
-        let ser = |v: &dyn erased::Ser| v.to_value();
-        if let Some(s) = &c.http {
-            kinds.push(("http", ser(s)));
-        }
-        if let Some(s) = &c.tcp {
-            kinds.push(("tcp", ser(s)));
-        }
-        if let Some(s) = &c.postgres {
-            kinds.push(("postgres", ser(s)));
-        }
-        if let Some(s) = &c.redis {
-            kinds.push(("redis", ser(s)));
-        }
-        if let Some(s) = &c.command {
-            kinds.push(("command", ser(s)));
-        }
-        if let Some(s) = &c.compose {
-            kinds.push(("compose", ser(s)));
-        }
-        if let Some(s) = &c.exec {
-            kinds.push(("exec", ser(s)));
-        }
-        if let Some(s) = &c.reach {
-            kinds.push(("reach", ser(s)));
-        }
-        if let Some(f) = c.fault {
-            let spec = raw::FaultSpec {
-                service: f.service,
-                action: f.action,
-                network: f.network,
-                recover_within: f.recover_within,
-            };
-            kinds.push(("fault", ser(&spec)));
+        let (mut specs, fault) = kinds::take(&mut c);
+        if let Some(f) = fault {
             let fault_node = node.and_then(|n| n.get("fault"));
             for (i, x) in f.during.into_iter().enumerate() {
                 if let Some(ch) =
@@ -1398,25 +1350,13 @@ impl Validator<'_> {
                 }
             }
         }
-        if let Some(s) = &c.metrics {
-            kinds.push(("metrics", ser(s)));
-        }
-        if let Some(s) = &c.openapi {
-            kinds.push(("openapi", ser(s)));
-        }
-        if let Some(s) = &c.latency {
-            kinds.push(("latency", ser(s)));
-        }
-        if let Some(s) = &c.contract_diff {
-            kinds.push(("contract-diff", ser(s)));
-        }
         // A check without exactly one kind is still returned (its file is
         // marked broken): its captures keep later checks from being reported
-        // as using undefined variables.
-        let (kind, spec, broken) = match kinds.len() {
+        // as using undefined variables. It keeps a spec without strings.
+        let (kind, spec) = match specs.len() {
             1 => {
-                let (k, s) = kinds.pop().unwrap_or(("http", Value::Null));
-                (k, s, false)
+                let spec = specs.pop()?;
+                (spec.kind(), Some(spec))
             }
             0 => {
                 self.err(
@@ -1425,10 +1365,10 @@ impl Validator<'_> {
                         .label("what does it observe?")
                         .hint(format!("add exactly one of: {}", KINDS.join(", "))),
                 );
-                ("none", Value::Null, true)
+                ("none", None)
             }
             _ => {
-                let names: Vec<&str> = kinds.iter().map(|k| k.0).collect();
+                let names: Vec<&str> = specs.iter().map(CheckSpec::kind).collect();
                 let second = self.place(node.and_then(|n| n.key(names[1])), &location);
                 self.err(
                     Diagnostic::new(format!("check `{name}` has several kinds: {}", names.join(", ")))
@@ -1436,7 +1376,7 @@ impl Validator<'_> {
                         .label(format!("a second kind after `{}`", names[0]))
                         .hint("a check observes one thing; split it into one check per kind"),
                 );
-                (names[0], Value::Null, true)
+                (names[0], None)
             }
         };
         // Every `${…}` written in this check (its nested fault checks keep their own).
@@ -1458,19 +1398,29 @@ impl Validator<'_> {
             let refs = strings.iter().flat_map(|s| yaml::var_refs(self.text, s, &self.file)).collect();
             self.spots.check_refs.insert(location.clone(), refs);
         }
-        let expect = if broken {
-            Vec::new()
-        } else {
-            let spec_entry = node.and_then(|n| n.entry(kind));
-            self.check_spec(kind, &spec, &name, &location, spec_entry, services);
-            self.expectations(kind, c.expect.unwrap_or_default(), node.and_then(|n| n.get("expect")))
+        let spec_entry = node.and_then(|n| n.entry(kind));
+        let expect = match &spec {
+            Some(spec) => {
+                self.check_spec(spec, &name, &location, spec_entry, services);
+                self.expectations(
+                    kind,
+                    spec.expect_fields(),
+                    c.expect.unwrap_or_default(),
+                    node.and_then(|n| n.get("expect")),
+                )
+            }
+            None => Vec::new(),
         };
-        let capture = http::captures(self, kind, &c.capture, node.and_then(|n| n.get("capture")));
+        let capture = capture::captures(self, kind, &c.capture, node.and_then(|n| n.get("capture")));
         let written = c.timeout.as_ref().and_then(|t| self.duration(t, "timeout"));
-        let timeout = match kind {
-            "latency" if !broken => latency::timeout(self, &spec, c.timeout.as_ref(), written),
-            _ => written.unwrap_or(DEFAULT_TIMEOUT),
-        };
+        let timeout = match &spec {
+            Some(spec) => {
+                let mut cx = self.cx(&name, &location, spec_entry);
+                spec.timeout(&mut cx, c.timeout.as_ref(), written)
+            }
+            None => written,
+        }
+        .unwrap_or(DEFAULT_TIMEOUT);
         let retry = c.retry.as_ref().and_then(|r| {
             let until = self.duration(&r.until, "retry.until");
             let every = match &r.every {
@@ -1479,7 +1429,10 @@ impl Validator<'_> {
             };
             Some(Retry { until: until?, every: every? })
         });
-        let service = c.service.clone().or_else(|| infer_service(kind, &spec));
+        // A spec without strings for a check the loader could not type: its
+        // file is reported broken, so it never reaches the runner.
+        let spec = spec.unwrap_or_else(|| CheckSpec::Tcp(kinds::TcpSpec::default()));
+        let service = c.service.clone().or_else(|| spec.service());
         if let (Some(svc), Some(known)) = (&c.service, services)
             && !known.is_empty()
             && !known.contains(svc)
@@ -1496,39 +1449,28 @@ impl Validator<'_> {
                     ),
             );
         }
-        Some(Check {
-            name,
-            kind: kind.to_string(),
-            spec,
-            expect,
-            capture,
-            timeout,
-            retry,
-            service,
-            location,
-            during,
-            after,
-        })
+        Some(Check { name, spec, expect, capture, timeout, retry, service, location, during, after })
     }
 
-    /// Kind-specific rules that serde cannot express.
-    #[expect(clippy::too_many_lines, reason = "one arm per check kind")]
+    /// What a kind's validation sees of this file and check.
+    fn cx<'c>(&'c mut self, name: &'c str, loc: &'c Location, entry: Option<(&'c Node, &'c Node)>) -> Cx<'c> {
+        let whole = self.place(entry.map(|e| e.0), loc);
+        Cx { file: &self.file, root: &self.root, diags: &mut *self.diags, name, loc, node: entry.map(|e| e.1), whole }
+    }
+
+    /// The spec's rules: every `${…}` well formed, the kind's own rules, the
+    /// services it names in the compose file.
     fn check_spec(
         &mut self,
-        kind: &str,
-        spec: &Value,
+        spec: &CheckSpec,
         name: &str,
         loc: &Location,
         entry: Option<(&Node, &Node)>,
         services: Option<&[String]>,
     ) {
-        // The spec's key (`http:`) and its fields, for pointing.
         let node = entry.map(|e| e.1);
-        let field = |k: &str| node.and_then(|n| n.get(k));
-        let key_of = |k: &str| node.and_then(|n| n.key(k));
-        let whole = self.place(entry.map(|e| e.0), loc);
         let mut templates = Vec::new();
-        collect_templates(spec, kind, &mut templates);
+        spec_templates(spec, &mut templates);
         for (path, t) in &templates {
             if let Err(e) = Template::parse(t) {
                 let mut strings = Vec::new();
@@ -1545,189 +1487,10 @@ impl Validator<'_> {
                 );
             }
         }
-        let s = |k: &str| spec.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-        match kind {
-            "http" => {
-                let method = s("method");
-                if !method.is_empty() && !method.contains("${") && reqwest_method_invalid(&method) {
-                    let at = self.place(field("method"), loc);
-                    self.err(
-                        Diagnostic::new(format!("`{method}` is not an HTTP method"))
-                            .span(at.0, at.1)
-                            .label("unknown method")
-                            .hint(
-                                did_you_mean(
-                                    &method.to_uppercase(),
-                                    ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
-                                )
-                                .map(|m| format!("did you mean `{m}`?"))
-                                .unwrap_or_else(|| {
-                                    "methods: GET (default), POST, PUT, PATCH, DELETE, HEAD, OPTIONS".into()
-                                }),
-                            ),
-                    );
-                }
-                let url = s("url");
-                if !(url.contains("${") || url.starts_with("http://") || url.starts_with("https://")) {
-                    let at = self.place(field("url"), loc);
-                    let hint = if url.contains("://") {
-                        "an http check speaks HTTP: use `http://` or `https://` (a `tcp` check tests other ports)"
-                            .to_string()
-                    } else {
-                        format!(
-                            "write a full URL: `http://{url}`, or `http://${{service.api.8000}}/health` for a stack service"
-                        )
-                    };
-                    self.err(
-                        Diagnostic::new(format!("`{url}` is not an http(s) URL"))
-                            .span(at.0, at.1)
-                            .label("needs `http://` or `https://`")
-                            .hint(hint),
-                    );
-                }
-                http::check_body(self, "http", spec, loc, node);
-            }
-            "postgres" if quality::uses_quality(spec) => quality::check_postgres(self, spec, name, loc, node, &whole),
-            "postgres" => {
-                let has_query = spec.get("query").is_some();
-                let has_table = spec.get("table").is_some();
-                if has_query == has_table {
-                    let (msg, at, label) = if has_query {
-                        (
-                            format!("postgres check `{name}` has both `query` and `table`"),
-                            self.place(key_of("table"), loc),
-                            "one of `query` or `table`",
-                        )
-                    } else {
-                        (
-                            format!("postgres check `{name}` needs `query` or `table`"),
-                            whole.clone(),
-                            "nothing to look at",
-                        )
-                    };
-                    self.err(
-                        Diagnostic::new(msg)
-                            .span(at.0, at.1)
-                            .label(label)
-                            .hint("`query: SELECT count(*) AS n FROM users`, or `table: users` with optional `columns: [id, email]`"),
-                    );
-                }
-                if spec.get("columns").is_some() && !has_table {
-                    let at = self.place(key_of("columns"), loc);
-                    self.err(
-                        Diagnostic::new("`columns` goes with `table`")
-                            .span(at.0, at.1)
-                            .label("no `table` to look in")
-                            .hint("add `table: <name>`, or check columns in the query's result with `expect.json`"),
-                    );
-                }
-            }
-            "redis" if spec.get("info").is_some() => quality::check_redis_info(self, spec, name, loc, node),
-            "redis" => {
-                let one = spec.get("command").is_some();
-                let many = spec.get("commands").is_some();
-                if one == many {
-                    let (msg, at) = if one {
-                        (
-                            format!("redis check `{name}` has both `command` and `commands`"),
-                            self.place(key_of("commands"), loc),
-                        )
-                    } else {
-                        (format!("redis check `{name}` has no command"), whole.clone())
-                    };
-                    self.err(
-                        Diagnostic::new(msg)
-                            .span(at.0, at.1)
-                            .label("exactly one of `command` or `commands`")
-                            .hint("`command: [PING]`, or `commands: [[LPUSH, q, x], [RPOP, q]]`"),
-                    );
-                }
-                if spec
-                    .get("commands")
-                    .and_then(Value::as_array)
-                    .is_some_and(|a| a.iter().any(|c| c.as_array().is_none_or(Vec::is_empty)))
-                {
-                    let at = self.place(field("commands"), loc);
-                    self.err(
-                        Diagnostic::new("an empty command in `commands`")
-                            .span(at.0, at.1)
-                            .label("`[]`")
-                            .hint("each command is a list: `[GET, key]`"),
-                    );
-                }
-            }
-            "command" => {
-                let argv = spec.get("argv").is_some();
-                let shell = spec.get("shell").is_some();
-                if argv == shell {
-                    let at = if argv { self.place(key_of("shell"), loc) } else { whole.clone() };
-                    self.err(
-                        Diagnostic::new(format!("command check `{name}` needs exactly one of `argv` or `shell`"))
-                            .span(at.0, at.1)
-                            .label(if argv { "both `argv` and `shell`" } else { "nothing to run" })
-                            .hint("`argv: [pg_isready, -h, localhost]`, or `shell: \"curl -s … | grep ok\"`"),
-                    );
-                }
-            }
-            "exec" if spec.get("argv").and_then(Value::as_array).is_none_or(Vec::is_empty) => {
-                let at = self.place(field("argv"), loc);
-                self.err(
-                    Diagnostic::new("an exec check needs a non-empty `argv`")
-                        .span(at.0, at.1)
-                        .label("empty")
-                        .hint("the program and its arguments: `argv: [alembic, current]`"),
-                );
-            }
-            "fault" => {
-                let action = s("action");
-                if !["stop", "kill", "pause", "disconnect"].contains(&action.as_str()) {
-                    let at = self.place(field("action"), loc);
-                    self.err(
-                        Diagnostic::new(format!("unknown fault action `{action}`"))
-                            .span(at.0, at.1)
-                            .label("not an action")
-                            .hint(
-                                did_you_mean(&action, ["stop", "kill", "pause", "disconnect"])
-                                    .map(|m| format!("did you mean `{m}`?"))
-                                    .unwrap_or_else(|| "actions: stop, kill, pause, disconnect".into()),
-                            ),
-                    );
-                }
-                if action == "disconnect" && spec.get("network").is_none() {
-                    let at = self.place(field("action"), loc);
-                    self.err(
-                        Diagnostic::new("`disconnect` needs `network:`")
-                            .span(at.0, at.1)
-                            .label("from which network?")
-                            .hint("add `network: <compose network>`, e.g. `network: backend`"),
-                    );
-                }
-                if let Some(r) = spec.get("recover_within").and_then(Value::as_str)
-                    && let Err(e) = crate::duration::parse(r)
-                {
-                    let at = self.place(field("recover_within"), loc);
-                    self.err(duration_error("recover_within", r, &e).span(at.0, at.1));
-                }
-            }
-            "metrics" => quality::check_metrics(self, spec, loc, node),
-            "openapi" => contract::check_openapi(self, spec, loc, node),
-            "latency" => latency::check_latency(self, spec, name, loc, node, &whole),
-            "contract-diff" => contract_diff::check_contract_diff(self, spec, loc, node),
-            _ => {}
-        }
+        spec.validate(&mut self.cx(name, loc, entry));
         // Services named by stack-bound kinds must exist.
         if let Some(known) = services.filter(|k| !k.is_empty()) {
-            let mut named: Vec<String> = Vec::new();
-            for key in ["service", "from", "to"] {
-                if let Some(v) = spec.get(key).and_then(Value::as_str) {
-                    named.push(v.to_string());
-                }
-            }
-            for key in ["services", "completed"] {
-                if let Some(list) = spec.get(key).and_then(Value::as_array) {
-                    named.extend(list.iter().filter_map(Value::as_str).map(str::to_string));
-                }
-            }
+            let named = spec.services_named();
             let mut strings = Vec::new();
             if let Some(n) = node {
                 for (k, v) in n.as_map().unwrap_or_default() {
@@ -1737,15 +1500,15 @@ impl Validator<'_> {
                 }
             }
             for n in named {
-                if !n.contains("${") && !known.contains(&n) {
-                    let written = strings.iter().find(|s| matches!(&s.value, yaml::Value::Str(v) if *v == n)).copied();
+                if !n.contains("${") && !known.iter().any(|k| k == n) {
+                    let written = strings.iter().find(|s| matches!(&s.value, yaml::Value::Str(v) if v == n)).copied();
                     let at = self.place(written, loc);
                     self.err(
                         Diagnostic::new(format!("service `{n}` is not in the compose file"))
                             .span(at.0, at.1)
                             .label("no such service")
                             .hint(
-                                did_you_mean(&n, known.iter().map(String::as_str))
+                                did_you_mean(n, known.iter().map(String::as_str))
                                     .map(|m| format!("did you mean `{m}`?"))
                                     .unwrap_or_else(|| format!("services: {}", known.join(", "))),
                             ),
@@ -1755,8 +1518,7 @@ impl Validator<'_> {
         }
     }
 
-    fn expectations(&mut self, kind: &str, e: RawExpect, node: Option<&Node>) -> Vec<Expectation> {
-        let allowed = expect_fields(kind);
+    fn expectations(&mut self, kind: &str, allowed: &[&str], e: RawExpect, node: Option<&Node>) -> Vec<Expectation> {
         let mut out = Vec::new();
         let mut single = |me: &mut Self, field: &str, v: Option<Spanned<Value>>| {
             if let Some(v) = v {
@@ -1849,10 +1611,10 @@ impl Validator<'_> {
         if !allowed.contains(&field) {
             let at = self.place(entry.map(|e| e.0), &loc);
             self.err(
-                Diagnostic::new(format!("`expect.{field}` does not apply to {} {kind} check", article(kind)))
+                Diagnostic::new(format!("`expect.{field}` does not apply to {} {kind} check", kinds::article(kind)))
                     .span(at.0, at.1)
                     .label(format!("not observed by {kind}"))
-                    .hint(format!("{} {kind} check can expect: {}", article(kind), allowed.join(", "))),
+                    .hint(format!("{} {kind} check can expect: {}", kinds::article(kind), allowed.join(", "))),
             );
             return;
         }
@@ -1881,20 +1643,6 @@ impl Validator<'_> {
                 );
             }
         }
-    }
-}
-
-/// A duration that does not parse: what was written, and how to write it.
-fn duration_error(what: &str, value: &str, e: &str) -> Diagnostic {
-    let v = value.trim();
-    if e.contains("no unit") {
-        Diagnostic::new(format!("`{what}: {v}` has no unit"))
-            .label("a number without a unit")
-            .hint(format!("write `{v}s` or `{v}ms`: durations always say their unit"))
-    } else {
-        Diagnostic::new(format!("`{what}: {v}` is not a duration"))
-            .label("not a duration")
-            .hint("durations are a number and a unit: `500ms`, `10s`, `2m`, `1m30s`")
     }
 }
 
@@ -1943,32 +1691,6 @@ fn compose_files_in(root: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn reqwest_method_invalid(m: &str) -> bool {
-    !m.chars().all(|c| c.is_ascii_alphabetic())
-        || !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT"]
-            .contains(&m.to_uppercase().as_str())
-}
-
-/// The compose service a check concerns, when its spec says so.
-fn infer_service(kind: &str, spec: &Value) -> Option<String> {
-    let direct = match kind {
-        "exec" | "fault" => spec.get("service"),
-        "reach" => spec.get("from"),
-        _ => None,
-    };
-    if let Some(s) = direct.and_then(Value::as_str) {
-        return Some(s.to_string());
-    }
-    // `${service.api.8000}` in a URL or DSN.
-    let mut ts = Vec::new();
-    collect_templates(spec, "", &mut ts);
-    ts.iter()
-        .filter_map(|(_, t)| Template::parse(t).ok())
-        .flat_map(|t| interp::service_refs(std::slice::from_ref(&t)))
-        .map(|(s, _)| s)
-        .next()
-}
-
 pub fn valid_var_name(n: &str) -> bool {
     let mut chars = n.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
@@ -1977,18 +1699,6 @@ pub fn valid_var_name(n: &str) -> bool {
 
 fn valid_id(n: &str) -> bool {
     !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
-/// Serializing the typed kind specs to JSON, through one small object-safe trait.
-mod erased {
-    pub(super) trait Ser {
-        fn to_value(&self) -> serde_json::Value;
-    }
-    impl<T: serde::Serialize> Ser for T {
-        fn to_value(&self) -> serde_json::Value {
-            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
-        }
-    }
 }
 
 /// Reads an env file (`KEY=VALUE` lines) into variables.

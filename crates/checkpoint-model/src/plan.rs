@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::diag::Location;
 use crate::interp::Template;
+use crate::kinds::CheckSpec;
 use crate::matcher::Matcher;
 use crate::raw::{RawPlanRef, RawStack};
 
@@ -92,10 +92,8 @@ pub struct Gate {
 #[derive(Clone, Debug)]
 pub struct Check {
     pub name: String,
-    /// One of [`crate::raw::KINDS`].
-    pub kind: String,
-    /// The kind's mapping, serialized from its typed spec; strings still hold `${…}`.
-    pub spec: Value,
+    /// The kind and its spec; strings still hold `${…}`.
+    pub spec: CheckSpec,
     pub expect: Vec<Expectation>,
     /// Variable name → where its value comes from.
     pub capture: Vec<(String, Capture)>,
@@ -107,6 +105,13 @@ pub struct Check {
     /// Nested checks of a `fault`: `during` and `after`.
     pub during: Vec<Check>,
     pub after: Vec<Check>,
+}
+
+impl Check {
+    /// The kind's name, as written in files and shown in reports.
+    pub fn kind(&self) -> &'static str {
+        self.spec.kind()
+    }
 }
 
 /// Where a captured value comes from.
@@ -146,7 +151,7 @@ impl Retry {
 #[derive(Clone, Debug)]
 pub struct Expectation {
     /// `status`, `headers`, `json`, `body`, `duration`, `row_count`, `reply`, `exit_code`, `stdout`, `stderr`,
-    /// and the quality kinds' figures (`p95`, `error_rate`, `hit_ratio`, …): see [`expect_fields`].
+    /// and the quality kinds' figures (`p95`, `error_rate`, `hit_ratio`, …): see [`CheckSpec::expect_fields`].
     pub field: String,
     /// Header name, cookie name or JSONPath, for `headers`, `cookies` and `json`.
     pub key: Option<String>,
@@ -161,38 +166,5 @@ impl Expectation {
             Some(k) => format!("{} {k}", self.field),
             None => self.field.clone(),
         }
-    }
-}
-
-/// Expectation fields each check kind accepts.
-pub fn expect_fields(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "http" => &["status", "headers", "cookies", "json", "body", "duration"],
-        "tcp" => &["duration"],
-        "postgres" => &["row_count", "json", "duration", "conflicts", "p50", "p95", "p99", "max", "mean"],
-        "redis" => &["reply", "json", "duration", "hit_ratio", "keyspace_hits", "keyspace_misses"],
-        "command" | "exec" => &["exit_code", "stdout", "stderr", "json", "duration"],
-        "compose" => &["json"],
-        "reach" => &["json", "duration"],
-        "fault" => &["duration"],
-        "metrics" => &["value", "series", "json", "duration"],
-        "openapi" => &["operations", "violations", "json", "duration"],
-        "latency" => &[
-            "p50",
-            "p90",
-            "p95",
-            "p99",
-            "max",
-            "min",
-            "mean",
-            "error_rate",
-            "errors",
-            "requests",
-            "rps",
-            "json",
-            "duration",
-        ],
-        "contract-diff" => &["breaking", "changes", "json", "duration"],
-        _ => &[],
     }
 }

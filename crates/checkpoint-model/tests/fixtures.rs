@@ -216,7 +216,7 @@ fn valid_includes_and_vars() {
 fn valid_every_kind() {
     let cps = load_valid("every-kind");
     let cp = &cps[0];
-    let kinds: Vec<&str> = cp.gates.iter().flat_map(|g| &g.checks).map(|c| c.kind.as_str()).collect();
+    let kinds: Vec<&str> = cp.gates.iter().flat_map(|g| &g.checks).map(|c| c.kind()).collect();
     assert_eq!(
         kinds,
         ["compose", "tcp", "reach", "postgres", "postgres", "redis", "redis", "exec", "command", "fault", "latency"]
@@ -234,7 +234,7 @@ fn valid_every_kind() {
         cp.gates
             .iter()
             .flat_map(|g| &g.checks)
-            .filter(|c| c.kind != "latency")
+            .filter(|c| c.kind() != "latency")
             .all(|c| c.timeout == Duration::from_secs(10))
     );
     let latency = &cp.gates[5].checks[0];
@@ -251,6 +251,7 @@ fn valid_every_kind() {
 /// Forms, cookies and captures from headers and cookies load into the plan as written.
 #[test]
 fn valid_http_session() {
+    use checkpoint_model::kinds::CheckSpec;
     use checkpoint_model::plan::Capture;
     let cps = load_valid("http-session");
     let login = &cps[0].gates[0].checks[0];
@@ -263,15 +264,17 @@ fn valid_http_session() {
         ],
         "header names are case-insensitive: kept lowercase"
     );
-    let form: Vec<&String> = login.spec["form"].as_object().expect("a form").keys().collect();
+    let CheckSpec::Http(login_spec) = &login.spec else { panic!("an http check: {:?}", login.spec) };
+    let form: Vec<&String> = login_spec.form.as_ref().expect("a form").keys().collect();
     assert_eq!(form, ["username", "password", "scope", "remember"], "the form keeps its order");
-    assert!(login.spec.get("cookies").is_none(), "cookies: true is the default");
+    assert!(login_spec.cookies, "cookies: true is the default");
     let cookie = login.expect.iter().find(|e| e.field == "cookies").expect("a cookies expectation");
     assert_eq!(cookie.key.as_deref(), Some("refresh_token"));
     let refresh = &cps[0].gates[0].checks[1];
-    assert_eq!(refresh.spec["cookies"], serde_json::Value::Bool(false));
-    let openapi = &cps[0].gates[1].checks[0];
-    assert_eq!(openapi.spec["undeclared_status"], "strict");
+    let CheckSpec::Http(refresh_spec) = &refresh.spec else { panic!("an http check: {:?}", refresh.spec) };
+    assert!(!refresh_spec.cookies);
+    let CheckSpec::Openapi(openapi) = &cps[0].gates[1].checks[0].spec else { panic!("an openapi check") };
+    assert_eq!(openapi.undeclared_status.as_deref(), Some("strict"));
 }
 
 #[test]

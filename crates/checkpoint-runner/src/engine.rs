@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use checkpoint_model::duration::millis;
 use checkpoint_model::interp::{self, Template};
+use checkpoint_model::kinds::CheckSpec;
 use checkpoint_model::plan::{Check, Checkpoint, Gate, Retry, Severity};
 use checkpoint_model::result::{Attempt, CaseResult, CheckResult, GateResult, ServiceReport, Status};
 use checkpoint_model::secrets::{SharedRedactor, is_secret_name, is_secret_source};
@@ -229,7 +230,7 @@ impl Engine {
         let mut running: JoinSet<(usize, GateResult, Captures)> = JoinSet::new();
         let jobs = self.opts.jobs.max(1);
         // A gate with a fault check breaks the stack on purpose: it runs alone.
-        let exclusive = |g: &Gate| g.checks.iter().any(|c| c.kind == "fault");
+        let exclusive = |g: &Gate| g.checks.iter().any(|c| matches!(c.spec, CheckSpec::Fault(_)));
         let mut exclusive_running: Option<usize> = None;
         loop {
             let cancel_reason = self.cancel_reason();
@@ -358,7 +359,7 @@ pub fn not_run(gate: &Gate, status: Status, reason: String) -> GateResult {
         .iter()
         .map(|c| CheckResult {
             name: c.name.clone(),
-            kind: c.kind.clone(),
+            kind: c.kind().to_string(),
             location: c.location.clone(),
             status,
             message: Some(reason.clone()),
@@ -406,7 +407,7 @@ fn all_needs(gi: usize, gates: &[Gate], index: &HashMap<&str, usize>) -> Vec<usi
 
 fn collect_check_templates(c: &Check, out: &mut Vec<Template>) {
     let mut v = Vec::new();
-    interp::templates_in(&c.spec, &mut v);
+    c.spec.templates(&mut v);
     out.extend(v.into_iter().filter_map(Result::ok));
     for n in c.during.iter().chain(&c.after) {
         collect_check_templates(n, out);
@@ -474,7 +475,7 @@ impl GateRunner {
             if let Some(why) = &stop {
                 results.push(CheckResult {
                     name: check.name.clone(),
-                    kind: check.kind.clone(),
+                    kind: check.kind().to_string(),
                     location: check.location.clone(),
                     status: Status::Skipped,
                     message: Some(why.clone()),
@@ -604,7 +605,7 @@ impl GateRunner {
             };
             let result = CheckResult {
                 name: check.name.clone(),
-                kind: check.kind.clone(),
+                kind: check.kind().to_string(),
                 location: check.location.clone(),
                 status: last.status,
                 message,
@@ -623,7 +624,7 @@ impl GateRunner {
     async fn attempt_with_timeout(&self, gate: &str, check: &Check, captures: &Captures) -> AttemptOutcome {
         let started = Instant::now();
         // A fault bounds itself (its recovery window); others get the check's timeout.
-        if check.kind == "fault" {
+        if let CheckSpec::Fault(_) = &check.spec {
             let mut o = self.fault(gate, check, captures).await;
             o.duration = started.elapsed();
             return o;
@@ -648,7 +649,7 @@ impl GateRunner {
         }
     }
 
-    fn expand_spec(&self, check: &Check, captures: &Captures) -> Result<Value, Box<AttemptOutcome>> {
+    fn expand_spec(&self, check: &Check, captures: &Captures) -> Result<CheckSpec, Box<AttemptOutcome>> {
         // An endpoint the target could not resolve: say why, once.
         // Directly or through `vars:` (`${API}` → `http://${service.api.8000}`):
         // "variable `API` is not set" would read like a mistake in the file.
@@ -659,7 +660,7 @@ impl GateRunner {
             }
         }
         let lookup = self.vars.with(captures);
-        interp::expand_value(&check.spec, &lookup).map_err(|e| {
+        check.spec.expand(&lookup).map_err(|e| {
             // A var built from an endpoint that could not be resolved: say why.
             let why = self
                 .vars
@@ -673,15 +674,16 @@ impl GateRunner {
 
     /// Credentials a request sent (`Authorization`, `Cookie`, `X-…-Key`
     /// headers) and cookies a response set become secrets of the run.
-    fn learn_secrets(&self, spec: &Value, obs: &Observation) {
-        if let Some(headers) = spec.get("headers").and_then(Value::as_object) {
+    fn learn_secrets(&self, spec: &CheckSpec, obs: &Observation) {
+        if let Some(headers) = spec.headers() {
             for (name, value) in headers {
                 let lower = name.to_ascii_lowercase();
                 let credential = lower.ends_with("authorization")
                     || lower == "cookie"
                     || (lower.starts_with("x-") && is_secret_source(&lower.replace('-', "_")))
                     || lower.contains("api-key");
-                if let (true, Some(v)) = (credential, value.as_str()) {
+                if credential {
+                    let v = value.as_str();
                     // `Bearer xyz`: the token alone is the secret.
                     self.ctx.secrets.add(v.rsplit(' ').next().unwrap_or(v));
                     for pair in v.split(';') {
@@ -705,7 +707,7 @@ impl GateRunner {
     /// The `service.NAME.PORT` endpoints a check's spec uses, through `vars:` too.
     fn endpoints_of(&self, check: &Check) -> std::collections::BTreeSet<(String, u16)> {
         let mut ts = Vec::new();
-        interp::templates_in(&check.spec, &mut ts);
+        check.spec.templates(&mut ts);
         let ts: Vec<Template> = ts.into_iter().filter_map(Result::ok).collect();
         self.vars.service_refs(&ts)
     }
@@ -750,15 +752,12 @@ impl GateRunner {
             Ok(s) => s,
             Err(o) => return *o,
         };
-        let Some(kind) = kinds::by_name(&check.kind) else {
-            return outcome(Status::Errored, format!("unknown check kind `{}`", check.kind), None);
-        };
-        let observed = kind.observe(&spec, &self.ctx, check.timeout).await;
+        let observed = kinds::observe(&spec, &self.ctx, check.timeout).await;
         if let Ok(obs) = &observed {
             self.learn_secrets(&spec, obs);
         }
         match observed {
-            Ok(obs) => self.judge(check, Some(kind), &obs, captures),
+            Ok(obs) => self.judge(check, &kinds::default_expectations(&spec), &obs, captures),
             Err(e) => from_error(e),
         }
     }
@@ -766,13 +765,13 @@ impl GateRunner {
     fn judge(
         &self,
         check: &Check,
-        kind: Option<&dyn crate::observe::CheckKind>,
+        kind_defaults: &[(&'static str, checkpoint_model::matcher::Matcher)],
         obs: &Observation,
         captures: &Captures,
     ) -> AttemptOutcome {
         let lookup = self.vars.with(captures);
         let evidence = Some(obs.evidence.clone()).filter(|e| !e.is_empty());
-        match expect::evaluate(check, kind, obs, &lookup) {
+        match expect::evaluate(check, kind_defaults, obs, &lookup) {
             Ok(()) => match expect::captures(check, obs) {
                 Ok(captured) => AttemptOutcome {
                     status: Status::Passed,
@@ -832,7 +831,10 @@ impl GateRunner {
             Ok(s) => s,
             Err(o) => return *o,
         };
-        let plan = match kinds::fault::plan(&spec) {
+        let CheckSpec::Fault(spec) = spec else {
+            return outcome(Status::Errored, format!("`{}` is not a fault", check.name), None);
+        };
+        let plan = match kinds::fault::plan(spec) {
             Ok(p) => p,
             Err(e) => return from_error(e),
         };
@@ -907,7 +909,7 @@ impl GateRunner {
             }
             None => {
                 let obs = Observation { evidence, metrics, ..Observation::default() }.duration(recovered_in);
-                self.judge(check, None, &obs, captures)
+                self.judge(check, &[], &obs, captures)
             }
         }
     }

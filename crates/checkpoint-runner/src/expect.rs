@@ -8,12 +8,12 @@ use checkpoint_model::matcher::Matcher;
 use checkpoint_model::plan::{Capture, Check};
 use serde_json::Value;
 
-use crate::observe::{CheckKind, Observation};
+use crate::observe::Observation;
 
 /// `Err((one line, every failure))`.
 pub fn evaluate(
     check: &Check,
-    kind: Option<&dyn CheckKind>,
+    kind_defaults: &[(&'static str, Matcher)],
     obs: &Observation,
     vars: &dyn Lookup,
 ) -> Result<(), (String, Vec<String>)> {
@@ -42,15 +42,13 @@ pub fn evaluate(
             failures.push(format!("{field}: {msg}{}", field_note(obs, field)));
         }
     }
-    if let Some(kind) = kind {
-        for (field, m) in kind.default_expectations() {
-            if check.expect.iter().any(|e| e.field == field) {
-                continue;
-            }
-            let actual = actual(obs, field, None);
-            if let Err(msg) = m.check(actual.as_ref()) {
-                failures.push(format!("{field}: {msg}"));
-            }
+    for (field, m) in kind_defaults {
+        if check.expect.iter().any(|e| e.field == *field) {
+            continue;
+        }
+        let actual = actual(obs, field, None);
+        if let Err(msg) = m.check(actual.as_ref()) {
+            failures.push(format!("{field}: {msg}"));
         }
     }
     match failures.first() {

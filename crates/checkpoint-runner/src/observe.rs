@@ -110,10 +110,13 @@ impl Ctx {
     }
 }
 
+/// One kind's observation, for its typed spec (`checkpoint_model::kinds`);
+/// [`crate::kinds::observe`] picks the implementation for a
+/// [`checkpoint_model::kinds::CheckSpec`] by an exhaustive match.
 #[async_trait]
 pub trait CheckKind: Send + Sync {
-    /// `http`, `postgres`, …
-    fn name(&self) -> &'static str;
+    /// The kind's spec, as the model defines it.
+    type Spec: Sync;
 
     /// Expectations applied when the check does not set that field:
     /// `status < 400` for http, `exit_code = 0` for commands.
@@ -121,15 +124,9 @@ pub trait CheckKind: Send + Sync {
         Vec::new()
     }
 
-    /// Observes once. `spec` is the kind's mapping with `${…}` expanded;
+    /// Observes once. `spec` is the kind's spec with `${…}` expanded;
     /// `timeout` is the attempt's limit (the engine enforces it too).
-    async fn observe(&self, spec: &Value, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError>;
-}
-
-/// Deserializes an expanded spec into the kind's typed spec.
-pub fn typed<T: serde::de::DeserializeOwned>(spec: &Value) -> Result<T, ObserveError> {
-    serde_json::from_value(spec.clone())
-        .map_err(|e| ObserveError::Errored(format!("invalid spec after interpolation: {e}")))
+    async fn observe(&self, spec: &Self::Spec, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError>;
 }
 
 /// Cuts long text for evidence, on a char boundary, saying how much was cut.

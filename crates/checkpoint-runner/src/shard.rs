@@ -127,8 +127,7 @@ mod tests {
     fn gate(id: &str, needs: &[&str], checks: usize) -> Gate {
         let check = checkpoint_model::plan::Check {
             name: "c".into(),
-            kind: "command".into(),
-            spec: serde_json::Value::Null,
+            spec: checkpoint_model::kinds::CommandSpec::default().into(),
             expect: Vec::new(),
             capture: Vec::new(),
             timeout: std::time::Duration::from_secs(1),

@@ -127,7 +127,7 @@ pub fn list(dir: &Path, args: &ListArgs) -> u8 {
                 g.wave.as_deref().unwrap_or("-")
             );
             for c in &g.checks {
-                crate::outln!("           - {:<9} {}", c.kind, c.name);
+                crate::outln!("           - {:<9} {}", c.kind(), c.name);
             }
         }
     }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use checkpoint_model::exit;
+use checkpoint_model::kinds::CheckSpec;
 use checkpoint_model::plan::{Checkpoint, Stack};
 use checkpoint_model::result::StackReport;
 use checkpoint_runner::Target;
@@ -30,10 +31,11 @@ fn options(cp: &Checkpoint, spec: &Stack, root: &Path, project: String, extra: &
     // `completed:` of the checkpoint's `compose` checks are one-shots: the
     // stack is ready when they have exited 0.
     for gate in &cp.gates {
-        for check in gate.checks.iter().filter(|c| c.kind == "compose") {
-            for svc in check.spec.get("completed").and_then(|c| c.as_array()).into_iter().flatten() {
-                if let Some(svc) = svc.as_str().filter(|s| !opts.one_shots.iter().any(|o| o == s)) {
-                    opts.one_shots.push(svc.to_string());
+        for check in &gate.checks {
+            let CheckSpec::Compose(spec) = &check.spec else { continue };
+            for svc in &spec.completed {
+                if !opts.one_shots.contains(svc) {
+                    opts.one_shots.push(svc.clone());
                 }
             }
         }

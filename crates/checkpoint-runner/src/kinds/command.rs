@@ -4,27 +4,24 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use checkpoint_model::kinds::CommandSpec;
 use checkpoint_model::matcher::Matcher;
-use checkpoint_model::raw::CommandSpec;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt};
 
 pub struct Command;
 
 #[async_trait]
 impl CheckKind for Command {
-    fn name(&self) -> &'static str {
-        "command"
-    }
+    type Spec = CommandSpec;
 
     fn default_expectations(&self) -> Vec<(&'static str, Matcher)> {
         vec![("exit_code", Matcher::equals(Value::from(0)))]
     }
 
-    async fn observe(&self, spec: &Value, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
-        let spec: CommandSpec = typed(spec)?;
+    async fn observe(&self, spec: &CommandSpec, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
         let (program, args, shown) = match &spec.shell {
             Some(line) => ("sh".to_string(), vec!["-c".to_string(), line.clone()], line.clone()),
             None => {

@@ -12,23 +12,20 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use checkpoint_model::kinds::{CheckSpec, ComposeSpec};
 use checkpoint_model::plan::Gate;
-use checkpoint_model::raw::ComposeSpec;
 use checkpoint_model::result::{GateResult, Incident, ServiceReport, Status};
 use serde_json::{Map, Value};
 
-use crate::observe::{CheckKind, Ctx, Observation, ObserveError, typed};
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError};
 
 pub struct Compose;
 
 #[async_trait]
 impl CheckKind for Compose {
-    fn name(&self) -> &'static str {
-        "compose"
-    }
+    type Spec = ComposeSpec;
 
-    async fn observe(&self, spec: &Value, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
-        let spec: ComposeSpec = typed(spec)?;
+    async fn observe(&self, spec: &ComposeSpec, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
         let started = Instant::now();
         let all = ctx.target.services().await?;
         let incidents = ctx.target.incidents().await;
@@ -181,11 +178,11 @@ pub fn recheck(
     for result in results.iter_mut() {
         let Some(gate) = gates.iter().find(|g| g.id == result.id) else { continue };
         for (check, r) in gate.checks.iter().zip(result.checks.iter_mut()) {
-            if check.kind != "compose" || r.status != Status::Passed {
+            let CheckSpec::Compose(spec) = &check.spec else { continue };
+            if r.status != Status::Passed {
                 continue;
             }
-            let Ok(spec) = serde_json::from_value::<ComposeSpec>(check.spec.clone()) else { continue };
-            let j = judge(&spec, services, incidents);
+            let j = judge(spec, services, incidents);
             let Some(first) = j.problems.first() else { continue };
             let message = format!("after this check passed: {first}");
             let mut evidence = format!(

@@ -21,23 +21,25 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use checkpoint_contract::{Contract, diff};
+use checkpoint_model::kinds::ContractDiffSpec;
 use checkpoint_model::matcher::Matcher;
-use checkpoint_model::raw::ContractDiffSpec;
 use serde_json::Value;
 
 use crate::contract_source::{SourceError, describe, load};
-use crate::observe::{CheckKind, Ctx, Observation, ObserveError, typed};
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError};
 
 pub struct ContractDiff;
 
 #[async_trait]
 impl CheckKind for ContractDiff {
-    fn name(&self) -> &'static str {
-        "contract-diff"
-    }
+    type Spec = ContractDiffSpec;
 
-    async fn observe(&self, spec: &Value, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
-        let spec: ContractDiffSpec = typed(spec)?;
+    async fn observe(
+        &self,
+        spec: &ContractDiffSpec,
+        ctx: &Ctx,
+        _timeout: Duration,
+    ) -> Result<Observation, ObserveError> {
         let client = ctx.http.get(true, spec.insecure).map_err(ObserveError::Errored)?;
         let started = Instant::now();
         let base = load(&spec.base, &ctx.root, &client, &spec.headers)

@@ -3,27 +3,24 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use checkpoint_model::kinds::ExecSpec;
 use checkpoint_model::matcher::Matcher;
-use checkpoint_model::raw::ExecSpec;
 use serde_json::Value;
 
 use super::command::process_observation;
-use crate::observe::{CheckKind, Ctx, Observation, ObserveError, typed};
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError};
 
 pub struct Exec;
 
 #[async_trait]
 impl CheckKind for Exec {
-    fn name(&self) -> &'static str {
-        "exec"
-    }
+    type Spec = ExecSpec;
 
     fn default_expectations(&self) -> Vec<(&'static str, Matcher)> {
         vec![("exit_code", Matcher::equals(Value::from(0)))]
     }
 
-    async fn observe(&self, spec: &Value, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError> {
-        let spec: ExecSpec = typed(spec)?;
+    async fn observe(&self, spec: &ExecSpec, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError> {
         let env: Vec<(String, String)> = spec.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let started = Instant::now();
         let out = ctx.target.exec(&spec.service, &spec.argv, &env, spec.user.as_deref(), timeout).await?;

@@ -6,11 +6,9 @@
 
 use std::time::Duration;
 
-use checkpoint_model::raw::FaultSpec;
-use serde_json::Value;
-
-use crate::observe::{ObserveError, typed};
+use crate::observe::ObserveError;
 use crate::target::FaultAction;
+use checkpoint_model::kinds::FaultSpec;
 
 pub const DEFAULT_RECOVERY: Duration = Duration::from_secs(60);
 
@@ -20,8 +18,7 @@ pub struct Plan {
     pub recover_within: Duration,
 }
 
-pub fn plan(spec: &Value) -> Result<Plan, ObserveError> {
-    let spec: FaultSpec = typed(spec)?;
+pub fn plan(spec: FaultSpec) -> Result<Plan, ObserveError> {
     let action = FaultAction::parse(&spec.action)
         .ok_or_else(|| ObserveError::Errored(format!("unknown fault action `{}`", spec.action)))?;
     let recover_within = match &spec.recover_within {

@@ -12,12 +12,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use checkpoint_model::kinds::HttpSpec;
 use checkpoint_model::matcher::Matcher;
-use checkpoint_model::raw::HttpSpec;
 use serde_json::{Map, Value};
 
 use crate::cookies::{self, Jar};
-use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt};
 
 const EVIDENCE_BODY: usize = 4096;
 
@@ -239,16 +239,13 @@ pub struct Http;
 
 #[async_trait]
 impl CheckKind for Http {
-    fn name(&self) -> &'static str {
-        "http"
-    }
+    type Spec = HttpSpec;
 
     fn default_expectations(&self) -> Vec<(&'static str, Matcher)> {
         vec![("status", Matcher { ops: vec![checkpoint_model::matcher::Op::Lt(Value::from(400))] })]
     }
 
-    async fn observe(&self, spec: &Value, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError> {
-        let spec: HttpSpec = typed(spec)?;
+    async fn observe(&self, spec: &HttpSpec, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError> {
         let method_name = spec.method.as_deref().unwrap_or("GET").to_uppercase();
         let method = reqwest::Method::from_bytes(method_name.as_bytes())
             .map_err(|_| ObserveError::Errored(format!("`{method_name}` is not an HTTP method")))?;

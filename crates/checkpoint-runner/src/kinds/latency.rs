@@ -35,9 +35,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use checkpoint_model::kinds::LatencySpec;
 use checkpoint_model::latency::{BUCKETS, Bucket, DEFAULT_CONCURRENCY, ErrorCount, Figures};
 use checkpoint_model::matcher::{Matcher, Op};
-use checkpoint_model::raw::LatencySpec;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
@@ -50,7 +50,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::kinds::http::describe_reqwest_error;
-use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt};
 
 /// Highest time the histogram records, in µs (an hour); longer ones saturate.
 const HIST_MAX_US: u64 = 3_600_000_000;
@@ -68,12 +68,9 @@ pub struct Latency;
 
 #[async_trait]
 impl CheckKind for Latency {
-    fn name(&self) -> &'static str {
-        "latency"
-    }
+    type Spec = LatencySpec;
 
-    async fn observe(&self, spec: &Value, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError> {
-        let spec: LatencySpec = typed(spec)?;
+    async fn observe(&self, spec: &LatencySpec, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError> {
         let plan = Arc::new(Plan::new(&spec)?);
         let started = Instant::now();
         let deadline = started + timeout.saturating_sub(STOP_MARGIN.min(timeout / 10));

@@ -21,12 +21,12 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use checkpoint_model::raw::MetricsSpec;
+use checkpoint_model::kinds::MetricsSpec;
 use openmetrics_parser::{MetricNumber, PrometheusValue};
 use serde_json::{Map, Value, json};
 
 use crate::kinds::http::describe_reqwest_error;
-use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt};
 
 /// Largest exposition read (a scrape page is kilobytes; this is a guard).
 const MAX_BODY: u64 = 16 * 1024 * 1024;
@@ -60,12 +60,9 @@ impl Series {
 
 #[async_trait]
 impl CheckKind for Metrics {
-    fn name(&self) -> &'static str {
-        "metrics"
-    }
+    type Spec = MetricsSpec;
 
-    async fn observe(&self, spec: &Value, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
-        let spec: MetricsSpec = typed(spec)?;
+    async fn observe(&self, spec: &MetricsSpec, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
         let url = reqwest::Url::parse(&spec.url)
             .map_err(|e| ObserveError::Errored(format!("`{}` is not a valid URL: {e}", spec.url)))?;
         let client = ctx.http.get(false, false).map_err(ObserveError::Errored)?;

@@ -16,24 +16,49 @@ pub mod redis;
 pub mod redis_info;
 pub mod tcp;
 
-use crate::observe::CheckKind;
+use std::time::Duration;
 
-/// The kind implementation for a name from `checkpoint_model::raw::KINDS`.
-/// `fault` is handled by the engine itself (it runs nested checks).
-pub fn by_name(name: &str) -> Option<&'static dyn CheckKind> {
-    Some(match name {
-        "http" => &http::Http,
-        "tcp" => &tcp::Tcp,
-        "postgres" => &postgres::Postgres,
-        "redis" => &redis::Redis,
-        "command" => &command::Command,
-        "compose" => &compose::Compose,
-        "exec" => &exec::Exec,
-        "reach" => &reach::Reach,
-        "metrics" => &metrics::Metrics,
-        "openapi" => &openapi::Openapi,
-        "latency" => &latency::Latency,
-        "contract-diff" => &contract_diff::ContractDiff,
-        _ => return None,
-    })
+use checkpoint_model::kinds::CheckSpec;
+use checkpoint_model::matcher::Matcher;
+
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError};
+
+/// Observes once, with the implementation of the spec's kind. `fault` is run
+/// by the engine itself (it runs nested checks; see [`fault`]).
+pub async fn observe(spec: &CheckSpec, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError> {
+    match spec {
+        CheckSpec::Http(s) => http::Http.observe(s, ctx, timeout).await,
+        CheckSpec::Tcp(s) => tcp::Tcp.observe(s, ctx, timeout).await,
+        CheckSpec::Postgres(s) => postgres::Postgres.observe(s, ctx, timeout).await,
+        CheckSpec::Redis(s) => redis::Redis.observe(s, ctx, timeout).await,
+        CheckSpec::Command(s) => command::Command.observe(s, ctx, timeout).await,
+        CheckSpec::Compose(s) => compose::Compose.observe(s, ctx, timeout).await,
+        CheckSpec::Exec(s) => exec::Exec.observe(s, ctx, timeout).await,
+        CheckSpec::Reach(s) => reach::Reach.observe(s, ctx, timeout).await,
+        CheckSpec::Fault(_) => Err(ObserveError::Errored("a fault is run by the engine, not observed".into())),
+        CheckSpec::Metrics(s) => metrics::Metrics.observe(s, ctx, timeout).await,
+        CheckSpec::Openapi(s) => openapi::Openapi.observe(s, ctx, timeout).await,
+        CheckSpec::Latency(s) => latency::Latency.observe(s, ctx, timeout).await,
+        CheckSpec::ContractDiff(s) => contract_diff::ContractDiff.observe(s, ctx, timeout).await,
+    }
+}
+
+/// The kind's expectations for fields the check does not set (`status < 400`
+/// for http, `exit_code = 0` for commands).
+pub fn default_expectations(spec: &CheckSpec) -> Vec<(&'static str, Matcher)> {
+    match spec {
+        CheckSpec::Http(_) => http::Http.default_expectations(),
+        CheckSpec::Tcp(_) => tcp::Tcp.default_expectations(),
+        CheckSpec::Postgres(_) => postgres::Postgres.default_expectations(),
+        CheckSpec::Redis(_) => redis::Redis.default_expectations(),
+        CheckSpec::Command(_) => command::Command.default_expectations(),
+        CheckSpec::Compose(_) => compose::Compose.default_expectations(),
+        CheckSpec::Exec(_) => exec::Exec.default_expectations(),
+        CheckSpec::Reach(_) => reach::Reach.default_expectations(),
+        CheckSpec::Fault(_) => Vec::new(),
+        CheckSpec::Metrics(_) => metrics::Metrics.default_expectations(),
+        CheckSpec::Openapi(_) => openapi::Openapi.default_expectations(),
+        CheckSpec::Latency(_) => latency::Latency.default_expectations(),
+        CheckSpec::ContractDiff(_) => contract_diff::ContractDiff.default_expectations(),
+    }
 }

@@ -22,14 +22,14 @@ use checkpoint_contract::Contract;
 use checkpoint_contract::ops::{Operation, Selection};
 use checkpoint_contract::sample::{self, Body, Inputs, NoRequest};
 use checkpoint_contract::validate::Validator;
+use checkpoint_model::kinds::{OpenapiSpec, UNDECLARED_STATUS};
 use checkpoint_model::matcher::Matcher;
-use checkpoint_model::raw::{OpenapiSpec, UNDECLARED_STATUS};
 use checkpoint_model::result::{CaseResult, Status};
 use serde_json::{Map, Value, json};
 
 use crate::contract_source::{self, SourceError};
 use crate::kinds::http::{Client, describe_reqwest_error};
-use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt};
 
 /// Largest response body read per operation.
 const MAX_BODY: u64 = checkpoint_model::size::DEFAULT_MAX_BODY;
@@ -39,12 +39,9 @@ pub struct Openapi;
 
 #[async_trait]
 impl CheckKind for Openapi {
-    fn name(&self) -> &'static str {
-        "openapi"
-    }
+    type Spec = OpenapiSpec;
 
-    async fn observe(&self, spec: &Value, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
-        let spec: OpenapiSpec = typed(spec)?;
+    async fn observe(&self, spec: &OpenapiSpec, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
         let started = Instant::now();
         let contract = load(&spec, ctx).await?;
         let base = base_url(&spec, &contract)?;

@@ -18,8 +18,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
+use checkpoint_model::kinds::PostgresSpec;
 use checkpoint_model::matcher::Matcher;
-use checkpoint_model::raw::PostgresSpec;
 use indexmap::IndexMap;
 use serde_json::{Value, json};
 use sqlx::PgConnection;

@@ -10,22 +10,19 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use checkpoint_model::raw::PostgresSpec;
+use checkpoint_model::kinds::PostgresSpec;
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
-use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt};
 
 pub struct Postgres;
 
 #[async_trait]
 impl CheckKind for Postgres {
-    fn name(&self) -> &'static str {
-        "postgres"
-    }
+    type Spec = PostgresSpec;
 
-    async fn observe(&self, spec: &Value, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
-        let spec: PostgresSpec = typed(spec)?;
+    async fn observe(&self, spec: &PostgresSpec, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
         if spec.schema_file.is_some() {
             // A missing or malformed file is the definition's fault: say so before connecting.
             super::pg_quality::expected_schema(&spec, &ctx.root)?;

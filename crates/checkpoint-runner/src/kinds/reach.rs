@@ -7,10 +7,10 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use checkpoint_model::raw::ReachSpec;
-use serde_json::{Value, json};
+use checkpoint_model::kinds::ReachSpec;
+use serde_json::json;
 
-use crate::observe::{CheckKind, Ctx, Observation, ObserveError, typed};
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError};
 use crate::target::TargetError;
 
 /// POSIX sh, prints `dns=…`, `tcp=…`, `http=…` lines; `notools` when the
@@ -34,12 +34,9 @@ pub struct Reach;
 
 #[async_trait]
 impl CheckKind for Reach {
-    fn name(&self) -> &'static str {
-        "reach"
-    }
+    type Spec = ReachSpec;
 
-    async fn observe(&self, spec: &Value, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError> {
-        let spec: ReachSpec = typed(spec)?;
+    async fn observe(&self, spec: &ReachSpec, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError> {
         let argv: Vec<String> = vec![
             "sh".into(),
             "-c".into(),

@@ -5,21 +5,18 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use checkpoint_model::raw::RedisSpec;
+use checkpoint_model::kinds::RedisSpec;
 use serde_json::Value;
 
-use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt, typed};
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt};
 
 pub struct Redis;
 
 #[async_trait]
 impl CheckKind for Redis {
-    fn name(&self) -> &'static str {
-        "redis"
-    }
+    type Spec = RedisSpec;
 
-    async fn observe(&self, spec: &Value, _ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
-        let spec: RedisSpec = typed(spec)?;
+    async fn observe(&self, spec: &RedisSpec, _ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
         let commands: Vec<Vec<String>> =
             if spec.command.is_empty() { spec.commands.clone() } else { vec![spec.command.clone()] };
         let client = ::redis::Client::open(spec.url.as_str())

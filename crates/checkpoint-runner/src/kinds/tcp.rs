@@ -3,11 +3,10 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use checkpoint_model::raw::TcpSpec;
-use serde_json::Value;
+use checkpoint_model::kinds::TcpSpec;
 use tokio::io::AsyncReadExt as _;
 
-use crate::observe::{CheckKind, Ctx, Observation, ObserveError, typed};
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError};
 
 pub struct Tcp;
 
@@ -16,12 +15,9 @@ const PROXY_GRACE: Duration = Duration::from_millis(300);
 
 #[async_trait]
 impl CheckKind for Tcp {
-    fn name(&self) -> &'static str {
-        "tcp"
-    }
+    type Spec = TcpSpec;
 
-    async fn observe(&self, spec: &Value, _ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError> {
-        let spec: TcpSpec = typed(spec)?;
+    async fn observe(&self, spec: &TcpSpec, _ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError> {
         let started = Instant::now();
         match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(&spec.address)).await {
             Ok(Ok(mut stream)) => {

@@ -1,54 +1,14 @@
-//! What `http` (and `latency`) requests may say beyond their shape: one body
-//! (`json`, `body` or `form`), form values that are scalars; and what a
-//! `capture:` entry may be — a JSONPath, `{ header: NAME }` or `{ cookie: NAME }`.
+//! What a check's `capture:` entry may be — a JSONPath, `{ header: NAME }`
+//! or `{ cookie: NAME }` (those two only from an `http` check).
 
 use indexmap::IndexMap;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-use super::{Validator, field_spot as spot, jsonpath_label, valid_var_name};
-use crate::diag::{Diagnostic, Location, did_you_mean};
+use super::{Validator, jsonpath_label, valid_var_name};
+use crate::diag::{Diagnostic, did_you_mean};
 use crate::plan::Capture;
 use crate::yaml::Node;
-
-/// At most one of `json`, `body`, `form`; form values are scalars.
-pub(super) fn check_body(v: &mut Validator<'_>, kind: &str, spec: &Value, loc: &Location, node: Option<&Node>) {
-    let given: Vec<&str> = ["json", "body", "form"].into_iter().filter(|k| spec.get(*k).is_some()).collect();
-    if given.len() > 1 {
-        let at = spot(v, node, given[1], false, loc);
-        let every = if kind == "latency" { " with every request" } else { "" };
-        v.err(
-            Diagnostic::new(format!("{} {kind} check has both `{}` and `{}`", article(kind), given[0], given[1]))
-                .span(at.0, at.1)
-                .label("second body")
-                .hint(format!("send one body{every}: `json:`, `body:` or `form:`")),
-        );
-    }
-    if let Some(size) = spec.get("max_body").and_then(Value::as_str)
-        && !size.contains("${")
-        && crate::size::parse(size).is_none()
-    {
-        let at = spot(v, node, "max_body", true, loc);
-        v.err(
-            Diagnostic::new(format!("`{size}` is not a size"))
-                .span(at.0, at.1)
-                .label("max_body")
-                .hint("write bytes with a unit: `50MB`, `512KiB`, `2GiB` (default `8MiB`)"),
-        );
-    }
-    let form_node = node.and_then(|n| n.get("form"));
-    for (name, value) in spec.get("form").and_then(Value::as_object).into_iter().flatten() {
-        if matches!(value, Value::Array(_) | Value::Object(_)) {
-            let at = v.place(form_node.and_then(|n| n.get(name)), loc);
-            v.err(
-                Diagnostic::new(format!("form field `{name}` is not a single value"))
-                    .span(at.0, at.1)
-                    .label("a list or mapping")
-                    .hint("a form sends names with text: `form: { username: \"${EMAIL}\", password: \"${USER_PASSWORD}\" }`"),
-            );
-        }
-    }
-}
 
 /// "an http check", "a latency check", "an openapi check".
 fn article(kind: &str) -> &'static str {

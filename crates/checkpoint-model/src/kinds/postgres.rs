@@ -1,0 +1,185 @@
+//! `postgres`: a query (its rows are the document; `repeat` times it), a
+//! table and its columns, or schema drift against the live catalog
+//! (`schema` / `schema_file`, `strict`).
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Cx, Kind};
+use crate::diag::Diagnostic;
+
+/// Most runs of a `repeat`ed query (a gate, not a load test).
+const MAX_REPEAT: u64 = 10_000;
+
+/// A Postgres query, or a table/columns existence check.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresSpec {
+    /// `postgres://user:${DB_PASSWORD}@${service.db.5432}/app`
+    pub dsn: String,
+    /// A query; its rows are the result document (a list of objects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// A table that must exist (`schema.table` or `table`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// Columns that must exist in `table`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    /// Schema drift: the expected tables (`schema.table` or `table`) with
+    /// their columns and types, compared with the live catalog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<IndexMap<String, IndexMap<String, String>>>,
+    /// The same as `schema`, from a YAML or JSON file (relative to the project root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_file: Option<String>,
+    /// With `schema`: columns the live table has but the schema does not list are conflicts too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strict: bool,
+    /// With `query`: run it this many times; `p50`, `p95`, `p99`, `max`, `mean` are over the runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<u32>,
+}
+
+impl Kind for PostgresSpec {
+    const NAME: &'static str = "postgres";
+    const EXPECT: &'static [&'static str] =
+        &["row_count", "json", "duration", "conflicts", "p50", "p95", "p99", "max", "mean"];
+
+    fn validate(&self, cx: &mut Cx<'_>) {
+        if self.schema.is_some() || self.schema_file.is_some() || self.repeat.is_some() || self.strict {
+            self.check_quality(cx);
+        } else {
+            self.check_plain(cx);
+        }
+    }
+}
+
+impl PostgresSpec {
+    /// Exactly one of `query` and `table`; `columns` only with `table`.
+    fn check_plain(&self, cx: &mut Cx<'_>) {
+        let name = cx.name;
+        let has_query = self.query.is_some();
+        let has_table = self.table.is_some();
+        if has_query == has_table {
+            let (msg, at, label) = if has_query {
+                (
+                    format!("postgres check `{name}` has both `query` and `table`"),
+                    cx.key_at("table"),
+                    "one of `query` or `table`",
+                )
+            } else {
+                (format!("postgres check `{name}` needs `query` or `table`"), cx.whole.clone(), "nothing to look at")
+            };
+            cx.err(Diagnostic::new(msg).span(at.0, at.1).label(label).hint(
+                "`query: SELECT count(*) AS n FROM users`, or `table: users` with optional `columns: [id, email]`",
+            ));
+        }
+        if !self.columns.is_empty() && !has_table {
+            let at = cx.key_at("columns");
+            cx.err(
+                Diagnostic::new("`columns` goes with `table`")
+                    .span(at.0, at.1)
+                    .label("no `table` to look in")
+                    .hint("add `table: <name>`, or check columns in the query's result with `expect.json`"),
+            );
+        }
+    }
+
+    /// Exactly one of `query`, `table`, `schema`, `schema_file`; `repeat` only
+    /// with `query`; `strict` only with a schema; `columns` only with `table`.
+    fn check_quality(&self, cx: &mut Cx<'_>) {
+        let name = cx.name;
+        let modes: Vec<&str> = [
+            ("query", self.query.is_some()),
+            ("table", self.table.is_some()),
+            ("schema", self.schema.is_some()),
+            ("schema_file", self.schema_file.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect();
+        let hint = "one of `query: SELECT …`, `table: users`, `schema: { items: { id: uuid, price: numeric } }` \
+                    or `schema_file: db/schema.yaml`";
+        match modes.as_slice() {
+            [_] => {}
+            [] => {
+                let whole = cx.whole.clone();
+                cx.err(
+                    Diagnostic::new(format!("postgres check `{name}` has nothing to look at"))
+                        .span(whole.0, whole.1)
+                        .label("no `query`, `table`, `schema` or `schema_file`")
+                        .hint(hint),
+                );
+            }
+            [first, second, ..] => {
+                let at = cx.key_at(second);
+                cx.err(
+                    Diagnostic::new(format!("postgres check `{name}` has both `{first}` and `{second}`"))
+                        .span(at.0, at.1)
+                        .label("a second thing to look at")
+                        .hint(format!("a check observes one thing: {hint}")),
+                );
+            }
+        }
+        if let Some(r) = self.repeat {
+            let at = cx.value_at("repeat");
+            if self.query.is_none() {
+                cx.err(
+                    Diagnostic::new("`repeat` goes with `query`").span(at.0, at.1).label("nothing to repeat").hint(
+                        "time a query: `query: SELECT …` with `repeat: 20`, then `expect: { p95: { lt: 100ms } }`",
+                    ),
+                );
+            } else if r == 0 || u64::from(r) > MAX_REPEAT {
+                cx.err(
+                    Diagnostic::new(format!("`repeat: {r}` is out of range"))
+                        .span(at.0, at.1)
+                        .label(format!("1 to {MAX_REPEAT}"))
+                        .hint("how many times to run the query, e.g. `repeat: 20`"),
+                );
+            }
+        }
+        if self.strict && !(self.schema.is_some() || self.schema_file.is_some()) {
+            let at = cx.key_at("strict");
+            cx.err(
+                Diagnostic::new("`strict` goes with `schema` or `schema_file`")
+                    .span(at.0, at.1)
+                    .label("no schema to be strict about")
+                    .hint("`strict: true` makes columns the schema does not list conflicts too"),
+            );
+        }
+        if !self.columns.is_empty() && self.table.is_none() {
+            let at = cx.key_at("columns");
+            cx.err(
+                Diagnostic::new("`columns` goes with `table`")
+                    .span(at.0, at.1)
+                    .label("no `table` to look in")
+                    .hint("with `schema:` list the columns under each table: `schema: { items: { id: uuid } }`"),
+            );
+        }
+        if let Some(tables) = &self.schema {
+            if tables.is_empty() {
+                let at = cx.value_at("schema");
+                cx.err(
+                    Diagnostic::new("`schema` lists no table")
+                        .span(at.0, at.1)
+                        .label("empty")
+                        .hint("`schema: { items: { id: uuid, name: text } }`"),
+                );
+            }
+            let schema_node = cx.field("schema");
+            for (table, cols) in tables {
+                if cols.is_empty() {
+                    let at = cx.place(schema_node.and_then(|n| n.get(table)));
+                    cx.err(
+                        Diagnostic::new(format!("table `{table}` in `schema` lists no column"))
+                            .span(at.0, at.1)
+                            .label("no columns")
+                            .hint(format!("`{table}: {{ id: uuid }}`: each column with its type")),
+                    );
+                }
+            }
+        }
+    }
+}
