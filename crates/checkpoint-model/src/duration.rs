@@ -39,6 +39,21 @@ pub fn human(ms: f64) -> String {
     }
 }
 
+/// A duration that does not parse, as a diagnostic: what was written, and how to write it.
+pub(crate) fn problem(what: &str, value: &str, e: &str) -> crate::diag::Diagnostic {
+    use crate::diag::Diagnostic;
+    let v = value.trim();
+    if e.contains("no unit") {
+        Diagnostic::new(format!("`{what}: {v}` has no unit"))
+            .label("a number without a unit")
+            .hint(format!("write `{v}s` or `{v}ms`: durations always say their unit"))
+    } else {
+        Diagnostic::new(format!("`{what}: {v}` is not a duration"))
+            .label("not a duration")
+            .hint("durations are a number and a unit: `500ms`, `10s`, `2m`, `1m30s`")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,20 +75,5 @@ mod tests {
         assert_eq!(human(0.0), "0ms");
         assert_eq!(human(1234.0), "1.23s");
         assert_eq!(human(123_000.0), "2m03s");
-    }
-}
-
-/// A duration that does not parse, as a diagnostic: what was written, and how to write it.
-pub(crate) fn problem(what: &str, value: &str, e: &str) -> crate::diag::Diagnostic {
-    use crate::diag::Diagnostic;
-    let v = value.trim();
-    if e.contains("no unit") {
-        Diagnostic::new(format!("`{what}: {v}` has no unit"))
-            .label("a number without a unit")
-            .hint(format!("write `{v}s` or `{v}ms`: durations always say their unit"))
-    } else {
-        Diagnostic::new(format!("`{what}: {v}` is not a duration"))
-            .label("not a duration")
-            .hint("durations are a number and a unit: `500ms`, `10s`, `2m`, `1m30s`")
     }
 }

@@ -29,7 +29,7 @@ impl CheckKind for Compose {
         let started = Instant::now();
         let all = ctx.target.services().await?;
         let incidents = ctx.target.incidents().await;
-        let j = judge(&spec, &all, &incidents);
+        let j = judge(spec, &all, &incidents);
         Ok(Observation {
             document: Some(j.document),
             evidence: j.evidence,

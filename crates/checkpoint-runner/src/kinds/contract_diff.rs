@@ -64,7 +64,7 @@ impl CheckKind for ContractDiff {
             }
         };
         let applied = diff::ignore::apply(diff::diff(&base, &live), &entries, &diff::ignore::today());
-        let mut obs = observation(&spec, &base, &live, &applied.kept);
+        let mut obs = observation(spec, &base, &live, &applied.kept);
         ignored_evidence(&mut obs, &applied);
         Ok(obs.duration(started.elapsed()))
     }

@@ -71,7 +71,7 @@ impl CheckKind for Latency {
     type Spec = LatencySpec;
 
     async fn observe(&self, spec: &LatencySpec, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError> {
-        let plan = Arc::new(Plan::new(&spec)?);
+        let plan = Arc::new(Plan::new(spec)?);
         let started = Instant::now();
         let deadline = started + timeout.saturating_sub(STOP_MARGIN.min(timeout / 10));
         let transport = if plan.url.scheme() == "http" {

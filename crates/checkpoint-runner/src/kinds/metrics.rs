@@ -112,7 +112,7 @@ impl CheckKind for Metrics {
                 format!("{head}\n{why}\n\n{}", excerpt(&text, 4096)),
             )
         })?;
-        Ok(select(&spec, &all, &head).duration(elapsed))
+        Ok(select(spec, &all, &head).duration(elapsed))
     }
 }
 

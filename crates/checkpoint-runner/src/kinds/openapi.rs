@@ -43,8 +43,8 @@ impl CheckKind for Openapi {
 
     async fn observe(&self, spec: &OpenapiSpec, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
         let started = Instant::now();
-        let contract = load(&spec, ctx).await?;
-        let base = base_url(&spec, &contract)?;
+        let contract = load(spec, ctx).await?;
+        let base = base_url(spec, &contract)?;
         let selection = Selection {
             tags: spec.tags.clone(),
             operations: spec.operations.clone(),
@@ -89,7 +89,7 @@ impl CheckKind for Openapi {
             if ctx.cancel.is_cancelled() {
                 break;
             }
-            let (case, entry) = call(&spec, &contract, op, &base, &client, &mut validator).await;
+            let (case, entry) = call(spec, &contract, op, &base, &client, &mut validator).await;
             let mark = if case.status == Status::Passed { "✓" } else { "✗" };
             let _ = writeln!(
                 summary,

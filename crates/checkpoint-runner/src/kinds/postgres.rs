@@ -25,7 +25,7 @@ impl CheckKind for Postgres {
     async fn observe(&self, spec: &PostgresSpec, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
         if spec.schema_file.is_some() {
             // A missing or malformed file is the definition's fault: say so before connecting.
-            super::pg_quality::expected_schema(&spec, &ctx.root)?;
+            super::pg_quality::expected_schema(spec, &ctx.root)?;
         }
         let target = describe_dsn(&spec.dsn);
         let started = Instant::now();
@@ -42,9 +42,9 @@ impl CheckKind for Postgres {
                 None => query(&mut conn, q, &target, started).await,
             }
         } else if spec.schema.is_some() || spec.schema_file.is_some() {
-            super::pg_quality::schema_drift(&mut conn, &spec, &ctx.root, &target, started).await
+            super::pg_quality::schema_drift(&mut conn, spec, &ctx.root, &target, started).await
         } else {
-            table(&mut conn, &spec, &target, started).await
+            table(&mut conn, spec, &target, started).await
         };
         let _ = conn.close().await;
         result
