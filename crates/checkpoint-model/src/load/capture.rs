@@ -5,7 +5,8 @@ use indexmap::IndexMap;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-use super::{Validator, jsonpath_label, valid_var_name};
+use super::check::jsonpath_label;
+use super::{Validator, valid_var_name};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::plan::Capture;
 use crate::yaml::Node;
