@@ -446,12 +446,19 @@ impl Loader<'_> {
                 return None;
             }
         }
-        let raw: RawCheckpoint = match serde_saphyr::from_str_with_options(&text, yaml::options(false)) {
-            Ok(r) => r,
-            Err(e) => {
-                self.diags.push(yaml_error(&file, &text, &e));
-                return None;
-            }
+        // The typed mirror from the tree, without parsing the text again;
+        // what the tree cannot give exactly, the text parse gives (and words
+        // the error, if there is one).
+        let from_tree = tree.as_ref().and_then(|t| yaml::typed::from_node::<RawCheckpoint>(t).ok());
+        let raw: RawCheckpoint = match from_tree {
+            Some(r) => r,
+            None => match serde_saphyr::from_str_with_options(&text, yaml::options(false)) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.diags.push(yaml_error(&file, &text, &e));
+                    return None;
+                }
+            },
         };
         let mut v = Validator {
             file: file.clone(),

@@ -17,6 +17,8 @@ use serde_saphyr::{Budget, DuplicateKeyPolicy, Options, Spanned};
 
 use crate::diag::Location;
 
+pub(crate) mod typed;
+
 /// Most YAML nodes (scalars, lists, mappings) a checkpoint file may expand to,
 /// aliases included. The largest shipped checkpoint has about two thousand.
 pub(crate) const MAX_NODES: usize = 100_000;
@@ -57,6 +59,10 @@ pub(crate) struct Node {
     pub(crate) len: usize,
     /// Length in characters, as the caret should be drawn.
     pub(crate) chars: usize,
+    /// Where the parser put it (and, through an alias, where it is
+    /// defined): what a `Spanned` read from the tree carries ([`typed`]).
+    pub(crate) referenced: serde_saphyr::Location,
+    pub(crate) defined: serde_saphyr::Location,
 }
 
 #[derive(Clone, Debug)]
@@ -219,6 +225,8 @@ impl<'de> Deserialize<'de> for Node {
             start: span.byte_offset().map_or(usize::MAX, to_usize),
             len: span.byte_len().map_or(0, to_usize),
             chars: to_usize(span.len()),
+            referenced: loc,
+            defined: s.defined,
         })
     }
 }
