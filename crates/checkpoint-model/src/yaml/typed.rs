@@ -429,6 +429,85 @@ mod tests {
         assert!(read >= 30, "the tree read only {read} of {} files", files.len());
     }
 
+    /// Mutated copies of the repository's checkpoint files (a fixed seed):
+    /// wherever the tree reads one, the text parse reads the same.
+    #[test]
+    fn mutated_files_read_the_same_from_the_tree_or_fall_back() {
+        const TOKENS: &[&str] = &[
+            "{",
+            "}",
+            "[",
+            "]",
+            ": ",
+            "- ",
+            ",",
+            "\n",
+            "  ",
+            "&a ",
+            "*a",
+            "<<: *a",
+            "!tag ",
+            "~",
+            "null",
+            "yes",
+            "no",
+            "1",
+            "-1",
+            "1.5",
+            ".nan",
+            "0x1F",
+            "\"",
+            "'",
+            "#",
+            "${X}",
+            "é",
+            "title: x\n",
+            "name: y\n",
+        ];
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = Vec::new();
+        yaml_files(&root.join("fixtures/checkpoints/valid"), &mut files);
+        yaml_files(&root.join("checkpoints"), &mut files);
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = |n: usize| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            usize::try_from(state.wrapping_mul(0x2545_F491_4F6C_DD1D) % (n.max(1) as u64)).unwrap_or(0)
+        };
+        let (mut tried, mut read) = (0, 0);
+        for f in &files {
+            let Ok(text) = std::fs::read_to_string(f) else { continue };
+            if !text.contains("gates:") {
+                continue;
+            }
+            for _ in 0..100 {
+                let mut t = text.clone();
+                for _ in 0..=next(3) {
+                    let mut at = next(t.len() + 1);
+                    while !t.is_char_boundary(at) {
+                        at -= 1;
+                    }
+                    let token = TOKENS[next(TOKENS.len())];
+                    if next(2) == 0 {
+                        t.insert_str(at, token);
+                    } else {
+                        let mut end = (at + token.len()).min(t.len());
+                        while !t.is_char_boundary(end) {
+                            end += 1;
+                        }
+                        t.replace_range(at..end, token);
+                    }
+                }
+                tried += 1;
+                if both(&t).is_some() {
+                    read += 1;
+                }
+            }
+        }
+        assert!(tried >= 1000 && read >= tried / 10, "tried {tried}, the tree read {read}");
+    }
+
     #[test]
     fn odd_values_read_the_same_or_fall_back() {
         let cases = [
