@@ -62,7 +62,7 @@ pub struct OpenapiSpec {
 }
 
 /// What an `openapi` check makes of a status the contract does not declare
-/// (only for the JSON Schema; validated in [`crate::load`]).
+/// (only for the JSON Schema; validated in [`crate::kinds::openapi`]).
 #[derive(JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 #[expect(dead_code, reason = "schema only")]
