@@ -263,17 +263,6 @@ pub fn expand<T: Serialize + DeserializeOwned>(spec: &T, vars: &dyn Lookup) -> R
     serde_json::from_value(expand_value(&tree, vars)?).map_err(invalid)
 }
 
-/// Every template in a JSON tree, for load-time checks.
-pub fn templates_in(v: &serde_json::Value, out: &mut Vec<Result<Template, InterpError>>) {
-    use serde_json::Value;
-    match v {
-        Value::String(s) if s.contains('$') => out.push(Template::parse(s)),
-        Value::Array(a) => a.iter().for_each(|x| templates_in(x, out)),
-        Value::Object(o) => o.values().for_each(|x| templates_in(x, out)),
-        _ => {}
-    }
-}
-
 /// The `service.NAME.PORT` references in a set of templates.
 pub fn service_refs(templates: &[Template]) -> BTreeSet<(String, u16)> {
     let mut refs = Vec::new();
