@@ -13,7 +13,8 @@ mkdir -p "$state"
 
 # MariaDB refuses to run as root: as root it runs as the package's `mysql` user.
 as_mysql() { if [ "$(id -u)" = 0 ]; then runuser -u mysql -- "$@"; else "$@"; fi; }
-maria_up() { mariadb-admin --no-defaults -S "$state/mariadb/sock" -u root ping >/dev/null 2>&1; }
+# `ping` answers 0 when the server is up, even if it refuses the user: probe the port, as for Postgres.
+maria_up() { mariadb-admin --no-defaults -h 127.0.0.1 -P "$maria_port" -u checkpoint ping >/dev/null 2>&1; }
 
 start_mariadb() {
   maria_up && return 0
