@@ -10,21 +10,25 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use sqlx::PgPool;
+use tokio::sync::broadcast;
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::queue::Redis;
-use crate::{auth, config, db, health, items, jobs, metrics, openapi, shutdown};
+use crate::{auth, config, db, events, health, items, jobs, metrics, openapi, shutdown};
 
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) db: PgPool,
     pub(crate) redis: Redis,
     pub(crate) metrics: Arc<Metrics>,
+    /// Job events relayed from Redis to WebSocket clients (see [`crate::events`]).
+    pub(crate) events: broadcast::Sender<String>,
 }
 
-/// Every operation served; `fixtures/demo/openapi.json` must document exactly these
-/// (checked by a test in `openapi`).
+/// Every HTTP operation served; `fixtures/demo/openapi.json` must document exactly these
+/// (checked by a test in `openapi`). The WebSocket upgrade `GET /ws/jobs` is not an
+/// OpenAPI operation and is not listed.
 #[cfg(test)]
 pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/health"),
@@ -56,6 +60,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/jobs/{id}", get(jobs::status))
         .route("/openapi.json", get(openapi::serve))
         .route("/metrics", get(metrics::serve))
+        .route("/ws/jobs", get(events::socket))
         .fallback(|| async { ApiError::not_found("route") })
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
@@ -79,11 +84,20 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
 /// `checkpoint-demo api`
 pub(crate) async fn run() -> Result<()> {
     let port = config::port()?;
+    let redis_url = config::redis_url()?;
+    let (events_tx, _) = broadcast::channel(256);
     let state = AppState {
         db: db::lazy_pool(&config::database_url()?)?,
-        redis: Redis::new(&config::redis_url()?)?,
+        redis: Redis::new(&redis_url)?,
         metrics: Arc::new(Metrics::default()),
+        events: events_tx.clone(),
     };
+    if events::push_enabled() {
+        let client = redis::Client::open(redis_url).context("REDIS_URL is not a valid Redis URL")?;
+        events::spawn_relay(client, events_tx);
+    } else {
+        println!("api: JOB_EVENTS_PUSH=off: WebSocket clients will receive no job events");
+    }
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
         .await
         .with_context(|| format!("cannot listen on 0.0.0.0:{port}"))?;

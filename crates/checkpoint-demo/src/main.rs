@@ -11,6 +11,7 @@ mod config;
 mod db;
 mod drift;
 mod error;
+mod events;
 mod health;
 mod items;
 mod jobs;

@@ -2,7 +2,8 @@
 //!
 //! Each message is popped with `BRPOP` (1 s timeout, so a stop request is noticed within a
 //! second), then its row is set to `processed`. When Redis or Postgres fails, the message
-//! goes back on the queue and the worker reconnects with exponential backoff.
+//! goes back on the queue and the worker reconnects with exponential backoff. A processed job is
+//! announced on the Redis channel `jobs:events` (see [`crate::events`]).
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,7 @@ use redis::aio::MultiplexedConnection;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-use crate::{config, db, queue, shutdown};
+use crate::{config, db, events, queue, shutdown};
 
 const POP_TIMEOUT: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -89,7 +90,11 @@ async fn process(db: &PgPool, redis: &mut MultiplexedConnection, message: &str) 
     .await;
     match updated {
         Ok(Some(kind)) => {
-            println!("worker: job {id} ({kind}) processed in {:.1} ms", started.elapsed().as_secs_f64() * 1000.0)
+            println!("worker: job {id} ({kind}) processed in {:.1} ms", started.elapsed().as_secs_f64() * 1000.0);
+            // Best effort: the job is done whether or not anyone hears about it.
+            if let Err(e) = redis.publish::<_, _, ()>(events::CHANNEL, events::processed(&id, &kind)).await {
+                eprintln!("worker: cannot publish the event of job {id} on {}: {e}", events::CHANNEL);
+            }
         }
         Ok(None) => println!("worker: job {id} is unknown or not queued; skipped"),
         // 22xxx (data exception, e.g. not a UUID): the message is bad, not the database.
