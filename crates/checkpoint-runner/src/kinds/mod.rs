@@ -8,12 +8,14 @@ pub mod fault;
 pub mod http;
 pub mod latency;
 pub mod metrics;
+pub mod mysql;
 pub mod openapi;
 pub mod pg_quality;
 pub mod postgres;
 pub mod reach;
 pub mod redis;
 pub mod redis_info;
+pub(crate) mod sql_script;
 pub mod tcp;
 
 use std::time::Duration;
