@@ -17,6 +17,7 @@ pub mod redis;
 pub mod redis_info;
 pub(crate) mod sql_script;
 pub mod tcp;
+pub(crate) mod websocket;
 
 use std::time::Duration;
 
