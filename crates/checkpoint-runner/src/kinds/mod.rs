@@ -14,6 +14,7 @@ pub mod pg_quality;
 pub mod postgres;
 pub mod reach;
 pub mod redis;
+pub(crate) mod redis_channels;
 pub mod redis_info;
 pub(crate) mod sql_script;
 pub mod tcp;

@@ -61,7 +61,7 @@ impl CheckKind for Redis {
     }
 }
 
-fn describe(e: &::redis::RedisError) -> String {
+pub(crate) fn describe(e: &::redis::RedisError) -> String {
     let s = e.to_string();
     if s.to_lowercase().contains("connection refused") {
         "connection refused (is Redis up, and is the port published?)".into()
