@@ -65,9 +65,9 @@ pub(crate) async fn subscribe(
 }
 
 impl Subscription {
-    /// Reads until `enough` is satisfied or `within` has passed since subscribing.
-    pub(crate) async fn read(&mut self, within: Duration, mut enough: impl FnMut(&[Value]) -> bool) {
-        let deadline = tokio::time::Instant::from_std(self.opened + within);
+    /// Reads until `enough` is satisfied or `until`.
+    pub(crate) async fn read(&mut self, until: Instant, mut enough: impl FnMut(&[Value]) -> bool) {
+        let deadline = tokio::time::Instant::from_std(until);
         while !self.ended && !enough(&self.received) {
             match tokio::time::timeout_at(deadline, self.messages.next()).await {
                 Err(_) => break,
@@ -246,7 +246,7 @@ mod tests {
         for n in 1..=3 {
             let _: i64 = publisher.publish(&channel, json!({ "n": n }).to_string()).await.unwrap();
         }
-        sub.read(Duration::from_secs(5), |got| got.iter().any(|m| m["n"] == 2)).await;
+        sub.read(Instant::now() + Duration::from_secs(5), |got| got.iter().any(|m| m["n"] == 2)).await;
         assert_eq!(sub.received, vec![json!({"n": 1}), json!({"n": 2})]);
         let t = sub.transcript();
         assert!(t.starts_with(&format!("subscribed to channel {channel}\n← [")), "{t}");
@@ -259,7 +259,7 @@ mod tests {
         let mut sub = subscribe(&url(), None, Some(&format!("unit:p{pid}:*"))).await.unwrap();
         let mut publisher = conn().await;
         let _: i64 = publisher.publish(format!("unit:p{pid}:a"), "plain text").await.unwrap();
-        sub.read(Duration::from_millis(300), |got| got.len() > 1).await;
+        sub.read(Instant::now() + Duration::from_millis(300), |got| got.len() > 1).await;
         assert_eq!(sub.received, vec![json!("plain text")]);
         assert!(sub.opened.elapsed() >= Duration::from_millis(250));
     }

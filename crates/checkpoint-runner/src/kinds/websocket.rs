@@ -149,11 +149,11 @@ impl Session {
         self.log.push(Logged { at: self.opened.elapsed(), outgoing, text });
     }
 
-    /// Reads until `enough` says the messages so far suffice, the server closes, or `within`
-    /// has passed since the session opened. Returns how long it read.
-    pub(crate) async fn read(&mut self, within: Duration, mut enough: impl FnMut(&[Value]) -> bool) -> Duration {
+    /// Reads until `enough` says the messages so far suffice, the server closes, or `until`.
+    /// Returns how long it read.
+    pub(crate) async fn read(&mut self, until: Instant, mut enough: impl FnMut(&[Value]) -> bool) -> Duration {
         let started = Instant::now();
-        let deadline = tokio::time::Instant::from_std(self.opened + within);
+        let deadline = tokio::time::Instant::from_std(until);
         while !self.closed && !enough(&self.received) {
             let next = match tokio::time::timeout_at(deadline, self.socket.next()).await {
                 Err(_) => break,
@@ -275,11 +275,13 @@ mod tests {
         let request = Connect { url: &url, headers: &headers, subprotocols: &protocols, send: &send };
         let mut session = open(&request).await.unwrap();
         assert_eq!(session.protocol.as_deref(), Some("v1"));
-        session.read(Duration::from_secs(5), |got| got.iter().any(|m| m["status"] == "processed")).await;
+        session
+            .read(Instant::now() + Duration::from_secs(5), |got| got.iter().any(|m| m["status"] == "processed"))
+            .await;
         assert_eq!(session.received[0], json!({"echo": "hello"}));
         assert_eq!(session.received.len(), 3, "stops reading once enough arrived");
         // Reading on sees the server's close code.
-        session.read(Duration::from_secs(5), |_| false).await;
+        session.read(Instant::now() + Duration::from_secs(5), |_| false).await;
         assert_eq!(session.close_code, Some(4000));
         let transcript = session.transcript("");
         assert!(transcript.starts_with(&format!("connected to {url} (subprotocol v1)\n→ [")), "{transcript}");
@@ -311,7 +313,7 @@ mod tests {
     async fn the_window_bounds_the_wait_on_a_quiet_socket() {
         let url = server().await.replace("/ws", "/quiet");
         let mut session = open(&Connect { url: &url, ..Connect::default() }).await.unwrap();
-        let read = session.read(Duration::from_millis(300), |got| !got.is_empty()).await;
+        let read = session.read(Instant::now() + Duration::from_millis(300), |got| !got.is_empty()).await;
         assert!(read >= Duration::from_millis(250) && read < Duration::from_secs(2), "{read:?}");
         assert!(session.received.is_empty() && !session.closed);
         session.close().await;
