@@ -15,8 +15,8 @@ use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use crate::kinds::{
-    CommandSpec, ComposeSpec, ContractDiffSpec, ExecSpec, HttpSpec, LatencySpec, MetricsSpec, OpenapiSpec,
-    PostgresSpec, RawFault, ReachSpec, RedisSpec, TcpSpec,
+    CommandSpec, ComposeSpec, ContractDiffSpec, ExecSpec, HttpSpec, LatencySpec, MetricsSpec, MysqlSpec, OpenapiSpec,
+    PostgresSpec, RawFault, ReachSpec, RedisSpec, TcpSpec, WebsocketSpec,
 };
 
 /// One checkpoint file: `checkpoints/1.yaml`.
@@ -211,6 +211,14 @@ pub struct RawCheck {
     pub latency: Option<LatencySpec>,
     #[serde(default, rename = "contract-diff")]
     pub contract_diff: Option<ContractDiffSpec>,
+    #[serde(default)]
+    pub websocket: Option<WebsocketSpec>,
+    #[serde(default)]
+    pub mysql: Option<MysqlSpec>,
+    /// Checks run while this check listens (`websocket`, `redis` with `subscribe`): after it
+    /// connects, before it waits `within` its window for messages.
+    #[serde(default)]
+    pub during: Vec<RawCheck>,
 }
 
 /// Only for the JSON Schema: what a `capture:` entry may be. Validated in
@@ -380,6 +388,42 @@ pub struct RawExpect {
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub changes: Option<Spanned<Value>>,
+    /// Matching messages received (`websocket`, `redis` with `subscribe`).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub messages: Option<Spanned<Value>>,
+    /// Every message received, matching or not (`websocket`, `redis` with `subscribe`).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub received: Option<Spanned<Value>>,
+    /// The close code the server sent (`websocket`); absent while the connection is open.
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub close_code: Option<Spanned<Value>>,
+    /// Rows the statements, the fixture and a DML query changed (`postgres`, `mysql`).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub rows_affected: Option<Spanned<Value>>,
+    /// A stream's length (`redis` with `stream`).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub length: Option<Spanned<Value>>,
+    /// Entries delivered to the group but not acknowledged (`redis` with `stream` and `group`).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub pending: Option<Spanned<Value>>,
+    /// Entries not yet delivered to the group (`redis` with `stream` and `group`; Redis 7+).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub lag: Option<Spanned<Value>>,
+    /// Consumers in the group (`redis` with `stream` and `group`).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub consumers: Option<Spanned<Value>>,
+    /// How long an `XADD`/`XREADGROUP` round trip took (`redis` with `stream` and `round_trip`).
+    #[serde(default)]
+    #[schemars(with = "Option<Value>")]
+    pub round_trip: Option<Spanned<Value>>,
 }
 
 /// The check kinds, as written in files.
@@ -397,4 +441,6 @@ pub const KINDS: &[&str] = &[
     "openapi",
     "latency",
     "contract-diff",
+    "websocket",
+    "mysql",
 ];

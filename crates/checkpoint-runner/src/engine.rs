@@ -629,6 +629,12 @@ impl GateRunner {
             o.duration = started.elapsed();
             return o;
         }
+        // A listener bounds itself: its connection by the timeout, its wait by `within`.
+        if check.spec.listen().is_some() {
+            let mut o = self.listen(gate, check, captures).await;
+            o.duration = started.elapsed();
+            return o;
+        }
         match tokio::time::timeout(check.timeout, self.attempt(check, captures)).await {
             Ok(mut o) => {
                 o.duration = started.elapsed();
@@ -823,6 +829,99 @@ impl GateRunner {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
         }
+    }
+
+    /// Connect → run `during` → wait `within` the window for messages matching `wait_for`.
+    async fn listen(&self, gate: &str, check: &Check, captures: &Captures) -> AttemptOutcome {
+        let spec = match self.expand_spec(check, captures) {
+            Ok(s) => s,
+            Err(o) => return *o,
+        };
+        let Some(settings) = spec.listen() else {
+            return outcome(Status::Errored, format!("`{}` does not listen", check.name), None);
+        };
+        let wait_for = match settings.matchers() {
+            Ok(m) => m,
+            Err(e) => return outcome(Status::Errored, e, None),
+        };
+        let (wanted, window, looking_for) = (settings.wanted(), settings.window(), settings.describe());
+        let started = Instant::now();
+        let mut listener = match tokio::time::timeout(check.timeout, kinds::listen::Listener::open(&spec)).await {
+            Ok(Ok(l)) => l,
+            Ok(Err(e)) => return from_error(e),
+            Err(_) => {
+                let timeout = checkpoint_model::duration::human(millis(check.timeout));
+                return outcome(
+                    Status::TimedOut,
+                    format!("could not connect within {timeout} (the check's timeout)"),
+                    None,
+                );
+            }
+        };
+        let what = listener.what();
+        let mut during_log = String::new();
+        let mut first_problem: Option<(Status, String)> = None;
+        for c in &check.during {
+            let (r, _) = self.run_check(gate, c, captures, None).await;
+            during_log.push_str(&format!(
+                "during: {} {} {}\n",
+                r.status.emoji(),
+                c.name,
+                r.message.clone().unwrap_or_default()
+            ));
+            if !r.status.is_pass() && first_problem.is_none() {
+                let status = if r.status == Status::Cancelled { Status::Cancelled } else { Status::Failed };
+                first_problem = Some((
+                    status,
+                    format!("while listening on {what}, `{}`: {}", c.name, r.message.unwrap_or_default()),
+                ));
+            }
+        }
+        if first_problem.is_none() {
+            let until = Instant::now() + window;
+            let count = |messages: &[serde_json::Value]| {
+                messages.iter().filter(|m| kinds::listen::matches(m, &wait_for)).count()
+            };
+            tokio::select! {
+                () = self.ctx.cancel.cancelled() => {}
+                () = listener.read(until, |messages| count(messages) >= wanted) => {}
+            }
+        }
+        listener.close().await;
+        let received = listener.received();
+        let matching: Vec<&serde_json::Value> =
+            received.iter().filter(|m| kinds::listen::matches(m, &wait_for)).collect();
+        let mut evidence = listener.transcript();
+        if !during_log.is_empty() {
+            evidence = format!("{during_log}{evidence}");
+        }
+        if let Some((status, message)) = first_problem {
+            return outcome(status, message, Some(evidence));
+        }
+        let mut obs =
+            Observation { document: matching.first().map(|m| (*m).clone()), evidence, ..Observation::default() }
+                .field("messages", matching.len())
+                .field("received", received.len())
+                .duration(started.elapsed());
+        if let Some(code) = listener.close_code() {
+            obs = obs.field("close_code", code);
+        }
+        // Unless the check judges the count itself (`expect: { messages: 0 }` for silence).
+        if matching.len() < wanted && !check.expect.iter().any(|e| e.field == "messages") {
+            let n = received.len();
+            obs.problems.push(format!(
+                "{what}: {} matching {looking_for} within {} ({n} message{} received)",
+                if matching.is_empty() {
+                    "no message".to_string()
+                } else {
+                    format!("{} of {wanted} messages", matching.len())
+                },
+                checkpoint_model::duration::human(millis(window)),
+                if n == 1 { "" } else { "s" },
+            ));
+        }
+        self.learn_secrets(&spec, &obs);
+        self.judge(check, &[], &obs, captures)
     }
 
     /// Break → observe (`during`) → restore → recover (`after`, retried).

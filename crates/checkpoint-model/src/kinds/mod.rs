@@ -27,12 +27,16 @@ pub mod exec;
 pub mod fault;
 pub mod http;
 pub mod latency;
+pub mod listen;
 pub mod metrics;
+pub mod mysql;
 pub mod openapi;
 pub mod postgres;
 pub mod reach;
 pub mod redis;
+pub mod sql;
 pub mod tcp;
+pub mod websocket;
 
 pub use command::CommandSpec;
 pub use compose::ComposeSpec;
@@ -42,11 +46,13 @@ pub use fault::{FaultSpec, RawFault};
 pub use http::HttpSpec;
 pub use latency::LatencySpec;
 pub use metrics::MetricsSpec;
+pub use mysql::MysqlSpec;
 pub use openapi::{OpenapiAuth, OpenapiRequest, OpenapiSpec, UNDECLARED_STATUS};
 pub use postgres::PostgresSpec;
 pub use reach::ReachSpec;
 pub use redis::RedisSpec;
 pub use tcp::TcpSpec;
+pub use websocket::WebsocketSpec;
 
 /// What every kind's spec provides to the loader.
 pub trait Kind: Serialize + DeserializeOwned + Clone + Into<CheckSpec> {
@@ -99,6 +105,8 @@ pub enum CheckSpec {
     Openapi(OpenapiSpec),
     Latency(LatencySpec),
     ContractDiff(ContractDiffSpec),
+    Websocket(WebsocketSpec),
+    Mysql(MysqlSpec),
 }
 
 /// `each!(spec, s => expr)`: `expr` for the spec of whichever kind it is.
@@ -118,6 +126,8 @@ macro_rules! each {
             CheckSpec::Openapi($s) => $e,
             CheckSpec::Latency($s) => $e,
             CheckSpec::ContractDiff($s) => $e,
+            CheckSpec::Websocket($s) => $e,
+            CheckSpec::Mysql($s) => $e,
         }
     };
 }
@@ -136,7 +146,7 @@ into_spec!(
     HttpSpec => Http, TcpSpec => Tcp, PostgresSpec => Postgres, RedisSpec => Redis,
     CommandSpec => Command, ComposeSpec => Compose, ExecSpec => Exec, ReachSpec => Reach,
     FaultSpec => Fault, MetricsSpec => Metrics, OpenapiSpec => Openapi, LatencySpec => Latency,
-    ContractDiffSpec => ContractDiff,
+    ContractDiffSpec => ContractDiff, WebsocketSpec => Websocket, MysqlSpec => Mysql,
 );
 
 /// Every strings-with-a-path walk and name lookup, over whichever kind.
@@ -209,7 +219,9 @@ impl CheckSpec {
             Self::Metrics(s) => Some(&s.headers),
             Self::Openapi(s) => Some(&s.headers),
             Self::ContractDiff(s) => Some(&s.headers),
+            Self::Websocket(s) => Some(&s.headers),
             Self::Tcp(_)
+            | Self::Mysql(_)
             | Self::Postgres(_)
             | Self::Redis(_)
             | Self::Command(_)
@@ -222,6 +234,16 @@ impl CheckSpec {
 
     pub(crate) fn validate(&self, cx: &mut Cx<'_>) {
         each!(self, s => s.validate(cx));
+    }
+
+    /// The settings of a check that listens (`websocket`, `redis` with `subscribe`/`psubscribe`):
+    /// it connects first, runs its `during:` checks, then waits for messages.
+    pub fn listen(&self) -> Option<listen::Listen<'_>> {
+        match self {
+            Self::Websocket(s) => Some(s.listen()),
+            Self::Redis(s) if s.is_listener() => Some(s.listen()),
+            _ => None,
+        }
     }
 
     pub(crate) fn timeout(
@@ -344,5 +366,7 @@ pub(crate) fn take(c: &mut crate::raw::RawCheck) -> (Vec<CheckSpec>, Option<RawF
     push(c.openapi.take().map(Into::into));
     push(c.latency.take().map(Into::into));
     push(c.contract_diff.take().map(Into::into));
+    push(c.websocket.take().map(Into::into));
+    push(c.mysql.take().map(Into::into));
     (out, fault)
 }

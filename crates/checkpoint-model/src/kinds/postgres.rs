@@ -6,6 +6,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::sql::{self, Script};
 use super::{Cx, Kind};
 use crate::diag::Diagnostic;
 
@@ -40,23 +41,64 @@ pub struct PostgresSpec {
     /// With `query`: run it this many times; `p50`, `p95`, `p99`, `max`, `mean` are over the runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat: Option<u32>,
+    /// An SQL file run first (relative to the project root), in the check's transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixture: Option<String>,
+    /// Statements run after the fixture and before the query, in order, in the same transaction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<String>,
+    /// Roll the transaction back at the end, so the check leaves no trace.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rollback: bool,
 }
 
 impl Kind for PostgresSpec {
     const NAME: &'static str = "postgres";
     const EXPECT: &'static [&'static str] =
-        &["row_count", "json", "duration", "conflicts", "p50", "p95", "p99", "max", "mean"];
+        &["row_count", "rows_affected", "json", "duration", "conflicts", "p50", "p95", "p99", "max", "mean"];
 
     fn validate(&self, cx: &mut Cx<'_>) {
         if self.schema.is_some() || self.schema_file.is_some() || self.repeat.is_some() || self.strict {
             self.check_quality(cx);
-        } else {
+            self.no_script_with_quality(cx);
+        } else if self.script().is_empty() && !self.rollback {
             self.check_plain(cx);
+        } else {
+            sql::check_modes(
+                cx,
+                "postgres",
+                self.query.is_some(),
+                self.table.is_some(),
+                !self.columns.is_empty(),
+                &self.script(),
+            );
         }
     }
 }
 
 impl PostgresSpec {
+    pub fn script(&self) -> Script<'_> {
+        Script { fixture: self.fixture.as_deref(), statements: &self.statements, rollback: self.rollback }
+    }
+
+    /// Timing (`repeat`) and schema drift observe the database as it is: no statements before them.
+    fn no_script_with_quality(&self, cx: &mut Cx<'_>) {
+        let key = if self.fixture.is_some() {
+            "fixture"
+        } else if !self.statements.is_empty() {
+            "statements"
+        } else {
+            return;
+        };
+        let at = cx.key_at(key);
+        cx.err(
+            Diagnostic::new(format!("`{key}` cannot go with `repeat`, `schema` or `schema_file`"))
+                .span(at.0, at.1)
+                .label("statements run before a plain `query` or `table` only")
+                .hint("load the data in a check of its own before this one (`statements:` without `rollback`)"),
+        );
+    }
+
     /// Exactly one of `query` and `table`; `columns` only with `table`.
     fn check_plain(&self, cx: &mut Cx<'_>) {
         let name = cx.name;

@@ -1,14 +1,21 @@
 //! `redis`: commands run in order on one connection (the last reply is the
-//! observation), or an `INFO` section as the document (`stats` also yields
-//! the hit ratio).
+//! observation), an `INFO` section as the document (`stats` also yields
+//! the hit ratio), a pub/sub subscription that waits for messages published
+//! while the check's `during:` checks run, or a stream (a consumer group's
+//! backlog, or an `XADD`/`XREADGROUP` round trip).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::listen::Listen;
 use super::{Cx, Kind};
 use crate::diag::Diagnostic;
 
-/// Redis commands, run in order on one connection; the reply of the last is `reply`.
+/// Redis commands, run in order on one connection (the reply of the last is `reply`); an `INFO`
+/// section; a pub/sub subscription; or a stream.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedisSpec {
@@ -24,14 +31,57 @@ pub struct RedisSpec {
     /// `keyspace_hits` and `keyspace_misses`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub info: Option<String>,
+    /// Subscribe to a pub/sub channel, run the check's `during:` checks, then wait for messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscribe: Option<String>,
+    /// Subscribe to channels by pattern (`PSUBSCRIBE jobs:*`), as `subscribe`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psubscribe: Option<String>,
+    /// With `subscribe`/`psubscribe`: which messages count, JSONPath → matcher (default: every message).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub wait_for: IndexMap<String, Value>,
+    /// With `subscribe`/`psubscribe`: how many matching messages to wait for (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<u32>,
+    /// With `subscribe`/`psubscribe`: how long to wait after the `during:` checks (default `10s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
+    /// A stream: its `length`; with `group`, that consumer group's `pending`, `lag` and `consumers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
+    /// With `stream`: the consumer group to report on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// With `stream`: add an entry and read it back through a consumer group of the check's own
+    /// (`XADD`/`XREADGROUP`), then remove both; `round_trip` is how long it took.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub round_trip: bool,
 }
 
 impl Kind for RedisSpec {
     const NAME: &'static str = "redis";
-    const EXPECT: &'static [&'static str] =
-        &["reply", "json", "duration", "hit_ratio", "keyspace_hits", "keyspace_misses"];
+    const EXPECT: &'static [&'static str] = &[
+        "reply",
+        "json",
+        "duration",
+        "hit_ratio",
+        "keyspace_hits",
+        "keyspace_misses",
+        "messages",
+        "received",
+        "length",
+        "pending",
+        "lag",
+        "consumers",
+        "round_trip",
+    ];
 
     fn validate(&self, cx: &mut Cx<'_>) {
+        if self.is_listener() || self.stream.is_some() {
+            self.check_channels(cx);
+            return;
+        }
+        self.no_channel_settings(cx);
         match &self.info {
             Some(section) => self.check_info(cx, section),
             None => self.check_commands(cx),
@@ -40,6 +90,101 @@ impl Kind for RedisSpec {
 }
 
 impl RedisSpec {
+    /// A pub/sub subscription: the check listens (see [`super::listen`]).
+    pub fn is_listener(&self) -> bool {
+        self.subscribe.is_some() || self.psubscribe.is_some()
+    }
+
+    pub fn listen(&self) -> Listen<'_> {
+        Listen { wait_for: &self.wait_for, messages: self.messages, within: self.within.as_deref() }
+    }
+
+    /// One mode of `command`, `commands`, `info`, `subscribe`, `psubscribe`, `stream`; the
+    /// settings of the other modes absent.
+    fn check_channels(&self, cx: &mut Cx<'_>) {
+        let name = cx.name;
+        let modes: Vec<&str> = [
+            ("command", !self.command.is_empty()),
+            ("commands", !self.commands.is_empty()),
+            ("info", self.info.is_some()),
+            ("subscribe", self.subscribe.is_some()),
+            ("psubscribe", self.psubscribe.is_some()),
+            ("stream", self.stream.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect();
+        if let [first, second, ..] = modes.as_slice() {
+            let at = cx.key_at(second);
+            cx.err(
+                Diagnostic::new(format!("redis check `{name}` has both `{first}` and `{second}`"))
+                    .span(at.0, at.1)
+                    .label("a second thing to do")
+                    .hint("one of `command`, `commands`, `info`, `subscribe`, `psubscribe` or `stream` per check"),
+            );
+        }
+        if self.is_listener() {
+            self.listen().validate(cx);
+        } else {
+            self.no_listen_settings(cx, "with `subscribe` or `psubscribe`");
+        }
+        if self.stream.is_none() {
+            for (key, set) in [("group", self.group.is_some()), ("round_trip", self.round_trip)] {
+                if set {
+                    let at = cx.key_at(key);
+                    cx.err(
+                        Diagnostic::new(format!("`{key}` goes with `stream`"))
+                            .span(at.0, at.1)
+                            .label("no stream")
+                            .hint("`stream: jobs:events` with `group: workers` (backlog) or `round_trip: true`"),
+                    );
+                }
+            }
+        } else if self.group.is_some() && self.round_trip {
+            let at = cx.key_at("round_trip");
+            cx.err(
+                Diagnostic::new(format!("redis check `{name}` has both `group` and `round_trip`"))
+                    .span(at.0, at.1)
+                    .label("one stream observation per check")
+                    .hint("`group: workers` reports that group's backlog; `round_trip: true` probes with a group of its own"),
+            );
+        }
+    }
+
+    /// Without a subscription or stream, their settings have nothing to apply to.
+    fn no_channel_settings(&self, cx: &mut Cx<'_>) {
+        self.no_listen_settings(cx, "with `subscribe` or `psubscribe`");
+        for (key, set) in [("group", self.group.is_some()), ("round_trip", self.round_trip)] {
+            if set {
+                let at = cx.key_at(key);
+                cx.err(
+                    Diagnostic::new(format!("`{key}` goes with `stream`"))
+                        .span(at.0, at.1)
+                        .label("no stream")
+                        .hint("`stream: jobs:events` with `group: workers` (backlog) or `round_trip: true`"),
+                );
+            }
+        }
+    }
+
+    fn no_listen_settings(&self, cx: &mut Cx<'_>, with: &str) {
+        for (key, set) in [
+            ("wait_for", !self.wait_for.is_empty()),
+            ("messages", self.messages.is_some()),
+            ("within", self.within.is_some()),
+        ] {
+            if set {
+                let at = cx.key_at(key);
+                cx.err(
+                    Diagnostic::new(format!("`{key}` goes {with}"))
+                        .span(at.0, at.1)
+                        .label("nothing is listening")
+                        .hint("`subscribe: jobs:events` with `wait_for: { $.status: processed }` and `within: 10s`"),
+                );
+            }
+        }
+    }
+
     /// Exactly one of `command` and `commands`, no empty command.
     fn check_commands(&self, cx: &mut Cx<'_>) {
         let name = cx.name;

@@ -30,6 +30,8 @@ impl Validator<'_> {
         }
         let mut during = Vec::new();
         let mut after = Vec::new();
+        let listening = std::mem::take(&mut c.during);
+        let listens = !listening.is_empty();
         let (mut specs, fault) = kinds::take(&mut c);
         if let Some(f) = fault {
             let fault_node = node.and_then(|n| n.get("fault"));
@@ -45,6 +47,12 @@ impl Validator<'_> {
                 {
                     after.push(ch);
                 }
+            }
+        }
+        let during_node = node.and_then(|n| n.get("during"));
+        for (i, x) in listening.into_iter().enumerate() {
+            if let Some(ch) = self.check(x, during_node.and_then(|n| n.at(i)), services) {
+                during.push(ch);
             }
         }
         // A check without exactly one kind is still returned (its file is
@@ -88,7 +96,7 @@ impl Validator<'_> {
                             }
                         }
                     }
-                    "name" | "capture" => {}
+                    "name" | "capture" | "during" => {}
                     _ => v.strings(&mut strings),
                 }
             }
@@ -108,6 +116,24 @@ impl Validator<'_> {
             }
             None => Vec::new(),
         };
+        if let Some(spec) = &spec
+            && listens
+            && spec.listen().is_none()
+        {
+            let at = self.place(node.and_then(|n| n.key("during")), &location);
+            self.err(
+                Diagnostic::new(format!(
+                    "`during` goes with a check that listens, not {} {kind} check",
+                    kinds::article(kind)
+                ))
+                .span(at.0, at.1)
+                .label("nothing listens while these run")
+                .hint(
+                    "`websocket:`, or `redis:` with `subscribe:`, runs its `during:` checks after connecting; \
+                         a fault's go under `fault: { during: … }`",
+                ),
+            );
+        }
         let capture = capture::captures(self, kind, &c.capture, node.and_then(|n| n.get("capture")));
         let written = c.timeout.as_ref().and_then(|t| self.duration(t, "timeout"));
         let timeout = match &spec {
@@ -252,6 +278,15 @@ impl Validator<'_> {
         single(self, "violations", e.violations);
         single(self, "breaking", e.breaking);
         single(self, "changes", e.changes);
+        single(self, "messages", e.messages);
+        single(self, "received", e.received);
+        single(self, "close_code", e.close_code);
+        single(self, "rows_affected", e.rows_affected);
+        single(self, "length", e.length);
+        single(self, "pending", e.pending);
+        single(self, "lag", e.lag);
+        single(self, "consumers", e.consumers);
+        single(self, "round_trip", e.round_trip);
         let headers_node = node.and_then(|n| n.get("headers"));
         for (h, v) in &e.headers {
             let entry = headers_node.and_then(|n| n.entry(h));

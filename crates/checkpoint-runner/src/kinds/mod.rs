@@ -7,6 +7,7 @@ pub mod exec;
 pub mod fault;
 pub mod http;
 pub mod latency;
+pub(crate) mod listen;
 pub mod metrics;
 pub mod mysql;
 pub mod openapi;
@@ -44,6 +45,10 @@ pub async fn observe(spec: &CheckSpec, ctx: &Ctx, timeout: Duration) -> Result<O
         CheckSpec::Openapi(s) => openapi::Openapi.observe(s, ctx, timeout).await,
         CheckSpec::Latency(s) => latency::Latency.observe(s, ctx, timeout).await,
         CheckSpec::ContractDiff(s) => contract_diff::ContractDiff.observe(s, ctx, timeout).await,
+        CheckSpec::Websocket(_) => {
+            Err(ObserveError::Errored("a websocket check is run by the engine (it listens)".into()))
+        }
+        CheckSpec::Mysql(s) => mysql::Mysql.observe(s, ctx, timeout).await,
     }
 }
 
@@ -64,5 +69,7 @@ pub fn default_expectations(spec: &CheckSpec) -> Vec<(&'static str, Matcher)> {
         CheckSpec::Openapi(_) => openapi::Openapi.default_expectations(),
         CheckSpec::Latency(_) => latency::Latency.default_expectations(),
         CheckSpec::ContractDiff(_) => contract_diff::ContractDiff.default_expectations(),
+        CheckSpec::Websocket(_) => Vec::new(),
+        CheckSpec::Mysql(_) => mysql::Mysql.default_expectations(),
     }
 }

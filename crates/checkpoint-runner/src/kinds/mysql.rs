@@ -8,15 +8,37 @@
 //! stores `JSON` as `LONGTEXT`: those columns come back as strings.)
 
 use std::fmt::Write as _;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use checkpoint_model::kinds::MysqlSpec;
 
 use futures::TryStreamExt as _;
 use serde_json::{Map, Number, Value, json};
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{AssertSqlSafe, Column as _, Connection as _, Either, Row as _, TypeInfo as _};
 
-use super::sql_script::{self, Script, StepFailed};
-use crate::observe::{Observation, ObserveError, excerpt};
+use super::sql_script::{self, Script};
+use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt};
+
+pub struct Mysql;
+
+#[async_trait]
+impl CheckKind for Mysql {
+    type Spec = MysqlSpec;
+
+    async fn observe(&self, spec: &MysqlSpec, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
+        let request = Request {
+            dsn: &spec.dsn,
+            script: sql_script::load(&spec.script(), &ctx.root)?,
+            query: spec.query.as_deref(),
+            table: spec.table.as_deref(),
+            columns: &spec.columns,
+            rollback: spec.rollback,
+        };
+        observe(&request).await
+    }
+}
 
 /// What one `mysql` check asks, after interpolation.
 #[derive(Debug, Default)]
@@ -62,7 +84,7 @@ async fn in_transaction(
             let log = sql_script::describe(&steps, script.statements);
             judge(conn, request, target, started, log, affected).await
         }
-        Err(failed) => Err(step_failed(&failed, target)),
+        Err(failed) => Err(sql_script::step_failed(&failed, target, &describe_error(&failed.error))),
     };
     let end = if request.rollback || outcome.is_err() { "ROLLBACK" } else { "COMMIT" };
     exec(conn, end, target).await?;
@@ -235,15 +257,6 @@ async fn table(
     }
     .field("row_count", usize::from(exists))
     .duration(elapsed))
-}
-
-fn step_failed(failed: &StepFailed, target: &str) -> ObserveError {
-    let why = describe_error(&failed.error);
-    let sql = if failed.sql.is_empty() { String::new() } else { format!("\n{}", failed.sql.trim()) };
-    ObserveError::failed(
-        format!("{} failed: {why}", failed.label),
-        format!("{target}\n{}{sql}\n→ {why}\n(rolled back)", failed.label),
-    )
 }
 
 fn query_failed(q: &str, target: &str, e: &sqlx::Error) -> ObserveError {

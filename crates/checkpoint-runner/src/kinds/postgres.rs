@@ -36,19 +36,84 @@ impl CheckKind for Postgres {
                 format!("connect {target}\n→ {why}"),
             )
         })?;
-        let result = if let Some(q) = &spec.query {
-            match spec.repeat {
-                Some(n) => super::pg_quality::repeated(&mut conn, q, &target, started, n).await,
-                None => query(&mut conn, q, &target, started).await,
-            }
-        } else if spec.schema.is_some() || spec.schema_file.is_some() {
-            super::pg_quality::schema_drift(&mut conn, spec, &ctx.root, &target, started).await
+        let script = super::sql_script::load(&spec.script(), &ctx.root)?;
+        let result = if script.is_empty() {
+            observe_plain(&mut conn, spec, &ctx.root, &target, started).await
         } else {
-            table(&mut conn, spec, &target, started).await
+            with_script(&mut conn, spec, &script, &target, started).await
         };
         let _ = conn.close().await;
         result
     }
+}
+
+async fn observe_plain(
+    conn: &mut PgConnection,
+    spec: &PostgresSpec,
+    root: &std::path::Path,
+    target: &str,
+    started: Instant,
+) -> Result<Observation, ObserveError> {
+    if let Some(q) = &spec.query {
+        match spec.repeat {
+            Some(n) => super::pg_quality::repeated(conn, q, target, started, n).await,
+            None => query(conn, q, target, started).await,
+        }
+    } else if spec.schema.is_some() || spec.schema_file.is_some() {
+        super::pg_quality::schema_drift(conn, spec, root, target, started).await
+    } else {
+        table(conn, spec, target, started).await
+    }
+}
+
+/// The fixture and statements, then the query or table, in one transaction; committed, or
+/// rolled back with `rollback: true` (or when a statement fails).
+async fn with_script(
+    conn: &mut PgConnection,
+    spec: &PostgresSpec,
+    script: &super::sql_script::Script<'_>,
+    target: &str,
+    started: Instant,
+) -> Result<Observation, ObserveError> {
+    use super::sql_script;
+    exec(conn, "BEGIN", target).await?;
+    let outcome = match sql_script::run::<sqlx::Postgres>(conn, script).await {
+        Ok(steps) => {
+            let affected: u64 = steps.iter().map(|s| s.rows_affected).sum();
+            let log = sql_script::describe(&steps, script.statements);
+            let observed = match (&spec.query, &spec.table) {
+                (Some(q), _) => query(conn, q, target, started).await,
+                (None, Some(_)) => table(conn, spec, target, started).await,
+                (None, None) => {
+                    Ok(Observation { document: Some(json!({ "rows_affected": affected })), ..Observation::default() }
+                        .field("row_count", 0)
+                        .duration(started.elapsed()))
+                }
+            };
+            observed.map(|mut o| {
+                let by_query = o.document.as_ref().and_then(|d| d.get("rows_affected")).and_then(Value::as_u64);
+                let total = affected + if spec.query.is_some() { by_query.unwrap_or(0) } else { 0 };
+                o.evidence = match o.evidence.strip_prefix(target) {
+                    Some(rest) => format!("{target}\n{log}{}", rest.trim_start_matches('\n')),
+                    None => format!("{target}\n{log}{}", o.evidence),
+                };
+                o.field("rows_affected", total)
+            })
+        }
+        Err(failed) => Err(sql_script::step_failed(&failed, target, &describe_sqlx_error(&failed.error))),
+    };
+    let end = if spec.rollback || outcome.is_err() { "ROLLBACK" } else { "COMMIT" };
+    exec(conn, end, target).await?;
+    outcome.map(|mut o| {
+        if spec.rollback {
+            o.evidence.push_str("\n(rolled back: the check left no trace)");
+        }
+        o
+    })
+}
+
+async fn exec(conn: &mut PgConnection, sql: &'static str, target: &str) -> Result<(), ObserveError> {
+    sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await.map(|_| ()).map_err(|e| query_failed(sql, target, &e))
 }
 
 pub(crate) async fn query(

@@ -28,6 +28,17 @@ impl CheckKind for Redis {
                 format!("connect {}\n→ {}", spec.url, describe(&e)),
             )
         })?;
+        if spec.is_listener() {
+            return Err(ObserveError::Errored("a subscription is run by the engine (it listens)".into()));
+        }
+        if let Some(key) = &spec.stream {
+            return if spec.round_trip {
+                let token = format!("{}-{}", std::process::id(), started.elapsed().as_nanos());
+                super::redis_channels::stream_round_trip(&mut conn, key, &token, started).await
+            } else {
+                super::redis_channels::stream_state(&mut conn, key, spec.group.as_deref(), started).await
+            };
+        }
         if let Some(section) = &spec.info {
             return super::redis_info::observe(&mut conn, section, &spec.url, started).await;
         }

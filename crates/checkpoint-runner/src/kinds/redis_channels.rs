@@ -8,7 +8,6 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt as _};
-use redis::AsyncCommands as _;
 use redis::aio::MultiplexedConnection;
 use serde_json::{Value, json};
 
@@ -227,6 +226,8 @@ fn failed(command: &str, e: &redis::RedisError) -> ObserveError {
 
 #[cfg(test)]
 mod tests {
+    use redis::AsyncCommands as _;
+
     use super::*;
 
     fn url() -> String {

@@ -36,9 +36,37 @@ pub(crate) struct Script<'a> {
 }
 
 impl Script<'_> {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.fixture.is_none() && self.statements.is_empty()
     }
+}
+
+/// The script of a spec: its fixture file read (relative to the project root) — a missing
+/// file is the definition's fault, said before connecting.
+pub(crate) fn load<'a>(
+    written: &checkpoint_model::kinds::sql::Script<'a>,
+    root: &std::path::Path,
+) -> Result<Script<'a>, crate::observe::ObserveError> {
+    let fixture = match written.fixture {
+        None => None,
+        Some(file) => {
+            let text = std::fs::read_to_string(root.join(file)).map_err(|e| {
+                crate::observe::ObserveError::Errored(format!("cannot read fixture file `{file}`: {e}"))
+            })?;
+            Some((file.to_string(), text))
+        }
+    };
+    Ok(Script { fixture, statements: written.statements })
+}
+
+/// A refused statement as the check's failure: which one and the server's reason; everything
+/// before it was rolled back.
+pub(crate) fn step_failed(failed: &StepFailed, target: &str, why: &str) -> crate::observe::ObserveError {
+    let sql = if failed.sql.is_empty() { String::new() } else { format!("\n{}", failed.sql.trim()) };
+    crate::observe::ObserveError::failed(
+        format!("{} failed: {why}", failed.label),
+        format!("{target}\n{}{sql}\n→ {why}\n(rolled back)", failed.label),
+    )
 }
 
 /// One statement that ran: what it was (`statement 2`, `fixtures/rows.sql #3`) and its rows affected.
