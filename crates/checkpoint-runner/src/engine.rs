@@ -845,6 +845,7 @@ impl GateRunner {
             Err(e) => return outcome(Status::Errored, e, None),
         };
         let (wanted, window, looking_for) = (settings.wanted(), settings.window(), settings.describe());
+        let window_text = settings.window_text();
         let started = Instant::now();
         let mut listener = match tokio::time::timeout(check.timeout, kinds::listen::Listener::open(&spec)).await {
             Ok(Ok(l)) => l,
@@ -916,7 +917,7 @@ impl GateRunner {
                 } else {
                     format!("{} of {wanted} messages", matching.len())
                 },
-                checkpoint_model::duration::human(millis(window)),
+                window_text,
                 if n == 1 { "" } else { "s" },
             ));
         }

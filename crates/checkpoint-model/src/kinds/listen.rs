@@ -32,6 +32,11 @@ impl Listen<'_> {
         self.within.and_then(|w| crate::duration::parse(w).ok()).unwrap_or(DEFAULT_WITHIN)
     }
 
+    /// The window as written (`2s`), or the default's.
+    pub fn window_text(&self) -> String {
+        self.within.map_or_else(|| format!("{}s", DEFAULT_WITHIN.as_secs()), ToString::to_string)
+    }
+
     /// `wait_for` as JSONPath → matcher (after interpolation).
     pub fn matchers(&self) -> Result<Vec<(String, Matcher)>, String> {
         self.wait_for
