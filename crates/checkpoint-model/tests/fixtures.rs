@@ -159,6 +159,7 @@ invalid_cases! {
     contract_diff => "contract-diff";
     http_forms_cookies_captures => "http-forms-cookies-captures";
     openapi_undeclared_status => "openapi-undeclared-status";
+    channels_and_sql => "channels-and-sql";
 }
 
 /// A fixture folder without a test (or a test without a folder) is a mistake.
@@ -219,10 +220,32 @@ fn valid_every_kind() {
     let kinds: Vec<&str> = cp.gates.iter().flat_map(|g| &g.checks).map(|c| c.kind()).collect();
     assert_eq!(
         kinds,
-        ["compose", "tcp", "reach", "postgres", "postgres", "redis", "redis", "exec", "command", "fault", "latency"]
+        [
+            "compose",
+            "tcp",
+            "reach",
+            "postgres",
+            "postgres",
+            "redis",
+            "redis",
+            "exec",
+            "command",
+            "fault",
+            "latency",
+            "websocket",
+            "redis",
+            "redis",
+            "postgres",
+            "mysql"
+        ]
     );
+    let realtime = &cp.gates[6].checks;
+    assert_eq!(realtime[0].during.len(), 1, "a listener's `during:` checks are its nested checks");
+    assert_eq!(realtime[0].service.as_deref(), Some("api"));
+    assert!(realtime[0].spec.listen().is_some() && realtime[1].spec.listen().is_some());
+    assert!(realtime[2].spec.listen().is_none(), "a stream check does not listen");
     let stack = cp.stack.as_ref().expect("a stack");
-    assert_eq!(stack.services, ["db", "redis", "api", "worker"]);
+    assert_eq!(stack.services, ["db", "redis", "api", "worker", "mysql"]);
     assert_eq!(stack.ready_timeout, Duration::from_secs(120));
     let fault = &cp.gates[4].checks[0];
     assert_eq!(fault.service.as_deref(), Some("redis"));

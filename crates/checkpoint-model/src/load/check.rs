@@ -122,16 +122,13 @@ impl Validator<'_> {
         {
             let at = self.place(node.and_then(|n| n.key("during")), &location);
             self.err(
-                Diagnostic::new(format!(
-                    "`during` goes with a check that listens, not {} {kind} check",
-                    kinds::article(kind)
-                ))
-                .span(at.0, at.1)
-                .label("nothing listens while these run")
-                .hint(
-                    "`websocket:`, or `redis:` with `subscribe:`, runs its `during:` checks after connecting; \
+                Diagnostic::new(format!("`during` goes with a check that listens, not with `{kind}`"))
+                    .span(at.0, at.1)
+                    .label("nothing listens while these run")
+                    .hint(
+                        "`websocket:`, or `redis:` with `subscribe:`, runs its `during:` checks after connecting; \
                          a fault's go under `fault: { during: … }`",
-                ),
+                    ),
             );
         }
         let capture = capture::captures(self, kind, &c.capture, node.and_then(|n| n.get("capture")));
