@@ -864,12 +864,8 @@ impl GateRunner {
         let mut first_problem: Option<(Status, String)> = None;
         for c in &check.during {
             let (r, _) = self.run_check(gate, c, captures, None).await;
-            during_log.push_str(&format!(
-                "during: {} {} {}\n",
-                r.status.emoji(),
-                c.name,
-                r.message.clone().unwrap_or_default()
-            ));
+            let said = r.message.as_deref().map(|m| format!(" {m}")).unwrap_or_default();
+            during_log.push_str(&format!("during: {} {}{said}\n", r.status.emoji(), c.name));
             if !r.status.is_pass() && first_problem.is_none() {
                 let status = if r.status == Status::Cancelled { Status::Cancelled } else { Status::Failed };
                 first_problem = Some((

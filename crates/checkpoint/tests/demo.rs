@@ -33,6 +33,7 @@ under_both_tools!(
     demo_variant_worker_stopped,
     demo_variant_api_crashloop,
     demo_variant_wrong_db_credentials,
+    demo_variant_push_disabled,
     demo_two_runs_at_once_do_not_collide,
     demo_healthy_stack_passes_ten_runs_in_a_row,
     demo_interrupt_while_waiting_for_readiness,
@@ -95,39 +96,40 @@ const VARIANTS: &[Variant] = &[
     (
         "db-down",
         &["stack-running", "postgres-ready", "health-db", "api-endpoints", "networking"],
-        &["migrations", "auth", "backend-db", "worker"],
+        &["migrations", "auth", "backend-db", "worker", "realtime", "notifications"],
         ("stack-running", "`db` is exited with code 1"),
     ),
     (
         "migration-missing",
         &["migrations"],
-        &["auth", "backend-db", "worker"],
+        &["auth", "backend-db", "worker", "realtime", "notifications"],
         ("migrations", "table `public.jobs` does not exist"),
     ),
     (
         "redis-cut",
         &["health-db", "api-endpoints", "worker", "networking"],
-        &[],
+        &["realtime", "notifications"],
         ("networking", "`api` cannot connect to redis:6379"),
     ),
     (
         "worker-stopped",
         &["stack-running", "worker", "networking"],
-        &[],
+        &["realtime", "notifications"],
         ("stack-running", "`worker` is exited with code 0"),
     ),
     (
         "api-crashloop",
         &["stack-running", "health-db", "api-endpoints", "auth", "metrics", "networking"],
-        &["backend-db", "worker"],
+        &["backend-db", "worker", "realtime", "notifications"],
         ("stack-running", "a crash loop"),
     ),
     (
         "wrong-db-credentials",
         &["health-db", "api-endpoints", "auth"],
-        &["backend-db", "worker"],
+        &["backend-db", "worker", "realtime", "notifications"],
         ("health-db", "expected 200, got 503"),
     ),
+    ("push-disabled", &["realtime"], &[], ("realtime", "/ws/jobs: no message matching $.kind = \"realtime-")),
 ];
 
 fn variant(name: &str) {
@@ -157,6 +159,9 @@ fn demo_variant_api_crashloop() {
 }
 fn demo_variant_wrong_db_credentials() {
     variant("wrong-db-credentials");
+}
+fn demo_variant_push_disabled() {
+    variant("push-disabled");
 }
 
 fn demo_two_runs_at_once_do_not_collide() {
