@@ -535,9 +535,12 @@ impl GateRunner {
             let deadline = retry.map(|r| started + r.until);
             let mut attempts: Vec<Attempt> = Vec::new();
             let last = loop {
+                // A fault is not dropped on cancellation: it stops its `during` checks, restores
+                // the service, then reports itself cancelled (see `fault`).
+                let is_fault = matches!(check.spec, CheckSpec::Fault(_));
                 let outcome = tokio::select! {
                     biased;
-                    () = self.ctx.cancel.cancelled() => AttemptOutcome {
+                    () = self.ctx.cancel.cancelled(), if !is_fault => AttemptOutcome {
                         status: Status::Cancelled,
                         message: Some(self.ctx.cancel_reason.get().map_or_else(|| "interrupted".into(), CancelReason::message)),
                         evidence: None, captured: Vec::new(), metrics: None, cases: Vec::new(), duration: Duration::ZERO,
@@ -921,6 +924,12 @@ impl GateRunner {
         self.judge(check, &[], &obs, captures)
     }
 
+    /// Why the run was cancelled, as a check's outcome.
+    fn cancelled_outcome(&self, evidence: Option<String>) -> AttemptOutcome {
+        let why = self.ctx.cancel_reason.get().map_or_else(|| "interrupted".into(), CancelReason::message);
+        outcome(Status::Cancelled, why, evidence)
+    }
+
     /// Break → observe (`during`) → restore → recover (`after`, retried).
     async fn fault(&self, gate: &str, check: &Check, captures: &Captures) -> AttemptOutcome {
         let spec = match self.expand_spec(check, captures) {
@@ -941,16 +950,38 @@ impl GateRunner {
             plan.spec.action,
             net.as_ref().map(|n| format!(" from network `{n}`")).unwrap_or_default()
         );
-        if let Err(e) = self.ctx.target.fault(&svc, plan.action, net.as_deref()).await {
-            return match e {
-                TargetError::Unsupported(m) => outcome(Status::Skipped, m, None),
-                TargetError::Failed(m) => {
-                    outcome(Status::Errored, format!("could not {} `{svc}`: {m}", plan.spec.action), Some(evidence))
-                }
-            };
+        if self.ctx.cancel.is_cancelled() {
+            return self.cancelled_outcome(Some(evidence));
+        }
+        // The check's timeout bounds each Docker action; the break and the restore are one
+        // action each, whatever `recover_within` says about the service coming back.
+        let limit = check.timeout.max(FAULT_ACTION_FLOOR);
+        let limit_text = checkpoint_model::duration::human(millis(limit));
+        match tokio::time::timeout(limit, self.ctx.target.fault(&svc, plan.action, net.as_deref())).await {
+            Ok(Ok(())) => {}
+            Ok(Err(TargetError::Unsupported(m))) => return outcome(Status::Skipped, m, None),
+            Ok(Err(TargetError::Failed(m))) => {
+                return outcome(
+                    Status::Errored,
+                    format!("could not {} `{svc}`: {m}", plan.spec.action),
+                    Some(evidence),
+                );
+            }
+            Err(_) => {
+                // It may have happened after all: undo it, bounded too.
+                let _ = tokio::time::timeout(limit, self.ctx.target.restore(&svc, plan.action, net.as_deref())).await;
+                return outcome(
+                    Status::TimedOut,
+                    format!("could not {} `{svc}` within {limit_text} (the check's timeout)", plan.spec.action),
+                    Some(evidence),
+                );
+            }
         }
         let mut first_problem: Option<(Status, String)> = None;
         for c in &check.during {
+            if self.ctx.cancel.is_cancelled() {
+                break;
+            }
             let (r, _) = self.run_check(gate, c, captures, None).await;
             evidence.push_str(&format!(
                 "during: {} {} {}\n",
@@ -966,10 +997,23 @@ impl GateRunner {
             }
         }
         let restored_at = Instant::now();
-        if let Err(e) = self.ctx.target.restore(&svc, plan.action, net.as_deref()).await {
-            return outcome(Status::Errored, format!("could not restore `{svc}`: {e}"), Some(evidence));
+        match tokio::time::timeout(limit, self.ctx.target.restore(&svc, plan.action, net.as_deref())).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                return outcome(Status::Errored, format!("could not restore `{svc}`: {e}"), Some(evidence));
+            }
+            Err(_) => {
+                return outcome(
+                    Status::Errored,
+                    format!("could not restore `{svc}` within {limit_text} (the check's timeout)"),
+                    Some(evidence),
+                );
+            }
         }
         evidence.push_str(&format!("restored `{svc}`\n"));
+        if self.ctx.cancel.is_cancelled() {
+            return self.cancelled_outcome(Some(evidence));
+        }
         self.refresh_endpoints(&svc).await;
         let window = Retry { until: plan.recover_within, every: Duration::from_secs(1) };
         let mut recovered_in = Duration::ZERO;
@@ -1010,6 +1054,10 @@ impl GateRunner {
         }
     }
 }
+
+/// The least time a fault's break or restore may take, whatever the check's timeout: Docker
+/// stops a container within its grace period (10 s by default) before killing it.
+const FAULT_ACTION_FLOOR: Duration = Duration::from_secs(30);
 
 fn outcome(status: Status, message: String, evidence: Option<String>) -> AttemptOutcome {
     AttemptOutcome {
