@@ -291,42 +291,32 @@ fn assert_sql(gates: &[GateResult]) {
     assert!(broken.reason.as_deref().unwrap_or("").contains("statement 2 failed:"), "{:?}", broken.reason);
 }
 
+/// Creates the table on a real connection, runs [`sql_gate`], checks the table is empty
+/// again (rolled back), drops it.
+macro_rules! sql_round_trip {
+    ($conn:ty, $kind:literal, $dsn:expr, $columns:literal) => {{
+        let dsn = $dsn;
+        let table = format!("it_rows_{}", std::process::id());
+        let mut conn = <$conn as sqlx::Connection>::connect(&dsn).await.unwrap();
+        let create = format!("CREATE TABLE IF NOT EXISTS {table} {}", $columns);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(create)).execute(&mut conn).await.unwrap();
+        assert_sql(&sql_gate($kind, &dsn, &table).await);
+        let count = format!("SELECT COUNT(*) FROM {table}");
+        let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count)).fetch_one(&mut conn).await.unwrap();
+        assert_eq!(left, 0, "rollback: true and a failed script leave no rows");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {table}"))).execute(&mut conn).await.unwrap();
+    }};
+}
+
 #[tokio::test]
 async fn postgres_statements_and_fixture_run_in_one_transaction_and_roll_back() {
-    let dsn = env("CHECKPOINT_TEST_PG", "Postgres");
-    let table = format!("it_rows_{}", std::process::id());
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&dsn).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE TABLE IF NOT EXISTS {table} (name text, email text)")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    assert_sql(&sql_gate("postgres", &dsn, &table).await);
-    let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(left, 0, "rollback: true and a failed script leave no rows");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {table}"))).execute(&mut conn).await.unwrap();
+    sql_round_trip!(sqlx::PgConnection, "postgres", env("CHECKPOINT_TEST_PG", "Postgres"), "(name text, email text)");
 }
 
 #[tokio::test]
 async fn mysql_statements_and_fixture_run_in_one_transaction_and_roll_back() {
     let dsn = env("CHECKPOINT_TEST_MYSQL", "MariaDB");
-    let table = format!("it_rows_{}", std::process::id());
-    let mut conn = <sqlx::MySqlConnection as sqlx::Connection>::connect(&dsn).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "CREATE TABLE IF NOT EXISTS {table} (name VARCHAR(20), email VARCHAR(50))"
-    )))
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    assert_sql(&sql_gate("mysql", &dsn, &table).await);
-    let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(left, 0, "rollback: true and a failed script leave no rows");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {table}"))).execute(&mut conn).await.unwrap();
+    sql_round_trip!(sqlx::MySqlConnection, "mysql", dsn, "(name VARCHAR(20), email VARCHAR(50))");
 }
 
 #[tokio::test]

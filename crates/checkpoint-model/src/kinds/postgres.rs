@@ -61,8 +61,6 @@ impl Kind for PostgresSpec {
         if self.schema.is_some() || self.schema_file.is_some() || self.repeat.is_some() || self.strict {
             self.check_quality(cx);
             self.no_script_with_quality(cx);
-        } else if self.script().is_empty() && !self.rollback {
-            self.check_plain(cx);
         } else {
             sql::check_modes(
                 cx,
@@ -97,36 +95,6 @@ impl PostgresSpec {
                 .label("statements run before a plain `query` or `table` only")
                 .hint("load the data in a check of its own before this one (`statements:` without `rollback`)"),
         );
-    }
-
-    /// Exactly one of `query` and `table`; `columns` only with `table`.
-    fn check_plain(&self, cx: &mut Cx<'_>) {
-        let name = cx.name;
-        let has_query = self.query.is_some();
-        let has_table = self.table.is_some();
-        if has_query == has_table {
-            let (msg, at, label) = if has_query {
-                (
-                    format!("postgres check `{name}` has both `query` and `table`"),
-                    cx.key_at("table"),
-                    "one of `query` or `table`",
-                )
-            } else {
-                (format!("postgres check `{name}` needs `query` or `table`"), cx.whole.clone(), "nothing to look at")
-            };
-            cx.err(Diagnostic::new(msg).span(at.0, at.1).label(label).hint(
-                "`query: SELECT count(*) AS n FROM users`, or `table: users` with optional `columns: [id, email]`",
-            ));
-        }
-        if !self.columns.is_empty() && !has_table {
-            let at = cx.key_at("columns");
-            cx.err(
-                Diagnostic::new("`columns` goes with `table`")
-                    .span(at.0, at.1)
-                    .label("no `table` to look in")
-                    .hint("add `table: <name>`, or check columns in the query's result with `expect.json`"),
-            );
-        }
     }
 
     /// Exactly one of `query`, `table`, `schema`, `schema_file`; `repeat` only

@@ -129,17 +129,7 @@ impl RedisSpec {
             self.no_listen_settings(cx, "with `subscribe` or `psubscribe`");
         }
         if self.stream.is_none() {
-            for (key, set) in [("group", self.group.is_some()), ("round_trip", self.round_trip)] {
-                if set {
-                    let at = cx.key_at(key);
-                    cx.err(
-                        Diagnostic::new(format!("`{key}` goes with `stream`"))
-                            .span(at.0, at.1)
-                            .label("no stream")
-                            .hint("`stream: jobs:events` with `group: workers` (backlog) or `round_trip: true`"),
-                    );
-                }
-            }
+            self.no_stream_settings(cx);
         } else if self.group.is_some() && self.round_trip {
             let at = cx.key_at("round_trip");
             cx.err(
@@ -154,6 +144,11 @@ impl RedisSpec {
     /// Without a subscription or stream, their settings have nothing to apply to.
     fn no_channel_settings(&self, cx: &mut Cx<'_>) {
         self.no_listen_settings(cx, "with `subscribe` or `psubscribe`");
+        self.no_stream_settings(cx);
+    }
+
+    /// `group` and `round_trip` have nothing to apply to without `stream`.
+    fn no_stream_settings(&self, cx: &mut Cx<'_>) {
         for (key, set) in [("group", self.group.is_some()), ("round_trip", self.round_trip)] {
             if set {
                 let at = cx.key_at(key);

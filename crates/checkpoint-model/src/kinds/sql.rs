@@ -18,6 +18,8 @@ impl Script<'_> {
     }
 }
 
+const HINT: &str = "`query: SELECT count(*) AS n FROM users`, or `table: users` with optional `columns: [id, email]`";
+
 /// At most one of `query` and `table` (none when statements run alone); `columns` only
 /// with `table`; `rollback` only with statements; the fixture file exists; no empty statement.
 pub(crate) fn check_modes(cx: &mut Cx<'_>, kind: &str, query: bool, table: bool, columns: bool, script: &Script<'_>) {
@@ -28,7 +30,7 @@ pub(crate) fn check_modes(cx: &mut Cx<'_>, kind: &str, query: bool, table: bool,
             Diagnostic::new(format!("{kind} check `{name}` has both `query` and `table`"))
                 .span(at.0, at.1)
                 .label("one of `query` or `table`")
-                .hint("a check looks at one thing: `query: SELECT count(*) AS n FROM users`, or `table: users`"),
+                .hint(HINT),
         );
     } else if !query && !table && script.is_empty() {
         let whole = cx.whole.clone();
@@ -36,10 +38,7 @@ pub(crate) fn check_modes(cx: &mut Cx<'_>, kind: &str, query: bool, table: bool,
             Diagnostic::new(format!("{kind} check `{name}` needs `query` or `table`"))
                 .span(whole.0, whole.1)
                 .label("nothing to look at")
-                .hint(
-                    "`query: SELECT count(*) AS n FROM users`, or `table: users` with optional `columns: [id, email]`, \
-                     or `statements: [...]` to run",
-                ),
+                .hint(HINT),
         );
     }
     if columns && !table {

@@ -228,35 +228,7 @@ async fn table(
             .flatten()
             .unwrap_or_default(),
     };
-    let elapsed = started.elapsed();
-    let exists = !columns.is_empty();
-    let missing: Vec<&String> = wanted.iter().filter(|c| !columns.contains(c)).collect();
-    let mut problems = Vec::new();
-    if !exists {
-        problems.push(format!("table `{schema}.{name}` does not exist"));
-    } else if !missing.is_empty() {
-        let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-        problems.push(format!(
-            "table `{schema}.{name}` lacks column{} {}",
-            if list.len() == 1 { "" } else { "s" },
-            list.join(", ")
-        ));
-    }
-    let evidence = if exists {
-        format!("{target}\n{log}table {schema}.{name} has columns: {}", columns.join(", "))
-    } else {
-        format!("{target}\n{log}no table {schema}.{name} (information_schema.columns has no rows for it)")
-    };
-    Ok(Observation {
-        document: Some(
-            json!({ "table": format!("{schema}.{name}"), "exists": exists, "columns": columns, "missing": missing }),
-        ),
-        evidence,
-        problems,
-        ..Observation::default()
-    }
-    .field("row_count", usize::from(exists))
-    .duration(elapsed))
+    Ok(sql_script::table_observation(target, log, (&schema, &name), columns, wanted, started.elapsed()))
 }
 
 fn query_failed(q: &str, target: &str, e: &sqlx::Error) -> ObserveError {

@@ -174,35 +174,7 @@ async fn table(
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| query_failed("information_schema.columns", target, &e))?;
-    let elapsed = started.elapsed();
-    let exists = !columns.is_empty();
-    let missing: Vec<&String> = spec.columns.iter().filter(|c| !columns.contains(c)).collect();
-    let mut problems = Vec::new();
-    if !exists {
-        problems.push(format!("table `{schema}.{name}` does not exist"));
-    } else if !missing.is_empty() {
-        let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-        problems.push(format!(
-            "table `{schema}.{name}` lacks column{} {}",
-            if list.len() == 1 { "" } else { "s" },
-            list.join(", ")
-        ));
-    }
-    let evidence = if exists {
-        format!("{target}\ntable {schema}.{name} has columns: {}", columns.join(", "))
-    } else {
-        format!("{target}\nno table {schema}.{name} (information_schema.columns has no rows for it)")
-    };
-    Ok(Observation {
-        document: Some(
-            json!({ "table": format!("{schema}.{name}"), "exists": exists, "columns": columns, "missing": missing }),
-        ),
-        evidence,
-        problems,
-        ..Observation::default()
-    }
-    .field("row_count", usize::from(exists))
-    .duration(elapsed))
+    Ok(super::sql_script::table_observation(target, "", (&schema, &name), columns, &spec.columns, started.elapsed()))
 }
 
 fn query_failed(q: &str, target: &str, e: &sqlx::Error) -> ObserveError {

@@ -69,6 +69,41 @@ pub(crate) fn step_failed(failed: &StepFailed, target: &str, why: &str) -> crate
     )
 }
 
+/// The observation of a table check, for every backend: `schema.name` exists with the
+/// `wanted` columns, given the columns the catalog listed (none: no such table). `log` is
+/// what ran before (the script's lines), shown after the target.
+pub(crate) fn table_observation(
+    target: &str,
+    log: &str,
+    (schema, name): (&str, &str),
+    columns: Vec<String>,
+    wanted: &[String],
+    elapsed: std::time::Duration,
+) -> crate::observe::Observation {
+    let exists = !columns.is_empty();
+    let missing: Vec<&String> = wanted.iter().filter(|c| !columns.contains(c)).collect();
+    let mut problems = Vec::new();
+    if !exists {
+        problems.push(format!("table `{schema}.{name}` does not exist"));
+    } else if !missing.is_empty() {
+        let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        problems.push(format!(
+            "table `{schema}.{name}` lacks column{} {}",
+            if list.len() == 1 { "" } else { "s" },
+            list.join(", ")
+        ));
+    }
+    let evidence = if exists {
+        format!("{target}\n{log}table {schema}.{name} has columns: {}", columns.join(", "))
+    } else {
+        format!("{target}\n{log}no table {schema}.{name} (information_schema.columns has no rows for it)")
+    };
+    let document = serde_json::json!({ "table": format!("{schema}.{name}"), "exists": exists, "columns": columns, "missing": missing });
+    crate::observe::Observation { document: Some(document), evidence, problems, ..Default::default() }
+        .field("row_count", usize::from(exists))
+        .duration(elapsed)
+}
+
 /// One statement that ran: what it was (`statement 2`, `fixtures/rows.sql #3`) and its rows affected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Step {
