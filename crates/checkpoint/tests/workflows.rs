@@ -279,3 +279,119 @@ fn the_action_records_the_exit_code_uploads_then_fails_with_it() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("::error title=checkpoint::checkpoint did not run"));
 }
+
+/// Serves `dir` over HTTP on a free loopback port (Python's http.server), until dropped.
+struct Served(std::process::Child, String);
+
+impl Served {
+    fn new(dir: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("python3")
+            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Self(child, format!("http://127.0.0.1:{port}"))
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The action's install step downloads the release asset for this platform and installs it
+/// only when its SHA-256 matches `SHA256SUMS`: a release laid out as GitHub serves it
+/// (`releases/download/<tag>/…`, `releases/latest/download/…`), holding this build's binary.
+#[test]
+fn the_action_installs_the_release_binary_only_when_its_checksum_matches() {
+    let doc = yaml(&action());
+    let steps = doc["runs"]["steps"].as_array().unwrap();
+    let install = steps.iter().find(|s| s["name"] == "Install checkpoint").expect("the install step");
+    let dir = tempfile::tempdir().unwrap();
+    let releases = dir.path().join("releases");
+    let target = match std::env::consts::ARCH {
+        "x86_64" => "x86_64-unknown-linux-musl",
+        _ => "aarch64-unknown-linux-musl",
+    };
+    let asset = format!("checkpoint-{target}.tar.gz");
+    let stage = dir.path().join("stage");
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_checkpoint"), stage.join("checkpoint")).unwrap();
+    // One archive (packing a debug binary takes seconds), published under three tags.
+    let tarball = dir.path().join(&asset);
+    let tar = Command::new("tar").arg("-czf").arg(&tarball).arg("-C").arg(&stage).arg("checkpoint").status();
+    assert!(tar.unwrap().success());
+    let sum = Command::new("sha256sum").arg(&tarball).output().unwrap();
+    let sum = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap().to_string();
+    let publish = |tag_dir: &Path, sum: &str| {
+        std::fs::create_dir_all(tag_dir).unwrap();
+        std::fs::copy(&tarball, tag_dir.join(&asset)).unwrap();
+        std::fs::write(tag_dir.join("SHA256SUMS"), format!("{sum}  {asset}\n")).unwrap();
+    };
+    publish(&releases.join("download/v9.9.9"), &sum);
+    publish(&releases.join("latest/download"), &sum);
+    publish(&releases.join("download/v6.6.6"), &"0".repeat(64));
+    let served = Served::new(dir.path());
+    let script = install["run"].as_str().unwrap();
+    let action_path = action().parent().unwrap().to_path_buf();
+    let bin = dir.path().join("no-extra-path");
+    std::fs::create_dir_all(&bin).unwrap();
+
+    for version in ["v9.9.9", "latest"] {
+        let into = dir.path().join(format!("install-{version}"));
+        let github_path = dir.path().join(format!("github-path-{version}"));
+        let out = run_step(
+            script,
+            &[
+                ("CP_PATH", ""),
+                ("CP_VERSION", version),
+                ("CP_FROM_SOURCE", "false"),
+                ("CP_GIT", &served.1),
+                ("CP_ACTION_REPO", "owner/checkpoint"),
+                ("CP_SERVER", "https://github.invalid"),
+                ("CP_ACTION_PATH", action_path.to_str().unwrap()),
+                ("CP_INSTALL_DIR", into.to_str().unwrap()),
+                ("GITHUB_PATH", github_path.to_str().unwrap()),
+            ],
+            &bin,
+            dir.path(),
+        );
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{version}: {said}");
+        let installed = into.join("checkpoint");
+        let v = Command::new(&installed).arg("--version").output().unwrap();
+        assert!(String::from_utf8_lossy(&v.stdout).starts_with("checkpoint "), "{version}: {v:?}");
+        assert_eq!(std::fs::read_to_string(&github_path).unwrap().trim(), into.to_str().unwrap());
+    }
+
+    // A download that does not match its checksum is refused, and nothing is installed.
+    let into = dir.path().join("install-bad");
+    let out = run_step(
+        script,
+        &[
+            ("CP_PATH", ""),
+            ("CP_VERSION", "v6.6.6"),
+            ("CP_FROM_SOURCE", "false"),
+            ("CP_GIT", &served.1),
+            ("CP_ACTION_PATH", action_path.to_str().unwrap()),
+            ("CP_INSTALL_DIR", into.to_str().unwrap()),
+        ],
+        &bin,
+        dir.path(),
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(said.contains(&format!("::error title=checkpoint install::checksum mismatch for {asset}")), "{said}");
+    assert!(!into.join("checkpoint").exists(), "a mismatched binary is never installed");
+}
