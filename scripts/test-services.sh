@@ -18,21 +18,28 @@ maria_up() { mariadb-admin --no-defaults -h 127.0.0.1 -P "$maria_port" -u checkp
 
 start_mariadb() {
   maria_up && return 0
-  if [ -f "$state/mariadb/pid" ]; then kill "$(cat "$state/mariadb/pid")" 2>/dev/null || true; sleep 1; fi
-  rm -rf "$state/mariadb"
-  mkdir -p "$state/mariadb"
-  if [ "$(id -u)" = 0 ]; then chown mysql "$state/mariadb"; fi
-  as_mysql mariadb-install-db --no-defaults --datadir="$state/mariadb/data" --auth-root-authentication-method=socket \
-    --skip-test-db > "$state/mariadb-install.log" 2>&1 \
-    || { echo "test-services: mariadb-install-db failed, see $state/mariadb-install.log" >&2; exit 1; }
+  local dir=$state/mariadb
+  if [ -f "$dir/pid" ]; then kill "$(cat "$dir/pid")" 2>/dev/null || true; sleep 1; fi
+  # A data directory from an earlier start is reused (a restart takes a second; a fresh
+  # InnoDB takes many on a loaded machine); anything half-made is started over.
+  if [ ! -d "$dir/data/mysql" ]; then
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    if [ "$(id -u)" = 0 ]; then chown mysql "$dir"; fi
+    as_mysql mariadb-install-db --no-defaults --datadir="$dir/data" --auth-root-authentication-method=socket \
+      --skip-test-db > "$state/mariadb-install.log" 2>&1 \
+      || { echo "test-services: mariadb-install-db failed, see $state/mariadb-install.log" >&2; exit 1; }
+  fi
   local as=()
   if [ "$(id -u)" = 0 ]; then as=(runuser -u mysql --); fi
-  setsid "${as[@]}" /usr/sbin/mariadbd --no-defaults --datadir="$state/mariadb/data" --port="$maria_port" \
-    --bind-address=127.0.0.1 --socket="$state/mariadb/sock" --pid-file="$state/mariadb/pid" \
-    --log-error="$state/mariadb/log" --skip-name-resolve --innodb-buffer-pool-size=32M < /dev/null > /dev/null 2>&1 &
-  for _ in $(seq 1 100); do maria_up && break; sleep 0.2; done
-  maria_up || { echo "test-services: MariaDB did not start, see $state/mariadb/log" >&2; exit 1; }
-  mariadb --no-defaults -S "$state/mariadb/sock" -u root -e "
+  setsid "${as[@]}" /usr/sbin/mariadbd --no-defaults --datadir="$dir/data" --port="$maria_port" \
+    --bind-address=127.0.0.1 --socket="$dir/sock" --pid-file="$dir/pid" --log-error="$dir/mariadb.err" \
+    --skip-name-resolve --innodb-buffer-pool-size=32M --innodb-log-file-size=16M \
+    < /dev/null > /dev/null 2>&1 &
+  # Up to two minutes: InnoDB creates its files first, slowly when the machine is busy.
+  for _ in $(seq 1 600); do maria_up && break; sleep 0.2; done
+  maria_up || { echo "test-services: MariaDB did not start within 2 minutes, see $dir/mariadb.err" >&2; exit 1; }
+  mariadb --no-defaults -S "$dir/sock" -u root -e "
     CREATE DATABASE IF NOT EXISTS checkpoint_test;
     CREATE USER IF NOT EXISTS 'checkpoint'@'127.0.0.1' IDENTIFIED BY 'checkpoint-test-pw';
     GRANT ALL ON checkpoint_test.* TO 'checkpoint'@'127.0.0.1';"

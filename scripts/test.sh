@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 scripts/provision.sh
 fixtures/images/build.sh
 fixtures/pystack/build.sh
-eval "$(scripts/test-services.sh start)"
+# An assignment, so that a service that cannot start stops the run here (set -e) rather
+# than every test that needs it failing later for want of its variable.
+services=$(scripts/test-services.sh start)
+eval "$services"
 trap 'scripts/test-services.sh stop' EXIT
 
 echo "== cargo fmt --check"
