@@ -13,12 +13,27 @@ mkdir -p "$state"
 
 # MariaDB refuses to run as root: as root it runs as the package's `mysql` user.
 as_mysql() { if [ "$(id -u)" = 0 ]; then runuser -u mysql -- "$@"; else "$@"; fi; }
-# `ping` answers 0 when the server is up, even if it refuses the user: probe the port, as for Postgres.
-maria_up() { mariadb-admin --no-defaults -h 127.0.0.1 -P "$maria_port" -u checkpoint ping >/dev/null 2>&1; }
+# Listening on its port: the server accepts connections only once InnoDB is ready. (Not
+# `mariadb-admin ping`: it fails while the test user does not exist yet.)
+maria_up() { (exec 3<> "/dev/tcp/127.0.0.1/$maria_port") 2>/dev/null; }
 
 start_mariadb() {
-  maria_up && return 0
-  local dir=$state/mariadb
+  local dir=$state/mariadb launched=""
+  if ! maria_up; then launch_mariadb "$dir"; launched=1; fi
+  # The test database and user, on the server this checkout started (a server another
+  # checkout started on the port has them already).
+  if [ -S "$dir/sock" ] && ! mariadb --no-defaults -S "$dir/sock" -u root -e "
+      CREATE DATABASE IF NOT EXISTS checkpoint_test;
+      CREATE USER IF NOT EXISTS 'checkpoint'@'127.0.0.1' IDENTIFIED BY 'checkpoint-test-pw';
+      GRANT ALL ON checkpoint_test.* TO 'checkpoint'@'127.0.0.1';" 2> "$state/mariadb-user.log" \
+    && [ -n "$launched" ]; then
+    echo "test-services: cannot create the MariaDB test user, see $state/mariadb-user.log" >&2
+    exit 1
+  fi
+}
+
+launch_mariadb() {
+  local dir=$1
   if [ -f "$dir/pid" ]; then kill "$(cat "$dir/pid")" 2>/dev/null || true; sleep 1; fi
   # A data directory from an earlier start is reused (a restart takes a second; a fresh
   # InnoDB takes many on a loaded machine); anything half-made is started over.
@@ -39,10 +54,6 @@ start_mariadb() {
   # Up to two minutes: InnoDB creates its files first, slowly when the machine is busy.
   for _ in $(seq 1 600); do maria_up && break; sleep 0.2; done
   maria_up || { echo "test-services: MariaDB did not start within 2 minutes, see $dir/mariadb.err" >&2; exit 1; }
-  mariadb --no-defaults -S "$dir/sock" -u root -e "
-    CREATE DATABASE IF NOT EXISTS checkpoint_test;
-    CREATE USER IF NOT EXISTS 'checkpoint'@'127.0.0.1' IDENTIFIED BY 'checkpoint-test-pw';
-    GRANT ALL ON checkpoint_test.* TO 'checkpoint'@'127.0.0.1';"
 }
 
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
