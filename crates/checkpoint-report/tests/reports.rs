@@ -18,6 +18,7 @@ fn check(name: &str, status: Status, message: Option<&str>, evidence: Option<&st
         message: message.map(Into::into),
         evidence: evidence.map(Into::into),
         attempts: Vec::new(),
+        started_ms: None,
         duration_ms: 12.0,
         service: None,
         logs: None,
@@ -45,6 +46,7 @@ fn gate(
         location: Location::new("checkpoints/1.yaml", 10, 7),
         status,
         reason: reason.map(Into::into),
+        started_ms: None,
         duration_ms: 123.0,
         checks,
     }
@@ -56,9 +58,10 @@ fn fixture() -> RunReport {
         Attempt {
             status: Status::Failed,
             message: Some("$[0].status: expected \"processed\", got \"queued\"".into()),
+            started_ms: None,
             duration_ms: 4.0,
         },
-        Attempt { status: Status::Passed, message: None, duration_ms: 5.0 },
+        Attempt { status: Status::Passed, message: None, started_ms: None, duration_ms: 5.0 },
     ];
     let mut rerun = check(
         "health",
@@ -69,8 +72,18 @@ fn fixture() -> RunReport {
         ),
     );
     rerun.attempts = vec![
-        Attempt { status: Status::Failed, message: Some("status: expected 200, got 503".into()), duration_ms: 3.0 },
-        Attempt { status: Status::Failed, message: Some("status: expected 200, got 503".into()), duration_ms: 3.0 },
+        Attempt {
+            status: Status::Failed,
+            message: Some("status: expected 200, got 503".into()),
+            started_ms: None,
+            duration_ms: 3.0,
+        },
+        Attempt {
+            status: Status::Failed,
+            message: Some("status: expected 200, got 503".into()),
+            started_ms: None,
+            duration_ms: 3.0,
+        },
     ];
     rerun.service = Some("api".into());
     rerun.logs = Some("api | \u{1b}[33mWARN\u{1b}[0m database unavailable: password ****\napi | retrying".into());
@@ -178,6 +191,8 @@ fn fixture() -> RunReport {
             project: "checkpoint-1-abc123".into(),
             compose_files: vec!["docker-compose.test.yml".into()],
             tool: "docker-compose 1.29.2".into(),
+            started_ms: None,
+            up_ms: None,
             ready_ms: Some(8123.0),
             services: vec![ServiceReport {
                 name: "api".into(),
@@ -185,6 +200,7 @@ fn fixture() -> RunReport {
                 state: "running".into(),
                 health: Some("healthy".into()),
                 restarts: 0,
+                ready_ms: None,
                 exit_code: None,
                 oom_killed: false,
                 ports: vec!["8000/tcp -> 127.0.0.1:49153".into()],
