@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a fresh Debian machine, idempotently:
 # Postgres, Redis and MariaDB servers (for the runner's tests, on loopback), xmllint (to
-# validate JUnit), a Docker engine with a compose tool, and the workflow linters
+# validate JUnit), Chromium (to render the HTML report headless), a Docker engine with a compose tool, and the workflow linters
 # (shellcheck; actionlint in .cache/tools). Prints what it does.
 # As root, or as a user with sudo (a hosted CI runner). CHECKPOINT_IMAGES=registry
 # (images pulled, see fixtures/images/build.sh) skips debootstrap.
@@ -18,6 +18,8 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 have redis-server || need_pkgs+=(redis-server)
 have mariadbd || [ -x /usr/sbin/mariadbd ] || need_pkgs+=(mariadb-server)
 have xmllint || need_pkgs+=(libxml2-utils)
+# Headless Chromium renders the HTML report in crates/checkpoint-report/tests/html.rs.
+have chromium || need_pkgs+=(chromium)
 [ "${CHECKPOINT_IMAGES:-local}" = registry ] || have debootstrap || need_pkgs+=(debootstrap)
 have shellcheck || need_pkgs+=(shellcheck)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
@@ -48,6 +50,19 @@ if [ ! -x "$tools/bin/actionlint" ]; then
   fi
   mkdir -p "$tools/bin"
   ln -sf "$tools/venv/bin/actionlint" "$tools/bin/actionlint"
+fi
+
+# JUnit readers (crates/checkpoint/tests/junit_readers.rs reads our junit.xml with them):
+# junitparser and junit2html from PyPI, in a venv of their own, pinned.
+junit_readers="junitparser==5.0.3 junit2html==31.1.4"
+if ! "$tools/junit/bin/python" -c 'import junitparser' 2>/dev/null || [ ! -x "$tools/junit/bin/junit2html" ] \
+  || [ "$(cat "$tools/junit/.pins" 2>/dev/null)" != "$junit_readers" ]; then
+  echo "provision: installing $junit_readers into $tools/junit"
+  rm -rf "$tools/junit"
+  python3 -m venv "$tools/junit"
+  # shellcheck disable=SC2086 # the pins are words
+  "$tools/junit/bin/pip" install -q $junit_readers >/dev/null
+  echo "$junit_readers" > "$tools/junit/.pins"
 fi
 
 # Docker Compose v2 beside Debian's docker-compose 1.29: the tests run the Docker end-to-end

@@ -160,6 +160,10 @@ pub struct GateResult {
     /// One line a person understands; for a failed gate, the first failing check's reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// When the gate started, in milliseconds since the run started (absent
+    /// for a gate that never ran, and in results written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<f64>,
     pub duration_ms: f64,
     pub checks: Vec<CheckResult>,
 }
@@ -179,6 +183,10 @@ pub struct CheckResult {
     /// Every attempt, when the check was retried (the last is the outcome).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
+    /// When the check started, in milliseconds since the run started (absent
+    /// for a check that never ran, and in results written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<f64>,
     pub duration_ms: f64,
     /// The compose service this check concerns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -214,6 +222,9 @@ pub struct Attempt {
     pub status: Status,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// When the attempt started, in milliseconds since the run started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<f64>,
     pub duration_ms: f64,
 }
 
@@ -225,6 +236,13 @@ pub struct StackReport {
     pub compose_files: Vec<String>,
     /// `docker-compose 1.29.2` / `docker compose v2.x`, or `external`.
     pub tool: String,
+    /// When `compose up` started, in milliseconds since the run started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<f64>,
+    /// How long `compose up` took (the readiness wait follows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_ms: Option<f64>,
+    /// How long the readiness wait took, from the end of `compose up`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_ms: Option<f64>,
     pub services: Vec<ServiceReport>,
@@ -306,6 +324,10 @@ pub struct ServiceReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<String>,
     pub restarts: u32,
+    /// When the service was judged ready, in milliseconds since the
+    /// readiness wait started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

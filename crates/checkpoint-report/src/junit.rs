@@ -12,10 +12,15 @@
 //! failed attempts are `flakyFailure` (it passed in the end) or `rerunFailure`.
 //! A `latency` check's `system-out` shows its distribution (percentiles,
 //! histogram, status codes, errors), whether it passed or not.
+//! With start times (`started_ms`), a first `stack` testsuite has a
+//! `stack up and ready` and a `stack down and reports` testcase, so the
+//! testcase times readers sum add up to the run (for gates run one at a time).
 
 use std::fmt::Write as _;
 
 use checkpoint_model::result::{CheckResult, GateResult, RunReport, Status};
+
+use checkpoint_model::duration::human;
 
 use crate::text::{clean, latency_figures, one_line};
 
@@ -64,6 +69,16 @@ pub fn junit(r: &RunReport) -> String {
     out
 }
 
+/// When the gates ran, from the first one's start to the last one's end
+/// (milliseconds since the run started); None in results without start times.
+fn gates_span(r: &RunReport) -> Option<(f64, f64)> {
+    let ran = r.gates.iter().filter_map(|g| g.started_ms.map(|s| (s, s + g.duration_ms)));
+    ran.fold(None, |acc, (s, e)| match acc {
+        None => Some((s, e)),
+        Some((a, b)) => Some((a.min(s), b.max(e))),
+    })
+}
+
 /// A first testsuite `stack` when the stack has something to say that no
 /// gate's testcase carries: it was not ready (a failure, with every pending
 /// service's state, health checks and log tail), or services broke after
@@ -72,11 +87,53 @@ pub fn junit(r: &RunReport) -> String {
 /// `(xml, tests, failures)`.
 fn stack_suite(r: &RunReport) -> Option<(String, usize, usize)> {
     let s = r.stack.as_ref()?;
-    if s.not_ready.is_none() && s.incidents.is_empty() {
+    let span = gates_span(r);
+    if s.not_ready.is_none() && s.incidents.is_empty() && span.is_none() {
         return None;
     }
     let mut body = String::new();
     let (mut tests, mut failures) = (0, 0);
+    // Readers sum testcase times: bring-up, readiness and teardown are time
+    // the run spent too. Before the first gate and after the last one.
+    let (before, after) =
+        span.map_or((None, None), |(first, last)| (Some(first), Some((r.duration_ms - last).max(0.0))));
+    if let (Some(before), None) = (before, &s.not_ready) {
+        tests += 1;
+        let mut details = String::from("everything before the first gate started");
+        if let Some(up) = s.up_ms {
+            let _ = write!(
+                details,
+                "
+compose up: {}",
+                human(up)
+            );
+        }
+        if let Some(ready) = s.ready_ms {
+            let _ = write!(
+                details,
+                "
+ready in: {}",
+                human(ready)
+            );
+        }
+        for svc in &s.services {
+            if let Some(ms) = svc.ready_ms {
+                let _ = write!(
+                    details,
+                    "
+  {} ready after {}",
+                    svc.name,
+                    human(ms)
+                );
+            }
+        }
+        let _ = write!(
+            body,
+            "    <testcase name=\"stack up and ready\" classname=\"stack\" time=\"{}\">\n      <system-out>{}</system-out>\n    </testcase>\n",
+            secs(before),
+            text(&details)
+        );
+    }
     if let Some(nr) = &s.not_ready {
         tests += 1;
         failures += 1;
@@ -93,7 +150,7 @@ fn stack_suite(r: &RunReport) -> Option<(String, usize, usize)> {
         let _ = write!(
             body,
             "    <testcase name=\"stack ready\" classname=\"stack\" time=\"{}\">\n      <failure message=\"{}\" type=\"not_ready\">{}</failure>\n    </testcase>\n",
-            secs(nr.elapsed_ms),
+            secs(before.unwrap_or(nr.elapsed_ms)),
             attr(&one_line(&format!("not ready: {}", nr.reason), MESSAGE_MAX)),
             text(&details)
         );
@@ -111,12 +168,24 @@ fn stack_suite(r: &RunReport) -> Option<(String, usize, usize)> {
         let _ = writeln!(body, "      <system-err>{}</system-err>", text(&details));
         body.push_str("    </testcase>\n");
     }
+    if let Some(after) = after {
+        tests += 1;
+        let _ = write!(
+            body,
+            "    <testcase name=\"stack down and reports\" classname=\"stack\" time=\"{}\">\n      <system-out>{}</system-out>\n    </testcase>\n",
+            secs(after),
+            text("after the last gate: service logs saved, the stack torn down")
+        );
+    }
     let mut xml = String::new();
     let _ = writeln!(
         xml,
         "  <testsuite name=\"stack: {}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{}\" timestamp=\"{}\">",
         attr(&s.project),
-        secs(s.not_ready.as_ref().map_or(s.ready_ms.unwrap_or(0.0), |n| n.elapsed_ms)),
+        secs(match (before, after) {
+            (Some(b), Some(a)) => b + a,
+            _ => s.not_ready.as_ref().map_or(s.ready_ms.unwrap_or(0.0), |n| n.elapsed_ms),
+        }),
         attr(&r.started_at)
     );
     xml.push_str(&body);
@@ -137,6 +206,7 @@ fn cases(g: &GateResult) -> Vec<CheckResult> {
             message: g.reason.clone(),
             evidence: None,
             attempts: Vec::new(),
+            started_ms: g.started_ms,
             duration_ms: g.duration_ms,
             service: None,
             logs: None,
@@ -164,6 +234,7 @@ fn expand(c: &CheckResult) -> Vec<CheckResult> {
                 message: k.message.clone(),
                 evidence: k.evidence.clone(),
                 attempts: Vec::new(),
+                started_ms: None,
                 duration_ms: k.duration_ms,
                 service: c.service.clone(),
                 logs: if bad { c.logs.clone() } else { None },
@@ -259,7 +330,13 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
                 "      <{elem} message=\"{}\" type=\"{}\"><system-out>{}</system-out></{elem}>",
                 attr(&one_line(a.message.as_deref().unwrap_or(""), MESSAGE_MAX)),
                 a.status.as_str(),
-                text(&format!("attempt {} of {} ({:.0}ms)", i + 1, c.attempts.len(), a.duration_ms))
+                text(&format!(
+                    "attempt {} of {} ({:.0}ms): {}",
+                    i + 1,
+                    c.attempts.len(),
+                    a.duration_ms,
+                    one_line(a.message.as_deref().unwrap_or(a.status.as_str()), MESSAGE_MAX)
+                ))
             );
         }
     }

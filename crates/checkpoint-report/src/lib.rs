@@ -4,6 +4,7 @@
 //! - [`junit`]: JUnit XML, valid against Jenkins' `junit-10.xsd`;
 //! - [`markdown`]: `integration-test-results.md`, verdict first;
 //! - [`json`]: the result model itself, versioned;
+//! - [`html`]: `integration-test-results.html`, one self-contained page with the run's timeline;
 //! - [`console`]: the summary table printed at the end of a run;
 //! - [`write`]: atomic writes; [`merge`]: shards into one report;
 //! - [`baseline`]: when a check counts as slower than in the baseline.
@@ -12,6 +13,7 @@
 
 pub mod baseline;
 pub mod console;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -22,6 +24,7 @@ pub mod write;
 
 pub use checkpoint_model::result::RunReport;
 pub use console::console_summary;
+pub use html::html;
 pub use json::{ReportError, json, read_json};
 pub use junit::junit;
 pub use markdown::markdown;

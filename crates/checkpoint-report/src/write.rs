@@ -11,6 +11,7 @@ use crate::json::ReportError;
 pub const JUNIT: &str = "junit.xml";
 pub const MARKDOWN: &str = "integration-test-results.md";
 pub const JSON: &str = "results.json";
+pub const HTML: &str = "integration-test-results.html";
 
 /// Where the reports were written.
 #[derive(Debug, Clone)]
@@ -18,6 +19,7 @@ pub struct Written {
     pub junit: PathBuf,
     pub markdown: PathBuf,
     pub json: PathBuf,
+    pub html: PathBuf,
 }
 
 pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -41,7 +43,8 @@ pub fn write_all_with(
     baseline: Option<&RunReport>,
     slower: &crate::baseline::SlowerThan,
 ) -> Result<Written, ReportError> {
-    let w = Written { junit: dir.join(JUNIT), markdown: dir.join(MARKDOWN), json: dir.join(JSON) };
+    let w =
+        Written { junit: dir.join(JUNIT), markdown: dir.join(MARKDOWN), json: dir.join(JSON), html: dir.join(HTML) };
     fn io(p: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
         move |source| ReportError::Io { path: p.display().to_string(), source }
     }
@@ -49,5 +52,6 @@ pub fn write_all_with(
     write_atomic(&w.json, &crate::json(report)).map_err(io(&w.json))?;
     write_atomic(&w.junit, &crate::junit(report)).map_err(io(&w.junit))?;
     write_atomic(&w.markdown, &crate::markdown::markdown_with(report, baseline, slower)).map_err(io(&w.markdown))?;
+    write_atomic(&w.html, &crate::html(report)).map_err(io(&w.html))?;
     Ok(w)
 }

@@ -17,6 +17,7 @@ fn check(name: &str, status: Status, ms: f64) -> CheckResult {
         message: (status != Status::Passed).then(|| format!("{name}: {}", status.as_str())),
         evidence: None,
         attempts: Vec::new(),
+        started_ms: None,
         duration_ms: ms,
         service: None,
         logs: None,
@@ -37,6 +38,7 @@ fn gate(id: &str, status: Status, checks: Vec<CheckResult>) -> GateResult {
         location: Location::new("checkpoints/1.yaml", 10, 7),
         status,
         reason: (status != Status::Passed).then(|| status.as_str().to_string()),
+        started_ms: None,
         duration_ms: checks.iter().map(|c| c.duration_ms).sum(),
         checks,
     }

@@ -18,6 +18,7 @@ fn check(name: &str, status: Status, message: Option<&str>, evidence: Option<&st
         message: message.map(Into::into),
         evidence: evidence.map(Into::into),
         attempts: Vec::new(),
+        started_ms: None,
         duration_ms: 12.0,
         service: None,
         logs: None,
@@ -45,6 +46,7 @@ fn gate(
         location: Location::new("checkpoints/1.yaml", 10, 7),
         status,
         reason: reason.map(Into::into),
+        started_ms: None,
         duration_ms: 123.0,
         checks,
     }
@@ -56,9 +58,10 @@ fn fixture() -> RunReport {
         Attempt {
             status: Status::Failed,
             message: Some("$[0].status: expected \"processed\", got \"queued\"".into()),
+            started_ms: None,
             duration_ms: 4.0,
         },
-        Attempt { status: Status::Passed, message: None, duration_ms: 5.0 },
+        Attempt { status: Status::Passed, message: None, started_ms: None, duration_ms: 5.0 },
     ];
     let mut rerun = check(
         "health",
@@ -69,8 +72,18 @@ fn fixture() -> RunReport {
         ),
     );
     rerun.attempts = vec![
-        Attempt { status: Status::Failed, message: Some("status: expected 200, got 503".into()), duration_ms: 3.0 },
-        Attempt { status: Status::Failed, message: Some("status: expected 200, got 503".into()), duration_ms: 3.0 },
+        Attempt {
+            status: Status::Failed,
+            message: Some("status: expected 200, got 503".into()),
+            started_ms: None,
+            duration_ms: 3.0,
+        },
+        Attempt {
+            status: Status::Failed,
+            message: Some("status: expected 200, got 503".into()),
+            started_ms: None,
+            duration_ms: 3.0,
+        },
     ];
     rerun.service = Some("api".into());
     rerun.logs = Some("api | \u{1b}[33mWARN\u{1b}[0m database unavailable: password ****\napi | retrying".into());
@@ -178,6 +191,8 @@ fn fixture() -> RunReport {
             project: "checkpoint-1-abc123".into(),
             compose_files: vec!["docker-compose.test.yml".into()],
             tool: "docker-compose 1.29.2".into(),
+            started_ms: None,
+            up_ms: None,
             ready_ms: Some(8123.0),
             services: vec![ServiceReport {
                 name: "api".into(),
@@ -185,6 +200,7 @@ fn fixture() -> RunReport {
                 state: "running".into(),
                 health: Some("healthy".into()),
                 restarts: 0,
+                ready_ms: None,
                 exit_code: None,
                 oom_killed: false,
                 ports: vec!["8000/tcp -> 127.0.0.1:49153".into()],
@@ -248,6 +264,44 @@ fn junit_snapshot_and_counts() {
 
 #[test]
 fn junit_is_valid_against_the_jenkins_schema() {
+    xmllint(&checkpoint_report::junit(&fixture()));
+}
+
+/// Readers sum testcase times: with start times, a first `stack` suite
+/// accounts for bring-up, readiness and teardown, so the sum is the run's.
+#[test]
+fn junit_testcase_times_add_up_to_the_run() {
+    let mut r = fixture();
+    let stack = r.stack.as_mut().unwrap();
+    (stack.started_ms, stack.up_ms, stack.ready_ms) = (Some(40.0), Some(1_900.0), Some(2_600.0));
+    stack.services[0].ready_ms = Some(2_550.0);
+    let mut at = 40.0 + 1_900.0 + 2_600.0 + 30.0;
+    for g in &mut r.gates {
+        g.started_ms = Some(at);
+        let mut t = at;
+        for c in &mut g.checks {
+            c.started_ms = Some(t);
+            t += c.duration_ms;
+        }
+        g.duration_ms = t - at;
+        at = t + 1.0;
+    }
+    r.duration_ms = at + 1_500.0;
+    let xml = checkpoint_report::junit(&r);
+    xmllint(&xml);
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit");
+    let stack_suite = &parsed.test_suites[0];
+    let names: Vec<&str> = stack_suite.test_cases.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["stack up and ready", "stack down and reports"]);
+    let sum: f64 =
+        parsed.test_suites.iter().flat_map(|s| &s.test_cases).filter_map(|c| c.time).map(|t| t.as_secs_f64()).sum();
+    assert!((sum * 1000.0 - r.duration_ms).abs() < 1000.0, "testcases sum to {sum}s, the run took {}ms", r.duration_ms);
+    // The Markdown's "what CI shows" counts the two testcases too.
+    let (tests, ..) = checkpoint_report::junit::counts(&r);
+    assert_eq!(tests, parsed.test_suites.iter().map(|s| s.test_cases.len()).sum::<usize>());
+}
+
+fn xmllint(xml: &str) {
     let xsd = std::env::var("CHECKPOINT_JUNIT_XSD")
         .unwrap_or_else(|_| format!("{}/../../../shared/schemas/junit-10.xsd", env!("CARGO_MANIFEST_DIR")));
     assert!(
@@ -256,7 +310,7 @@ fn junit_is_valid_against_the_jenkins_schema() {
     );
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("junit.xml");
-    std::fs::write(&file, checkpoint_report::junit(&fixture())).unwrap();
+    std::fs::write(&file, xml).unwrap();
     let out = std::process::Command::new("xmllint")
         .args(["--noout", "--nonet", "--schema", &xsd])
         .arg(&file)

@@ -86,6 +86,8 @@ pub struct Engine {
     vars: Arc<RunVars>,
     events: Option<UnboundedSender<Event>>,
     opts: RunOptions,
+    /// The run's start: results say when they started relative to it.
+    origin: Instant,
 }
 
 type Captures = IndexMap<String, String>;
@@ -149,7 +151,7 @@ impl Engine {
             cancel_reason: Arc::default(),
             secrets: SharedRedactor::default(),
         };
-        Self { ctx: Arc::new(ctx), signal: cancel, vars: Arc::new(vars), events: None, opts }
+        Self { ctx: Arc::new(ctx), signal: cancel, vars: Arc::new(vars), events: None, opts, origin: Instant::now() }
     }
 
     /// Secret values seen while the run goes on are added to `secrets`
@@ -159,6 +161,14 @@ impl Engine {
         if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
             ctx.secrets = secrets;
         }
+        self
+    }
+
+    /// Results' `started_ms` count from `origin` (the run's start, before
+    /// the stack came up) instead of from [`Engine::new`].
+    #[must_use]
+    pub fn with_origin(mut self, origin: Instant) -> Self {
+        self.origin = origin;
         self
     }
 
@@ -279,8 +289,9 @@ impl Engine {
                     let vars = self.vars.clone();
                     let events = self.events.clone();
                     let gate = gate.clone();
+                    let origin = self.origin;
                     running.spawn(async move {
-                        let runner = GateRunner { ctx, vars, events };
+                        let runner = GateRunner { ctx, vars, events, origin };
                         let (r, c) = runner.run_gate(&gate, inherited).await;
                         (gi, r, c)
                     });
@@ -365,6 +376,7 @@ pub fn not_run(gate: &Gate, status: Status, reason: String) -> GateResult {
             message: Some(reason.clone()),
             evidence: None,
             attempts: Vec::new(),
+            started_ms: None,
             duration_ms: 0.0,
             service: c.service.clone(),
             logs: None,
@@ -432,6 +444,7 @@ fn gate_result(
         location: gate.location.clone(),
         status,
         reason,
+        started_ms: None,
         duration_ms,
         checks,
     }
@@ -454,11 +467,17 @@ struct GateRunner {
     ctx: Arc<Ctx>,
     vars: Arc<RunVars>,
     events: Option<UnboundedSender<Event>>,
+    origin: Instant,
 }
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 impl GateRunner {
+    /// Milliseconds from the run's start to `t`.
+    fn offset(&self, t: Instant) -> f64 {
+        millis(t.saturating_duration_since(self.origin))
+    }
+
     fn emit(&self, e: Event) {
         if let Some(tx) = &self.events {
             let _ = tx.send(e);
@@ -481,6 +500,7 @@ impl GateRunner {
                     message: Some(why.clone()),
                     evidence: None,
                     attempts: Vec::new(),
+                    started_ms: None,
                     duration_ms: 0.0,
                     service: check.service.clone(),
                     logs: None,
@@ -514,7 +534,8 @@ impl GateRunner {
             }
             (None, None) => (Status::Passed, None),
         };
-        let r = gate_result(gate, status, reason, millis(started.elapsed()), results);
+        let mut r = gate_result(gate, status, reason, millis(started.elapsed()), results);
+        r.started_ms = Some(self.offset(started));
         self.emit(Event::GateFinished { result: r.clone() });
         (r, captures)
     }
@@ -538,6 +559,7 @@ impl GateRunner {
                 // A fault is not dropped on cancellation: it stops its `during` checks, restores
                 // the service, then reports itself cancelled (see `fault`).
                 let is_fault = matches!(check.spec, CheckSpec::Fault(_));
+                let attempt_started = Instant::now();
                 let outcome = tokio::select! {
                     biased;
                     () = self.ctx.cancel.cancelled(), if !is_fault => AttemptOutcome {
@@ -550,6 +572,7 @@ impl GateRunner {
                 attempts.push(Attempt {
                     status: outcome.status,
                     message: outcome.message.clone(),
+                    started_ms: Some(self.offset(attempt_started)),
                     duration_ms: millis(outcome.duration),
                 });
                 // Another attempt, `every` from now, if the retry window allows one.
@@ -614,6 +637,7 @@ impl GateRunner {
                 message,
                 evidence: last.evidence.clone(),
                 attempts: if attempts.len() > 1 { attempts } else { Vec::new() },
+                started_ms: Some(self.offset(started)),
                 duration_ms: millis(started.elapsed()),
                 service,
                 logs,

@@ -201,6 +201,12 @@ gates:
     assert_eq!(f.status, Status::Passed, "{f:?}");
     assert_eq!(f.checks[0].attempts.len(), 3, "two failures then a pass: {:?}", f.checks[0].attempts);
     assert_eq!(f.checks[0].attempts[0].status, Status::Failed);
+    // Start offsets (for the HTML timeline): the gate, its check and each
+    // attempt, in order, the attempts `every` apart.
+    let (g0, c0) = (f.started_ms.unwrap(), f.checks[0].started_ms.unwrap());
+    assert!(g0 <= c0, "{g0} {c0}");
+    let starts: Vec<f64> = f.checks[0].attempts.iter().map(|a| a.started_ms.unwrap()).collect();
+    assert!(starts[0] >= c0 && starts.windows(2).all(|w| w[1] - w[0] >= 100.0), "{starts:?}");
     let s = run.gate("slow");
     assert_eq!(s.status, Status::TimedOut);
     assert!(s.reason.as_deref().unwrap().contains("no result within 300ms"), "{:?}", s.reason);

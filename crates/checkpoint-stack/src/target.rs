@@ -392,6 +392,7 @@ impl Target for DockerTarget {
                         .map(|h| h.to_string())
                         .filter(|h| !h.is_empty() && h != "none"),
                     restarts: c.restarts(),
+                    ready_ms: None,
                     exit_code: if status == ContainerStateStatusEnum::RUNNING { None } else { state.exit_code },
                     oom_killed: state.oom_killed == Some(true),
                     ports: c.port_lines(),
@@ -565,6 +566,8 @@ impl DockerTarget {
             project: self.project().to_string(),
             compose_files: self.inner.opts.compose_files.iter().map(|f| f.display().to_string()).collect(),
             tool,
+            started_ms: None,
+            up_ms: None,
             ready_ms: shared.ready_ms,
             services,
             logs_dir: shared.logs_dir.as_ref().map(|d| d.display().to_string()),

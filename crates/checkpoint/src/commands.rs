@@ -209,6 +209,7 @@ pub fn read_report(p: &PathBuf) -> Result<RunReport, String> {
 pub fn print_written(w: &checkpoint_report::Written) {
     crate::outln!("reports:");
     crate::outln!("  {}", w.markdown.display());
+    crate::outln!("  {}", w.html.display());
     crate::outln!("  {}", w.junit.display());
     crate::outln!("  {}", w.json.display());
 }

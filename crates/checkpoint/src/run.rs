@@ -218,7 +218,8 @@ async fn run_one(
             RunOptions { jobs: usize::from(args.jobs), fail_fast: args.fail_fast },
         )
         .with_events(tx)
-        .with_secrets(secrets.clone());
+        .with_secrets(secrets.clone())
+        .with_origin(started);
         engine.resolve_endpoints(gates).await;
         let run = engine.run(gates);
         tokio::pin!(run);
@@ -261,7 +262,14 @@ async fn run_one(
 
     let redactor = secrets.snapshot();
     let stack_report = match stack {
-        Some(s) => s.finish(out, args.keep, force.load(Ordering::SeqCst), &console, &redactor).await,
+        Some(s) => {
+            let up_at = checkpoint_model::duration::millis(s.up_at.saturating_duration_since(started));
+            let mut r = s.finish(out, args.keep, force.load(Ordering::SeqCst), &console, &redactor).await;
+            if let Some(r) = &mut r {
+                r.started_ms = Some(up_at);
+            }
+            r
+        }
         None => None,
     };
     console.finish();

@@ -23,6 +23,11 @@ pub struct StackRun {
     pub project: String,
     files: Vec<String>,
     ready_ms: Option<f64>,
+    /// When `compose up` started (the HTML report's timeline places it).
+    pub up_at: std::time::Instant,
+    up_ms: Option<f64>,
+    /// Each service and when it was judged ready, since the wait started.
+    services_ready: Vec<(String, f64)>,
 }
 
 fn options(cp: &Checkpoint, spec: &Stack, root: &Path, project: String, extra: &[PathBuf]) -> StackOptions {
@@ -102,6 +107,7 @@ pub async fn start(
         StackProgress::ServiceReady { .. } => con.line(&format!("  stack: {p}")),
         _ => con.line(&format!("  stack: {p}")),
     };
+    let up_at = std::time::Instant::now();
     let stack = if args.attach {
         con.line(&format!("stack: attaching to running project `{project}`"));
         ComposeStack::attach(opts)
@@ -122,10 +128,17 @@ pub async fn start(
         }
         stack
     };
+    let up_ms = (!args.attach).then(|| checkpoint_model::duration::millis(up_at.elapsed()));
     let mut ready_ms = None;
+    let mut services_ready = Vec::new();
     match stack.wait_ready(cancel.clone(), &progress).await {
         Ok(report) => {
             ready_ms = Some(report.elapsed.as_secs_f64() * 1000.0);
+            services_ready = report
+                .services
+                .iter()
+                .map(|s| (s.service.clone(), checkpoint_model::duration::millis(s.after)))
+                .collect();
             con.line(&format!("stack: ready in {:.1}s", report.elapsed.as_secs_f64()));
         }
         Err(not_ready) => {
@@ -135,7 +148,7 @@ pub async fn start(
     }
     con.status("");
     let target = stack.target();
-    Ok(StackRun { stack, target, project, files, ready_ms })
+    Ok(StackRun { stack, target, project, files, ready_ms, up_at, up_ms, services_ready })
 }
 
 impl StackRun {
@@ -162,6 +175,11 @@ impl StackRun {
             .unwrap_or_else(|| StackReport { project: self.project.clone(), ..StackReport::default() });
         report.compose_files = self.files.clone();
         report.ready_ms = self.ready_ms;
+        report.up_ms = self.up_ms;
+        for s in &mut report.services {
+            let base = s.name.split('#').next().unwrap_or(&s.name);
+            s.ready_ms = self.services_ready.iter().find(|(name, _)| name == base).map(|(_, ms)| *ms);
+        }
         let logs_dir = out.join("logs");
         match self.stack.save_logs(&logs_dir).await {
             Ok(saved) => {

@@ -190,7 +190,9 @@ fn run_writes_valid_reports_and_never_leaks_secrets() {
     let md = std::fs::read_to_string(results.join("integration-test-results.md")).unwrap();
     let xml = std::fs::read_to_string(results.join("junit.xml")).unwrap();
     let json = std::fs::read_to_string(results.join("results.json")).unwrap();
+    let html = std::fs::read_to_string(results.join("integration-test-results.html")).unwrap();
     assert!(md.starts_with("# ❌ Checkpoint 1 failed"), "{md}");
+    assert!(html.contains("Checkpoint 1 failed"), "{html}");
     assert!(md.contains("down: status: expected 200, got 503"), "{md}");
     // Every output, every canary.
     let pg_password = pg.split(':').nth(2).and_then(|s| s.split('@').next()).unwrap().to_string();
@@ -201,7 +203,9 @@ fn run_writes_valid_reports_and_never_leaks_secrets() {
         "canary-token-7f3a9b2c4d",
         pg_password.as_str(),
     ] {
-        for (name, body) in [("console", &console), ("markdown", &md), ("junit", &xml), ("json", &json)] {
+        for (name, body) in
+            [("console", &console), ("markdown", &md), ("junit", &xml), ("json", &json), ("html", &html)]
+        {
             assert!(!body.contains(canary), "secret `{canary}` leaked into the {name} output");
         }
     }
@@ -221,6 +225,7 @@ fn run_writes_valid_reports_and_never_leaks_secrets() {
         .unwrap();
     assert!(again.status.success(), "{}", text(&again));
     assert_eq!(std::fs::read_to_string(dir.path().join("again/integration-test-results.md")).unwrap(), md);
+    assert_eq!(std::fs::read_to_string(dir.path().join("again/integration-test-results.html")).unwrap(), html);
 }
 
 #[test]
@@ -290,12 +295,15 @@ gates:
     let md = std::fs::read_to_string(results.join("integration-test-results.md")).unwrap();
     let xml = std::fs::read_to_string(results.join("junit.xml")).unwrap();
     let json = std::fs::read_to_string(results.join("results.json")).unwrap();
+    let html = std::fs::read_to_string(results.join("integration-test-results.html")).unwrap();
     // The failures are there to be read, with their secrets masked.
     assert!(console.contains("expected \"****\""), "{console}");
     assert!(md.contains("/items/****"), "the request in the evidence, its token masked:\n{md}");
     assert!(md.contains("expected \"****\""), "{md}");
     for canary in ["canary-captured-55c1e0", "canary-cookie-91e2d7", "canary-pw-9917", "canary-header-3b8f40"] {
-        for (name, body) in [("console", &console), ("markdown", &md), ("junit", &xml), ("json", &json)] {
+        for (name, body) in
+            [("console", &console), ("markdown", &md), ("junit", &xml), ("json", &json), ("html", &html)]
+        {
             assert!(!body.contains(canary), "secret `{canary}` leaked into the {name} output:\n{body}");
         }
     }
