@@ -128,14 +128,22 @@ fn healthy() -> RunReport {
             message: Some("rows: expected 1, got 0".into()),
             started_ms: Some(t0 + 200.0),
             duration_ms: 300.0,
+            evidence: None,
         },
         Attempt {
             status: Status::Failed,
             message: Some("rows: expected 1, got 0".into()),
             started_ms: Some(t0 + 900.0),
             duration_ms: 300.0,
+            evidence: None,
         },
-        Attempt { status: Status::Passed, message: None, started_ms: Some(t0 + 1_600.0), duration_ms: 300.0 },
+        Attempt {
+            status: Status::Passed,
+            message: None,
+            started_ms: Some(t0 + 1_600.0),
+            duration_ms: 300.0,
+            evidence: None,
+        },
     ];
     let mut p95 = check("GET /items p95", "latency", Status::Passed, t0 + 100.0, 2_000.0);
     p95.metrics = Some(serde_json::json!({
@@ -191,6 +199,7 @@ fn broken() -> RunReport {
             message: Some("status: expected 200, got 503".into()),
             started_ms: Some(t0 + f64::from(i) * 1_200.0),
             duration_ms: 600.0,
+            evidence: None,
         })
         .collect();
     let mut login = check("login", "http", Status::Errored, t0 + 100.0, 2_500.0);
