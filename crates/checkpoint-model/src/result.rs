@@ -226,6 +226,30 @@ pub struct Attempt {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_ms: Option<f64>,
     pub duration_ms: f64,
+    /// What this attempt saw, in short ([`Attempt::brief`]): an earlier
+    /// attempt of a retried check keeps its own evidence, not the last one's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+}
+
+impl Attempt {
+    /// At most [`Attempt::BRIEF_MAX`] characters of `evidence` on one line:
+    /// its first line and, for a request, the answer's status line
+    /// (`GET http://api:8000/health → 503`).
+    pub fn brief(evidence: &str) -> Option<String> {
+        let lines: Vec<&str> = evidence.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let first = lines.first()?;
+        let mut line = (*first).to_string();
+        if let Some(answer) = lines.iter().skip(1).find(|l| l.starts_with('\u{2192}')) {
+            line = format!("{line} {answer}");
+        }
+        if line.chars().count() > Self::BRIEF_MAX {
+            line = line.chars().take(Self::BRIEF_MAX - 1).collect::<String>() + "\u{2026}";
+        }
+        Some(line)
+    }
+
+    pub const BRIEF_MAX: usize = 200;
 }
 
 /// What the stack looked like, for the "stack facts" section.

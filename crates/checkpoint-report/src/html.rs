@@ -574,9 +574,15 @@ fn failures(o: &mut String, r: &RunReport) {
                 esc(&human(c.duration_ms))
             );
             for a in &c.attempts {
+                // What this attempt saw (results written before attempts kept it have none).
+                let saw = a
+                    .evidence
+                    .as_deref()
+                    .map(|e| format!(" <code class=\"saw\">{}</code>", esc(&one_line(e, 300))))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     o,
-                    "<li>{} {} {}</li>",
+                    "<li>{} {} {}{saw}</li>",
                     badge(a.status),
                     esc(&human(a.duration_ms)),
                     esc(&one_line(a.message.as_deref().unwrap_or(""), 300))

@@ -18,7 +18,7 @@
 
 use std::fmt::Write as _;
 
-use checkpoint_model::result::{CheckResult, GateResult, RunReport, Status};
+use checkpoint_model::result::{Attempt, CheckResult, GateResult, RunReport, Status};
 
 use checkpoint_model::duration::human;
 
@@ -331,11 +331,12 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
                 attr(&one_line(a.message.as_deref().unwrap_or(""), MESSAGE_MAX)),
                 a.status.as_str(),
                 text(&format!(
-                    "attempt {} of {} ({:.0}ms): {}",
+                    "attempt {} of {} ({:.0}ms): {}{}",
                     i + 1,
                     c.attempts.len(),
                     a.duration_ms,
-                    one_line(a.message.as_deref().unwrap_or(a.status.as_str()), MESSAGE_MAX)
+                    one_line(a.message.as_deref().unwrap_or(a.status.as_str()), MESSAGE_MAX),
+                    saw(a).map(|e| format!("\n  saw: {e}")).unwrap_or_default()
                 ))
             );
         }
@@ -394,6 +395,12 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
             earlier.join("; "),
             n = c.attempts.len()
         );
+        // What each earlier attempt saw, for readers that ignore flakyFailure (most).
+        for (i, a) in c.attempts[..c.attempts.len() - 1].iter().enumerate() {
+            if let Some(e) = saw(a) {
+                let _ = writeln!(details, "  attempt {} saw: {e}", i + 1);
+            }
+        }
     }
     // A passing check keeps one line of evidence here (the request and its
     // answer); the whole of it is in results.json. A latency check's figures
@@ -423,6 +430,12 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
     out.push_str(">\n");
     out.push_str(&body);
     out.push_str("    </testcase>\n");
+}
+
+/// What an earlier attempt saw, in short (`GET …/health → 503 …`); `None`
+/// for results written before attempts kept their evidence.
+fn saw(a: &Attempt) -> Option<String> {
+    a.evidence.as_deref().filter(|e| !e.trim().is_empty()).map(|e| one_line(e, Attempt::BRIEF_MAX))
 }
 
 /// A passing check's evidence in one line of at most 160 characters: its

@@ -128,14 +128,22 @@ fn healthy() -> RunReport {
             message: Some("rows: expected 1, got 0".into()),
             started_ms: Some(t0 + 200.0),
             duration_ms: 300.0,
+            evidence: None,
         },
         Attempt {
             status: Status::Failed,
             message: Some("rows: expected 1, got 0".into()),
             started_ms: Some(t0 + 900.0),
             duration_ms: 300.0,
+            evidence: None,
         },
-        Attempt { status: Status::Passed, message: None, started_ms: Some(t0 + 1_600.0), duration_ms: 300.0 },
+        Attempt {
+            status: Status::Passed,
+            message: None,
+            started_ms: Some(t0 + 1_600.0),
+            duration_ms: 300.0,
+            evidence: None,
+        },
     ];
     let mut p95 = check("GET /items p95", "latency", Status::Passed, t0 + 100.0, 2_000.0);
     p95.metrics = Some(serde_json::json!({
@@ -191,6 +199,10 @@ fn broken() -> RunReport {
             message: Some("status: expected 200, got 503".into()),
             started_ms: Some(t0 + f64::from(i) * 1_200.0),
             duration_ms: 600.0,
+            evidence: Some(format!(
+                "GET http://127.0.0.1:49153/health/db \u{2192} 503 Service Unavailable ({}ms)",
+                600 + i
+            )),
         })
         .collect();
     let mut login = check("login", "http", Status::Errored, t0 + 100.0, 2_500.0);
@@ -257,6 +269,7 @@ fn hostile() -> RunReport {
             c.service = Some(PAYLOADS[3].into());
             for a in &mut c.attempts {
                 a.message = Some(all.clone());
+                a.evidence = Some(format!("GET /x \u{2192} 200 x-header: {all}"));
             }
         }
     }
@@ -479,6 +492,12 @@ fn chromium_renders_the_broken_report_with_every_failure() {
     assert!(dom.contains("status: expected 200, got 503 (after 3 attempts in 3.0s)"));
     assert!(dom.contains("connection refused"));
     assert!(dom.contains("→ 503 Service Unavailable"));
+    // Each attempt in the failure's list with what it saw itself.
+    for i in 0..3 {
+        assert!(
+            dom.contains(&format!("GET http://127.0.0.1:49153/health/db → 503 Service Unavailable ({}ms)", 600 + i))
+        );
+    }
     assert!(dom.contains("database unavailable: password ****"));
     assert!(dom.contains("exited with code 1"), "the incident");
 }

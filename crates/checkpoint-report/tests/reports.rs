@@ -60,8 +60,9 @@ fn fixture() -> RunReport {
             message: Some("$[0].status: expected \"processed\", got \"queued\"".into()),
             started_ms: None,
             duration_ms: 4.0,
+            evidence: Some("SELECT status FROM jobs WHERE id = 7".into()),
         },
-        Attempt { status: Status::Passed, message: None, started_ms: None, duration_ms: 5.0 },
+        Attempt { status: Status::Passed, message: None, started_ms: None, duration_ms: 5.0, evidence: None },
     ];
     let mut rerun = check(
         "health",
@@ -77,12 +78,14 @@ fn fixture() -> RunReport {
             message: Some("status: expected 200, got 503".into()),
             started_ms: None,
             duration_ms: 3.0,
+            evidence: Some("GET http://api:8000/health \u{2192} 503".into()),
         },
         Attempt {
             status: Status::Failed,
             message: Some("status: expected 200, got 503".into()),
             started_ms: None,
             duration_ms: 3.0,
+            evidence: Some("GET http://api:8000/health \u{2192} 503".into()),
         },
     ];
     rerun.service = Some("api".into());

@@ -574,6 +574,7 @@ impl GateRunner {
                     message: outcome.message.clone(),
                     started_ms: Some(self.offset(attempt_started)),
                     duration_ms: millis(outcome.duration),
+                    evidence: outcome.evidence.as_deref().and_then(Attempt::brief),
                 });
                 // Another attempt, `every` from now, if the retry window allows one.
                 let every = match (retry, deadline) {

@@ -333,9 +333,18 @@ fn readers_see_a_flaky_check_and_its_attempts() {
         let out = f["system_out"].as_str().unwrap();
         assert!(out.starts_with(&format!("attempt {} of 3", i + 1)), "{out}");
         assert!(out.contains("expected 200, got 503"), "each attempt keeps its reason: {out}");
+        // ... and what it saw itself (the last attempt's evidence is a 200).
+        assert!(out.contains("\n  saw: GET ") && out.contains("/flaky → 503"), "each attempt's own evidence: {out}");
     }
     let text = c["system_out"].as_str().unwrap();
     assert!(text.contains("FLAKY: passed on attempt 3 of 3; earlier: 1: failed"), "{text}");
+    for i in 1..=2 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("  attempt {i} saw: GET ")))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(line.ends_with("503 Service Unavailable") || line.contains("/flaky → 503"), "{line}");
+    }
     let html = junit2html(&bin, &xml);
     assert!(html.contains("passed on attempt 3 of 3"), "junit2html shows the check was flaky");
 }
