@@ -319,7 +319,7 @@ fn the_action_installs_the_release_binary_only_when_its_checksum_matches() {
     let steps = doc["runs"]["steps"].as_array().unwrap();
     let install = steps.iter().find(|s| s["name"] == "Install checkpoint").expect("the install step");
     let dir = tempfile::tempdir().unwrap();
-    let releases = dir.path().join("releases");
+    let releases = dir.path().join("owner/checkpoint/releases");
     let target = match std::env::consts::ARCH {
         "x86_64" => "x86_64-unknown-linux-musl",
         _ => "aarch64-unknown-linux-musl",
@@ -345,10 +345,17 @@ fn the_action_installs_the_release_binary_only_when_its_checksum_matches() {
     let served = Served::new(dir.path());
     let script = install["run"].as_str().unwrap();
     let action_path = action().parent().unwrap().to_path_buf();
+    // Where the runner puts a remote action (`uses: owner/checkpoint/.github/actions/checkpoint@v1`).
+    let remote_path = dir.path().join("_actions/owner/checkpoint/v1/.github/actions/checkpoint");
+    std::fs::create_dir_all(&remote_path).unwrap();
+    std::fs::copy(action_path.join("install.sh"), remote_path.join("install.sh")).unwrap();
     let bin = dir.path().join("no-extra-path");
     std::fs::create_dir_all(&bin).unwrap();
+    let repo_url = format!("{}/owner/checkpoint", served.1);
 
-    for version in ["v9.9.9", "latest"] {
+    // A tag from the `git` input; `latest` from the repository the runner fetched the
+    // action from (github.action_repository is empty inside composite actions).
+    for (version, git, path) in [("v9.9.9", repo_url.as_str(), &action_path), ("latest", "", &remote_path)] {
         let into = dir.path().join(format!("install-{version}"));
         let github_path = dir.path().join(format!("github-path-{version}"));
         let out = run_step(
@@ -357,10 +364,10 @@ fn the_action_installs_the_release_binary_only_when_its_checksum_matches() {
                 ("CP_PATH", ""),
                 ("CP_VERSION", version),
                 ("CP_FROM_SOURCE", "false"),
-                ("CP_GIT", &served.1),
-                ("CP_ACTION_REPO", "owner/checkpoint"),
-                ("CP_SERVER", "https://github.invalid"),
-                ("CP_ACTION_PATH", action_path.to_str().unwrap()),
+                ("CP_GIT", git),
+                ("CP_ACTION_REPO", ""),
+                ("CP_SERVER", &served.1),
+                ("CP_ACTION_PATH", path.to_str().unwrap()),
                 ("CP_INSTALL_DIR", into.to_str().unwrap()),
                 ("GITHUB_PATH", github_path.to_str().unwrap()),
             ],
@@ -383,7 +390,7 @@ fn the_action_installs_the_release_binary_only_when_its_checksum_matches() {
             ("CP_PATH", ""),
             ("CP_VERSION", "v6.6.6"),
             ("CP_FROM_SOURCE", "false"),
-            ("CP_GIT", &served.1),
+            ("CP_GIT", &repo_url),
             ("CP_ACTION_PATH", action_path.to_str().unwrap()),
             ("CP_INSTALL_DIR", into.to_str().unwrap()),
         ],
@@ -394,4 +401,25 @@ fn the_action_installs_the_release_binary_only_when_its_checksum_matches() {
     assert!(!out.status.success());
     assert!(said.contains(&format!("::error title=checkpoint install::checksum mismatch for {asset}")), "{said}");
     assert!(!into.join("checkpoint").exists(), "a mismatched binary is never installed");
+
+    // A local copy of the action with no `git` input cannot know where the releases are.
+    let out = run_step(
+        script,
+        &[
+            ("CP_PATH", ""),
+            ("CP_VERSION", "latest"),
+            ("CP_FROM_SOURCE", "false"),
+            ("CP_GIT", ""),
+            ("CP_ACTION_REPO", ""),
+            ("CP_SERVER", &served.1),
+            ("CP_ACTION_PATH", action_path.to_str().unwrap()),
+            ("CP_INSTALL_DIR", into.to_str().unwrap()),
+        ],
+        &bin,
+        dir.path(),
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(said.contains("::error title=checkpoint action::set the input `git`"), "{said}");
+    assert!(!into.join("checkpoint").exists());
 }
