@@ -423,3 +423,74 @@ fn the_action_installs_the_release_binary_only_when_its_checksum_matches() {
     assert!(said.contains("::error title=checkpoint action::set the input `git`"), "{said}");
     assert!(!into.join("checkpoint").exists());
 }
+
+/// The release, the action's installer and `cargo binstall` agree on the assets: every
+/// target `install.sh` picks and every target binstall resolves is one the release builds,
+/// under the name the release packs it as.
+#[test]
+fn the_release_assets_are_what_the_action_and_binstall_download() {
+    let release = yaml(&repo().join(".github/workflows/release.yml"));
+    let built: Vec<String> = release["jobs"]["binaries"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .expect("release.yml: jobs.binaries.strategy.matrix.include")
+        .iter()
+        .map(|m| m["target"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(built.len(), 4, "Linux and macOS, x86_64 and arm64: {built:?}");
+    let package = release["jobs"]["binaries"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Package")
+        .expect("the Package step");
+    assert!(package["run"].as_str().unwrap().contains("dist/checkpoint-$TARGET.tar.gz"), "{package:?}");
+    let wheels: Vec<&str> = release["jobs"]["wheels"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["os"].as_str().unwrap())
+        .collect();
+    let binary_runners: Vec<&str> = release["jobs"]["binaries"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["os"].as_str().unwrap())
+        .collect();
+    assert_eq!(wheels, binary_runners, "wheels for the same platforms as the binaries");
+
+    // install.sh: `<uname>) target=<target> ;;` for each platform it knows.
+    let install = std::fs::read_to_string(action().parent().unwrap().join("install.sh")).unwrap();
+    let picked: Vec<&str> = install
+        .lines()
+        .filter_map(|l| l.split_once("target="))
+        .map(|(_, t)| t.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(picked.len(), 4, "{picked:?}");
+    for t in &picked {
+        assert!(built.iter().any(|b| b == t), "install.sh downloads {t}, which the release does not build");
+    }
+
+    // binstall: the pkg-url for each target a user may have names a built asset.
+    let meta = Command::new(env!("CARGO"))
+        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(meta.status.success(), "{}", String::from_utf8_lossy(&meta.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&meta.stdout).unwrap();
+    let pkg = meta["packages"].as_array().unwrap().iter().find(|p| p["name"] == "checkpoint").unwrap();
+    assert!(pkg["repository"].is_string(), "binstall's {{ repo }} needs the package's `repository`");
+    let binstall = &pkg["metadata"]["binstall"];
+    let default = binstall["pkg-url"].as_str().expect("[package.metadata.binstall] pkg-url");
+    let users = built.iter().map(String::as_str).chain(["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"]);
+    for target in users {
+        let url = binstall["overrides"][target]["pkg-url"].as_str().unwrap_or(default).replace("{ target }", target);
+        let asset = url.rsplit('/').next().unwrap();
+        let packed = asset.strip_prefix("checkpoint-").and_then(|a| a.strip_suffix(".tar.gz"));
+        assert!(
+            packed.is_some_and(|t| built.iter().any(|b| b == t)),
+            "binstall on {target} fetches {asset}, not a release asset"
+        );
+        assert!(url.starts_with("{ repo }/releases/download/v{ version }/"), "{url}");
+    }
+}
