@@ -8,6 +8,12 @@
 #
 # Defaults: --base checkpoint-local/bookworm:1 when that image exists (no registry here),
 # else debian:bookworm-slim; --tag checkpoint:dev. Prints the image's tag last.
+#
+# checkpoint-local/bookworm:1 is the demo stack's base (fixtures/images/build.sh), 209 MB,
+# mostly PostgreSQL and Redis: as the default base it is first slimmed, offline, into
+# checkpoint-local/bookworm-slim:1 (those packages purged, flattened with docker export |
+# docker import; ~95 MB), kept like the other checkpoint-local images and rebuilt only when
+# its base changes.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -28,9 +34,36 @@ while [ $# -gt 0 ]; do
 done
 
 command -v docker > /dev/null || die "docker is not installed"
+# The demo base without what only the demo's servers need (see the header).
+slim_of_local_base() {
+    local from=checkpoint-local/bookworm:1 to=checkpoint-local/bookworm-slim:1 label=checkpoint.inputs
+    local purge="postgresql-15 postgresql-client-15 postgresql-common postgresql-client-common
+        redis-server redis-tools curl libcurl4 netcat-openbsd iproute2 procps dumb-init libllvm14
+        libicu72 libz3-4 perl perl-modules-5.36 libperl5.36 libxml2 libxslt1.1 libpq5 ssl-cert
+        locales libjemalloc2 liblzf1"
+    local inputs
+    inputs="$(printf 'v1 %s %s' "$(docker image inspect --format '{{.Id}}' "$from")" "$purge" | sha256sum | cut -c1-16)"
+    if [ "$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$to" 2> /dev/null)" = "$inputs" ]; then
+        return 0
+    fi
+    say "deriving $to from $from (PostgreSQL and Redis purged)"
+    local box="checkpoint-slim-$$"
+    # shellcheck disable=SC2086 # $purge is a list of package names
+    docker run --name "$box" -e DEBIAN_FRONTEND=noninteractive "$from" sh -ec '
+        installed=$(dpkg-query -W -f "\${db:Status-Status} \${Package}\n" | awk "\$1 == \"installed\" { print \$2 }")
+        apt-get purge -y -qq $(for p in "$@"; do printf "%s\n" "$installed" | grep -qx "$p" && echo "$p"; done) > /dev/null
+        rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/*' sh $purge > /dev/null \
+        || { docker rm -f "$box" > /dev/null 2>&1; die "slimming $from failed"; }
+    docker export "$box" | docker import --change "LABEL $label=$inputs" \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$to" > /dev/null \
+        || { docker rm -f "$box" > /dev/null 2>&1; die "docker import of $to failed"; }
+    docker rm "$box" > /dev/null
+}
+
 if [ -z "$base" ]; then
     if docker image inspect checkpoint-local/bookworm:1 > /dev/null 2>&1; then
-        base=checkpoint-local/bookworm:1
+        slim_of_local_base
+        base=checkpoint-local/bookworm-slim:1
     else
         base=debian:bookworm-slim
     fi
