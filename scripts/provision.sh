@@ -89,6 +89,9 @@ if [ -L "$plugin_dir/docker-compose" ] || ! cmp -s "$tools/compose-v2/docker-com
   rm -f "$plugin_dir/docker-compose"
   cp "$tools/compose-v2/docker-compose" "$plugin_dir/docker-compose"
 fi
+# The Docker CLI the container image carries (the client binary of Debian's docker.io),
+# fetched now so that packaging/container/build.sh and tests/container.rs run offline.
+"$root/packaging/container/build.sh" --fetch
 
 if ! timeout 10 docker info >/dev/null 2>&1; then
   echo "provision: starting dockerd"

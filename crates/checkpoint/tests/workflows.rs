@@ -319,7 +319,7 @@ fn the_action_installs_the_release_binary_only_when_its_checksum_matches() {
     let steps = doc["runs"]["steps"].as_array().unwrap();
     let install = steps.iter().find(|s| s["name"] == "Install checkpoint").expect("the install step");
     let dir = tempfile::tempdir().unwrap();
-    let releases = dir.path().join("releases");
+    let releases = dir.path().join("owner/checkpoint/releases");
     let target = match std::env::consts::ARCH {
         "x86_64" => "x86_64-unknown-linux-musl",
         _ => "aarch64-unknown-linux-musl",
@@ -345,10 +345,17 @@ fn the_action_installs_the_release_binary_only_when_its_checksum_matches() {
     let served = Served::new(dir.path());
     let script = install["run"].as_str().unwrap();
     let action_path = action().parent().unwrap().to_path_buf();
+    // Where the runner puts a remote action (`uses: owner/checkpoint/.github/actions/checkpoint@v1`).
+    let remote_path = dir.path().join("_actions/owner/checkpoint/v1/.github/actions/checkpoint");
+    std::fs::create_dir_all(&remote_path).unwrap();
+    std::fs::copy(action_path.join("install.sh"), remote_path.join("install.sh")).unwrap();
     let bin = dir.path().join("no-extra-path");
     std::fs::create_dir_all(&bin).unwrap();
+    let repo_url = format!("{}/owner/checkpoint", served.1);
 
-    for version in ["v9.9.9", "latest"] {
+    // A tag from the `git` input; `latest` from the repository the runner fetched the
+    // action from (github.action_repository is empty inside composite actions).
+    for (version, git, path) in [("v9.9.9", repo_url.as_str(), &action_path), ("latest", "", &remote_path)] {
         let into = dir.path().join(format!("install-{version}"));
         let github_path = dir.path().join(format!("github-path-{version}"));
         let out = run_step(
@@ -357,10 +364,10 @@ fn the_action_installs_the_release_binary_only_when_its_checksum_matches() {
                 ("CP_PATH", ""),
                 ("CP_VERSION", version),
                 ("CP_FROM_SOURCE", "false"),
-                ("CP_GIT", &served.1),
-                ("CP_ACTION_REPO", "owner/checkpoint"),
-                ("CP_SERVER", "https://github.invalid"),
-                ("CP_ACTION_PATH", action_path.to_str().unwrap()),
+                ("CP_GIT", git),
+                ("CP_ACTION_REPO", ""),
+                ("CP_SERVER", &served.1),
+                ("CP_ACTION_PATH", path.to_str().unwrap()),
                 ("CP_INSTALL_DIR", into.to_str().unwrap()),
                 ("GITHUB_PATH", github_path.to_str().unwrap()),
             ],
@@ -383,7 +390,7 @@ fn the_action_installs_the_release_binary_only_when_its_checksum_matches() {
             ("CP_PATH", ""),
             ("CP_VERSION", "v6.6.6"),
             ("CP_FROM_SOURCE", "false"),
-            ("CP_GIT", &served.1),
+            ("CP_GIT", &repo_url),
             ("CP_ACTION_PATH", action_path.to_str().unwrap()),
             ("CP_INSTALL_DIR", into.to_str().unwrap()),
         ],
@@ -394,4 +401,96 @@ fn the_action_installs_the_release_binary_only_when_its_checksum_matches() {
     assert!(!out.status.success());
     assert!(said.contains(&format!("::error title=checkpoint install::checksum mismatch for {asset}")), "{said}");
     assert!(!into.join("checkpoint").exists(), "a mismatched binary is never installed");
+
+    // A local copy of the action with no `git` input cannot know where the releases are.
+    let out = run_step(
+        script,
+        &[
+            ("CP_PATH", ""),
+            ("CP_VERSION", "latest"),
+            ("CP_FROM_SOURCE", "false"),
+            ("CP_GIT", ""),
+            ("CP_ACTION_REPO", ""),
+            ("CP_SERVER", &served.1),
+            ("CP_ACTION_PATH", action_path.to_str().unwrap()),
+            ("CP_INSTALL_DIR", into.to_str().unwrap()),
+        ],
+        &bin,
+        dir.path(),
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(said.contains("::error title=checkpoint action::set the input `git`"), "{said}");
+    assert!(!into.join("checkpoint").exists());
+}
+
+/// The release, the action's installer and `cargo binstall` agree on the assets: every
+/// target `install.sh` picks and every target binstall resolves is one the release builds,
+/// under the name the release packs it as.
+#[test]
+fn the_release_assets_are_what_the_action_and_binstall_download() {
+    let release = yaml(&repo().join(".github/workflows/release.yml"));
+    let built: Vec<String> = release["jobs"]["binaries"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .expect("release.yml: jobs.binaries.strategy.matrix.include")
+        .iter()
+        .map(|m| m["target"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(built.len(), 4, "Linux and macOS, x86_64 and arm64: {built:?}");
+    let package = release["jobs"]["binaries"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Package")
+        .expect("the Package step");
+    assert!(package["run"].as_str().unwrap().contains("dist/checkpoint-$TARGET.tar.gz"), "{package:?}");
+    let wheels: Vec<&str> = release["jobs"]["wheels"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["os"].as_str().unwrap())
+        .collect();
+    let binary_runners: Vec<&str> = release["jobs"]["binaries"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["os"].as_str().unwrap())
+        .collect();
+    assert_eq!(wheels, binary_runners, "wheels for the same platforms as the binaries");
+
+    // install.sh: `<uname>) target=<target> ;;` for each platform it knows.
+    let install = std::fs::read_to_string(action().parent().unwrap().join("install.sh")).unwrap();
+    let picked: Vec<&str> = install
+        .lines()
+        .filter_map(|l| l.split_once("target="))
+        .map(|(_, t)| t.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(picked.len(), 4, "{picked:?}");
+    for t in &picked {
+        assert!(built.iter().any(|b| b == t), "install.sh downloads {t}, which the release does not build");
+    }
+
+    // binstall: the pkg-url for each target a user may have names a built asset.
+    let meta = Command::new(env!("CARGO"))
+        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(meta.status.success(), "{}", String::from_utf8_lossy(&meta.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&meta.stdout).unwrap();
+    let pkg = meta["packages"].as_array().unwrap().iter().find(|p| p["name"] == "checkpoint").unwrap();
+    assert!(pkg["repository"].is_string(), "binstall's {{ repo }} needs the package's `repository`");
+    let binstall = &pkg["metadata"]["binstall"];
+    let default = binstall["pkg-url"].as_str().expect("[package.metadata.binstall] pkg-url");
+    let users = built.iter().map(String::as_str).chain(["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"]);
+    for target in users {
+        let url = binstall["overrides"][target]["pkg-url"].as_str().unwrap_or(default).replace("{ target }", target);
+        let asset = url.rsplit('/').next().unwrap();
+        let packed = asset.strip_prefix("checkpoint-").and_then(|a| a.strip_suffix(".tar.gz"));
+        assert!(
+            packed.is_some_and(|t| built.iter().any(|b| b == t)),
+            "binstall on {target} fetches {asset}, not a release asset"
+        );
+        assert!(url.starts_with("{ repo }/releases/download/v{ version }/"), "{url}");
+    }
 }
