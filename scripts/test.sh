@@ -6,6 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# CI builds once from a clean clone: incremental compilation would only add
+# its cache (~1.3 GB) to the disk the tests need.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
+disk() { echo "== disk: $(df -h --output=avail . | tail -1 | tr -d ' ') free where the build goes ($1)"; }
+disk "before provisioning"
+
 scripts/provision.sh
 fixtures/images/build.sh
 fixtures/pystack/build.sh
@@ -13,12 +19,13 @@ fixtures/pystack/build.sh
 # than every test that needs it failing later for want of its variable.
 services=$(scripts/test-services.sh start)
 eval "$services"
-trap 'scripts/test-services.sh stop' EXIT
+trap 'disk "at the end"; scripts/test-services.sh stop' EXIT
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+disk "before the tests"
 echo "== tests"
 if command -v cargo-nextest >/dev/null 2>&1; then
   profile=default

@@ -13,7 +13,7 @@ use checkpoint_runner::kinds::http::RETRIED_NOTE;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-mod support;
+use crate::support;
 
 /// How the hand-written server treats its keep-alive connections.
 #[derive(Clone, Copy)]

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use checkpoint_model::result::{Status, Verdict};
 
-mod compose_support;
+use crate::compose_support;
 use compose_support::{assert_nothing_left, repo, under_both_tools};
 
 under_both_tools!(

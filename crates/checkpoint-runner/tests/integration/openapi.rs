@@ -17,7 +17,7 @@ use axum::routing::get;
 use checkpoint_model::result::{CheckResult, GateResult, Status};
 use serde_json::{Value, json};
 
-mod support;
+use crate::support;
 
 fn spec(rel: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../checkpoint-contract/tests/specs").join(rel).display().to_string()

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use checkpoint_model::result::{RunReport, Status};
 
-mod compose_support;
+use crate::compose_support;
 use compose_support::{assert_nothing_left, repo, under_both_tools};
 
 const CHECKPOINTS: &str = "fixtures/pystack/checkpoints";

@@ -14,7 +14,7 @@ use checkpoint_model::result::{GateResult, Status};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
-mod support;
+use crate::support;
 
 fn env(name: &str, starts: &str) -> String {
     std::env::var(name)

@@ -6,6 +6,9 @@
 //! The wheel is built in a target directory of its own: maturin builds only
 //! the binary's package, whose features differ from the workspace build, and
 //! must not replace `target/debug/checkpoint` while other tests run it.
+//! Locally that directory is `target/wheel-test`, kept so a rerun is quick; under
+//! CI (`CI` set) it is a temporary one, removed when the test ends: CI builds
+//! once, and a second 1.6 GB dev build left on its disk helped fill it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,11 +28,16 @@ fn run(cmd: &mut Command) -> String {
 fn the_wheel_installs_offline_into_a_fresh_venv_and_validates() {
     let root = root();
     let out = tempfile::tempdir().unwrap();
+    let ci_target = std::env::var_os("CI").map(|_| {
+        std::fs::create_dir_all(root.join("target")).unwrap();
+        tempfile::Builder::new().prefix("wheel-test-").tempdir_in(root.join("target")).unwrap()
+    });
+    let target = ci_target.as_ref().map_or_else(|| root.join("target/wheel-test"), |t| t.path().to_path_buf());
     let built = run(Command::new(root.join("scripts/wheel.sh"))
         .current_dir(&root)
         .env("WHEEL_PROFILE", "dev")
         .env("WHEEL_OUT", out.path())
-        .env("CARGO_TARGET_DIR", root.join("target/wheel-test")));
+        .env("CARGO_TARGET_DIR", &target));
     // The script prints the wheel's path last on stdout (its progress goes to stderr).
     let wheel = built.lines().rev().find(|l| l.ends_with(".whl")).unwrap().trim().to_string();
     let name = Path::new(&wheel).file_name().unwrap().to_string_lossy().into_owned();

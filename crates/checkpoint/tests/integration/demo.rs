@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use checkpoint_model::result::{RunReport, Status};
 
-mod compose_support;
+use crate::compose_support;
 use compose_support::{assert_nothing_left, repo, tool, under_both_tools};
 
 fn images_env() -> Vec<(String, String)> {

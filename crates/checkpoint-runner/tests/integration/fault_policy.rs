@@ -3,7 +3,7 @@
 //! broken service is restored whatever happens meanwhile — a timeout, a failed `during`
 //! check, Ctrl-C. The target here scripts the engine's answers (a hung `docker stop`, a
 //! cancel while the fault is in place) and records what the engine asked of it; the real
-//! faults run against Docker in `crates/checkpoint/tests/demo.rs`.
+//! faults run against Docker in `crates/checkpoint/tests/integration/demo.rs`.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -16,7 +16,7 @@ use checkpoint_runner::engine::CancelReason;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-mod support;
+use crate::support;
 
 fn pg() -> String {
     std::env::var("CHECKPOINT_TEST_PG")

@@ -20,7 +20,7 @@ use checkpoint_model::result::{CheckResult, GateResult, Status};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-mod support;
+use crate::support;
 
 #[derive(Default)]
 struct Counts {

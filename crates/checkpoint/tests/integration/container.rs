@@ -12,7 +12,7 @@ use std::process::Command;
 
 use checkpoint_model::result::Verdict;
 
-mod compose_support;
+use crate::compose_support;
 use compose_support::{assert_nothing_left, repo};
 
 /// An unprivileged user of no name, as `--user "$(id -u):$(id -g)"` gives on a laptop.

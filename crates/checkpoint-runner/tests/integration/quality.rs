@@ -16,7 +16,7 @@ use checkpoint_model::result::{GateResult, Status};
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
-mod support;
+use crate::support;
 
 fn pg() -> String {
     std::env::var("CHECKPOINT_TEST_PG")

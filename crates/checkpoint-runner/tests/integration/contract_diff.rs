@@ -9,7 +9,7 @@ use axum::routing::get;
 use checkpoint_model::result::{GateResult, Status};
 use serde_json::{Value, json};
 
-mod support;
+use crate::support;
 
 /// The committed contract: one item resource.
 fn contract(created_at: bool) -> Value {

@@ -3,8 +3,6 @@
 //! and run by the engine against an external target (no Docker); in-process
 //! HTTP servers on loopback, and a port nobody listens on.
 
-#![allow(dead_code, reason = "each test binary uses its own part of these helpers")]
-
 use std::sync::Arc;
 
 use checkpoint_model::load::{LoadOptions, load_checkpoints};
