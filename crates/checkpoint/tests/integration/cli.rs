@@ -3,18 +3,10 @@
 //! axum), and the Postgres and Redis started by `scripts/test-services.sh`.
 
 use std::path::Path;
-use std::process::Output;
 
-use assert_cmd::Command;
+use crate::support;
+use crate::support::{checkpoint, text};
 use serde_json::json;
-
-fn checkpoint() -> Command {
-    let mut c = Command::cargo_bin("checkpoint").expect("binary");
-    c.env_remove("CHECKPOINT_DIR").env("NO_COLOR", "1").env("CI", "true");
-    // On a GitHub runner: keep these runs out of the CI step's own summary and annotations.
-    c.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_STEP_SUMMARY");
-    c
-}
 
 fn write(dir: &Path, name: &str, text: &str) {
     let p = dir.join("checkpoints").join(name);
@@ -22,48 +14,33 @@ fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(p, text).unwrap();
 }
 
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
 /// A tiny API on a background thread with its own runtime.
 fn server() -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let app = axum::Router::new()
-                .route("/health", axum::routing::get(|| async { axum::Json(json!({"status": "ok"})) }))
-                .route(
-                    "/login",
-                    axum::routing::post(|| async {
-                        axum::Json(json!({"access_token": "canary-token-7f3a9b2c4d", "token_type": "bearer"}))
-                    }),
+    let app = axum::Router::new()
+        .route("/health", axum::routing::get(|| async { axum::Json(json!({"status": "ok"})) }))
+        .route(
+            "/login",
+            axum::routing::post(|| async {
+                axum::Json(json!({"access_token": "canary-token-7f3a9b2c4d", "token_type": "bearer"}))
+            }),
+        )
+        .route(
+            "/session",
+            axum::routing::post(|| async {
+                (
+                    [
+                        ("set-cookie", "refresh_token=canary-cookie-91e2d7; HttpOnly; Path=/"),
+                        ("x-session-token", "canary-header-3b8f40"),
+                    ],
+                    axum::Json(json!({"access_token": "canary-captured-55c1e0", "token_type": "bearer"})),
                 )
-                .route(
-                    "/session",
-                    axum::routing::post(|| async {
-                        (
-                            [
-                                ("set-cookie", "refresh_token=canary-cookie-91e2d7; HttpOnly; Path=/"),
-                                ("x-session-token", "canary-header-3b8f40"),
-                            ],
-                            axum::Json(json!({"access_token": "canary-captured-55c1e0", "token_type": "bearer"})),
-                        )
-                    }),
-                )
-                .route(
-                    "/down",
-                    axum::routing::get(|| async {
-                        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
-                    }),
-                );
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(l.local_addr().unwrap()).unwrap();
-            axum::serve(l, app).await.unwrap();
-        });
-    });
-    format!("http://{}", rx.recv().unwrap())
+            }),
+        )
+        .route(
+            "/down",
+            axum::routing::get(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable") }),
+        );
+    support::serve(app)
 }
 
 #[test]

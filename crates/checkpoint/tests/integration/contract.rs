@@ -7,15 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
+use crate::support;
+use crate::support::{checkpoint, stderr, stdout};
 use serde_json::Value;
-
-fn checkpoint() -> Command {
-    let mut c = Command::cargo_bin("checkpoint").expect("binary");
-    c.env_remove("CHECKPOINT_DIR").env("NO_COLOR", "1").env("CI", "true");
-    c.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_STEP_SUMMARY");
-    c
-}
 
 fn corpus(case: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../checkpoint-contract/tests/diff").join(case)
@@ -23,14 +17,6 @@ fn corpus(case: &str) -> PathBuf {
 
 fn diff(args: &[&str], cwd: &Path) -> Output {
     checkpoint().current_dir(cwd).args(["contract", "diff"]).args(args).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]
@@ -192,33 +178,24 @@ fn a_broken_ref_is_reported_with_the_file_that_names_it() {
 
 /// A spec split over two documents, and the same one behind a token.
 fn server() -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let root = std::fs::read_to_string(corpus("ref-across-files").join("new.yaml")).unwrap();
-            let paths = std::fs::read_to_string(corpus("ref-across-files").join("common/new-paths.yaml")).unwrap();
-            let schemas = std::fs::read_to_string(corpus("ref-across-files").join("common/new-schemas.yaml")).unwrap();
-            let private = root.clone();
-            let app = axum::Router::new()
-                .route("/api/openapi.yaml", axum::routing::get(move || async move { root }))
-                .route("/api/common/new-paths.yaml", axum::routing::get(move || async move { paths }))
-                .route("/api/common/new-schemas.yaml", axum::routing::get(move || async move { schemas }))
-                .route(
-                    "/private/openapi.yaml",
-                    axum::routing::get(move |h: axum::http::HeaderMap| async move {
-                        match h.get("x-api-key").and_then(|v| v.to_str().ok()) {
-                            Some("k-123") => Ok(private),
-                            _ => Err(axum::http::StatusCode::FORBIDDEN),
-                        }
-                    }),
-                );
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(l.local_addr().unwrap()).unwrap();
-            axum::serve(l, app).await.unwrap();
-        });
-    });
-    format!("http://{}", rx.recv().unwrap())
+    let root = std::fs::read_to_string(corpus("ref-across-files").join("new.yaml")).unwrap();
+    let paths = std::fs::read_to_string(corpus("ref-across-files").join("common/new-paths.yaml")).unwrap();
+    let schemas = std::fs::read_to_string(corpus("ref-across-files").join("common/new-schemas.yaml")).unwrap();
+    let private = root.clone();
+    let app = axum::Router::new()
+        .route("/api/openapi.yaml", axum::routing::get(move || async move { root }))
+        .route("/api/common/new-paths.yaml", axum::routing::get(move || async move { paths }))
+        .route("/api/common/new-schemas.yaml", axum::routing::get(move || async move { schemas }))
+        .route(
+            "/private/openapi.yaml",
+            axum::routing::get(move |h: axum::http::HeaderMap| async move {
+                match h.get("x-api-key").and_then(|v| v.to_str().ok()) {
+                    Some("k-123") => Ok(private),
+                    _ => Err(axum::http::StatusCode::FORBIDDEN),
+                }
+            }),
+        );
+    support::serve(app)
 }
 
 #[test]

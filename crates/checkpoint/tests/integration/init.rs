@@ -4,11 +4,12 @@
 //! `fixtures/images/build.sh` builds (`scripts/test.sh` does).
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use checkpoint_model::result::{Status, Verdict};
 
 use crate::compose_support;
+use crate::support::text;
 use compose_support::{assert_nothing_left, repo, under_both_tools};
 
 under_both_tools!(
@@ -18,10 +19,6 @@ under_both_tools!(
 
 fn bin(cwd: &Path) -> Command {
     compose_support::checkpoint(cwd, &compose_support::images_env("images.env", "fixtures/images/build.sh"))
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 fn init_on_the_demo_stack_writes_a_checkpoint_that_runs_green() {

@@ -13,57 +13,40 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use assert_cmd::Command;
+use crate::support;
+use crate::support::checkpoint;
 use serde_json::Value;
-
-fn checkpoint() -> Command {
-    let mut c = Command::cargo_bin("checkpoint").expect("binary");
-    c.env_remove("CHECKPOINT_DIR").env("NO_COLOR", "1").env("CI", "true");
-    c.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_STEP_SUMMARY");
-    c
-}
 
 /// `/health` answers 200, `/down` 503, `/slow` after 3 s, `/flaky` 503 twice then 200.
 fn server() -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let calls = Arc::new(AtomicU32::new(0));
-            let app = axum::Router::new()
-                .route("/health", axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
-                .route(
-                    "/down",
-                    axum::routing::get(|| async {
-                        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
-                    }),
-                )
-                .route(
-                    "/slow",
-                    axum::routing::get(|| async {
-                        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-                        "late"
-                    }),
-                )
-                .route(
-                    "/flaky",
-                    axum::routing::get(move || {
-                        let calls = calls.clone();
-                        async move {
-                            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
-                                (axum::http::StatusCode::SERVICE_UNAVAILABLE, "warming up")
-                            } else {
-                                (axum::http::StatusCode::OK, "ready")
-                            }
-                        }
-                    }),
-                );
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(l.local_addr().unwrap()).unwrap();
-            axum::serve(l, app).await.unwrap();
-        });
-    });
-    format!("http://{}", rx.recv().unwrap())
+    let calls = Arc::new(AtomicU32::new(0));
+    let app = axum::Router::new()
+        .route("/health", axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/down",
+            axum::routing::get(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable") }),
+        )
+        .route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/flaky",
+            axum::routing::get(move || {
+                let calls = calls.clone();
+                async move {
+                    if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "warming up")
+                    } else {
+                        (axum::http::StatusCode::OK, "ready")
+                    }
+                }
+            }),
+        );
+    support::serve(app)
 }
 
 fn healthy_yaml(api: &str) -> String {

@@ -4,6 +4,7 @@
 //! `tests/<name>.rs`; the Docker ones share `compose_support`.
 
 mod compose_support;
+mod support;
 
 mod architecture;
 mod cli;

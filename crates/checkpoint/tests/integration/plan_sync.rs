@@ -8,19 +8,13 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::Output;
 
+use crate::support::{self, stderr, stdout};
 use assert_cmd::Command;
 
 fn checkpoint(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("checkpoint").expect("binary");
-    c.env_remove("CHECKPOINT_DIR").env("NO_COLOR", "1").env("CI", "true").current_dir(dir);
+    let mut c = support::checkpoint();
+    c.current_dir(dir);
     c
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 const PLAN: &str = "# Host plan\r\n\r\n## Checkpoint 1\r\n\r\n- [ ] Host tools present\r\n- [x] Config renders  \r\n- [ ] Feature flag off\r\n\r\n```md\r\n- [ ] Host tools present\r\n```\r\n";

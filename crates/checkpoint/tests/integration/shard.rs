@@ -6,51 +6,26 @@
 use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
+use crate::support;
+use crate::support::{checkpoint, text};
 use checkpoint_model::result::{RunReport, Status, Verdict};
 use serde_json::json;
-
-fn checkpoint() -> Command {
-    let mut c = Command::cargo_bin("checkpoint").expect("binary");
-    c.env_remove("CHECKPOINT_DIR").env("NO_COLOR", "1").env("CI", "true");
-    c
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
 
 /// An API with a login that hands out a token, an endpoint that wants it, and
 /// one that is down.
 fn server() -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let app = axum::Router::new()
-                .route("/health", axum::routing::get(|| async { axum::Json(json!({"status": "ok"})) }))
-                .route("/login", axum::routing::post(|| async { axum::Json(json!({"token": "shard-token-1"})) }))
-                .route(
-                    "/me",
-                    axum::routing::get(|h: axum::http::HeaderMap| async move {
-                        let ok = h.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer shard-token-1");
-                        if ok {
-                            (axum::http::StatusCode::OK, "me")
-                        } else {
-                            (axum::http::StatusCode::UNAUTHORIZED, "no token")
-                        }
-                    }),
-                )
-                .route(
-                    "/down",
-                    axum::routing::get(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "maintenance") }),
-                );
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(l.local_addr().unwrap()).unwrap();
-            axum::serve(l, app).await.unwrap();
-        });
-    });
-    format!("http://{}", rx.recv().unwrap())
+    let app = axum::Router::new()
+        .route("/health", axum::routing::get(|| async { axum::Json(json!({"status": "ok"})) }))
+        .route("/login", axum::routing::post(|| async { axum::Json(json!({"token": "shard-token-1"})) }))
+        .route(
+            "/me",
+            axum::routing::get(|h: axum::http::HeaderMap| async move {
+                let ok = h.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer shard-token-1");
+                if ok { (axum::http::StatusCode::OK, "me") } else { (axum::http::StatusCode::UNAUTHORIZED, "no token") }
+            }),
+        )
+        .route("/down", axum::routing::get(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "maintenance") }));
+    support::serve(app)
 }
 
 /// Checkpoint 0 (3 gates) included by checkpoint 1 (10 gates): 13 gates, needs

@@ -7,20 +7,15 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command as Std, Output, Stdio};
+use std::process::{Child, Command as Std, Stdio};
 
+use crate::support::{self, text};
 use assert_cmd::Command;
 
 fn checkpoint() -> Command {
-    let mut c = Command::cargo_bin("checkpoint").expect("binary");
-    c.env_remove("CHECKPOINT_DIR").env("NO_COLOR", "1").env("CI", "true");
-    c.env_remove("GITHUB_ACTIONS").env_remove("GITHUB_STEP_SUMMARY");
+    let mut c = support::checkpoint();
     c.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR");
     c
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
