@@ -97,9 +97,20 @@ fn stack_suite(r: &RunReport) -> Option<(String, usize, usize)> {
     // the run spent too. Before the first gate and after the last one.
     let (before, after) =
         span.map_or((None, None), |(first, last)| (Some(first), Some((r.duration_ms - last).max(0.0))));
+    // The stack's testcases carry the run's time spent outside any check, so
+    // that a reader's sum is the run's: gates run at once, so their checks'
+    // times overlap and add up to more than the gates took. The measured
+    // figures are in each testcase's text.
+    let shares = stack_shares(r, before.or(s.not_ready.as_ref().map(|n| n.elapsed_ms)).unwrap_or(0.0), after);
+    let (before_t, after_t) = shares;
     if let (Some(before), None) = (before, &s.not_ready) {
         tests += 1;
-        let mut details = String::from("everything before the first gate started");
+        let mut details = format!(
+            "everything before the first gate started: {} (the time given here is a share of the {} of the run's {} spent outside any check, so that summed testcase times are the run's)",
+            human(before),
+            human(before_t + after_t.unwrap_or(0.0)),
+            human(r.duration_ms)
+        );
         if let Some(up) = s.up_ms {
             let _ = write!(
                 details,
@@ -130,14 +141,14 @@ ready in: {}",
         let _ = write!(
             body,
             "    <testcase name=\"stack up and ready\" classname=\"stack\" time=\"{}\">\n      <system-out>{}</system-out>\n    </testcase>\n",
-            secs(before),
+            secs(before_t),
             text(&details)
         );
     }
     if let Some(nr) = &s.not_ready {
         tests += 1;
         failures += 1;
-        let mut details = format!("{}\n", nr.reason);
+        let mut details = format!("not ready: {}\n", nr.reason);
         for d in &nr.services {
             let _ = write!(details, "\n{}: {}\n", d.service, d.state);
             for h in &d.health_checks {
@@ -150,7 +161,7 @@ ready in: {}",
         let _ = write!(
             body,
             "    <testcase name=\"stack ready\" classname=\"stack\" time=\"{}\">\n      <failure message=\"{}\" type=\"not_ready\">{}</failure>\n    </testcase>\n",
-            secs(before.unwrap_or(nr.elapsed_ms)),
+            secs(before_t),
             attr(&one_line(&format!("not ready: {}", nr.reason), MESSAGE_MAX)),
             text(&details)
         );
@@ -168,13 +179,13 @@ ready in: {}",
         let _ = writeln!(body, "      <system-err>{}</system-err>", text(&details));
         body.push_str("    </testcase>\n");
     }
-    if let Some(after) = after {
+    if let (Some(after), Some(after_t)) = (after, after_t) {
         tests += 1;
         let _ = write!(
             body,
             "    <testcase name=\"stack down and reports\" classname=\"stack\" time=\"{}\">\n      <system-out>{}</system-out>\n    </testcase>\n",
-            secs(after),
-            text("after the last gate: service logs saved, the stack torn down")
+            secs(after_t),
+            text(&format!("after the last gate: service logs saved, the stack torn down: {}", human(after)))
         );
     }
     let mut xml = String::new();
@@ -182,15 +193,28 @@ ready in: {}",
         xml,
         "  <testsuite name=\"stack: {}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{}\" timestamp=\"{}\">",
         attr(&s.project),
-        secs(match (before, after) {
-            (Some(b), Some(a)) => b + a,
-            _ => s.not_ready.as_ref().map_or(s.ready_ms.unwrap_or(0.0), |n| n.elapsed_ms),
-        }),
+        secs(before_t + after_t.unwrap_or(0.0)),
         attr(&r.started_at)
     );
     xml.push_str(&body);
     xml.push_str("  </testsuite>\n");
     Some((xml, tests, failures))
+}
+
+/// The times the stack's testcases carry, `(before the first gate, after
+/// the last)`: the run's time outside any check — its duration less every
+/// check testcase's time as written — shared in proportion to what was
+/// measured before and after the gates (`after` is None without gates).
+fn stack_shares(r: &RunReport, before: f64, after: Option<f64>) -> (f64, Option<f64>) {
+    let written = |ms: f64| secs(ms).parse::<f64>().unwrap_or(0.0) * 1000.0;
+    let checks: f64 = r.gates.iter().flat_map(cases).map(|c| written(c.duration_ms)).sum();
+    let outside = (r.duration_ms - checks).max(0.0);
+    let measured = before + after.unwrap_or(0.0);
+    if measured <= 0.0 {
+        return (outside, after.map(|_| 0.0));
+    }
+    let b = outside * before / measured;
+    (b, after.map(|_| outside - b))
 }
 
 /// The testcases of a gate: one per check, or one per case of a check that

@@ -459,6 +459,9 @@ struct AttemptOutcome {
     metrics: Option<Value>,
     cases: Vec<CaseResult>,
     duration: Duration,
+    /// The service a failure is about, when the kind can tell (the first
+    /// service a `compose` check found wrong): its log tail is attached.
+    service: Option<String>,
 }
 
 /// Runs one gate's checks; cheap to clone into a task.
@@ -565,7 +568,7 @@ impl GateRunner {
                     () = self.ctx.cancel.cancelled(), if !is_fault => AttemptOutcome {
                         status: Status::Cancelled,
                         message: Some(self.ctx.cancel_reason.get().map_or_else(|| "interrupted".into(), CancelReason::message)),
-                        evidence: None, captured: Vec::new(), metrics: None, cases: Vec::new(), duration: Duration::ZERO,
+                        evidence: None, captured: Vec::new(), metrics: None, cases: Vec::new(), duration: Duration::ZERO, service: None,
                     },
                     o = self.attempt_with_timeout(gate, check, captures) => o,
                 };
@@ -607,7 +610,13 @@ impl GateRunner {
                     )
                 });
             }
-            let mut service = check.service.clone();
+            // The service whose log tail explains a failure: the one the kind
+            // named, else the check's own (`service:`, or behind its endpoint,
+            // variables followed: `${API}` → `${service.api.8000}`).
+            let mut service = last.service.clone().or_else(|| check.service.clone());
+            if service.is_none() && last.status.is_failure() {
+                service = self.services_of(check).into_iter().next();
+            }
             if last.status.is_failure()
                 && let Some(cause) = self.cause(check).await
             {
@@ -679,6 +688,7 @@ impl GateRunner {
                 metrics: None,
                 cases: Vec::new(),
                 duration: started.elapsed(),
+                service: None,
             },
         }
     }
@@ -815,10 +825,12 @@ impl GateRunner {
                     metrics: obs.metrics.clone(),
                     cases: obs.cases.clone(),
                     duration: Duration::ZERO,
+                    service: None,
                 },
                 Err(msg) => {
                     let mut o = outcome(Status::Failed, msg, evidence);
                     o.cases = obs.cases.clone();
+                    o.service = obs.service.clone();
                     o
                 }
             },
@@ -832,6 +844,7 @@ impl GateRunner {
                 let mut o = outcome(if unjudged { Status::Errored } else { Status::Failed }, first, Some(ev));
                 o.metrics = obs.metrics.clone();
                 o.cases = obs.cases.clone();
+                o.service = obs.service.clone();
                 o
             }
         }
@@ -1093,6 +1106,7 @@ fn outcome(status: Status, message: String, evidence: Option<String>) -> Attempt
         metrics: None,
         cases: Vec::new(),
         duration: Duration::ZERO,
+        service: None,
     }
 }
 

@@ -37,6 +37,9 @@ pub struct Observation {
     pub notes: Map<String, Value>,
     /// Parts that report on their own (the operations of an `openapi` check).
     pub cases: Vec<checkpoint_model::result::CaseResult>,
+    /// The service a failed observation is about, when the kind knows (a
+    /// `compose` check: the first service it found wrong).
+    pub service: Option<String>,
 }
 
 impl Observation {

@@ -34,6 +34,7 @@ impl CheckKind for Compose {
             document: Some(j.document),
             evidence: j.evidence,
             problems: j.problems,
+            service: j.failing.into_iter().next(),
             ..Observation::default()
         }
         .duration(started.elapsed()))

@@ -54,6 +54,8 @@ struct Outcome {
     code: Option<i32>,
     report: RunReport,
     console: String,
+    /// Where the reports are.
+    out: PathBuf,
 }
 
 fn run(args: &[&str], project: &str) -> Outcome {
@@ -64,7 +66,7 @@ fn run(args: &[&str], project: &str) -> Outcome {
         std::fs::read_to_string(out_dir.join("results.json")).unwrap_or_else(|_| panic!("no results.json\n{console}"));
     let report = checkpoint_report::read_json(&json).unwrap();
     assert_nothing_left(project);
-    Outcome { code: out.status.code(), report, console }
+    Outcome { code: out.status.code(), report, console, out: out_dir }
 }
 
 fn ids(r: &RunReport, f: impl Fn(Status) -> bool) -> BTreeSet<String> {
@@ -140,6 +142,41 @@ fn variant(name: &str) {
     assert_eq!(ids(&o.report, Status::is_failure), set(red), "red gates of {name}\n{}", o.console);
     assert_eq!(ids(&o.report, |s| s == Status::Skipped), set(skipped), "skipped gates of {name}\n{}", o.console);
     assert!(reason(&o.report, gate).contains(text), "{name}: reason of `{gate}` is `{}`", reason(&o.report, gate));
+    junit_as_readers_show_it(&o);
+}
+
+/// The broken run's junit.xml as junitparser reads it (and GitLab shows it,
+/// the element's text rather than `message`): every red testcase's text
+/// starts with its one-line reason and carries the service's log tail and,
+/// for a check, where it is written; the testcases' times add up to the run's.
+fn junit_as_readers_show_it(o: &Outcome) {
+    let Some(bin) = crate::junit_readers::tools() else { return };
+    let read = crate::junit_readers::junitparser(&bin, &o.out.join("junit.xml"));
+    let mut red = 0;
+    for c in read["cases"].as_array().unwrap() {
+        for r in c["results"].as_array().unwrap().iter().filter(|r| r["tag"] == "failure" || r["tag"] == "error") {
+            red += 1;
+            let (message, text) = (r["message"].as_str().unwrap(), r["text"].as_str().unwrap_or(""));
+            let first = text.lines().next().unwrap_or("");
+            let shown = message.split(" (after").next().unwrap();
+            assert!(
+                first.starts_with(shown) || (message.starts_with(first) && !first.is_empty()),
+                "{}: the text starts with the reason: {first:?} vs {message:?}",
+                c["name"]
+            );
+            assert!(text.contains("--- last log lines of service `"), "{}: the service's log tail\n{text}", c["name"]);
+            if !c["suite"].as_str().unwrap().starts_with("stack: ") {
+                assert!(text.contains("\nat checkpoints/"), "{}: where it is written\n{text}", c["name"]);
+            }
+        }
+    }
+    assert!(red > 0, "a broken run has red testcases: {read}");
+    let sum: f64 = read["cases"].as_array().unwrap().iter().map(|c| c["time"].as_f64().unwrap_or(0.0)).sum();
+    assert!(
+        (sum * 1000.0 - o.report.duration_ms).abs() < 100.0,
+        "summed testcase times {sum}s, the run took {}ms",
+        o.report.duration_ms
+    );
 }
 
 fn demo_variant_db_down() {

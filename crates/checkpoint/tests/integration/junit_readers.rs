@@ -156,7 +156,7 @@ fn run(dir: &Path, yaml: &str) -> PathBuf {
 }
 
 /// The venv scripts/provision.sh makes, or None (a note) outside CI.
-fn tools() -> Option<PathBuf> {
+pub(crate) fn tools() -> Option<PathBuf> {
     let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/tools/junit/bin");
     if bin.join("junit2html").is_file() && bin.join("python").exists() {
         return Some(bin);
@@ -190,7 +190,7 @@ for s in x:
 print(json.dumps({"tests": x.tests, "failures": x.failures, "errors": x.errors, "skipped": x.skipped, "cases": cases}))
 "#;
 
-fn junitparser(bin: &Path, xml: &Path) -> Value {
+pub(crate) fn junitparser(bin: &Path, xml: &Path) -> Value {
     let out = std::process::Command::new(bin.join("python")).args(["-c", READ]).arg(xml).output().unwrap();
     assert!(out.status.success(), "junitparser: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
