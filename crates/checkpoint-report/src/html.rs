@@ -138,7 +138,7 @@ fn summary(o: &mut String, r: &RunReport) {
     if let Some(nr) = r.stack.as_ref().and_then(|s| s.not_ready.as_ref()) {
         let _ = writeln!(
             o,
-            "<p class=\"note\"><b>The stack was not ready</b> (gave up after {}): {}. The gates ran anyway.</p>",
+            "<p class=\"note\"><b>The stack was not ready</b> (gave up {} into the readiness wait): {}. The gates ran anyway.</p>",
             esc(&human(nr.elapsed_ms)),
             esc(&one_line(&nr.reason, 500))
         );
@@ -305,6 +305,23 @@ fn placed(r: &RunReport) -> (Vec<Row>, Vec<(f64, f64, String)>, bool) {
             rows.push(Row { label: format!("  {}", c.name), class: "check", bars: check_bars(c, start) });
         }
         cursor = cursor.max(gate_start + g.duration_ms);
+    }
+    // After the last gate: the service logs saved and the stack torn down —
+    // often seconds, and part of the run's time too.
+    if r.stack.is_some() && !approximate && r.duration_ms - cursor >= 1.0 {
+        let len = r.duration_ms - cursor;
+        rows.push(Row {
+            label: "logs saved, stack down".into(),
+            class: "stack",
+            bars: vec![Bar {
+                start: cursor,
+                len,
+                fill: STACK_UP,
+                class: "bar-stack bar-down".into(),
+                tip: format!("after the last gate: service logs saved, the stack torn down: {}", human(len)),
+                marker: false,
+            }],
+        });
     }
     (rows, faults, approximate)
 }

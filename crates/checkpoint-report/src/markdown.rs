@@ -49,7 +49,7 @@ pub fn markdown_with(r: &RunReport, baseline: Option<&RunReport>, slower: &Slowe
     if let Some(nr) = r.stack.as_ref().and_then(|s| s.not_ready.as_ref()) {
         let _ = writeln!(
             o,
-            "> ⚠️ **The stack was not ready** (gave up after {}): {}. The gates ran anyway; see [Stack](#stack).\n",
+            "> ⚠️ **The stack was not ready** (gave up {} into the readiness wait): {}. The gates ran anyway; see [Stack](#stack).\n",
             human(nr.elapsed_ms),
             one_line(&nr.reason, 500)
         );

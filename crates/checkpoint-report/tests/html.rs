@@ -330,6 +330,18 @@ fn old_results_without_start_times_render_a_sequential_timeline() {
     let html = checkpoint_report::html(&r);
     assert!(html.contains("gates are drawn one after another"));
     assert_eq!(html.matches("class=\"bar bar-gate").count(), 5);
+    // When the gates ended is a guess then: no teardown bar after them.
+    assert!(!html.contains("bar-down"));
+}
+
+/// The time after the last gate (logs saved, the stack torn down) is a bar
+/// of its own, to the run's end.
+#[test]
+fn the_timeline_ends_with_the_teardown() {
+    let r = healthy();
+    let html = checkpoint_report::html(&r);
+    assert_eq!(html.matches("class=\"bar bar-stack bar-down\"").count(), 1, "{html}");
+    assert!(html.contains(">logs saved, stack down<"), "{html}");
 }
 
 fn strip(v: &mut serde_json::Value, keys: &[&str]) {
@@ -472,6 +484,7 @@ fn chromium_renders_the_healthy_report_with_its_timeline() {
     assert_eq!(dom.matches("class=\"bar bar-check bar-attempt status-failed\"").count(), 2);
     assert_eq!(dom.matches("class=\"fault-window\"").count(), 1);
     assert_eq!(dom.matches("class=\"bar-service-ready\"").count(), 3);
+    assert_eq!(dom.matches("class=\"bar bar-stack bar-down\"").count(), 1);
     assert!(dom.contains("<th>p95</th>") && dom.contains("24.0ms"), "latency percentiles");
 }
 

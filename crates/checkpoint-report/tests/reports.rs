@@ -540,7 +540,7 @@ fn not_ready_and_incidents_reach_every_report() {
     }];
     let md = checkpoint_report::markdown(&r, None);
     let head: String = md.lines().take(12).collect::<Vec<_>>().join("\n");
-    assert!(head.contains("**The stack was not ready** (gave up after "), "{head}");
+    assert!(head.contains("**The stack was not ready** (gave up "), "{head}");
     assert!(head.contains("not ready after 180s: waiting for api (starting)"), "{head}");
     assert!(head.contains("`worker` exited with code 1 5.2s after the stack was ready"), "{head}");
     assert!(md.contains("could not translate host name"), "the pending service's log tail is in the Markdown");
