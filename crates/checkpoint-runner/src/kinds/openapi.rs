@@ -116,7 +116,12 @@ impl CheckKind for Openapi {
         .duration(started.elapsed());
         obs.defaults.push(("violations", Matcher::equals(Value::from(0))));
         if let Some(first) = failed.first() {
-            let more = if failed.len() > 1 { format!(" (and {} more)", failed.len() - 1) } else { String::new() };
+            // Not a second "(and N more)" after the operation's own.
+            let more = match failed.len() {
+                1 => String::new(),
+                2 => "; 1 more operation broke it".to_string(),
+                n => format!("; {} more operations broke it", n - 1),
+            };
             obs.notes.insert(
                 "violations".into(),
                 Value::from(format!("{}: {}{more}", first.name, first.message.clone().unwrap_or_default())),
@@ -320,7 +325,11 @@ async fn call(
         return done(Status::Passed, accepted, evidence, entry);
     }
     let _ = writeln!(evidence, "problems:\n- {}", problems.join("\n- "));
-    let more = if problems.len() > 1 { format!(" (and {} more)", problems.len() - 1) } else { String::new() };
+    let more = match problems.len() {
+        1 => String::new(),
+        2 => " (and 1 more problem)".to_string(),
+        n => format!(" (and {} more problems)", n - 1),
+    };
     done(Status::Failed, Some(format!("{status}: {}{more}", problems[0])), evidence, entry)
 }
 

@@ -166,15 +166,15 @@ gates:
         [
             (
                 "GET /products (list_products_products_get)".to_string(),
-                "200: body /items/0/price: \"9.50\" is not of type \"number\" (type at #/components/schemas/Product/properties/price/type) (and 1 more)".to_string()
+                "200: body /items/0/price: \"9.50\" is not of type \"number\" (type at #/components/schemas/Product/properties/price/type) (and 1 more problem)".to_string()
             ),
             (
                 "POST /products (create_product_products_post)".to_string(),
-                "201: body /price: \"9.50\" is not of type \"number\" (type at #/components/schemas/Product/properties/price/type) (and 1 more)".to_string()
+                "201: body /price: \"9.50\" is not of type \"number\" (type at #/components/schemas/Product/properties/price/type) (and 1 more problem)".to_string()
             ),
             (
                 "GET /products/{product_id} (get_product_products__product_id__get)".to_string(),
-                "200: body /price: \"9.50\" is not of type \"number\" (type at #/components/schemas/Product/properties/price/type) (and 1 more)".to_string()
+                "200: body /price: \"9.50\" is not of type \"number\" (type at #/components/schemas/Product/properties/price/type) (and 1 more problem)".to_string()
             ),
         ]
     );
@@ -185,6 +185,7 @@ gates:
         ),
         "{message}"
     );
+    assert!(message.ends_with("(and 1 more problem); 2 more operations broke it"), "one count each: {message}");
     let evidence = c.cases[0].evidence.as_deref().unwrap();
     assert!(evidence.contains(&format!("GET {api}/products")), "{evidence}");
     assert!(
