@@ -48,7 +48,7 @@ pub fn evaluate(
         }
         let actual = actual(obs, field, None);
         if let Err(msg) = m.check(actual.as_ref()) {
-            failures.push(format!("{field}: {msg}"));
+            failures.push(format!("{field}: {msg}{}", field_note(obs, field)));
         }
     }
     match failures.first() {

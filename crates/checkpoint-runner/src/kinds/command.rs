@@ -119,6 +119,16 @@ impl Drop for ProcessGroup {
     }
 }
 
+/// The last non-blank line of a program's output, at most 160 characters.
+fn last_line(text: &str) -> Option<String> {
+    let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
+    let mut short: String = line.chars().take(160).collect();
+    if short.len() < line.len() {
+        short.push('…');
+    }
+    Some(short)
+}
+
 /// Shared with `exec`: the fields and evidence of a finished process.
 pub fn process_observation(shown: &str, code: i64, stdout: String, stderr: String, elapsed: Duration) -> Observation {
     let mut evidence = format!("$ {shown}\n→ exit code {code}\n");
@@ -129,9 +139,15 @@ pub fn process_observation(shown: &str, code: i64, stdout: String, stderr: Strin
         evidence.push_str(&format!("--- stderr\n{}\n", excerpt(stderr.trim_end(), 4096)));
     }
     let document = serde_json::from_str::<Value>(&stdout).ok();
-    Observation { document, evidence, ..Observation::default() }
-        .field("exit_code", code)
-        .field("stdout", stdout)
-        .field("stderr", stderr)
-        .duration(elapsed)
+    let mut obs = Observation { document, evidence, ..Observation::default() };
+    // A failed exit names what the program said last, so the one-line reason
+    // reads `exit_code: expected 0, got 2 — stderr: alembic: can't locate revision`.
+    if code != 0
+        && let Some(said) = last_line(&stderr)
+            .map(|l| format!("stderr: {l}"))
+            .or_else(|| last_line(&stdout).map(|l| format!("stdout: {l}")))
+    {
+        obs.notes.insert("exit_code".into(), Value::from(said));
+    }
+    obs.field("exit_code", code).field("stdout", stdout).field("stderr", stderr).duration(elapsed)
 }

@@ -329,6 +329,16 @@ gates:
     checks:
       - name: false
         command: { argv: ["false"] }
+  - id: said
+    title: A failed exit says what the program said last
+    checks:
+      - name: migrate
+        command: { shell: "echo 'running upgrade'; echo 'ERROR: cannot locate revision abc123' >&2; echo >&2; exit 2" }
+  - id: said-stdout
+    title: Or on stdout when stderr is empty
+    checks:
+      - name: quiet on stderr
+        command: { shell: "echo 'only stdout'; exit 3" }
   - id: missing
     title: A missing program is named
     checks:
@@ -338,6 +348,14 @@ gates:
     let run = run_yaml(yaml, &[], CancellationToken::new()).await;
     assert_eq!(run.gate("cmd").status, Status::Passed, "{:#?}", run.gate("cmd"));
     assert_eq!(run.gate("exit1").reason.as_deref(), Some("false: exit_code: expected 0, got 1"));
+    assert_eq!(
+        run.gate("said").checks[0].message.as_deref(),
+        Some("exit_code: expected 0, got 2 — stderr: ERROR: cannot locate revision abc123")
+    );
+    assert_eq!(
+        run.gate("said-stdout").checks[0].message.as_deref(),
+        Some("exit_code: expected 0, got 3 — stdout: only stdout")
+    );
     assert!(run.gate("missing").reason.as_deref().unwrap().contains("cannot start `definitely-not-a-program-xyz`"));
 }
 
