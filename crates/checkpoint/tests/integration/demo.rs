@@ -152,6 +152,16 @@ fn variant(name: &str) {
 fn junit_as_readers_show_it(o: &Outcome) {
     let Some(bin) = crate::junit_readers::tools() else { return };
     let read = crate::junit_readers::junitparser(&bin, &o.out.join("junit.xml"));
+    // junit2html's page, its markup stripped and unescaped: what a person reads there.
+    let page = crate::junit_readers::junit2html(&bin, &o.out.join("junit.xml"));
+    let page = page.split('<').map(|part| part.split_once('>').map_or(part, |(_, t)| t)).collect::<String>();
+    let page = page
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
     let mut red = 0;
     for c in read["cases"].as_array().unwrap() {
         for r in c["results"].as_array().unwrap().iter().filter(|r| r["tag"] == "failure" || r["tag"] == "error") {
@@ -167,7 +177,10 @@ fn junit_as_readers_show_it(o: &Outcome) {
             assert!(text.contains("--- last log lines of service `"), "{}: the service's log tail\n{text}", c["name"]);
             if !c["suite"].as_str().unwrap().starts_with("stack: ") {
                 assert!(text.contains("\nat checkpoints/"), "{}: where it is written\n{text}", c["name"]);
+                let at = text.lines().rev().find(|l| l.starts_with("at checkpoints/")).unwrap();
+                assert!(page.contains(at), "{}: junit2html shows {at}", c["name"]);
             }
+            assert!(page.contains(first), "{}: junit2html shows the reason {first:?}", c["name"]);
         }
     }
     assert!(red > 0, "a broken run has red testcases: {read}");

@@ -196,7 +196,7 @@ pub(crate) fn junitparser(bin: &Path, xml: &Path) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn junit2html(bin: &Path, xml: &Path) -> String {
+pub(crate) fn junit2html(bin: &Path, xml: &Path) -> String {
     let html = xml.with_extension("junit2html.html");
     let out = std::process::Command::new(bin.join("junit2html")).arg(xml).arg(&html).output().unwrap();
     assert!(out.status.success(), "junit2html: {}", String::from_utf8_lossy(&out.stderr));
