@@ -203,6 +203,28 @@ pub struct CheckResult {
     pub cases: Vec<CaseResult>,
 }
 
+impl CheckResult {
+    /// A check that did not run — skipped after an earlier check of its gate,
+    /// or its gate skipped or cancelled — with the reason as its message.
+    pub fn not_run(check: &crate::plan::Check, status: Status, reason: String) -> Self {
+        CheckResult {
+            name: check.name.clone(),
+            kind: check.kind().to_string(),
+            location: check.location.clone(),
+            status,
+            message: Some(reason),
+            evidence: None,
+            attempts: Vec::new(),
+            started_ms: None,
+            duration_ms: 0.0,
+            service: check.service.clone(),
+            logs: None,
+            metrics: None,
+            cases: Vec::new(),
+        }
+    }
+}
+
 /// One part of a check: `GET /items/{id} (getItem)`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct CaseResult {

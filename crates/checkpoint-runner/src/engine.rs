@@ -365,25 +365,7 @@ impl Engine {
 /// A gate that did not run (skipped, cancelled, or the stack never came up):
 /// every check listed with the same status and reason.
 pub fn not_run(gate: &Gate, status: Status, reason: String) -> GateResult {
-    let checks = gate
-        .checks
-        .iter()
-        .map(|c| CheckResult {
-            name: c.name.clone(),
-            kind: c.kind().to_string(),
-            location: c.location.clone(),
-            status,
-            message: Some(reason.clone()),
-            evidence: None,
-            attempts: Vec::new(),
-            started_ms: None,
-            duration_ms: 0.0,
-            service: c.service.clone(),
-            logs: None,
-            metrics: None,
-            cases: Vec::new(),
-        })
-        .collect();
+    let checks = gate.checks.iter().map(|c| CheckResult::not_run(c, status, reason.clone())).collect();
     gate_result(gate, status, Some(reason), 0.0, checks)
 }
 
@@ -495,21 +477,7 @@ impl GateRunner {
         let mut stop: Option<String> = None;
         for check in &gate.checks {
             if let Some(why) = &stop {
-                results.push(CheckResult {
-                    name: check.name.clone(),
-                    kind: check.kind().to_string(),
-                    location: check.location.clone(),
-                    status: Status::Skipped,
-                    message: Some(why.clone()),
-                    evidence: None,
-                    attempts: Vec::new(),
-                    started_ms: None,
-                    duration_ms: 0.0,
-                    service: check.service.clone(),
-                    logs: None,
-                    metrics: None,
-                    cases: Vec::new(),
-                });
+                results.push(CheckResult::not_run(check, Status::Skipped, why.clone()));
                 continue;
             }
             let (r, captured) = self.run_check(&gate.id, check, &captures, None).await;
