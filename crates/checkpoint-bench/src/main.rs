@@ -30,7 +30,7 @@ async fn main() {
             serve(arg(1).parse().unwrap_or_else(|_| usage()), delay).await;
         }
         Some("bare") => {
-            bare(&arg(1), arg(2).parse().unwrap_or_else(|_| usage()), arg(3).parse().unwrap_or_else(|_| usage())).await
+            bare(&arg(1), arg(2).parse().unwrap_or_else(|_| usage()), arg(3).parse().unwrap_or_else(|_| usage())).await;
         }
         Some("gen") => generate(
             &arg(1),

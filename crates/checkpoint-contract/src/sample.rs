@@ -407,7 +407,7 @@ fn emit(h: &Hir, extra: usize, out: &mut String) -> bool {
         HirKind::Class(Class::Unicode(c)) => {
             let ranges = c.ranges();
             let pick = ['a', '0', 'A'].into_iter().find(|ch| ranges.iter().any(|r| r.start() <= *ch && *ch <= r.end()));
-            match pick.or_else(|| ranges.first().map(|r| r.start())) {
+            match pick.or_else(|| ranges.first().map(regex_syntax::hir::ClassUnicodeRange::start)) {
                 Some(ch) => {
                     out.push(ch);
                     true
@@ -494,12 +494,11 @@ fn credentials(
                 }),
                 _ => None,
             };
-            match step {
-                Some(s) => apply.push((name.clone(), s)),
-                None => {
-                    wanted.push(format!("`{name}` ({})", if kind == "http" { &http } else { kind }));
-                    continue 'requirement;
-                }
+            if let Some(s) = step {
+                apply.push((name.clone(), s));
+            } else {
+                wanted.push(format!("`{name}` ({})", if kind == "http" { &http } else { kind }));
+                continue 'requirement;
             }
         }
         for (name, step) in apply {
@@ -527,8 +526,9 @@ mod tests {
     use serde_json::json;
 
     fn contract(schemas: serde_json::Value) -> crate::Contract {
-        let doc = json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {},
-            "components": {"schemas": schemas}});
+        let mut doc = json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {},
+            "components": {}});
+        doc["components"]["schemas"] = schemas;
         crate::from_text(&doc.to_string(), "t.json").unwrap()
     }
 

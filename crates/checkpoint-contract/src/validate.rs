@@ -200,7 +200,7 @@ impl Validator {
     /// `nullable` on an `allOf`) is explained by that branch's own errors.
     fn explain(&self, e: &jsonschema::ValidationError<'_>, out: &mut Vec<Problem>) {
         use jsonschema::error::ValidationErrorKind as K;
-        let plain = branch_types(&self.contract, e.absolute_keyword_location().map(|u| u.as_str()));
+        let plain = branch_types(&self.contract, e.absolute_keyword_location().map(jsonschema::Uri::as_str));
         if let K::AnyOf { context } | K::OneOfNotValid { context } = e.kind()
             && plain.is_none()
         {

@@ -24,7 +24,7 @@ pub(crate) fn port() -> Result<u16> {
 
 /// Where `migrate` looks for `*.sql`; `MIGRATIONS_DIR`, default `/app/migrations`.
 pub(crate) fn migrations_dir() -> PathBuf {
-    std::env::var_os("MIGRATIONS_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/app/migrations"))
+    std::env::var_os("MIGRATIONS_DIR").map_or_else(|| PathBuf::from("/app/migrations"), PathBuf::from)
 }
 
 fn required(name: &str) -> Result<String> {

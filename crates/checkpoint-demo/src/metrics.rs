@@ -38,12 +38,12 @@ struct Histogram {
 
 impl Metrics {
     pub(crate) fn record(&self, method: &str, path: &str, status: u16, elapsed: Duration) {
-        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let mut requests = self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *requests.entry((method.to_owned(), path.to_owned(), status)).or_default() += 1;
         drop(requests);
 
         let seconds = elapsed.as_secs_f64();
-        let mut durations = self.durations.lock().unwrap_or_else(|e| e.into_inner());
+        let mut durations = self.durations.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let histogram = durations.entry((method.to_owned(), path.to_owned())).or_default();
         let slot = BUCKETS.iter().position(|&le| seconds <= le).unwrap_or(BUCKETS.len());
         histogram.counts[slot] += 1;
@@ -55,14 +55,16 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP http_requests_total HTTP requests served, by method, route and status.\n");
         out.push_str("# TYPE http_requests_total counter\n");
-        for ((method, path, status), count) in self.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        for ((method, path, status), count) in
+            self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter()
+        {
             let labels = labels(&[("method", method), ("path", path), ("status", &status.to_string())]);
             let _ = writeln!(out, "http_requests_total{{{labels}}} {count}");
         }
 
         out.push_str("# HELP http_request_duration_seconds HTTP request latency, by method and route.\n");
         out.push_str("# TYPE http_request_duration_seconds histogram\n");
-        for ((method, path), h) in self.durations.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        for ((method, path), h) in self.durations.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
             let labels = labels(&[("method", method), ("path", path)]);
             let mut cumulative = 0;
             for (i, count) in h.counts.iter().enumerate() {

@@ -91,7 +91,7 @@ pub const TOKENS: &[&[u8]] = &[
 /// `seed` with 1 to 6 random edits; `other` may be spliced in.
 pub fn mutate(rng: &mut Rng, seed: &[u8], other: &[u8]) -> Vec<u8> {
     let mut bytes = seed.to_vec();
-    for _ in 0..1 + rng.below(6) {
+    for _ in 0..=rng.below(6) {
         let at = rng.below(bytes.len() + 1);
         match rng.below(8) {
             0 if at < bytes.len() => bytes[at] = (rng.next_u64() & 0xff) as u8,

@@ -9,10 +9,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use checkpoint_fuzz::{Rng, Scratch, contract, files_under, loader_seeds, mutate, root};
 
 fn load_or_panic(scratch: &Scratch, bytes: &[u8], what: &str) {
-    match catch_unwind(AssertUnwindSafe(|| scratch.load(bytes))) {
-        Ok(rendered) => assert!(!rendered.contains('\u{0}'), "{what}: a NUL byte in the rendering"),
-        Err(_) => panic!("the loader panicked on {what}:\n{}", String::from_utf8_lossy(bytes)),
-    }
+    let Ok(rendered) = catch_unwind(AssertUnwindSafe(|| scratch.load(bytes))) else {
+        panic!("the loader panicked on {what}:\n{}", String::from_utf8_lossy(bytes))
+    };
+    assert!(!rendered.contains('\u{0}'), "{what}: a NUL byte in the rendering");
 }
 
 #[test]
@@ -80,12 +80,14 @@ fn deep_nesting_and_long_lines() {
     let scratch = Scratch::new(&root().join("fixtures/checkpoints/valid/every-kind"));
     let deep = format!("checkpoint: 1\ntitle: t\ngates: {}{}\n", "[".repeat(5000), "]".repeat(5000));
     load_or_panic(&scratch, deep.as_bytes(), "5000 nested lists");
-    let deep_block: String = (0..300).map(|i| format!("{}- \n", " ".repeat(i * 2))).collect();
+    let deep_block = (0..300).map(|i| format!("{}- \n", " ".repeat(i * 2))).collect::<Vec<_>>().concat();
     let nested = format!("checkpoint: 1\ntitle: t\ngates:\n{deep_block}");
     load_or_panic(&scratch, nested.as_bytes(), "300 nested block lists");
     let long = format!("checkpoint: 1\ntitle: \"{}\"\ngates: []\n", "é".repeat(200_000));
     load_or_panic(&scratch, long.as_bytes(), "a 400 kB title");
-    let many =
-        format!("checkpoint: 1\ntitle: t\nvars:\n{}", (0..5_000).map(|i| format!("  V{i}: x\n")).collect::<String>());
+    let many = format!(
+        "checkpoint: 1\ntitle: t\nvars:\n{}",
+        (0..5_000).map(|i| format!("  V{i}: x\n")).collect::<Vec<_>>().concat()
+    );
     load_or_panic(&scratch, many.as_bytes(), "5000 variables");
 }

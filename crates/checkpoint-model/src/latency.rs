@@ -19,7 +19,7 @@ pub const MAX_REQUESTS: u64 = 1_000_000;
 pub const MAX_WARMUP: u64 = 1_000_000;
 pub const MAX_RATE: f64 = 1_000_000.0;
 /// Longest `duration:` — a gate, not a soak test.
-pub const MAX_DURATION: Duration = Duration::from_secs(600);
+pub const MAX_DURATION: Duration = Duration::from_mins(10);
 /// Added to the expected measuring time to make the default timeout.
 pub const TIMEOUT_SLACK: Duration = Duration::from_secs(30);
 /// The pace assumed per request and connection when nothing else bounds the

@@ -34,7 +34,7 @@ mod check;
 /// Files larger than this are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(180);
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_mins(3);
 
 /// Built-in variables every checkpoint can use.
 pub const BUILTINS: &[&str] = &["run.id", "run.project", "run.root"];
@@ -124,16 +124,15 @@ pub fn load_checkpoints(opts: &LoadOptions, select: &[String]) -> Result<Loaded,
     }
     for s in select {
         let as_path = Path::new(s);
-        if (s.ends_with(".yaml") || s.ends_with(".yml")) && as_path.is_file() {
+        if is_yaml(as_path) && as_path.is_file() {
             wanted.push(as_path.to_path_buf());
         } else if let Some(p) = all_files.iter().find(|p| stem(p) == *s) {
             wanted.push(p.clone());
         } else {
-            let hint = did_you_mean(s, known_ids.iter().map(String::as_str))
-                .map(|m| format!("did you mean `{m}`?"))
-                .unwrap_or_else(|| {
-                    format!("checkpoints in `{}`: {}", display_path(&opts.dir), list_or_none(&known_ids))
-                });
+            let hint = did_you_mean(s, known_ids.iter().map(String::as_str)).map_or_else(
+                || format!("checkpoints in `{}`: {}", display_path(&opts.dir), list_or_none(&known_ids)),
+                |m| format!("did you mean `{m}`?"),
+            );
             diags.push(Diagnostic::new(format!("no checkpoint `{s}`")).hint(hint));
         }
     }
@@ -273,11 +272,10 @@ impl Loader<'_> {
                     Diagnostic::new(format!("included checkpoint `{inc}` does not exist"))
                         .at(loc.clone())
                         .label("no such checkpoint")
-                        .hint(
-                            did_you_mean(inc, known.iter().map(String::as_str))
-                                .map(|m| format!("did you mean `{m}`?"))
-                                .unwrap_or_else(|| format!("checkpoints here: {}", list_or_none(&known))),
-                        ),
+                        .hint(did_you_mean(inc, known.iter().map(String::as_str)).map_or_else(
+                            || format!("checkpoints here: {}", list_or_none(&known)),
+                            |m| format!("did you mean `{m}`?"),
+                        )),
                 );
                 ok = false;
                 continue;
@@ -396,7 +394,7 @@ impl Loader<'_> {
             Ok(t) => t,
             Err(e) => {
                 let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-                let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+                let line = good.split(|&b| b == b'\n').count();
                 let col = good.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
                 let valid = String::from_utf8_lossy(e.as_bytes()).into_owned();
                 self.diags.add_source(&file, &valid);
@@ -501,13 +499,14 @@ impl Loader<'_> {
                         ))
                         .span(loc, width)
                         .label("no such gate")
-                        .hint(near.map(|m| format!("did you mean `{m}`?")).unwrap_or_else(
+                        .hint(near.map_or_else(
                             || {
                                 format!(
                                     "a gate may need gates of its checkpoint or of the checkpoints it includes: {}",
                                     ids.join(", ")
                                 )
                             },
+                            |m| format!("did you mean `{m}`?"),
                         )),
                     );
                 }
@@ -675,11 +674,10 @@ impl Loader<'_> {
                     ))
                     .span(loc, width)
                     .label("no such service")
-                    .hint(
-                        did_you_mean(&svc, services.iter().map(String::as_str))
-                            .map(|m| format!("did you mean `{m}`?"))
-                            .unwrap_or_else(|| format!("services: {}", list_or_none(&services))),
-                    )
+                    .hint(did_you_mean(&svc, services.iter().map(String::as_str)).map_or_else(
+                        || format!("services: {}", list_or_none(&services)),
+                        |m| format!("did you mean `{m}`?"),
+                    ))
                 };
                 self.diags.push(d);
                 continue;
@@ -942,6 +940,7 @@ impl Validator<'_> {
     }
 
     #[expect(clippy::too_many_lines, reason = "one linear pass over the file's top-level keys")]
+    #[allow(clippy::unnecessary_wraps, reason = "a validator step: None when the part is invalid, as its siblings")]
     fn checkpoint(&mut self, raw: RawCheckpoint, tree: Option<&Node>, stem: &str) -> Option<FilePart> {
         let before = self.diags.len();
         let (id_loc, id_width) = self.spot(&raw.checkpoint);
@@ -1112,6 +1111,7 @@ impl Validator<'_> {
         c
     }
 
+    #[allow(clippy::unnecessary_wraps, reason = "a validator step: None when the part is invalid, as its siblings")]
     fn stack(&mut self, raw: &raw::RawStack, node: Option<&Node>) -> Option<Stack> {
         let fallback = Location::new(&self.file, 1, 1);
         let key = |k: &str| node.and_then(|n| n.get(k));
@@ -1136,9 +1136,7 @@ impl Validator<'_> {
                         .span(at.0, at.1)
                         .label(format!("not found in `{}`", display_path(&self.root)))
                         .hint(
-                            did_you_mean(f, near.iter().map(String::as_str))
-                                .map(|m| format!("did you mean `{m}`? Paths are relative to the project root, the parent of `checkpoints/`"))
-                                .unwrap_or_else(|| "compose paths are relative to the project root, the parent of `checkpoints/`".into()),
+                            did_you_mean(f, near.iter().map(String::as_str)).map_or_else(|| "compose paths are relative to the project root, the parent of `checkpoints/`".into(), |m| format!("did you mean `{m}`? Paths are relative to the project root, the parent of `checkpoints/`")),
                         ),
                 );
                 continue;
@@ -1193,11 +1191,10 @@ impl Validator<'_> {
                     Diagnostic::new(format!("service `{s}` is not in the compose file"))
                         .span(at.0, at.1)
                         .label("no such service")
-                        .hint(
-                            did_you_mean(s, services.iter().map(String::as_str))
-                                .map(|m| format!("did you mean `{m}`?"))
-                                .unwrap_or_else(|| format!("services: {}", services.join(", "))),
-                        ),
+                        .hint(did_you_mean(s, services.iter().map(String::as_str)).map_or_else(
+                            || format!("services: {}", services.join(", ")),
+                            |m| format!("did you mean `{m}`?"),
+                        )),
                 );
             }
         }
@@ -1215,6 +1212,7 @@ impl Validator<'_> {
         Some(Stack { raw: raw.clone(), compose_files, env_files, services, ready_timeout })
     }
 
+    #[allow(clippy::unnecessary_wraps, reason = "a validator step: None when the part is invalid, as its siblings")]
     fn gate(&mut self, g: RawGate, node: Option<&Node>, services: Option<&[String]>) -> Option<Gate> {
         let location = self.loc(&g.id);
         let id = g.id.value.trim().to_string();
@@ -1246,11 +1244,10 @@ impl Validator<'_> {
                     Diagnostic::new(format!("unknown severity `{s}`"))
                         .span(loc, width)
                         .label("expected must, should or nice")
-                        .hint(
-                            did_you_mean(&s, ["must", "should", "nice"])
-                                .map(|m| format!("did you mean `{m}`?"))
-                                .unwrap_or_else(|| "severity is `must` (default), `should` or `nice`".into()),
-                        ),
+                        .hint(did_you_mean(&s, ["must", "should", "nice"]).map_or_else(
+                            || "severity is `must` (default), `should` or `nice`".into(),
+                            |m| format!("did you mean `{m}`?"),
+                        )),
                 );
                 Severity::Must
             }
@@ -1340,7 +1337,7 @@ fn compose_files_in(root: &Path) -> Vec<String> {
         .map(|d| {
             d.filter_map(Result::ok)
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.contains("compose") && (n.ends_with(".yml") || n.ends_with(".yaml")))
+                .filter(|n| n.contains("compose") && is_yaml(Path::new(n)))
                 .collect()
         })
         .unwrap_or_default()
@@ -1376,4 +1373,11 @@ pub fn read_env_file(path: &Path) -> Result<IndexMap<String, String>, Diagnostic
         }
     }
     Ok(out)
+}
+
+/// `.yaml` or `.yml`, in any case.
+fn is_yaml(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
 }

@@ -158,14 +158,15 @@ impl Matcher {
                     _ => return Err(err("`one_of` takes a non-empty list of values", None)),
                 },
                 other => {
-                    let hint = crate::diag::did_you_mean(other, OPERATORS.iter().copied())
-                        .map(|s| format!("did you mean `{s}`?"))
-                        .unwrap_or_else(|| {
+                    let hint = crate::diag::did_you_mean(other, OPERATORS.iter().copied()).map_or_else(
+                        || {
                             format!(
                                 "matchers are {}; to compare with an object write `equals: {{…}}`",
                                 OPERATORS.join(", ")
                             )
-                        });
+                        },
+                        |s| format!("did you mean `{s}`?"),
+                    );
                     return Err(err(&format!("unknown matcher `{other}`"), Some(hint)));
                 }
             };
@@ -461,6 +462,7 @@ mod tests {
 
     use super::*;
 
+    #[allow(clippy::needless_pass_by_value, reason = "called with json!(…) temporaries")]
     fn m(v: Value) -> Matcher {
         Matcher::parse(&v).unwrap()
     }

@@ -130,18 +130,17 @@ impl Walker<'_> {
         match ts[0] {
             "object" => match node.value {
                 Value::Map(_) => self.object(schema, def, node, ctx),
-                _ => self.wrong_type(node, ctx, "a mapping", &self.mapping_hint(schema, ctx)),
+                _ => self.wrong_type(node, ctx, "a mapping", &Self::mapping_hint(schema, ctx)),
             },
-            "array" => match &node.value {
-                Value::Seq(items) => {
+            "array" => {
+                if let Value::Seq(items) = &node.value {
                     let item_schema = schema.get("items").unwrap_or(&Json::Bool(true));
                     let (_, item_def) = resolve(item_schema);
                     for item in items {
                         let what = item_name(item, item_def);
                         self.walk(item_schema, item, &Ctx { what, key: None, def: item_def });
                     }
-                }
-                _ => {
+                } else {
                     let item_def = schema.get("items").and_then(|i| resolve(i).1);
                     let (expected, hint) = match item_def {
                         Some("RawGate") => (
@@ -156,7 +155,7 @@ impl Walker<'_> {
                     };
                     self.wrong_type(node, ctx, &expected, &hint);
                 }
-            },
+            }
             "string" => match node.value {
                 Value::Null => self.no_value(node, ctx, def),
                 Value::Seq(_) | Value::Map(_) => self.wrong_type(
@@ -171,7 +170,7 @@ impl Walker<'_> {
             "boolean" => match node.value {
                 Value::Null => self.no_value(node, ctx, def),
                 Value::Seq(_) | Value::Map(_) => {
-                    self.wrong_type(node, ctx, "`true` or `false`", "write `true` or `false`")
+                    self.wrong_type(node, ctx, "`true` or `false`", "write `true` or `false`");
                 }
                 _ => {}
             },
@@ -304,7 +303,7 @@ impl Walker<'_> {
         );
     }
 
-    fn mapping_hint(&self, schema: &Json, ctx: &Ctx<'_>) -> String {
+    fn mapping_hint(schema: &Json, ctx: &Ctx<'_>) -> String {
         let (schema, _) = resolve(schema);
         let props = properties(schema);
         if props.is_empty() {

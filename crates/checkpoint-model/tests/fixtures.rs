@@ -217,7 +217,7 @@ fn valid_includes_and_vars() {
 fn valid_every_kind() {
     let cps = load_valid("every-kind");
     let cp = &cps[0];
-    let kinds: Vec<&str> = cp.gates.iter().flat_map(|g| &g.checks).map(|c| c.kind()).collect();
+    let kinds: Vec<&str> = cp.gates.iter().flat_map(|g| &g.checks).map(checkpoint_model::Check::kind).collect();
     assert_eq!(
         kinds,
         [
@@ -246,7 +246,7 @@ fn valid_every_kind() {
     assert!(realtime[2].spec.listen().is_none(), "a stream check does not listen");
     let stack = cp.stack.as_ref().expect("a stack");
     assert_eq!(stack.services, ["db", "redis", "api", "worker", "mysql"]);
-    assert_eq!(stack.ready_timeout, Duration::from_secs(120));
+    assert_eq!(stack.ready_timeout, Duration::from_mins(2));
     let fault = &cp.gates[4].checks[0];
     assert_eq!(fault.service.as_deref(), Some("redis"));
     assert_eq!(fault.during.len(), 1);

@@ -689,7 +689,7 @@ fn stack(o: &mut String, r: &RunReport) {
                 "<details><summary><code>{}</code>: {}</summary>{}<pre>{}</pre></details>",
                 esc(&d.service),
                 esc(&d.state),
-                d.health_checks.iter().map(|h| format!("<p>health check: {}</p>", esc(h))).collect::<String>(),
+                d.health_checks.iter().map(|h| format!("<p>health check: {}</p>", esc(h))).collect::<Vec<_>>().concat(),
                 esc(d.log_tail.trim_end())
             );
         }

@@ -59,7 +59,7 @@ fn report(started_at: &str, gates: Vec<GateResult>) -> RunReport {
         duration_ms: 1000.0,
         verdict,
         criteria,
-        filters: Default::default(),
+        filters: checkpoint_model::result::Filters::default(),
         gates,
         stack: None,
         interrupted: None,

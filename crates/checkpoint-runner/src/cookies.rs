@@ -42,7 +42,7 @@ impl Jar {
 
     /// How many unexpired cookies the jar holds.
     pub fn len(&self) -> usize {
-        self.store.read().map(|s| s.iter_unexpired().count()).unwrap_or(0)
+        self.store.read().map_or(0, |s| s.iter_unexpired().count())
     }
 
     pub fn is_empty(&self) -> bool {

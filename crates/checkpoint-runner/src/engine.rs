@@ -192,7 +192,7 @@ impl Engine {
                 collect_check_templates(c, &mut refs);
             }
         }
-        for (_, t) in self.vars.vars.iter() {
+        for (_, t) in &self.vars.vars {
             refs.push(t.clone());
         }
         let wanted = interp::service_refs(&refs);
@@ -249,7 +249,7 @@ impl Engine {
                 let gi = pending[i];
                 let gate = &gates[gi];
                 if let Some(reason) = &cancel_reason {
-                    results[gi] = Some(self.not_run(gate, Status::Cancelled, reason.message()));
+                    results[gi] = Some(not_run(gate, Status::Cancelled, reason.message()));
                     pending.remove(i);
                     continue;
                 }
@@ -260,7 +260,7 @@ impl Engine {
                     let dep =
                         results[*bad].as_ref().map_or((String::new(), Status::Failed), |r| (r.id.clone(), r.status));
                     let reason = format!("needs `{}`, which {}", dep.0, past_tense(dep.1));
-                    let r = self.not_run(gate, Status::Skipped, reason);
+                    let r = not_run(gate, Status::Skipped, reason);
                     self.emit(Event::GateFinished { result: r.clone() });
                     results[gi] = Some(r);
                     pending.remove(i);
@@ -304,7 +304,7 @@ impl Engine {
                 // Nothing runs and nothing could start: only possible if needs
                 // point outside the selection, which select() prevents.
                 for gi in pending.drain(..) {
-                    results[gi] = Some(self.not_run(&gates[gi], Status::Skipped, "its needs could not be met".into()));
+                    results[gi] = Some(not_run(&gates[gi], Status::Skipped, "its needs could not be met".into()));
                 }
                 break;
             }
@@ -340,19 +340,11 @@ impl Engine {
             .enumerate()
             .map(|(i, r)| {
                 r.unwrap_or_else(|| {
-                    self.not_run(
-                        &gates[i],
-                        Status::Errored,
-                        "internal error: the gate task ended without a result".into(),
-                    )
+                    not_run(&gates[i], Status::Errored, "internal error: the gate task ended without a result".into())
                 })
             })
             .collect();
         RunOutcome { results, cancelled: self.cancel_reason() }
-    }
-
-    fn not_run(&self, gate: &Gate, status: Status, reason: String) -> GateResult {
-        not_run(gate, status, reason)
     }
 
     fn emit(&self, e: Event) {
@@ -749,8 +741,8 @@ impl GateRunner {
         let incidents = self.ctx.target.incidents().await;
         let mut causes = Vec::new();
         for name in &concerned {
-            let now = services.iter().filter(|s| s.name == *name || s.name.starts_with(&format!("{name}#")));
-            if let Some(problem) = now.filter_map(ServiceReport::problem).next() {
+            let mut now = services.iter().filter(|s| s.name == *name || s.name.starts_with(&format!("{name}#")));
+            if let Some(problem) = now.find_map(ServiceReport::problem) {
                 causes.push(problem);
             } else if let Some(i) = incidents.iter().rev().find(|i| i.service == *name) {
                 causes.push(i.headline());
@@ -1046,17 +1038,14 @@ impl GateRunner {
         }
         evidence.push_str(&format!("recovered in {}\n", checkpoint_model::duration::human(millis(recovered_in))));
         let metrics = Some(serde_json::json!({ "recovery_ms": millis(recovered_in) }));
-        match first_problem {
-            Some((status, msg)) => {
-                let status = if status == Status::Cancelled { Status::Cancelled } else { Status::Failed };
-                let mut o = outcome(status, msg, Some(evidence));
-                o.metrics = metrics;
-                o
-            }
-            None => {
-                let obs = Observation { evidence, metrics, ..Observation::default() }.duration(recovered_in);
-                self.judge(check, &[], &obs, captures)
-            }
+        if let Some((status, msg)) = first_problem {
+            let status = if status == Status::Cancelled { Status::Cancelled } else { Status::Failed };
+            let mut o = outcome(status, msg, Some(evidence));
+            o.metrics = metrics;
+            o
+        } else {
+            let obs = Observation { evidence, metrics, ..Observation::default() }.duration(recovered_in);
+            self.judge(check, &[], &obs, captures)
         }
     }
 }

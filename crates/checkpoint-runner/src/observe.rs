@@ -43,10 +43,12 @@ pub struct Observation {
 }
 
 impl Observation {
+    #[must_use]
     pub fn field(mut self, name: &str, v: impl Into<Value>) -> Self {
         self.fields.insert(name.to_string(), v.into());
         self
     }
+    #[must_use]
     pub fn duration(self, d: Duration) -> Self {
         self.field("duration", checkpoint_model::duration::millis(d))
     }
@@ -100,6 +102,7 @@ pub struct Ctx {
 
 impl Ctx {
     /// The same context for one gate, with its own cookie jar.
+    #[must_use]
     pub fn for_gate(&self, jar: Arc<crate::cookies::Jar>) -> Self {
         Self {
             target: self.target.clone(),

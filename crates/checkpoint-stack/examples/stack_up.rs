@@ -17,7 +17,7 @@ async fn main() -> std::process::ExitCode {
     let mut opts = StackOptions {
         project_dir: std::env::current_dir().expect("current dir"),
         project: project_name("stack-up", "example"),
-        ready_timeout: Duration::from_secs(180),
+        ready_timeout: Duration::from_mins(3),
         ..Default::default()
     };
     let mut keep = false;

@@ -71,9 +71,7 @@ fn alive(pid: u32, boot: &str) -> bool {
     if boot != boot_id() {
         return false;
     }
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|c| String::from_utf8_lossy(&c).contains("checkpoint"))
-        .unwrap_or(false)
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains("checkpoint"))
 }
 
 /// Every stack a `checkpoint` run started on this engine, by project.

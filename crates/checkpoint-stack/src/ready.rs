@@ -330,7 +330,7 @@ fn judge(c: &Container, one_shot: bool, memory: &mut Memory, now: Instant) -> Ju
             if up >= SETTLE {
                 Judgement::Ready("running".into())
             } else {
-                Judgement::Waiting { what: "just started".into(), recheck: Some(SETTLE - up) }
+                Judgement::Waiting { what: "just started".into(), recheck: Some(SETTLE.checked_sub(up).unwrap()) }
             }
         }
     }
@@ -787,7 +787,7 @@ mod tests {
             StackProgress::Waiting { elapsed: Duration::ZERO, pending: p }.to_string(),
             "waiting for db (starting), api (no container yet)"
         );
-        assert_eq!(seconds(Duration::from_secs(120)), "120s");
+        assert_eq!(seconds(Duration::from_mins(2)), "120s");
         assert_eq!(seconds(Duration::from_millis(1500)), "1.5s");
     }
 }

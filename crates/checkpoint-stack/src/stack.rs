@@ -89,7 +89,7 @@ impl Default for StackOptions {
 }
 
 /// The ready timeout when none is given (`stack.ready_timeout` in the format).
-pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(180);
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_mins(3);
 
 impl StackOptions {
     /// Options for the stack a plan describes.

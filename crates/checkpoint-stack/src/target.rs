@@ -333,7 +333,8 @@ fn lossy(bytes: &[u8]) -> String {
 #[async_trait]
 impl Target for DockerTarget {
     fn describe(&self) -> String {
-        let tool = self.inner.tool_if_known().map_or_else(|| "compose".to_string(), |t| t.command());
+        let tool =
+            self.inner.tool_if_known().map_or_else(|| "compose".to_string(), super::compose::ComposeTool::command);
         format!("{tool} project {}", self.project())
     }
 
@@ -544,8 +545,7 @@ impl DockerTarget {
         for c in self.containers(service).await? {
             let r = match (action, c.status()) {
                 (FaultAction::Pause, ContainerStateStatusEnum::PAUSED) => docker.unpause_container(&c.id).await,
-                (FaultAction::Pause, _) => Ok(()),
-                (_, ContainerStateStatusEnum::RUNNING) => Ok(()),
+                (FaultAction::Pause, _) | (_, ContainerStateStatusEnum::RUNNING) => Ok(()),
                 // A restart policy may be bringing it back already; starting
                 // a running container answers 304, which is success.
                 _ => docker.start_container(&c.id, None).await,

@@ -73,12 +73,9 @@ async fn follow(inner: Arc<Inner>, ready_at: Instant, since_wall: SystemTime, ca
             () = cancel.cancelled() => return,
             ev = events.next() => ev,
         };
-        let ev = match ev {
-            Some(Ok(ev)) => ev,
-            // The stream broke (engine restart): the final `compose` re-check
-            // still judges the stack's end state.
-            Some(Err(_)) | None => return,
-        };
+        // The stream broke (engine restart): the final `compose` re-check
+        // still judges the stack's end state.
+        let Some(Ok(ev)) = ev else { return };
         if ev.time_nano.is_some_and(|t| u128::try_from(t).unwrap_or(0) < since.as_nanos()) {
             continue;
         }

@@ -200,7 +200,7 @@ async fn up(opts: StackOptions) -> (ComposeStack, Duration) {
 
 /// Brings up one failing service and returns why it is not ready, and how long that took.
 async fn not_ready(project: &Project, service: &str) -> (ComposeStack, NotReady, Duration) {
-    let (stack, _) = up(project.options("failing.yml", &[service], Duration::from_secs(120))).await;
+    let (stack, _) = up(project.options("failing.yml", &[service], Duration::from_mins(2))).await;
     let progress = Progress::default();
     let t0 = Instant::now();
     let err = stack.wait_ready(CancellationToken::new(), &progress.sink()).await.expect_err("must not be ready");
@@ -247,7 +247,7 @@ fn failed(r: Result<impl std::fmt::Debug, TargetError>) -> String {
 async fn healthy_stack_end_to_end() {
     require_engine().await;
     let project = Project::new("healthy");
-    let mut opts = project.options("healthy.yml", &[], Duration::from_secs(120));
+    let mut opts = project.options("healthy.yml", &[], Duration::from_mins(2));
     opts.ready_ports.insert("plain".into(), 9000);
     let (stack, up_took) = up(opts).await;
 
@@ -394,8 +394,8 @@ async fn two_projects_from_one_file_run_side_by_side() {
     require_engine().await;
     let (a, b) = (Project::new("twin-a"), Project::new("twin-b"));
     let ((sa, _), (sb, _)) = tokio::join!(
-        up(a.options("healthy.yml", &["web"], Duration::from_secs(60))),
-        up(b.options("healthy.yml", &["web"], Duration::from_secs(60)))
+        up(a.options("healthy.yml", &["web"], Duration::from_mins(1))),
+        up(b.options("healthy.yml", &["web"], Duration::from_mins(1)))
     );
     let progress = Progress::default();
     let sink = progress.sink();
@@ -493,7 +493,7 @@ async fn timeout_and_cancellation_end_the_wait() {
     assert!((2..=5).contains(&waiting.len()), "about one progress line a second: {waiting:?}");
 
     // Cancellation ends a long wait promptly.
-    opts.ready_timeout = Duration::from_secs(120);
+    opts.ready_timeout = Duration::from_mins(2);
     let attached = ComposeStack::attach(opts);
     let cancel = CancellationToken::new();
     let trigger = cancel.clone();
@@ -514,7 +514,7 @@ async fn timeout_and_cancellation_end_the_wait() {
 async fn cancelling_up_kills_compose_and_cleanup_leaves_nothing() {
     require_engine().await;
     let mut project = Project::new("cancel-up");
-    let stack = ComposeStack::prepare(project.options("healthy.yml", &[], Duration::from_secs(60))).await.unwrap();
+    let stack = ComposeStack::prepare(project.options("healthy.yml", &[], Duration::from_mins(1))).await.unwrap();
     let cancel = CancellationToken::new();
     let trigger = cancel.clone();
     tokio::spawn(async move {
@@ -534,7 +534,7 @@ async fn cancelling_up_kills_compose_and_cleanup_leaves_nothing() {
 async fn a_service_that_dies_after_ready_is_an_incident_with_its_log_tail() {
     require_engine().await;
     let project = Project::new("dieslater");
-    let (stack, _) = up(project.options("failing.yml", &["dieslater"], Duration::from_secs(60))).await;
+    let (stack, _) = up(project.options("failing.yml", &["dieslater"], Duration::from_mins(1))).await;
     let progress = Progress::default();
     stack.wait_ready(CancellationToken::new(), &progress.sink()).await.expect("ready before it dies");
     assert!(stack.target().incidents().await.is_empty(), "nothing has happened yet");
@@ -561,7 +561,7 @@ async fn a_service_that_dies_after_ready_is_an_incident_with_its_log_tail() {
 async fn a_fault_the_harness_causes_is_not_an_incident() {
     require_engine().await;
     let project = Project::new("faultwin");
-    let (stack, _) = up(project.options("healthy.yml", &["web"], Duration::from_secs(60))).await;
+    let (stack, _) = up(project.options("healthy.yml", &["web"], Duration::from_mins(1))).await;
     let progress = Progress::default();
     stack.wait_ready(CancellationToken::new(), &progress.sink()).await.expect("ready");
     let target = stack.target();
@@ -577,7 +577,7 @@ async fn a_fault_the_harness_causes_is_not_an_incident() {
 async fn a_one_shot_is_waited_for_until_it_has_exited() {
     require_engine().await;
     let project = Project::new("slowshot");
-    let mut opts = project.options("failing.yml", &["slowshot"], Duration::from_secs(60));
+    let mut opts = project.options("failing.yml", &["slowshot"], Duration::from_mins(1));
     opts.one_shots = vec!["slowshot".into()];
     let (stack, _) = up(opts).await;
     let progress = Progress::default();

@@ -129,6 +129,7 @@ pub struct VarArgs {
 }
 
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools, reason = "clap flags, each its own switch")]
 pub struct RunArgs {
     /// Checkpoint ids (`1`, `final`) or paths to checkpoint files.
     #[arg(required = true, value_name = "CHECKPOINT")]

@@ -385,8 +385,8 @@ mod tests {
         .expect("a gate result")
     }
 
-    fn report(gates: Vec<GateResult>) -> RunReport {
-        let (verdict, criteria) = RunReport::evaluate(&gates, 0.7, None);
+    fn report(gates: &[GateResult]) -> RunReport {
+        let (verdict, criteria) = RunReport::evaluate(gates, 0.7, None);
         serde_json::from_value(serde_json::json!({
             "format_version": checkpoint_model::result::FORMAT_VERSION,
             "tool": "checkpoint test",
@@ -415,7 +415,7 @@ mod tests {
         for i in 0..6 {
             gates.push(gate(&format!("more{i}"), Severity::Nice, Status::Failed, 100 + i));
         }
-        let (list, left_out) = annotations(&report(gates), None);
+        let (list, left_out) = annotations(&report(&gates), None);
         let order: Vec<&str> = list.iter().map(|a| a.title.split(' ').nth(3).unwrap_or_default()).collect::<Vec<_>>();
         assert_eq!(
             order,

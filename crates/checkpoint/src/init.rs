@@ -213,7 +213,7 @@ async fn read_compose(files: &[PathBuf]) -> Result<String, (u8, String)> {
         tool.command(),
         files.iter().map(|f| format!("-f {}", f.display())).collect::<Vec<_>>().join(" ")
     );
-    let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+    let out = tokio::time::timeout(std::time::Duration::from_mins(1), cmd.output())
         .await
         .map_err(|_| (exit::INFRA, format!("`{shown}` did not answer within 60s")))?
         .map_err(|e| (exit::INFRA, format!("cannot run `{shown}`: {e}")))?;
@@ -690,10 +690,12 @@ mod tests {
 
     use super::*;
 
+    #[allow(clippy::needless_pass_by_value, reason = "called with json!(…) temporaries")]
     fn url(test: Value) -> Option<(String, u16, String)> {
         health_url(&test).map(|h| (h.scheme, h.port, h.path))
     }
 
+    #[allow(clippy::unnecessary_wraps, reason = "compared with `url`'s Option")]
     fn some(scheme: &str, port: u16, path: &str) -> Option<(String, u16, String)> {
         Some((scheme.into(), port, path.into()))
     }

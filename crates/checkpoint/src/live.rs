@@ -50,7 +50,13 @@ impl Console {
             b.enable_steady_tick(Duration::from_millis(120));
             b
         });
-        Self { color, bar, running: BTreeMap::new(), width: 18, secrets: Default::default() }
+        Self {
+            color,
+            bar,
+            running: BTreeMap::new(),
+            width: 18,
+            secrets: checkpoint_model::secrets::SharedRedactor::default(),
+        }
     }
 
     /// Masks the run's secrets (they grow as checks run) in every line from now on.
@@ -69,19 +75,13 @@ impl Console {
     /// A line above the spinner (or plain on stderr).
     pub fn line(&self, text: &str) {
         let text = self.secrets.redact(text);
-        match &self.bar {
-            Some(b) => b.println(text),
-            None => crate::errln!("{text}"),
-        }
+        if let Some(b) = &self.bar { b.println(text) } else { crate::errln!("{text}") }
     }
 
     /// What is being waited on: the spinner on a terminal; otherwise a line.
     pub fn status(&self, text: &str) {
         let text = self.secrets.redact(text);
-        match &self.bar {
-            Some(b) => b.set_message(text),
-            None => crate::errln!("{text}"),
-        }
+        if let Some(b) = &self.bar { b.set_message(text) } else { crate::errln!("{text}") }
     }
 
     pub fn finish(&self) {

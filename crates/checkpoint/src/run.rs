@@ -87,9 +87,8 @@ fn worse(a: u8, b: u8) -> u8 {
 }
 
 async fn watch_signals(cancel: CancellationToken, force: Arc<AtomicBool>) {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return,
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+        return;
     };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}

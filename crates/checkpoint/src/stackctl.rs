@@ -101,10 +101,9 @@ pub async fn start(
     let con: &Console = console;
     let progress = |p: StackProgress| match &p {
         StackProgress::Compose(line) => {
-            con.line(&con.paint(&format!("  compose: {line}"), anstyle::Style::new().dimmed()))
+            con.line(&con.paint(&format!("  compose: {line}"), anstyle::Style::new().dimmed()));
         }
         StackProgress::Waiting { .. } => con.status(&format!("stack: {p}")),
-        StackProgress::ServiceReady { .. } => con.line(&format!("  stack: {p}")),
         _ => con.line(&format!("  stack: {p}")),
     };
     let up_at = std::time::Instant::now();

@@ -597,7 +597,7 @@ impl<'a, 'o> Cmp<'a, 'o> {
                 }
                 continue;
             }
-            let done = frames.pop().map(|f| f.key).unwrap_or(root);
+            let done = frames.pop().map_or(root, |f| f.key);
             let (order, low, leads) = marks[&done];
             if order == low {
                 // `done` roots a component: its pairs are everything above it on the stack.
@@ -638,7 +638,7 @@ impl<'a, 'o> Cmp<'a, 'o> {
         node
     }
 
-    /// `response 200 property `a.b``, or the root's name.
+    /// `response 200 property a.b`, or the root's name.
     fn name(&self, path: &[Seg]) -> String {
         if !path.iter().any(|s| matches!(s, Seg::Prop(_))) {
             let mut name = self.subject.root.clone();

@@ -70,11 +70,10 @@ impl Kind for FaultSpec {
                 Diagnostic::new(format!("unknown fault action `{action}`"))
                     .span(at.0, at.1)
                     .label("not an action")
-                    .hint(
-                        did_you_mean(action, ACTIONS)
-                            .map(|m| format!("did you mean `{m}`?"))
-                            .unwrap_or_else(|| "actions: stop, kill, pause, disconnect".into()),
-                    ),
+                    .hint(did_you_mean(action, ACTIONS).map_or_else(
+                        || "actions: stop, kill, pause, disconnect".into(),
+                        |m| format!("did you mean `{m}`?"),
+                    )),
             );
         }
         if action == "disconnect" && self.network.is_none() {

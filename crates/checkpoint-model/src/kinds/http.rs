@@ -86,6 +86,7 @@ impl Kind for HttpSpec {
 }
 
 /// A request's body fields, as `http` and `latency` both write them.
+#[allow(clippy::struct_field_names, reason = "`body:` is the key users write")]
 pub(crate) struct Body<'a> {
     pub(crate) json: &'a Option<Value>,
     pub(crate) body: &'a Option<String>,

@@ -60,9 +60,10 @@ impl Kind for MetricsSpec {
             let at = cx.value_at("aggregate");
             cx.err(
                 Diagnostic::new(format!("unknown aggregate `{a}`")).span(at.0, at.1).label("not an aggregation").hint(
-                    did_you_mean(a, AGGREGATES.iter().copied())
-                        .map(|m| format!("did you mean `{m}`?"))
-                        .unwrap_or_else(|| format!("aggregates: {}", AGGREGATES.join(", "))),
+                    did_you_mean(a, AGGREGATES.iter().copied()).map_or_else(
+                        || format!("aggregates: {}", AGGREGATES.join(", ")),
+                        |m| format!("did you mean `{m}`?"),
+                    ),
                 ),
             );
         }

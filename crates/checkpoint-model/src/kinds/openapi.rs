@@ -124,13 +124,10 @@ impl Kind for OpenapiSpec {
                     Diagnostic::new(format!("`{m}` is not an HTTP method"))
                         .span(at.0, at.1)
                         .label("not a method")
-                        .hint(
-                            did_you_mean(&m.to_ascii_lowercase(), METHODS.iter().copied())
-                                .map(|x| format!("did you mean `{}`?", x.to_uppercase()))
-                                .unwrap_or_else(|| {
-                                    "methods: GET, PUT, POST, DELETE, OPTIONS, HEAD, PATCH, TRACE".into()
-                                }),
-                        ),
+                        .hint(did_you_mean(&m.to_ascii_lowercase(), METHODS.iter().copied()).map_or_else(
+                            || "methods: GET, PUT, POST, DELETE, OPTIONS, HEAD, PATCH, TRACE".into(),
+                            |x| format!("did you mean `{}`?", x.to_uppercase()),
+                        )),
                 );
             }
         }
@@ -157,11 +154,9 @@ impl Kind for OpenapiSpec {
                     .span(at.0, at.1)
                     .label("unknown policy")
                     .hint(
-                        did_you_mean(policy, UNDECLARED_STATUS.iter().copied())
-                            .map(|m| format!("did you mean `{m}`?"))
-                            .unwrap_or_else(|| {
+                        did_you_mean(policy, UNDECLARED_STATUS.iter().copied()).map_or_else(|| {
                                 "`client-errors` (default: an undeclared 4xx is accepted), `strict` (every status declared) or `any` (only an undeclared 5xx is a violation)".into()
-                            }),
+                            }, |m| format!("did you mean `{m}`?")),
                     ),
             );
         }

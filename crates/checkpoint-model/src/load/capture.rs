@@ -78,9 +78,7 @@ fn capture(
                                 .span(key_at.0, key_at.1)
                                 .label("not a source")
                                 .hint(
-                                    did_you_mean(k, ["header", "cookie"])
-                                        .map(|m| format!("did you mean `{m}`? a capture takes `header` or `cookie` (or is a JSONPath)"))
-                                        .unwrap_or_else(|| format!("a capture takes `header` or `cookie`, or is a JSONPath: {shape_hint}")),
+                                    did_you_mean(k, ["header", "cookie"]).map_or_else(|| format!("a capture takes `header` or `cookie`, or is a JSONPath: {shape_hint}"), |m| format!("did you mean `{m}`? a capture takes `header` or `cookie` (or is a JSONPath)")),
                                 ),
                         );
                         return None;

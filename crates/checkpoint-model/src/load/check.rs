@@ -163,9 +163,10 @@ impl Validator<'_> {
                     .span(at.0, at.1)
                     .label("no such service")
                     .hint(
-                        did_you_mean(svc, known.iter().map(String::as_str))
-                            .map(|m| format!("did you mean `{m}`?"))
-                            .unwrap_or_else(|| format!("services: {}", known.join(", "))),
+                        did_you_mean(svc, known.iter().map(String::as_str)).map_or_else(
+                            || format!("services: {}", known.join(", ")),
+                            |m| format!("did you mean `{m}`?"),
+                        ),
                     ),
             );
         }
@@ -227,11 +228,10 @@ impl Validator<'_> {
                         Diagnostic::new(format!("service `{n}` is not in the compose file"))
                             .span(at.0, at.1)
                             .label("no such service")
-                            .hint(
-                                did_you_mean(n, known.iter().map(String::as_str))
-                                    .map(|m| format!("did you mean `{m}`?"))
-                                    .unwrap_or_else(|| format!("services: {}", known.join(", "))),
-                            ),
+                            .hint(did_you_mean(n, known.iter().map(String::as_str)).map_or_else(
+                                || format!("services: {}", known.join(", ")),
+                                |m| format!("did you mean `{m}`?"),
+                            )),
                     );
                 }
             }

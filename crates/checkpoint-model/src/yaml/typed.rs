@@ -50,7 +50,7 @@ const SPANNED_MARKER: &str = "__serde_saphyr_private_spanned";
 struct NodeDe<'a>(&'a Node);
 
 impl NodeDe<'_> {
-    fn unsure(&self, what: &str) -> Fallback {
+    fn unsure(self, what: &str) -> Fallback {
         Fallback(format!("{what} at {}:{}", self.0.line, self.0.col))
     }
 }
@@ -355,7 +355,7 @@ enum Field {
     Map(Vec<(&'static str, Field)>),
 }
 
-impl<'de> IntoDeserializer<'de, Fallback> for Field {
+impl IntoDeserializer<'_, Fallback> for Field {
     type Deserializer = Self;
 
     fn into_deserializer(self) -> Self {

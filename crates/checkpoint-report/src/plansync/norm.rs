@@ -38,16 +38,13 @@ fn unlink(s: &str) -> String {
             (!text.contains('[')).then_some(())?;
             tail.find(')').map(|end| (text, &tail[end + 1..]))
         });
-        match link {
-            Some((text, tail)) => {
-                out.push_str(&rest[..open]);
-                out.push_str(text);
-                rest = tail;
-            }
-            None => {
-                out.push_str(&rest[..=open]);
-                rest = after;
-            }
+        if let Some((text, tail)) = link {
+            out.push_str(&rest[..open]);
+            out.push_str(text);
+            rest = tail;
+        } else {
+            out.push_str(&rest[..=open]);
+            rest = after;
         }
     }
     out.push_str(rest);

@@ -22,12 +22,11 @@ impl CheckKind for Command {
     }
 
     async fn observe(&self, spec: &CommandSpec, ctx: &Ctx, _timeout: Duration) -> Result<Observation, ObserveError> {
-        let (program, args, shown) = match &spec.shell {
-            Some(line) => ("sh".to_string(), vec!["-c".to_string(), line.clone()], line.clone()),
-            None => {
-                let (p, a) = spec.argv.split_first().ok_or_else(|| ObserveError::Errored("empty argv".into()))?;
-                (p.clone(), a.to_vec(), spec.argv.join(" "))
-            }
+        let (program, args, shown) = if let Some(line) = &spec.shell {
+            ("sh".to_string(), vec!["-c".to_string(), line.clone()], line.clone())
+        } else {
+            let (p, a) = spec.argv.split_first().ok_or_else(|| ObserveError::Errored("empty argv".into()))?;
+            (p.clone(), a.to_vec(), spec.argv.join(" "))
         };
         let mut cmd = tokio::process::Command::new(&program);
         cmd.args(&args)

@@ -10,7 +10,7 @@ use crate::observe::ObserveError;
 use crate::target::FaultAction;
 use checkpoint_model::kinds::FaultSpec;
 
-pub const DEFAULT_RECOVERY: Duration = Duration::from_secs(60);
+pub const DEFAULT_RECOVERY: Duration = Duration::from_mins(1);
 
 pub struct Plan {
     pub spec: FaultSpec,

@@ -454,6 +454,10 @@ impl Schedule {
 
     /// The next request: None when the run is done; `Some(due)` with the time
     /// it is due in an open-model run, `Some(None)` in a closed one.
+    #[allow(
+        clippy::option_option,
+        reason = "the two levels are documented above: done, or due (open) / not due (closed)"
+    )]
     fn take(&self) -> Option<Option<Instant>> {
         let i = self.next.fetch_add(1, Ordering::Relaxed);
         if self.total.is_some_and(|t| i >= t) {
@@ -628,7 +632,7 @@ async fn run(plan: Arc<Plan>, transport: &Transport, stop: &CancellationToken, d
             *tally.failures.entry(UNANSWERED.into()).or_default() += unsent;
         }
     }
-    let hist = shared.times.hist.lock().map(|h| h.clone()).unwrap_or_else(|e| e.into_inner().clone());
+    let hist = shared.times.hist.lock().map_or_else(|e| e.into_inner().clone(), |h| h.clone());
     RunResult { tally, hist, started: shared.schedule.start(), hit_deadline }
 }
 

@@ -284,7 +284,7 @@ pub fn parse_exposition(text: &str) -> Result<Vec<Series>, String> {
             };
             match &sample.value {
                 PrometheusValue::Unknown(n) | PrometheusValue::Gauge(n) => {
-                    push(name.into(), labels.clone(), n.as_f64())
+                    push(name.into(), labels.clone(), n.as_f64());
                 }
                 PrometheusValue::Counter(c) => push(name.into(), labels.clone(), c.value.as_f64()),
                 PrometheusValue::Histogram(h) => {

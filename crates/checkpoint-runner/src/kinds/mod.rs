@@ -64,12 +64,12 @@ pub fn default_expectations(spec: &CheckSpec) -> Vec<(&'static str, Matcher)> {
         CheckSpec::Compose(_) => compose::Compose.default_expectations(),
         CheckSpec::Exec(_) => exec::Exec.default_expectations(),
         CheckSpec::Reach(_) => reach::Reach.default_expectations(),
-        CheckSpec::Fault(_) => Vec::new(),
         CheckSpec::Metrics(_) => metrics::Metrics.default_expectations(),
         CheckSpec::Openapi(_) => openapi::Openapi.default_expectations(),
         CheckSpec::Latency(_) => latency::Latency.default_expectations(),
         CheckSpec::ContractDiff(_) => contract_diff::ContractDiff.default_expectations(),
-        CheckSpec::Websocket(_) => Vec::new(),
+        // A fault judges itself; a listener's expectations are its `wait_for`.
+        CheckSpec::Fault(_) | CheckSpec::Websocket(_) => Vec::new(),
         CheckSpec::Mysql(_) => mysql::Mysql.default_expectations(),
     }
 }

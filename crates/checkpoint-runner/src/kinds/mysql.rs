@@ -228,7 +228,7 @@ async fn table(
             .flatten()
             .unwrap_or_default(),
     };
-    Ok(sql_script::table_observation(target, log, (&schema, &name), columns, wanted, started.elapsed()))
+    Ok(sql_script::table_observation(target, log, (&schema, &name), &columns, wanted, started.elapsed()))
 }
 
 fn query_failed(q: &str, target: &str, e: &sqlx::Error) -> ObserveError {

@@ -174,7 +174,7 @@ async fn table(
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| query_failed("information_schema.columns", target, &e))?;
-    Ok(super::sql_script::table_observation(target, "", (&schema, &name), columns, &spec.columns, started.elapsed()))
+    Ok(super::sql_script::table_observation(target, "", (&schema, &name), &columns, &spec.columns, started.elapsed()))
 }
 
 fn query_failed(q: &str, target: &str, e: &sqlx::Error) -> ObserveError {

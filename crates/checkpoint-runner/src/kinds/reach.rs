@@ -79,7 +79,7 @@ impl CheckKind for Reach {
             match http {
                 Some(code) if code < 400 => {}
                 Some(code) => {
-                    problems.push(format!("`{}` → http://{}:{}{path} answered {code}", spec.from, spec.to, spec.port))
+                    problems.push(format!("`{}` → http://{}:{}{path} answered {code}", spec.from, spec.to, spec.port));
                 }
                 None => problems
                     .push(format!("`{}` got no HTTP answer from http://{}:{}{path}", spec.from, spec.to, spec.port)),

@@ -37,31 +37,25 @@ pub fn from_text(section: &str, text: &str, head: &str) -> Observation {
     let mut notes = Map::new();
     let int = |k: &str| info.get(k).and_then(Value::as_u64);
     let mut obs_fields: Vec<(&str, Value)> = Vec::new();
-    match (int("keyspace_hits"), int("keyspace_misses")) {
-        (Some(hits), Some(misses)) => {
-            obs_fields.push(("keyspace_hits", Value::from(hits)));
-            obs_fields.push(("keyspace_misses", Value::from(misses)));
-            let total = hits + misses;
-            if total == 0 {
-                let why = "no keyspace hits or misses yet (0 + 0): there is no hit ratio to judge — \
-                           the cache has had no reads since the server started or its stats were reset";
-                notes.insert("hit_ratio".into(), Value::from(why));
-                let _ = writeln!(evidence, "keyspace_hits 0, keyspace_misses 0 → no hit ratio");
-            } else {
-                let ratio = hits as f64 / total as f64;
-                obs_fields.push(("hit_ratio", Value::from(ratio)));
-                let _ = writeln!(
-                    evidence,
-                    "keyspace_hits {hits}, keyspace_misses {misses} → hit ratio {:.2}%",
-                    ratio * 100.0
-                );
-            }
+    if let (Some(hits), Some(misses)) = (int("keyspace_hits"), int("keyspace_misses")) {
+        obs_fields.push(("keyspace_hits", Value::from(hits)));
+        obs_fields.push(("keyspace_misses", Value::from(misses)));
+        let total = hits + misses;
+        if total == 0 {
+            let why = "no keyspace hits or misses yet (0 + 0): there is no hit ratio to judge — \
+                       the cache has had no reads since the server started or its stats were reset";
+            notes.insert("hit_ratio".into(), Value::from(why));
+            let _ = writeln!(evidence, "keyspace_hits 0, keyspace_misses 0 → no hit ratio");
+        } else {
+            let ratio = hits as f64 / total as f64;
+            obs_fields.push(("hit_ratio", Value::from(ratio)));
+            let _ =
+                writeln!(evidence, "keyspace_hits {hits}, keyspace_misses {misses} → hit ratio {:.2}%", ratio * 100.0);
         }
-        _ => {
-            let why = format!("`INFO {section}` has no keyspace_hits/keyspace_misses: use `info: stats`");
-            for f in ["hit_ratio", "keyspace_hits", "keyspace_misses"] {
-                notes.insert(f.into(), Value::from(why.clone()));
-            }
+    } else {
+        let why = format!("`INFO {section}` has no keyspace_hits/keyspace_misses: use `info: stats`");
+        for f in ["hit_ratio", "keyspace_hits", "keyspace_misses"] {
+            notes.insert(f.into(), Value::from(why.clone()));
         }
     }
     let _ = write!(evidence, "{}", excerpt(text.trim_end(), 4096));

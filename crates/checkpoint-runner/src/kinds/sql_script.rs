@@ -76,7 +76,7 @@ pub(crate) fn table_observation(
     target: &str,
     log: &str,
     (schema, name): (&str, &str),
-    columns: Vec<String>,
+    columns: &[String],
     wanted: &[String],
     elapsed: std::time::Duration,
 ) -> crate::observe::Observation {

@@ -88,9 +88,9 @@ pub(crate) async fn open(request: &Connect<'_>) -> Result<Session, ObserveError>
         handshake.headers_mut().insert("sec-websocket-protocol", value);
     }
 
-    let tcp = TcpStream::connect((host.as_str(), port)).await.map_err(|e| {
-        ObserveError::failed(format!("cannot connect to {url}: {}", e), format!("connect {url}\n→ {e}"))
-    })?;
+    let tcp = TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| ObserveError::failed(format!("cannot connect to {url}: {e}"), format!("connect {url}\n→ {e}")))?;
     let _ = tcp.set_nodelay(true);
     let stream: Box<dyn Io> = if tls {
         let mut config = crate::tls::client_config().map_err(ObserveError::Errored)?;
@@ -155,10 +155,7 @@ impl Session {
         let started = Instant::now();
         let deadline = tokio::time::Instant::from_std(until);
         while !self.closed && !enough(&self.received) {
-            let next = match tokio::time::timeout_at(deadline, self.socket.next()).await {
-                Err(_) => break,
-                Ok(next) => next,
-            };
+            let Ok(next) = tokio::time::timeout_at(deadline, self.socket.next()).await else { break };
             match next {
                 Some(Ok(Message::Text(text))) => {
                     self.log(false, text.as_str());

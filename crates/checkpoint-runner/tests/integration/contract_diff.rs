@@ -38,7 +38,7 @@ fn contract(created_at: bool) -> Value {
 }
 
 /// The same contract as YAML split over two documents, as some services serve it.
-const ROOT_YAML: &str = r##"openapi: 3.1.0
+const ROOT_YAML: &str = r#"openapi: 3.1.0
 info: { title: Items, version: "1" }
 paths:
   /items/{itemId}:
@@ -53,15 +53,15 @@ paths:
               schema: { $ref: "schemas.yaml#/Item" }
   /health:
     get: { responses: { "200": { description: ok } } }
-"##;
-const SCHEMAS_YAML: &str = r##"Item:
+"#;
+const SCHEMAS_YAML: &str = r"Item:
   type: object
   required: [id, name, created_at]
   properties:
     id: { type: string }
     name: { type: string }
     created_at: { type: string, format: date-time }
-"##;
+";
 
 async fn server() -> String {
     let app = axum::Router::new()

@@ -484,8 +484,7 @@ async fn a_run_that_was_not_cut_short_says_so() {
 fn alive(marker: &str) -> bool {
     std::fs::read_dir("/proc").unwrap().filter_map(Result::ok).any(|e| {
         std::fs::read(e.path().join("cmdline"))
-            .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(marker))
-            .unwrap_or(false)
+            .is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(marker))
     })
 }
 

@@ -148,7 +148,8 @@ fn show(gates: &[GateResult]) -> String {
                 c.evidence.clone().unwrap_or_default()
             )
         })
-        .collect()
+        .collect::<Vec<_>>()
+        .concat()
 }
 
 /// uvicorn's behaviour: a 500 with `connection: keep-alive`, then the

@@ -42,7 +42,7 @@ fn failing(c: &CheckResult) -> Vec<(String, String)> {
 /// The FastAPI Inventory contract, implemented; `drift` renames nothing but
 /// sends a product status the contract does not know and a string price.
 async fn inventory(drift: Arc<AtomicBool>) -> String {
-    async fn product(drift: &AtomicBool, id: i64, name: &str) -> Value {
+    fn product(drift: &AtomicBool, id: i64, name: &str) -> Value {
         if drift.load(Ordering::SeqCst) {
             json!({"id": id, "name": name, "price": "9.50", "status": "deleted", "tags": []})
         } else {
@@ -54,18 +54,18 @@ async fn inventory(drift: Arc<AtomicBool>) -> String {
         .route(
             "/products",
             get(|State(d): State<Arc<AtomicBool>>| async move {
-                Json(json!({"items": [product(&d, 1, "lamp").await], "total": 1, "next": null}))
+                Json(json!({"items": [product(&d, 1, "lamp")], "total": 1, "next": null}))
             })
             .post(|State(d): State<Arc<AtomicBool>>, Json(body): Json<Value>| async move {
                 let name = body["name"].as_str().unwrap_or("?").to_string();
-                (StatusCode::CREATED, Json(product(&d, 2, &name).await))
+                (StatusCode::CREATED, Json(product(&d, 2, &name)))
             }),
         )
         .route(
             "/products/{id}",
             get(|State(d): State<Arc<AtomicBool>>, Path(id): Path<i64>| async move {
                 if id == 1 {
-                    Json(product(&d, 1, "lamp").await).into_response()
+                    Json(product(&d, 1, "lamp")).into_response()
                 } else {
                     (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))).into_response()
                 }

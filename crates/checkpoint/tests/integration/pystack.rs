@@ -71,8 +71,7 @@ fn first_red(r: &RunReport) -> (&str, &str) {
     r.gates
         .iter()
         .find(|g| g.status.is_failure())
-        .map(|g| (g.id.as_str(), g.reason.as_deref().unwrap_or("")))
-        .unwrap_or(("", ""))
+        .map_or(("", ""), |g| (g.id.as_str(), g.reason.as_deref().unwrap_or("")))
 }
 
 fn pystack_healthy_stack_passes_checkpoint_1() {

@@ -39,7 +39,13 @@ fn the_wheel_installs_offline_into_a_fresh_venv_and_validates() {
         .env("WHEEL_OUT", out.path())
         .env("CARGO_TARGET_DIR", &target));
     // The script prints the wheel's path last on stdout (its progress goes to stderr).
-    let wheel = built.lines().rev().find(|l| l.ends_with(".whl")).unwrap().trim().to_string();
+    let wheel = built
+        .lines()
+        .rev()
+        .find(|l| Path::new(l.trim()).extension().is_some_and(|e| e.eq_ignore_ascii_case("whl")))
+        .unwrap()
+        .trim()
+        .to_string();
     let name = Path::new(&wheel).file_name().unwrap().to_string_lossy().into_owned();
     assert!(name.starts_with("checkpoint_harness-") && name.contains("manylinux"), "{name}");
 
