@@ -161,6 +161,7 @@ fn junit_as_readers_show_it(o: &Outcome) {
         .replace("&quot;", "\"")
         .replace("&#x27;", "'")
         .replace("&#39;", "'")
+        .replace("&#34;", "\"")
         .replace("&amp;", "&");
     let mut red = 0;
     for c in read["cases"].as_array().unwrap() {
@@ -180,7 +181,9 @@ fn junit_as_readers_show_it(o: &Outcome) {
                 let at = text.lines().rev().find(|l| l.starts_with("at checkpoints/")).unwrap();
                 assert!(page.contains(at), "{}: junit2html shows {at}", c["name"]);
             }
-            assert!(page.contains(first), "{}: junit2html shows the reason {first:?}", c["name"]);
+            // junit2html writes quotes as entities of its own choosing: compare without them.
+            let bare = |t: &str| t.replace(['"', '\''], "");
+            assert!(bare(&page).contains(&bare(first)), "{}: junit2html shows the reason {first:?}", c["name"]);
         }
     }
     assert!(red > 0, "a broken run has red testcases: {read}");
