@@ -155,14 +155,7 @@ fn junit_as_readers_show_it(o: &Outcome) {
     // junit2html's page, its markup stripped and unescaped: what a person reads there.
     let page = crate::junit_readers::junit2html(&bin, &o.out.join("junit.xml"));
     let page = page.split('<').map(|part| part.split_once('>').map_or(part, |(_, t)| t)).collect::<String>();
-    let page = page
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#39;", "'")
-        .replace("&#34;", "\"")
-        .replace("&amp;", "&");
+    let page = crate::junit_readers::unescape(&page);
     let mut red = 0;
     for c in read["cases"].as_array().unwrap() {
         for r in c["results"].as_array().unwrap().iter().filter(|r| r["tag"] == "failure" || r["tag"] == "error") {

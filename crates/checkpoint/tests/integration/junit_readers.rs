@@ -295,8 +295,17 @@ fn gitlab_rule_text_wins_over_message_and_still_says_why() {
     assert_eq!(red, 4);
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"").replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+/// XML/HTML character references back to text (the named ones, and the
+/// numeric quotes junit2html writes).
+pub(crate) fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&apos;", "'")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 #[test]
