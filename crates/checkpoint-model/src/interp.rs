@@ -136,18 +136,6 @@ impl Lookup for Layered<'_> {
     }
 }
 
-/// The process environment as a lookup.
-pub struct Env;
-
-impl Lookup for Env {
-    fn get(&self, name: &str) -> Option<String> {
-        if name.contains('.') {
-            return None;
-        }
-        std::env::var(name).ok()
-    }
-}
-
 struct Parser<'a> {
     chars: std::iter::Peekable<std::str::CharIndices<'a>>,
     src: &'a str,

@@ -47,9 +47,9 @@ pub struct LoadOptions {
     pub cli_vars: IndexMap<String, String>,
     /// Values from `--env-file`.
     pub env_file_vars: IndexMap<String, String>,
-    /// Whether to treat the process environment as a variable source when
-    /// checking that every `${VAR}` is defined.
-    pub use_env: bool,
+    /// The environment, a variable source when checking that every `${VAR}`
+    /// is defined (empty: none). The CLI passes its context's environment.
+    pub env: IndexMap<String, String>,
     /// `run -f FILE`: compose files on top of every checkpoint's
     /// `stack.compose` (overrides may add services, such as a seeding
     /// one-shot): service names are checked against all of them.
@@ -572,9 +572,7 @@ impl Loader<'_> {
         let mut defined: BTreeSet<String> = BUILTINS.iter().map(|s| (*s).to_string()).collect();
         defined.extend(self.opts.cli_vars.keys().cloned());
         defined.extend(self.opts.env_file_vars.keys().cloned());
-        if self.opts.use_env {
-            defined.extend(std::env::vars().map(|(k, _)| k));
-        }
+        defined.extend(self.opts.env.keys().cloned());
         if let Some(stack) = &cp.stack {
             // Service endpoints are resolved from the running stack; the port is checked at run time.
             for s in &stack.services {

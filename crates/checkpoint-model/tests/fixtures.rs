@@ -23,7 +23,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn options(case_dir: &Path) -> LoadOptions {
-    LoadOptions { dir: case_dir.join("checkpoints"), use_env: false, ..LoadOptions::default() }
+    LoadOptions { dir: case_dir.join("checkpoints"), ..LoadOptions::default() }
 }
 
 /// The plain rendering of a case's diagnostics, paths relative to the case folder.

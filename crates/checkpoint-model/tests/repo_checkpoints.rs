@@ -5,7 +5,7 @@ use checkpoint_model::load::{LoadOptions, load_checkpoints};
 #[test]
 fn shipped_checkpoints_are_valid() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../checkpoints");
-    let opts = LoadOptions { dir, use_env: false, ..LoadOptions::default() };
+    let opts = LoadOptions { dir, ..LoadOptions::default() };
     match load_checkpoints(&opts, &[]) {
         Ok(l) => {
             let ids: Vec<&str> = l.checkpoints.iter().map(|c| c.id.as_str()).collect();

@@ -15,7 +15,7 @@ use std::sync::{Arc, RwLock};
 
 use std::collections::BTreeSet;
 
-use checkpoint_model::interp::{self, Env, InterpError, Lookup, Template};
+use checkpoint_model::interp::{self, InterpError, Lookup, Template};
 use indexmap::IndexMap;
 
 #[derive(Debug, Default, Clone)]
@@ -24,7 +24,9 @@ pub struct RunVars {
     /// The checkpoint's `vars:`, in order, as templates.
     pub vars: IndexMap<String, Template>,
     pub env_file: IndexMap<String, String>,
-    pub use_env: bool,
+    /// The environment (empty: not a source). Never names with a dot: those
+    /// are built-ins and endpoints.
+    pub env: IndexMap<String, String>,
     pub builtins: IndexMap<String, String>,
     /// `service.NAME.PORT` → `host:port`, refreshed after faults.
     pub endpoints: Arc<RwLock<IndexMap<String, String>>>,
@@ -56,10 +58,10 @@ impl Lookup for Chain<'_> {
         if let Some(v) = self.vars.env_file.get(name) {
             return Some(v.clone());
         }
-        if self.vars.use_env
-            && let Some(v) = Env.get(name)
+        if !name.contains('.')
+            && let Some(v) = self.vars.env.get(name)
         {
-            return Some(v);
+            return Some(v.clone());
         }
         if let Some(v) = self.vars.builtins.get(name) {
             return Some(v.clone());

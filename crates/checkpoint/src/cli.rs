@@ -33,8 +33,8 @@ pub struct Cli {
     pub command: Command,
 
     /// Directory holding the checkpoint files (`0.yaml`, `1.yaml`, …, `final.yaml`).
-    /// Paths inside them are relative to its parent, the project root.
-    #[arg(long, global = true, env = "CHECKPOINT_DIR", default_value = "checkpoints", value_name = "DIR")]
+    /// Paths inside them are relative to its parent, the project root. Env: `CHECKPOINT_DIR`.
+    #[arg(long, global = true, default_value = "checkpoints", value_name = "DIR")]
     pub dir: PathBuf,
 
     /// When to colour the console output (never in report files). `NO_COLOR` is honoured.
@@ -43,8 +43,8 @@ pub struct Cli {
 
     /// Which compose runs the stack: `v2` (`docker compose`, or a standalone
     /// `docker-compose` 2.x), `v1` (the Python `docker-compose` 1.x), or `auto`
-    /// (v2 when `docker compose` answers, else `docker-compose`).
-    #[arg(long, global = true, value_enum, env = "CHECKPOINT_COMPOSE_TOOL", default_value_t = ComposeToolArg::Auto, value_name = "TOOL")]
+    /// (v2 when `docker compose` answers, else `docker-compose`). Env: `CHECKPOINT_COMPOSE_TOOL`.
+    #[arg(long, global = true, value_enum, default_value_t = ComposeToolArg::Auto, value_name = "TOOL")]
     pub compose_tool: ComposeToolArg,
 }
 
@@ -63,18 +63,6 @@ impl From<ComposeToolArg> for checkpoint_stack::ToolChoice {
             ComposeToolArg::V2 => Self::V2,
         }
     }
-}
-
-/// `--compose-tool`, set once by `main` for every command that drives compose.
-static COMPOSE_TOOL: std::sync::OnceLock<checkpoint_stack::ToolChoice> = std::sync::OnceLock::new();
-
-pub fn set_compose_tool(choice: checkpoint_stack::ToolChoice) {
-    let _ = COMPOSE_TOOL.set(choice);
-}
-
-/// The compose generation `--compose-tool` (or `CHECKPOINT_COMPOSE_TOOL`) asked for.
-pub fn compose_tool() -> checkpoint_stack::ToolChoice {
-    COMPOSE_TOOL.get().copied().unwrap_or_default()
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -114,6 +102,14 @@ pub enum Command {
     },
     /// Print the man page (roff): `checkpoint man | man -l -`.
     Man,
+}
+
+impl Command {
+    /// Commands that stop cleanly on Ctrl-C (reports written, stack torn
+    /// down); the others are quick and simply end with the process.
+    pub fn stops_on_interrupt(&self) -> bool {
+        matches!(self, Self::Run(_))
+    }
 }
 
 #[derive(Debug, Args, Clone)]

@@ -3,7 +3,6 @@
 //! files or http(s) URLs, loaded (with the documents their `$ref`s name) by
 //! the `contract-diff` kind's loader, so the command and the check agree.
 
-use std::io::IsTerminal as _;
 use std::path::Path;
 
 use anstyle::{AnsiColor, Style};
@@ -15,21 +14,22 @@ use checkpoint_runner::contract_source::{self as loader, SourceError};
 use indexmap::IndexMap;
 use serde_json::{Value, json};
 
-use crate::cli::{ColorChoice, ContractCommand, DiffArgs, DiffFormat, FailOn};
+use crate::Context;
+use crate::cli::{ContractCommand, DiffArgs, DiffFormat, FailOn};
 
-pub async fn command(color: ColorChoice, cmd: ContractCommand) -> u8 {
+pub(crate) async fn command(ctx: &Context, cmd: ContractCommand) -> u8 {
     match cmd {
-        ContractCommand::Diff(args) => diff(color, &args).await,
+        ContractCommand::Diff(args) => diff(ctx, &args).await,
     }
 }
 
-async fn diff(color: ColorChoice, args: &DiffArgs) -> u8 {
+async fn diff(ctx: &Context, args: &DiffArgs) -> u8 {
     let headers: IndexMap<String, String> = args.headers.iter().cloned().collect();
     let clients = checkpoint_runner::kinds::http::Clients::default();
     let client = match clients.get(true, args.insecure) {
         Ok(c) => c,
         Err(e) => {
-            crate::errln!("error: {e}");
+            crate::errln!(ctx, "error: {e}");
             return exit::INFRA;
         }
     };
@@ -38,13 +38,13 @@ async fn diff(color: ColorChoice, args: &DiffArgs) -> u8 {
         loader::load(&args.old, root, &client, &headers),
         loader::load(&args.new, root, &client, &headers)
     );
-    let err_color = crate::live::use_color(color, std::io::stderr().is_terminal());
+    let err_color = ctx.err_color();
     let errors: Vec<String> = [("OLD", &old), ("NEW", &new)]
         .into_iter()
         .filter_map(|(which, r)| r.as_ref().err().map(|e| render_error(which, e, err_color)))
         .collect();
     let (Ok(old), Ok(new)) = (old, new) else {
-        crate::err!("{}", errors.join("\n"));
+        crate::err!(ctx, "{}", errors.join("\n"));
         return exit::USAGE;
     };
     let entries = match &args.ignore {
@@ -53,12 +53,13 @@ async fn diff(color: ColorChoice, args: &DiffArgs) -> u8 {
             Ok(text) => match ignore::parse(&text, &path.display().to_string()) {
                 Ok(e) => e,
                 Err(e) => {
-                    crate::errln!("error: {e}");
+                    crate::errln!(ctx, "error: {e}");
                     return exit::USAGE;
                 }
             },
             Err(e) => {
                 crate::errln!(
+                    ctx,
                     "error: cannot read ignore file {}: {e}\n  = help: give an existing file, or leave out --ignore",
                     path.display()
                 );
@@ -76,14 +77,14 @@ async fn diff(color: ColorChoice, args: &DiffArgs) -> u8 {
     let places = Places::new(&old, &new);
     match args.format {
         DiffFormat::Text => {
-            let paint = painter(crate::live::use_color(color, std::io::stdout().is_terminal()));
-            crate::out!("{}", diff::render(changes, args.breaking_only, &paint));
-            crate::out!("{}", ignore_notes(&applied));
+            let paint = painter(ctx.color_for(ctx.out_terminal));
+            crate::out!(ctx, "{}", diff::render(changes, args.breaking_only, &paint));
+            crate::out!(ctx, "{}", ignore_notes(&applied));
         }
-        DiffFormat::Json => crate::outln!("{}", to_json(&old, &new, &applied, args.breaking_only, &places)),
-        DiffFormat::Markdown => crate::out!("{}", to_markdown(&applied, args.breaking_only, &places)),
-        DiffFormat::Junit => crate::out!("{}", to_junit(&applied, floor, &places)),
-        DiffFormat::Github => crate::out!("{}", to_github(&applied, args.breaking_only, &places)),
+        DiffFormat::Json => crate::outln!(ctx, "{}", to_json(&old, &new, &applied, args.breaking_only, &places)),
+        DiffFormat::Markdown => crate::out!(ctx, "{}", to_markdown(&applied, args.breaking_only, &places)),
+        DiffFormat::Junit => crate::out!(ctx, "{}", to_junit(&applied, floor, &places)),
+        DiffFormat::Github => crate::out!(ctx, "{}", to_github(&applied, args.breaking_only, &places)),
     }
     // The process ends here: freeing two large documents node by node would
     // cost a tenth of a large diff's time for nothing.

@@ -13,46 +13,50 @@ use std::path::{Path, PathBuf};
 use checkpoint_model::Severity;
 use checkpoint_model::result::{GateResult, RunReport, Status};
 
+use crate::Context;
+
 /// GitHub's limit for one step's summary.
-pub const SUMMARY_LIMIT: usize = 1024 * 1024;
+pub(crate) const SUMMARY_LIMIT: usize = 1024 * 1024;
 /// Left free under [`SUMMARY_LIMIT`]: other steps' writes in between, rounding.
-pub const SUMMARY_MARGIN: usize = 16 * 1024;
+pub(crate) const SUMMARY_MARGIN: usize = 16 * 1024;
 /// GitHub shows at most 10 error (and 10 warning) annotations per step.
-pub const MAX_ANNOTATIONS: usize = 10;
+pub(crate) const MAX_ANNOTATIONS: usize = 10;
 
 /// Room kept at the end of a truncated summary for what closes it.
 const TRUNCATION_RESERVE: usize = 512;
 
 /// Whether this process runs as a GitHub Actions step.
-pub fn active() -> bool {
-    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+pub(crate) fn active(ctx: &Context) -> bool {
+    ctx.env.get("GITHUB_ACTIONS").is_some_and(|v| v == "true")
 }
 
 /// The run's hook (called once per checkpoint after its reports are written):
 /// annotations on stdout, the Markdown report appended to the step summary.
 /// Never fails the run: problems are printed as warnings.
-pub fn after_run(report: &RunReport, baseline: Option<&RunReport>) {
-    if !active() {
+pub(crate) fn after_run(ctx: &Context, report: &RunReport, baseline: Option<&RunReport>) {
+    if !active(ctx) {
         return;
     }
-    let workspace = std::env::var_os("GITHUB_WORKSPACE").filter(|w| !w.is_empty()).map(PathBuf::from);
+    let workspace = ctx.env.get("GITHUB_WORKSPACE").map(PathBuf::from);
     let (annotations, left_out) = annotations(report, workspace.as_deref());
     for a in &annotations {
-        crate::outln!("{a}");
+        crate::outln!(ctx, "{a}");
     }
     if left_out > 0 {
         crate::outln!(
+            ctx,
             "checkpoint: {left_out} more failing gate{} not annotated (at most {MAX_ANNOTATIONS}, the most severe first); \
              the step summary and integration-test-results.md list every gate",
             if left_out == 1 { "" } else { "s" }
         );
     }
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+    let Some(path) = ctx.env.get("GITHUB_STEP_SUMMARY") else {
         return;
     };
     let markdown = checkpoint_report::markdown(report, baseline);
     if let Err(e) = append_summary(Path::new(&path), &markdown) {
         crate::errln!(
+            ctx,
             "warning: cannot append the report to $GITHUB_STEP_SUMMARY ({}): {e}; the full report is in integration-test-results.md",
             Path::new(&path).display()
         );
@@ -62,7 +66,7 @@ pub fn after_run(report: &RunReport, baseline: Option<&RunReport>) {
 // --- escaping ----------------------------------------------------------------------------
 
 /// A command's message: `%`, CR and LF are escaped (the runner unescapes them).
-pub fn escape_data(s: &str) -> String {
+pub(crate) fn escape_data(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -77,7 +81,7 @@ pub fn escape_data(s: &str) -> String {
 
 /// A command's property value (`file=`, `title=`): also `:` and `,`, which
 /// would end the property list or the property.
-pub fn escape_property(s: &str) -> String {
+pub(crate) fn escape_property(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -96,7 +100,7 @@ pub fn escape_property(s: &str) -> String {
 
 /// One `::error file=…,line=…,col=…,title=…::message` line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Annotation {
+pub(crate) struct Annotation {
     /// `error`, `warning` or `notice`.
     pub level: &'static str,
     pub file: String,
@@ -143,7 +147,7 @@ fn status_rank(s: Status) -> u8 {
 /// most severe first (must, should, nice; then failed, timed out, errored;
 /// then definition order), at most [`MAX_ANNOTATIONS`], and how many were left
 /// out. must → `error`, should → `warning`, nice → `notice`.
-pub fn annotations(report: &RunReport, workspace: Option<&Path>) -> (Vec<Annotation>, usize) {
+pub(crate) fn annotations(report: &RunReport, workspace: Option<&Path>) -> (Vec<Annotation>, usize) {
     let mut failing: Vec<&GateResult> = report.gates.iter().filter(|g| g.status.is_failure()).collect();
     failing.sort_by_key(|g| (severity_rank(g.severity), status_rank(g.status)));
     let left_out = failing.len().saturating_sub(MAX_ANNOTATIONS);
@@ -186,7 +190,7 @@ pub fn annotations(report: &RunReport, workspace: Option<&Path>) -> (Vec<Annotat
 
 /// `file` as GitHub wants it: relative to the workspace (the repository
 /// root), with `/` separators. Left as it is when it is not under it.
-pub fn repo_path(file: &str, workspace: Option<&Path>) -> String {
+pub(crate) fn repo_path(file: &str, workspace: Option<&Path>) -> String {
     let path = Path::new(file);
     if let Some(ws) = workspace {
         let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
@@ -207,7 +211,7 @@ pub fn repo_path(file: &str, workspace: Option<&Path>) -> String {
 
 /// Appends `markdown` to the summary file, within what is left of the 1 MiB
 /// (minus [`SUMMARY_MARGIN`]) after what the step already wrote there.
-pub fn append_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
+pub(crate) fn append_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
     let existing = match std::fs::metadata(path) {
         Ok(m) => usize::try_from(m.len()).unwrap_or(usize::MAX),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
@@ -227,7 +231,7 @@ pub fn append_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
 /// `markdown` within `budget` bytes: as it is when it fits; otherwise cut at a
 /// section (heading) or at least a line boundary, open code fences and
 /// `<details>` closed, and a note saying how much is missing and where it is.
-pub fn fit_summary(markdown: &str, budget: usize) -> String {
+pub(crate) fn fit_summary(markdown: &str, budget: usize) -> String {
     let mut text = markdown.to_string();
     if !text.ends_with('\n') {
         text.push('\n');
@@ -286,7 +290,7 @@ fn cut_point(text: &str, limit: usize) -> usize {
 
 /// Where fenced text goes.
 #[derive(Clone, Copy, Debug)]
-pub enum Stream {
+pub(crate) enum Stream {
     Stdout,
     Stderr,
 }
@@ -294,33 +298,34 @@ pub enum Stream {
 /// While alive (in GitHub Actions), the runner ignores workflow commands on
 /// `stream`: `::stop-commands::TOKEN` now, `::TOKEN::` when dropped. Print
 /// container logs (text nobody here controls) inside one, on the same stream.
-pub struct StopCommands {
+pub(crate) struct StopCommands {
     token: Option<String>,
     stream: Stream,
+    ctx: Context,
 }
 
 impl StopCommands {
-    pub fn new(stream: Stream) -> Self {
-        let token = active().then(random_token);
+    pub(crate) fn new(ctx: &Context, stream: Stream) -> Self {
+        let token = active(ctx).then(random_token);
         if let Some(t) = &token {
-            emit(stream, &format!("::stop-commands::{t}"));
+            emit(ctx, stream, &format!("::stop-commands::{t}"));
         }
-        Self { token, stream }
+        Self { token, stream, ctx: ctx.clone() }
     }
 }
 
 impl Drop for StopCommands {
     fn drop(&mut self) {
         if let Some(t) = &self.token {
-            emit(self.stream, &format!("::{t}::"));
+            emit(&self.ctx, self.stream, &format!("::{t}::"));
         }
     }
 }
 
-fn emit(stream: Stream, line: &str) {
+fn emit(ctx: &Context, stream: Stream, line: &str) {
     match stream {
-        Stream::Stdout => crate::outln!("{line}"),
-        Stream::Stderr => crate::errln!("{line}"),
+        Stream::Stdout => crate::outln!(ctx, "{line}"),
+        Stream::Stderr => crate::errln!(ctx, "{line}"),
     }
 }
 

@@ -22,11 +22,12 @@ use checkpoint_model::load::{self, LoadOptions};
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use crate::Context;
 use crate::cli::InitArgs;
 
 /// A service of the compose file, as far as the generated gates need it.
 #[derive(Debug, Default, PartialEq)]
-pub struct Service {
+pub(crate) struct Service {
     pub name: String,
     /// Published container ports (TCP), in file order.
     pub ports: Vec<u16>,
@@ -48,7 +49,7 @@ pub struct Service {
 
 /// What a service is, as far as a real probe of it goes.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// PostgreSQL (`postgres`, `postgis`, `timescale` images, port 5432, `POSTGRES_*`).
     Postgres,
     /// MySQL or MariaDB.
@@ -101,7 +102,7 @@ const HTTP_PORTS: &[u16] = &[80, 443, 3000, 4000, 5000, 5173, 8000, 8001, 8008, 
 
 /// A local HTTP URL found in a healthcheck.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthUrl {
+pub(crate) struct HealthUrl {
     pub scheme: String,
     pub port: u16,
     /// Path and query, starting with `/`.
@@ -110,28 +111,32 @@ pub struct HealthUrl {
     pub raw: String,
 }
 
-pub async fn command(dir: &Path, args: &InitArgs) -> u8 {
+pub(crate) async fn command(ctx: &Context, dir: &Path, args: &InitArgs) -> u8 {
     let out = args.out.clone().unwrap_or_else(|| dir.join("0.yaml"));
     if out.exists() && !args.force {
-        crate::errln!("error: {} exists; pass --force to overwrite it (or --out to write elsewhere)", out.display());
+        crate::errln!(
+            ctx,
+            "error: {} exists; pass --force to overwrite it (or --out to write elsewhere)",
+            out.display()
+        );
         return exit::USAGE;
     }
     let Some(id) = out.file_stem().and_then(|s| s.to_str()).filter(|s| !s.is_empty()).map(str::to_string) else {
-        crate::errln!("error: --out {}: not a file name (write e.g. checkpoints/0.yaml)", out.display());
+        crate::errln!(ctx, "error: --out {}: not a file name (write e.g. checkpoints/0.yaml)", out.display());
         return exit::USAGE;
     };
     let shown = args.compose.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + ");
-    let text = match read_compose(&args.compose).await {
+    let text = match read_compose(ctx, &args.compose).await {
         Ok(t) => t,
         Err((code, e)) => {
-            crate::errln!("error: {e}");
+            crate::errln!(ctx, "error: {e}");
             return code;
         }
     };
     let services = match parse_compose(&text, &shown) {
         Ok(s) => s,
         Err(e) => {
-            crate::errln!("error: {e}");
+            crate::errln!(ctx, "error: {e}");
             return exit::USAGE;
         }
     };
@@ -146,7 +151,7 @@ pub async fn command(dir: &Path, args: &InitArgs) -> u8 {
         .collect();
     let yaml = render(&services, &id, &compose_refs);
     if let Err(e) = checkpoint_report::write_atomic(&out, &yaml) {
-        crate::errln!("error: cannot write {}: {e}", out.display());
+        crate::errln!(ctx, "error: cannot write {}: {e}", out.display());
         return exit::INFRA;
     }
     // The generated file must load like any other; if it does not, say so loudly.
@@ -154,24 +159,25 @@ pub async fn command(dir: &Path, args: &InitArgs) -> u8 {
         dir: cp_dir.clone(),
         cli_vars: IndexMap::new(),
         env_file_vars: IndexMap::new(),
-        use_env: true,
+        env: ctx.env.vars(),
         extra_compose: Vec::new(),
     };
     match load::load_checkpoints(&opts, std::slice::from_ref(&id)) {
         Ok(loaded) => {
             let gates: usize = loaded.checkpoints.iter().map(|c| c.gates.len()).sum();
-            crate::outln!("wrote {}: {gates} gates from {shown} ({} services)", out.display(), services.len());
+            crate::outln!(ctx, "wrote {}: {gates} gates from {shown} ({} services)", out.display(), services.len());
             let dir_flag = if cp_dir == std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()) {
                 String::new()
             } else {
                 format!("--dir {} ", cp_dir.display())
             };
-            crate::outln!("next: edit the titles to your plan's wording, then `checkpoint {dir_flag}run {id}`");
+            crate::outln!(ctx, "next: edit the titles to your plan's wording, then `checkpoint {dir_flag}run {id}`");
             exit::PASSED
         }
         Err(d) => {
-            crate::errln!("{}", d.render(false));
+            crate::errln!(ctx, "{}", d.render(false));
             crate::errln!(
+                ctx,
                 "error: the generated {} does not validate (a bug in `checkpoint init`); fix the lines above by hand",
                 out.display()
             );
@@ -182,7 +188,7 @@ pub async fn command(dir: &Path, args: &InitArgs) -> u8 {
 
 /// One compose file as written; several merged by the compose tool's `config`
 /// (which also resolves `extends`, interpolation and overrides).
-async fn read_compose(files: &[PathBuf]) -> Result<String, (u8, String)> {
+async fn read_compose(ctx: &Context, files: &[PathBuf]) -> Result<String, (u8, String)> {
     if let [one] = files {
         return std::fs::read_to_string(one).map_err(|e| {
             (
@@ -197,7 +203,7 @@ async fn read_compose(files: &[PathBuf]) -> Result<String, (u8, String)> {
     if let Some(missing) = files.iter().find(|f| !f.is_file()) {
         return Err((exit::USAGE, format!("compose file {} does not exist", missing.display())));
     }
-    let tool = checkpoint_stack::ComposeTool::detect(crate::cli::compose_tool()).await.map_err(|e| {
+    let tool = checkpoint_stack::ComposeTool::detect(ctx.compose_tool).await.map_err(|e| {
         (exit::INFRA, format!("merging several compose files needs the compose tool: {e}; or pass one --compose"))
     })?;
     let words = tool.command();
@@ -246,7 +252,7 @@ fn relative_to(to: &Path, base: &Path) -> String {
 }
 
 /// The services of a compose file, in file order.
-pub fn parse_compose(text: &str, file: &str) -> Result<Vec<Service>, String> {
+pub(crate) fn parse_compose(text: &str, file: &str) -> Result<Vec<Service>, String> {
     let doc: Value =
         serde_saphyr::from_str(text).map_err(|e| format!("{file} is not valid YAML: {}", e.without_snippet()))?;
     let services = doc
@@ -347,7 +353,7 @@ fn container_port(p: &Value) -> Result<u16, String> {
 
 /// The local HTTP URL a healthcheck `test:` probes, if any: `["CMD", …]`,
 /// `["CMD-SHELL", "…"]` or a plain string (a shell line).
-pub fn health_url(test: &Value) -> Option<HealthUrl> {
+pub(crate) fn health_url(test: &Value) -> Option<HealthUrl> {
     let words: Vec<String> = match test {
         Value::String(line) => vec![line.clone()],
         Value::Array(items) => {
@@ -419,7 +425,7 @@ fn q(s: &str) -> String {
 }
 
 /// The checkpoint file, comments included.
-pub fn render(services: &[Service], id: &str, compose_files: &[String]) -> String {
+pub(crate) fn render(services: &[Service], id: &str, compose_files: &[String]) -> String {
     let compose = compose_files.join(", ");
     let mut o = String::new();
     let _ = writeln!(

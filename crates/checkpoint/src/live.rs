@@ -3,7 +3,6 @@
 //! when stderr is not a terminal or `CI` is set. Colour only where allowed.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
@@ -12,10 +11,12 @@ use checkpoint_model::result::{GateResult, Status};
 use checkpoint_runner::Event;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::ColorChoice;
+use crate::Context;
 
-pub struct Console {
+pub(crate) struct Console {
     pub color: bool,
+    /// Where lines go when there is no spinner.
+    ctx: Context,
     bar: Option<ProgressBar>,
     running: BTreeMap<String, String>,
     width: usize,
@@ -23,24 +24,10 @@ pub struct Console {
     secrets: checkpoint_model::secrets::SharedRedactor,
 }
 
-/// Whether to colour, from the flag, `NO_COLOR` and the terminal.
-pub fn use_color(choice: ColorChoice, terminal: bool) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-    }
-}
-
-/// A live terminal (not CI, not a pipe).
-pub fn interactive() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
-}
-
 impl Console {
-    pub fn new(choice: ColorChoice) -> Self {
-        let live = interactive();
-        let color = use_color(choice, std::io::stderr().is_terminal());
+    pub(crate) fn new(ctx: &Context) -> Self {
+        let live = ctx.interactive();
+        let color = ctx.err_color();
         let bar = live.then(|| {
             let b = ProgressBar::new_spinner();
             b.set_style(
@@ -52,6 +39,7 @@ impl Console {
         });
         Self {
             color,
+            ctx: ctx.clone(),
             bar,
             running: BTreeMap::new(),
             width: 18,
@@ -60,37 +48,37 @@ impl Console {
     }
 
     /// Masks the run's secrets (they grow as checks run) in every line from now on.
-    pub fn set_secrets(&mut self, secrets: checkpoint_model::secrets::SharedRedactor) {
+    pub(crate) fn set_secrets(&mut self, secrets: checkpoint_model::secrets::SharedRedactor) {
         self.secrets = secrets;
     }
 
-    pub fn set_id_width(&mut self, w: usize) {
+    pub(crate) fn set_id_width(&mut self, w: usize) {
         self.width = w.clamp(8, 32);
     }
 
-    pub fn paint(&self, text: &str, style: Style) -> String {
+    pub(crate) fn paint(&self, text: &str, style: Style) -> String {
         if self.color { format!("{}{text}{}", style.render(), style.render_reset()) } else { text.to_string() }
     }
 
     /// A line above the spinner (or plain on stderr).
-    pub fn line(&self, text: &str) {
+    pub(crate) fn line(&self, text: &str) {
         let text = self.secrets.redact(text);
-        if let Some(b) = &self.bar { b.println(text) } else { crate::errln!("{text}") }
+        if let Some(b) = &self.bar { b.println(text) } else { crate::errln!(self.ctx, "{text}") }
     }
 
     /// What is being waited on: the spinner on a terminal; otherwise a line.
-    pub fn status(&self, text: &str) {
+    pub(crate) fn status(&self, text: &str) {
         let text = self.secrets.redact(text);
-        if let Some(b) = &self.bar { b.set_message(text) } else { crate::errln!("{text}") }
+        if let Some(b) = &self.bar { b.set_message(text) } else { crate::errln!(self.ctx, "{text}") }
     }
 
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
     }
 
-    pub fn event(&mut self, e: &Event) {
+    pub(crate) fn event(&mut self, e: &Event) {
         match e {
             Event::GateStarted { gate, .. } => {
                 self.running.insert(gate.clone(), String::new());

@@ -8,6 +8,7 @@ use checkpoint_model::exit;
 use checkpoint_report::plansync::{self, PlanFile, ResultsFile};
 use clap::{Args, Subcommand};
 
+use crate::Context;
 use crate::commands::read_report;
 
 #[derive(Debug, Subcommand)]
@@ -52,19 +53,20 @@ pub struct SyncArgs {
     pub check: bool,
 }
 
-pub fn command(dir: &Path, cmd: PlanCommand) -> u8 {
+pub(crate) fn command(ctx: &Context, dir: &Path, cmd: PlanCommand) -> u8 {
     match cmd {
-        PlanCommand::Sync(a) => sync(dir, &a),
+        PlanCommand::Sync(a) => sync(ctx, dir, &a),
     }
 }
 
-fn sync(dir: &Path, args: &SyncArgs) -> u8 {
+fn sync(ctx: &Context, dir: &Path, args: &SyncArgs) -> u8 {
     let shown = args.plan.display().to_string();
     let text = match std::fs::read(&args.plan) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
                 crate::errln!(
+                    ctx,
                     "error: cannot read the plan {shown}: not UTF-8 text (invalid byte at offset {}); save it as UTF-8",
                     e.utf8_error().valid_up_to()
                 );
@@ -72,7 +74,7 @@ fn sync(dir: &Path, args: &SyncArgs) -> u8 {
             }
         },
         Err(e) => {
-            crate::errln!("error: cannot read the plan {shown}: {e}");
+            crate::errln!(ctx, "error: cannot read the plan {shown}: {e}");
             return exit::USAGE;
         }
     };
@@ -83,7 +85,7 @@ fn sync(dir: &Path, args: &SyncArgs) -> u8 {
         match read_report(&p) {
             Ok(report) => results.push(ResultsFile { name: p.display().to_string(), report }),
             Err(e) => {
-                crate::errln!("error: {e}");
+                crate::errln!(ctx, "error: {e}");
                 return exit::USAGE;
             }
         }
@@ -95,11 +97,12 @@ fn sync(dir: &Path, args: &SyncArgs) -> u8 {
     let out = plansync::sync(&text, &plan, &results);
 
     for w in &out.warnings {
-        crate::errln!("warning: {w}");
+        crate::errln!(ctx, "warning: {w}");
     }
     if out.changes.is_empty() && out.up_to_date == 0 && out.left_as_is == 0 && !out.other_plan_files.is_empty() {
         let names: Vec<&str> = out.other_plan_files.iter().map(String::as_str).collect();
         crate::errln!(
+            ctx,
             "warning: no gate of the results refers to {shown}; they name {} (relative to the project root {})",
             names.join(", "),
             root.display()
@@ -108,21 +111,22 @@ fn sync(dir: &Path, args: &SyncArgs) -> u8 {
     if args.dry_run
         && let Some(d) = plansync::unified_diff(&text, &out.text, &format!("a/{shown}"), &format!("b/{shown}"))
     {
-        crate::out!("{d}");
+        crate::out!(ctx, "{d}");
     }
     // With --dry-run stdout carries the diff alone (pipe it to `patch`/`git apply`).
     let lines = out.change_lines();
     let summary = summary(&shown, &out, args.dry_run || args.check);
     if args.dry_run {
-        crate::err!("{lines}");
-        crate::errln!("{summary}");
+        crate::err!(ctx, "{lines}");
+        crate::errln!(ctx, "{summary}");
     } else {
-        crate::out!("{lines}");
-        crate::outln!("{summary}");
+        crate::out!(ctx, "{lines}");
+        crate::outln!(ctx, "{summary}");
     }
     if args.check {
         if out.is_changed() {
             crate::errln!(
+                ctx,
                 "error: {shown} is out of date with the results; run `checkpoint plan sync {shown} --results …` to update it"
             );
             return exit::FAILED;
@@ -133,7 +137,7 @@ fn sync(dir: &Path, args: &SyncArgs) -> u8 {
         return exit::PASSED;
     }
     if let Err(e) = plansync::write_in_place(&args.plan, &text, &out.text) {
-        crate::errln!("error: cannot write the plan {shown}: {e}");
+        crate::errln!(ctx, "error: cannot write the plan {shown}: {e}");
         return exit::INFRA;
     }
     exit::PASSED

@@ -5,7 +5,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
 use anstyle::{AnsiColor, Style};
@@ -16,22 +15,22 @@ use checkpoint_model::{exit, load::LoadOptions};
 use checkpoint_runner::engine::CancelReason;
 use checkpoint_runner::scope::RunVars;
 use checkpoint_runner::{Engine, ExternalTarget, RunOptions, Target};
-use tokio_util::sync::CancellationToken;
 
-use crate::cli::{ColorChoice, RunArgs};
+use crate::Context;
+use crate::cli::RunArgs;
 use crate::commands::{load_or_report_with, print_written, read_report};
 use crate::live::Console;
 use crate::stackctl;
 
-pub async fn run(dir: &Path, color: ColorChoice, args: RunArgs) -> u8 {
-    let (opts, loaded) = match load_or_report_with(dir, color, &args.vars, &args.checkpoints, &args.compose_files) {
+pub(crate) async fn run(ctx: &Context, dir: &Path, args: RunArgs) -> u8 {
+    let (opts, loaded) = match load_or_report_with(ctx, dir, &args.vars, &args.checkpoints, &args.compose_files) {
         Ok(x) => x,
         Err(code) => return code,
     };
     let baseline = match args.baseline.as_ref().map(read_report).transpose() {
         Ok(b) => b,
         Err(e) => {
-            crate::errln!("error: --baseline: {e}");
+            crate::errln!(ctx, "error: --baseline: {e}");
             return exit::USAGE;
         }
     };
@@ -40,7 +39,7 @@ pub async fn run(dir: &Path, color: ColorChoice, args: RunArgs) -> u8 {
     for cp in loaded.checkpoints {
         match checkpoint_runner::engine::select(&cp, &args.waves, &args.gates) {
             Ok(g) if g.is_empty() => {
-                crate::errln!("error: checkpoint {} has no gates to run", cp.id);
+                crate::errln!(ctx, "error: checkpoint {} has no gates to run", cp.id);
                 return exit::USAGE;
             }
             Ok(g) => {
@@ -52,25 +51,21 @@ pub async fn run(dir: &Path, color: ColorChoice, args: RunArgs) -> u8 {
                 plans.push((cp, g));
             }
             Err(e) => {
-                crate::errln!("error: {e}");
+                crate::errln!(ctx, "error: {e}");
                 return exit::USAGE;
             }
         }
     }
-    let cancel = CancellationToken::new();
-    let force = Arc::new(AtomicBool::new(false));
-    let watcher = tokio::spawn(watch_signals(cancel.clone(), force.clone()));
     let multiple = plans.len() > 1;
     let mut worst = exit::PASSED;
     for (cp, gates) in &plans {
         let out = if multiple { args.out.join(&cp.id) } else { args.out.clone() };
-        let code = run_one(cp, gates, &opts, &args, &out, color, &cancel, &force, baseline.as_ref()).await;
+        let code = run_one(ctx, cp, gates, &opts, &args, &out, baseline.as_ref()).await;
         worst = worse(worst, code);
-        if cancel.is_cancelled() {
+        if ctx.cancel.is_cancelled() {
             break;
         }
     }
-    watcher.abort();
     worst
 }
 
@@ -86,47 +81,25 @@ fn worse(a: u8, b: u8) -> u8 {
     if rank(b) > rank(a) { b } else { a }
 }
 
-async fn watch_signals(cancel: CancellationToken, force: Arc<AtomicBool>) {
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    crate::errln!(
-        "\ninterrupted: stopping checks, writing reports, tearing the stack down (interrupt again to stop waiting)"
-    );
-    cancel.cancel();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    crate::errln!("interrupted again: tearing down without waiting for containers to stop");
-    force.store(true, Ordering::SeqCst);
-}
-
 fn run_id() -> String {
     use rand::Rng as _;
     let mut rng = rand::rng();
     (0..6).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect()
 }
 
-#[expect(clippy::too_many_arguments, reason = "the run's parts, passed once from run()")]
 async fn run_one(
+    ctx: &Context,
     cp: &Checkpoint,
     gates: &[Gate],
     opts: &LoadOptions,
     args: &RunArgs,
     out: &Path,
-    color: ColorChoice,
-    cancel: &CancellationToken,
-    force: &Arc<AtomicBool>,
     baseline: Option<&RunReport>,
 ) -> u8 {
+    let cancel = &ctx.cancel;
     let started_at = SystemTime::now();
     let started = Instant::now();
-    let mut console = Console::new(color);
+    let mut console = Console::new(ctx);
     console.set_id_width(gates.iter().map(|g| g.id.chars().count()).max().unwrap_or(8));
     let bold = Style::new().bold();
     // The whole selection's order (every shard's gates), for `report merge`.
@@ -160,7 +133,7 @@ async fn run_one(
     let mut vars = RunVars {
         cli: opts.cli_vars.clone(),
         env_file: opts.env_file_vars.clone(),
-        use_env: true,
+        env: opts.env.clone(),
         ..RunVars::default()
     };
     vars.builtins.insert("run.id".into(), id.clone());
@@ -172,7 +145,7 @@ async fn run_one(
     let mut infra_error: Option<String> = None;
     if let (Some(spec), false, false) = (&cp.stack, args.external, gates.is_empty()) {
         stackctl::mention_orphans(&console).await;
-        match stackctl::start(cp, spec, &args.into(), out, &mut console, cancel).await {
+        match stackctl::start(ctx, cp, spec, &args.into(), out, &mut console).await {
             Ok(s) => {
                 vars.builtins.insert("run.project".into(), s.project.clone());
                 stack = Some(s);
@@ -186,7 +159,7 @@ async fn run_one(
     // Checked at load time; expanded when read (endpoints are resolved later).
     vars.vars = cp.vars.clone();
     // Grows as the run goes (captured tokens, cookies set, credentials sent).
-    let secrets = checkpoint_model::secrets::SharedRedactor::new(redactor(cp, &vars));
+    let secrets = checkpoint_model::secrets::SharedRedactor::new(redactor(cp, &vars, &ctx.env));
     console.set_secrets(secrets.clone());
 
     if infra_error.is_some() {
@@ -263,7 +236,7 @@ async fn run_one(
     let stack_report = match stack {
         Some(s) => {
             let up_at = checkpoint_model::duration::millis(s.up_at.saturating_duration_since(started));
-            let mut r = s.finish(out, args.keep, force.load(Ordering::SeqCst), &console, &redactor).await;
+            let mut r = s.finish(out, args.keep, ctx.forced(), &console, &redactor).await;
             if let Some(r) = &mut r {
                 r.started_ms = Some(up_at);
             }
@@ -303,13 +276,13 @@ async fn run_one(
     };
     let report = redact(report, &redactor);
     let written = checkpoint_report::write_all_with(&report, out, baseline, &args.slower_than);
-    crate::outln!("");
-    crate::out!("{}", checkpoint_report::console_summary(&report, console.color));
-    crate::github::after_run(&report, baseline);
+    crate::outln!(ctx);
+    crate::out!(ctx, "{}", checkpoint_report::console_summary(&report, console.color));
+    crate::github::after_run(ctx, &report, baseline);
     match written {
-        Ok(w) => print_written(&w),
+        Ok(w) => print_written(ctx, &w),
         Err(e) => {
-            crate::errln!("error: cannot write the reports to {}: {e}", out.display());
+            crate::errln!(ctx, "error: cannot write the reports to {}: {e}", out.display());
             return exit::INFRA;
         }
     }
@@ -337,14 +310,14 @@ fn not_run(g: &Gate, status: Status, reason: &str) -> GateResult {
 }
 
 /// Every value that must not appear in any output.
-pub fn redactor(cp: &Checkpoint, vars: &RunVars) -> Redactor {
+pub(crate) fn redactor(cp: &Checkpoint, vars: &RunVars, env: &crate::Env) -> Redactor {
     let mut r = Redactor::default();
     for (k, v) in vars.all_pairs() {
         r.add_if_secret(&k, &v, &cp.secrets);
     }
-    for (k, v) in std::env::vars() {
-        if is_secret_name(&k) || cp.secrets.contains(&k) {
-            r.add(&v);
+    for (k, v) in env.pairs() {
+        if is_secret_name(k) || cp.secrets.iter().any(|s| s == k) {
+            r.add(v);
         }
     }
     r
@@ -368,6 +341,6 @@ fn redact(report: RunReport, r: &Redactor) -> RunReport {
 }
 
 /// For the "stack" lines of the console.
-pub fn style_warn() -> Style {
+pub(crate) fn style_warn() -> Style {
     Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold()
 }

@@ -10,14 +10,14 @@ use checkpoint_model::plan::{Checkpoint, Stack};
 use checkpoint_model::result::StackReport;
 use checkpoint_runner::Target;
 use checkpoint_stack::{ComposeStack, StackOptions, StackProgress, project_name};
-use tokio_util::sync::CancellationToken;
 
-use crate::cli::{ColorChoice, RunArgs, StackCommand};
+use crate::Context;
+use crate::cli::{RunArgs, StackCommand};
 use crate::commands::load_or_report_with;
 use crate::live::Console;
 
 /// A stack this run brought up (or attached to).
-pub struct StackRun {
+pub(crate) struct StackRun {
     stack: ComposeStack,
     pub target: Arc<dyn Target>,
     pub project: String,
@@ -30,9 +30,16 @@ pub struct StackRun {
     services_ready: Vec<(String, f64)>,
 }
 
-fn options(cp: &Checkpoint, spec: &Stack, root: &Path, project: String, extra: &[PathBuf]) -> StackOptions {
+fn options(
+    ctx: &Context,
+    cp: &Checkpoint,
+    spec: &Stack,
+    root: &Path,
+    project: String,
+    extra: &[PathBuf],
+) -> StackOptions {
     let mut opts = StackOptions::from_plan(spec, root, project);
-    opts.compose_tool = crate::cli::compose_tool();
+    opts.compose_tool = ctx.compose_tool;
     // `completed:` of the checkpoint's `compose` checks are one-shots: the
     // stack is ready when they have exited 0.
     for gate in &cp.gates {
@@ -63,7 +70,7 @@ fn root_of(cp: &Checkpoint) -> PathBuf {
 /// What bringing a stack up needs to know: the four flags of `run` that
 /// concern the stack, and all that `stack up` has.
 #[derive(Debug, Clone, Default)]
-pub struct StartRequest<'a> {
+pub(crate) struct StartRequest<'a> {
     /// `--project`; by default one unique to this run.
     pub project: Option<String>,
     /// `-f`: compose files added after the checkpoint's own.
@@ -83,17 +90,17 @@ impl<'a> From<&'a RunArgs> for StartRequest<'a> {
 /// Brings the stack up and waits until it is ready. A stack that never gets
 /// ready is reported (at once, with the reason) but the gates still run: they
 /// turn red with their own evidence. Errors here mean no gate can run.
-pub async fn start(
+pub(crate) async fn start(
+    ctx: &Context,
     cp: &Checkpoint,
     spec: &Stack,
     args: &StartRequest<'_>,
     out: &Path,
     console: &mut Console,
-    cancel: &CancellationToken,
 ) -> Result<StackRun, String> {
     let root = root_of(cp);
     let project = args.project.clone().unwrap_or_else(|| default_project(cp, spec));
-    let mut opts = options(cp, spec, &root, project.clone(), args.compose_files);
+    let mut opts = options(ctx, cp, spec, &root, project.clone(), args.compose_files);
     // Every container carries this run as its owner, so `stack prune` finds
     // the stack if the run dies without tearing it down (SIGKILL).
     opts.owner = Some(checkpoint_stack::Owner { dir: out.join(".owner"), keep: args.keep });
@@ -114,7 +121,7 @@ pub async fn start(
         let stack = ComposeStack::prepare(opts).await.map_err(|e| e.to_string())?;
         let tool = stack.tool().await.map(|t| t.to_string()).unwrap_or_default();
         con.line(&format!("stack: starting project `{project}` with {tool} ({})", files.join(", ")));
-        if let Err(e) = stack.start(cancel.clone(), &progress).await {
+        if let Err(e) = stack.start(ctx.cancel.clone(), &progress).await {
             // Part of the project may exist: keep its logs with the reports
             // (never in the system temp directory), then remove it.
             let logs = out.join("logs");
@@ -130,7 +137,7 @@ pub async fn start(
     let up_ms = (!args.attach).then(|| checkpoint_model::duration::millis(up_at.elapsed()));
     let mut ready_ms = None;
     let mut services_ready = Vec::new();
-    match stack.wait_ready(cancel.clone(), &progress).await {
+    match stack.wait_ready(ctx.cancel.clone(), &progress).await {
         Ok(report) => {
             ready_ms = Some(report.elapsed.as_secs_f64() * 1000.0);
             services_ready = report
@@ -152,14 +159,14 @@ pub async fn start(
 
 impl StackRun {
     /// Stops recording incidents (before teardown) and returns those recorded.
-    pub async fn stop_watching(&self) -> Vec<checkpoint_model::result::Incident> {
+    pub(crate) async fn stop_watching(&self) -> Vec<checkpoint_model::result::Incident> {
         self.stack.stop_watching().await
     }
 
     /// Stack facts for the report, service logs into `<out>/logs`, then
     /// teardown (unless `--keep` or attached). Never fails the run: problems
     /// are printed.
-    pub async fn finish(
+    pub(crate) async fn finish(
         self,
         out: &Path,
         keep: bool,
@@ -215,9 +222,9 @@ impl StackRun {
 }
 
 /// `checkpoint stack up|down|status|logs`.
-pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
+pub(crate) async fn command(ctx: &Context, dir: &Path, cmd: StackCommand) -> u8 {
     if let StackCommand::Prune { dry_run } = &cmd {
-        return prune(*dry_run).await;
+        return prune(ctx, *dry_run).await;
     }
     let (id, vars, extra) = match &cmd {
         StackCommand::Up { checkpoint, vars, compose_files, .. } => {
@@ -228,21 +235,24 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
         | StackCommand::Logs { checkpoint, vars, .. } => (checkpoint.clone(), vars.clone(), Vec::new()),
         StackCommand::Prune { .. } => unreachable!("handled above"),
     };
-    let (_, loaded) = match load_or_report_with(dir, color, &vars, std::slice::from_ref(&id), &extra) {
+    let (_, loaded) = match load_or_report_with(ctx, dir, &vars, std::slice::from_ref(&id), &extra) {
         Ok(x) => x,
         Err(code) => {
             // Tearing down must not depend on the variables the checks needed
             // (the command `run --keep` printed has none): remove everything
             // with the project's label through the Engine API.
             if let StackCommand::Down { project, .. } = &cmd {
-                crate::errln!("stack down: the checkpoint did not load; removing project `{project}` by its label");
+                crate::errln!(
+                    ctx,
+                    "stack down: the checkpoint did not load; removing project `{project}` by its label"
+                );
                 return match checkpoint_stack::cleanup_project(project).await {
                     Ok(removed) => {
-                        crate::outln!("project `{project}` torn down: removed {}", removed.len());
+                        crate::outln!(ctx, "project `{project}` torn down: removed {}", removed.len());
                         exit::PASSED
                     }
                     Err(e) => {
-                        crate::errln!("error: {e}");
+                        crate::errln!(ctx, "error: {e}");
                         exit::INFRA
                     }
                 };
@@ -252,62 +262,62 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
     };
     let cp = &loaded.checkpoints[0];
     let Some(spec) = &cp.stack else {
-        crate::errln!("error: checkpoint {} has no `stack:`", cp.id);
+        crate::errln!(ctx, "error: checkpoint {} has no `stack:`", cp.id);
         return exit::USAGE;
     };
     let root = root_of(cp);
-    let mut console = Console::new(color);
+    let mut console = Console::new(ctx);
     match cmd {
         StackCommand::Up { project, .. } => {
             let project = project.unwrap_or_else(|| default_project(cp, spec));
             let args =
                 StartRequest { project: Some(project.clone()), compose_files: &extra, keep: true, attach: false };
             let out = PathBuf::from("checkpoint-results");
-            let cancel = CancellationToken::new();
-            match start(cp, spec, &args, &out, &mut console, &cancel).await {
+            match start(ctx, cp, spec, &args, &out, &mut console).await {
                 Ok(_) => {
                     console.finish();
-                    crate::outln!("{project}");
+                    crate::outln!(ctx, "{project}");
                     exit::PASSED
                 }
                 Err(e) => {
                     console.finish();
                     // Carries the compose tool's output tail (container output).
-                    let fence = crate::github::StopCommands::new(crate::github::Stream::Stderr);
-                    crate::errln!("error: {e}");
+                    let fence = crate::github::StopCommands::new(ctx, crate::github::Stream::Stderr);
+                    crate::errln!(ctx, "error: {e}");
                     drop(fence);
                     exit::INFRA
                 }
             }
         }
         StackCommand::Down { project, .. } => {
-            let opts = options(cp, spec, &root, project.clone(), &[]);
+            let opts = options(ctx, cp, spec, &root, project.clone(), &[]);
             let result = match ComposeStack::prepare(opts).await {
                 Ok(stack) => stack.down(5).await.map(|t| t.to_string()),
                 Err(e) => Err(e),
             };
             match result {
                 Ok(t) => {
-                    crate::outln!("project `{project}` torn down: {t}");
+                    crate::outln!(ctx, "project `{project}` torn down: {t}");
                     exit::PASSED
                 }
                 Err(e) => {
-                    crate::errln!("error: {e}");
+                    crate::errln!(ctx, "error: {e}");
                     exit::INFRA
                 }
             }
         }
         StackCommand::Status { project, .. } => {
-            let stack = ComposeStack::attach(options(cp, spec, &root, project.clone(), &[]));
+            let stack = ComposeStack::attach(options(ctx, cp, spec, &root, project.clone(), &[]));
             match stack.target().services().await {
                 Ok(services) if services.is_empty() => {
-                    crate::outln!("project `{project}` has no containers");
+                    crate::outln!(ctx, "project `{project}` has no containers");
                     exit::FAILED
                 }
                 Ok(services) => {
-                    crate::outln!("{:<16} {:<12} {:<10} {:>8}  ports", "service", "state", "health", "restarts");
+                    crate::outln!(ctx, "{:<16} {:<12} {:<10} {:>8}  ports", "service", "state", "health", "restarts");
                     for s in services {
                         crate::outln!(
+                            ctx,
                             "{:<16} {:<12} {:<10} {:>8}  {}",
                             s.name,
                             s.state,
@@ -319,20 +329,20 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
                     exit::PASSED
                 }
                 Err(e) => {
-                    crate::errln!("error: {e}");
+                    crate::errln!(ctx, "error: {e}");
                     exit::INFRA
                 }
             }
         }
         StackCommand::Logs { project, service, tail, .. } => {
-            let stack = ComposeStack::attach(options(cp, spec, &root, project, &[]));
+            let stack = ComposeStack::attach(options(ctx, cp, spec, &root, project, &[]));
             let target = stack.target();
             let services: Vec<String> = match service {
                 Some(s) => vec![s],
                 None => match target.services().await {
                     Ok(s) => s.into_iter().map(|s| s.name).collect(),
                     Err(e) => {
-                        crate::errln!("error: {e}");
+                        crate::errln!(ctx, "error: {e}");
                         return exit::INFRA;
                     }
                 },
@@ -340,16 +350,16 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
             for s in services {
                 match target.logs_tail(&s, tail).await {
                     Ok(text) => {
-                        crate::outln!("==> {s} <==");
+                        crate::outln!(ctx, "==> {s} <==");
                         // Container output: never read as workflow commands in GitHub Actions.
-                        let fence = crate::github::StopCommands::new(crate::github::Stream::Stdout);
-                        crate::out!("{text}");
+                        let fence = crate::github::StopCommands::new(ctx, crate::github::Stream::Stdout);
+                        crate::out!(ctx, "{text}");
                         if !text.ends_with('\n') {
-                            crate::outln!("");
+                            crate::outln!(ctx);
                         }
                         drop(fence);
                     }
-                    Err(e) => crate::errln!("{s}: {e}"),
+                    Err(e) => crate::errln!(ctx, "{s}: {e}"),
                 }
             }
             exit::PASSED
@@ -360,11 +370,11 @@ pub async fn command(dir: &Path, color: ColorChoice, cmd: StackCommand) -> u8 {
 
 /// `checkpoint stack prune`: removes the stacks whose run is gone (killed
 /// before it could tear down) and that were not kept on purpose.
-async fn prune(dry_run: bool) -> u8 {
+async fn prune(ctx: &Context, dry_run: bool) -> u8 {
     let stacks = match checkpoint_stack::owner::owned_stacks().await {
         Ok(s) => s,
         Err(e) => {
-            crate::errln!("error: {e}");
+            crate::errln!(ctx, "error: {e}");
             return exit::INFRA;
         }
     };
@@ -380,37 +390,38 @@ async fn prune(dry_run: bool) -> u8 {
             s.pid
         );
         if !s.orphaned {
-            crate::outln!("running   {what}: its run is still going");
+            crate::outln!(ctx, "running   {what}: its run is still going");
         } else if s.kept {
             crate::outln!(
+                ctx,
                 "kept      {what}: kept on purpose (--keep / stack up); remove with `checkpoint stack down <checkpoint> -p {}`",
                 s.project
             );
         } else if dry_run {
-            crate::outln!("orphaned  {what}: would be removed");
+            crate::outln!(ctx, "orphaned  {what}: would be removed");
         } else {
             match checkpoint_stack::cleanup_project(&s.project).await {
                 Ok(_) => {
                     pruned += 1;
-                    crate::outln!("removed   {what}: its run is gone");
+                    crate::outln!(ctx, "removed   {what}: its run is gone");
                 }
                 Err(e) => {
-                    crate::errln!("error: removing `{}`: {e}", s.project);
+                    crate::errln!(ctx, "error: removing `{}`: {e}", s.project);
                     code = exit::INFRA;
                 }
             }
         }
     }
     if stacks.is_empty() {
-        crate::outln!("no stacks started by checkpoint on this engine");
+        crate::outln!(ctx, "no stacks started by checkpoint on this engine");
     } else if !dry_run {
-        crate::outln!("{pruned} orphaned stack{} removed", if pruned == 1 { "" } else { "s" });
+        crate::outln!(ctx, "{pruned} orphaned stack{} removed", if pruned == 1 { "" } else { "s" });
     }
     code
 }
 
 /// A line for the start of a run when earlier runs left stacks behind.
-pub async fn mention_orphans(console: &Console) {
+pub(crate) async fn mention_orphans(console: &Console) {
     if let Ok(orphans) = checkpoint_stack::owner::orphans().await
         && !orphans.is_empty()
     {

@@ -94,7 +94,7 @@ async fn run(target: Arc<Scripted>, cancel: CancellationToken) -> GateResult {
     let cps = dir.path().join("checkpoints");
     std::fs::create_dir_all(&cps).unwrap();
     std::fs::write(cps.join("1.yaml"), YAML).unwrap();
-    let opts = LoadOptions { dir: cps, use_env: false, ..LoadOptions::default() };
+    let opts = LoadOptions { dir: cps, ..LoadOptions::default() };
     let loaded = load_checkpoints(&opts, &["1".to_string()]).unwrap_or_else(|d| panic!("{}", d.render(false)));
     let cp = &loaded.checkpoints[0];
     let engine = Engine::new(target, dir.path().to_path_buf(), cancel, RunVars::default(), RunOptions::default());

@@ -41,11 +41,8 @@ gates:
 "#;
 
 fn run(dir: &Path, github: bool, summary: &Path) -> std::process::Output {
-    let mut c = Command::cargo_bin("checkpoint").expect("binary");
-    c.env_remove("CHECKPOINT_DIR")
-        .env("NO_COLOR", "1")
-        .env("CI", "true")
-        .env("CLOSED_PORT", closed_port().to_string())
+    let mut c = crate::support::checkpoint();
+    c.env("CLOSED_PORT", closed_port().to_string())
         .env("GITHUB_STEP_SUMMARY", summary)
         .env("GITHUB_WORKSPACE", dir)
         .current_dir(dir)

@@ -8,10 +8,9 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::Output;
 
-use crate::support::{self, stderr, stdout};
-use assert_cmd::Command;
+use crate::support::{self, InProcess, stderr, stdout};
 
-fn checkpoint(dir: &Path) -> Command {
+fn checkpoint(dir: &Path) -> InProcess {
     let mut c = support::checkpoint();
     c.current_dir(dir);
     c

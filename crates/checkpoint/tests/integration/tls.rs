@@ -12,8 +12,10 @@ use std::process::{Child, Command as Std, Stdio};
 use crate::support::{self, text};
 use assert_cmd::Command;
 
+/// The real process: where the certificate store is read from is the
+/// process environment's business (`SSL_CERT_FILE`), end to end.
 fn checkpoint() -> Command {
-    let mut c = support::checkpoint();
+    let mut c = support::spawned();
     c.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR");
     c
 }

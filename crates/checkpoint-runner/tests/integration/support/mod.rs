@@ -48,7 +48,7 @@ pub(crate) async fn run_outcome(yaml: &str, setup: Setup<'_>) -> RunOutcome {
     }
     let cli_vars: indexmap::IndexMap<String, String> =
         setup.vars.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
-    let opts = LoadOptions { dir: cps, cli_vars: cli_vars.clone(), use_env: false, ..LoadOptions::default() };
+    let opts = LoadOptions { dir: cps, cli_vars: cli_vars.clone(), ..LoadOptions::default() };
     let loaded = match load_checkpoints(&opts, &["1".to_string()]) {
         Ok(l) => l,
         Err(d) => panic!("{}", d.render(false)),
