@@ -6,11 +6,13 @@
 //! - [`json`]: the result model itself, versioned;
 //! - [`html`]: `integration-test-results.html`, one self-contained page with the run's timeline;
 //! - [`console`]: the summary table printed at the end of a run;
+//! - [`assemble`]: a finished run's report, judged and masked;
 //! - [`write`]: atomic writes; [`merge`]: shards into one report;
 //! - [`baseline`]: when a check counts as slower than in the baseline.
 //!
 //! All of it is plain synchronous code over data: easy to snapshot.
 
+pub mod assemble;
 pub mod baseline;
 pub mod console;
 pub mod html;
@@ -22,6 +24,7 @@ pub mod plansync;
 mod text;
 pub mod write;
 
+pub use assemble::{Finished, assemble};
 pub use checkpoint_model::result::RunReport;
 pub use console::console_summary;
 pub use html::html;

@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime};
 
 use anstyle::{AnsiColor, Style};
 use checkpoint_model::plan::{Checkpoint, Gate};
-use checkpoint_model::result::{CheckpointInfo, FORMAT_VERSION, Filters, GateResult, RunReport, Status};
+use checkpoint_model::result::{Filters, GateResult, RunReport, Status};
 use checkpoint_model::secrets::{Redactor, is_secret_name};
 use checkpoint_model::{exit, load::LoadOptions};
 use checkpoint_runner::engine::CancelReason;
@@ -246,35 +246,25 @@ async fn run_one(
     };
     console.finish();
 
-    let (mut verdict, criteria) = RunReport::evaluate(&results, cp.criteria.should, cp.criteria.pass_rate);
-    if args.shard.is_some() && gates.is_empty() && interrupted.is_none() {
-        // Nothing ran, nothing failed: an empty shard must not fail a CI matrix.
-        verdict = checkpoint_model::result::Verdict::Passed;
-    }
-    let report = RunReport {
-        format_version: FORMAT_VERSION,
-        tool: format!("checkpoint {}", env!("CARGO_PKG_VERSION")),
-        checkpoint: CheckpointInfo {
-            id: cp.id.clone(),
-            title: cp.title.clone(),
-            file: cp.file.clone(),
-            plan: cp.plan.clone(),
+    let report = checkpoint_report::assemble(
+        checkpoint_report::Finished {
+            checkpoint: cp,
+            tool: format!("checkpoint {}", env!("CARGO_PKG_VERSION")),
+            started_at,
+            duration: started.elapsed(),
+            filters: Filters {
+                waves: args.waves.clone(),
+                gates: args.gates.clone(),
+                shard: args.shard.map(|s| s.to_string()),
+                order,
+            },
+            gates: results,
+            stack: stack_report,
+            interrupted,
+            empty_shard: args.shard.is_some() && gates.is_empty(),
         },
-        started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
-        duration_ms: checkpoint_model::duration::millis(started.elapsed()),
-        verdict,
-        criteria,
-        filters: Filters {
-            waves: args.waves.clone(),
-            gates: args.gates.clone(),
-            shard: args.shard.map(|s| s.to_string()),
-            order,
-        },
-        gates: results,
-        stack: stack_report,
-        interrupted,
-    };
-    let report = redact(report, &redactor);
+        &redactor,
+    );
     let written = checkpoint_report::write_all_with(&report, out, baseline, &args.slower_than);
     crate::outln!(ctx);
     crate::out!(ctx, "{}", checkpoint_report::console_summary(&report, console.color));
@@ -331,13 +321,6 @@ fn redact_logs(dir: &Path, r: &Redactor) {
             let _ = checkpoint_report::write_atomic(&path, &r.redact(&text));
         }
     }
-}
-
-/// Masks secrets in every string of the report, whatever field it is in.
-fn redact(report: RunReport, r: &Redactor) -> RunReport {
-    let Ok(mut v) = serde_json::to_value(&report) else { return report };
-    r.redact_value(&mut v);
-    serde_json::from_value(v).unwrap_or(report)
 }
 
 /// For the "stack" lines of the console.
