@@ -506,31 +506,39 @@ fn secs(ms: f64) -> String {
 /// characters dropped, markup, quotes, newlines and tabs escaped. Every JUnit
 /// file the project writes goes through it (`contract diff --format junit` too).
 pub fn attr(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in clean(s).chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\n' => o.push_str("&#10;"),
-            '\t' => o.push_str("&#9;"),
-            c => o.push(c),
-        }
-    }
-    o
+    escape(&clean(s), |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'"' => Some("&quot;"),
+        b'\n' => Some("&#10;"),
+        b'\t' => Some("&#9;"),
+        _ => None,
+    })
 }
 
 fn text(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in clean(s).chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            c => o.push(c),
+    escape(&clean(s), |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        _ => None,
+    })
+}
+
+/// `s` with each ASCII byte `entity` names replaced, the runs between them
+/// copied whole (every byte it replaces is ASCII, so runs split at chars).
+fn escape(s: &str, entity: impl Fn(u8) -> Option<&'static str>) -> String {
+    let mut o = String::with_capacity(s.len() + s.len() / 16);
+    let mut from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if let Some(e) = entity(b) {
+            o.push_str(&s[from..i]);
+            o.push_str(e);
+            from = i + 1;
         }
     }
+    o.push_str(&s[from..]);
     o
 }
 

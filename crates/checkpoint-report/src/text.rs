@@ -2,6 +2,8 @@
 //! any report, one-line messages, cut excerpts; and what they share about a
 //! check's figures.
 
+use std::borrow::Cow;
+
 use checkpoint_model::latency::Figures;
 use checkpoint_model::result::CheckResult;
 
@@ -14,7 +16,28 @@ pub(crate) fn latency_figures(c: &CheckResult) -> Option<Figures> {
 }
 
 /// Removes ANSI escape sequences and control characters other than `\n` and `\t`.
-pub(crate) fn clean(s: &str) -> String {
+/// Most text has none: it is then borrowed as it is, after one pass over its bytes.
+pub(crate) fn clean(s: &str) -> Cow<'_, str> {
+    if !needs_cleaning(s.as_bytes()) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(clean_slow(s))
+}
+
+/// Whether `b` holds a byte [`clean_slow`] would change: a C0 control other
+/// than `\n` and `\t` (ESC and `\r` among them), DEL, a C1 control
+/// (U+0080–U+009F: `C2 80`–`C2 9F`), or U+FFFE / U+FFFF (`EF BF BE|BF`).
+fn needs_cleaning(b: &[u8]) -> bool {
+    b.iter().enumerate().any(|(i, &c)| match c {
+        b'\n' | b'\t' => false,
+        0..0x20 | 0x7f => true,
+        0xc2 => b.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)),
+        0xef => b.get(i + 1) == Some(&0xbf) && matches!(b.get(i + 2), Some(0xbe | 0xbf)),
+        _ => false,
+    })
+}
+
+fn clean_slow(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -75,6 +98,30 @@ pub(crate) fn one_line(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fast path borrows exactly the texts the slow path leaves as they are.
+    #[test]
+    fn the_fast_path_agrees_with_the_slow_one() {
+        let texts = [
+            "GET /health → 200 OK\n\t{\"status\":\"ok\"}",
+            "plain ascii",
+            "",
+            "colour \u{1b}[31mred\u{1b}[0m",
+            "crlf\r\n",
+            "bell\u{7}",
+            "del\u{7f}",
+            "c1 \u{85} next line, \u{9f} last C1",
+            "not c1: \u{a0} nbsp, \u{a9} ©, \u{100} Ā",
+            "noncharacters \u{fffe} \u{ffff}",
+            "near them: \u{fffd} \u{fdd0} \u{efbf} \u{ff00}",
+            "osc \u{1b}]0;title\u{7} after",
+            "ends in \u{c2}", // not a C1: the char is U+00C2 (Â), encoded C3 82
+        ];
+        for t in texts {
+            assert_eq!(clean(t), clean_slow(t), "{t:?}");
+            assert_eq!(matches!(clean(t), Cow::Borrowed(_)), clean_slow(t) == t, "{t:?}");
+        }
+    }
 
     #[test]
     fn strips_ansi_and_controls() {
