@@ -5,6 +5,7 @@
 //! and so are the values of credential-looking cookies (`session`,
 //! `refresh_token`, …) in the `cookie:` / `set-cookie:` lines of evidence.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -60,6 +61,20 @@ fn maskable(value: &str) -> bool {
     v.chars().count() >= 6 && !matches!(v, "true" | "false" | "null" | "None") && v.parse::<f64>().is_err()
 }
 
+/// `text` with `re`'s matches replaced, still borrowed when there was none.
+fn replace<'a>(text: Cow<'a, str>, re: &Regex, with: impl Fn(&regex::Captures<'_>) -> String) -> Cow<'a, str> {
+    match re.replace_all(&text, |c: &regex::Captures<'_>| with(c)) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(s) => Cow::Owned(s),
+    }
+}
+
+/// Whether `hay` contains the lowercase ASCII `needle`, in any case.
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
 /// Replaces secret values with [`MASK`].
 #[derive(Clone, Debug, Default)]
 pub struct Redactor {
@@ -84,21 +99,38 @@ impl Redactor {
     }
 
     pub fn redact(&self, text: &str) -> String {
-        let mut out =
-            URL_PASSWORD.replace_all(text, |c: &regex::Captures<'_>| format!("{}{MASK}@", &c[1])).into_owned();
-        out = JSON_SECRET.replace_all(&out, |c: &regex::Captures<'_>| format!("{}{MASK}\"", &c[1])).into_owned();
-        out = BEARER.replace_all(&out, |c: &regex::Captures<'_>| format!("{}{MASK}", &c[1])).into_owned();
-        out = CREDENTIAL_HEADER.replace_all(&out, |c: &regex::Captures<'_>| format!("{}{MASK}", &c[1])).into_owned();
-        out = COOKIE_HEADER
-            .replace_all(&out, |c: &regex::Captures<'_>| {
+        self.redact_cow(text).into_owned()
+    }
+
+    /// [`Self::redact`], borrowing the text when there is nothing to mask —
+    /// which is almost every string of a report. Each pattern runs only on a
+    /// text that holds the literal it cannot match without.
+    pub fn redact_cow<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(text);
+        let colon = text.contains(':');
+        if colon && text.contains("://") {
+            out = replace(out, &URL_PASSWORD, |c| format!("{}{MASK}@", &c[1]));
+        }
+        if colon && text.contains('"') {
+            out = replace(out, &JSON_SECRET, |c| format!("{}{MASK}\"", &c[1]));
+        }
+        if contains_ignore_case(&out, "bearer") {
+            out = replace(out, &BEARER, |c| format!("{}{MASK}", &c[1]));
+        }
+        if colon && (contains_ignore_case(&out, "authorization") || contains_ignore_case(&out, "x-")) {
+            out = replace(out, &CREDENTIAL_HEADER, |c| format!("{}{MASK}", &c[1]));
+        }
+        // `(?i)` folds the Kelvin sign (U+212A) to `k`: a text holding one may match too.
+        if colon && (contains_ignore_case(&out, "cookie") || out.contains('\u{212A}')) {
+            out = replace(out, &COOKIE_HEADER, |c| {
                 let pairs = COOKIE_PAIR.replace_all(&c[2], |p: &regex::Captures<'_>| format!("{}{MASK}", &p[1]));
                 format!("{}{pairs}", &c[1])
-            })
-            .into_owned();
-        out = SET_COOKIE.replace_all(&out, |c: &regex::Captures<'_>| format!("{}{MASK}", &c[1])).into_owned();
+            });
+            out = replace(out, &SET_COOKIE, |c| format!("{}{MASK}", &c[1]));
+        }
         for v in &self.values {
             if out.contains(v.as_str()) {
-                out = out.replace(v.as_str(), MASK);
+                out = Cow::Owned(out.replace(v.as_str(), MASK));
             }
         }
         out
@@ -108,13 +140,20 @@ impl Redactor {
     pub fn redact_value(&self, v: &mut serde_json::Value) {
         use serde_json::Value;
         match v {
-            Value::String(s) => *s = self.redact(s),
+            Value::String(s) => {
+                if let Cow::Owned(r) = self.redact_cow(s) {
+                    *s = r;
+                }
+            }
             Value::Array(a) => a.iter_mut().for_each(|x| self.redact_value(x)),
             Value::Object(o) => {
-                let taken = std::mem::take(o);
-                for (k, mut x) in taken {
-                    self.redact_value(&mut x);
-                    o.insert(self.redact(&k), x);
+                o.values_mut().for_each(|x| self.redact_value(x));
+                // Keys are masked too (a captured map's keys are data), in place when none changes.
+                if o.keys().any(|k| matches!(self.redact_cow(k), Cow::Owned(_))) {
+                    let taken = std::mem::take(o);
+                    for (k, x) in taken {
+                        o.insert(self.redact(&k), x);
+                    }
                 }
             }
             _ => {}
@@ -155,6 +194,32 @@ impl SharedRedactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each pattern is skipped on texts without its literal: what it would
+    /// have masked is masked all the same, and clean texts stay borrowed.
+    #[test]
+    fn the_literal_prefilters_never_skip_a_match() {
+        let mut r = Redactor::default();
+        r.add("s3cr3t-value");
+        let masked = [
+            ("db postgres://app:pw123456@db:5432/app", "db postgres://app:****@db:5432/app"),
+            (r#"{"access_token": "abc.def.ghi"}"#, r#"{"access_token": "****"}"#),
+            ("sent BEARER abcdefgh1234", "sent BEARER ****"),
+            ("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic ****"),
+            ("X-Api-Key: 0123456789", "X-Api-Key: ****"),
+            ("COOKIE: sid=abcdef; theme=dark", "COOKIE: sid=****; theme=****"),
+            ("Set-Cookie: sid=abcdef; Path=/", "Set-Cookie: sid=****; Path=/"),
+            // The regexes fold case by Unicode rules: the Kelvin sign is a `k`.
+            ("coo\u{212A}ie: sid=abcdef", "coo\u{212A}ie: sid=****"),
+            ("no colon but s3cr3t-value", "no colon but ****"),
+        ];
+        for (text, want) in masked {
+            assert_eq!(r.redact_cow(text), want, "{text}");
+        }
+        for clean in ["GET /health → 200 OK", "checkpoints/1.yaml:12:9", "status: 200", "x-request-id: 42"] {
+            assert!(matches!(r.redact_cow(clean), Cow::Borrowed(_)), "{clean}");
+        }
+    }
 
     #[test]
     fn names_mark_secrets() {
