@@ -22,7 +22,7 @@ use checkpoint_model::result::{Attempt, CheckResult, GateResult, RunReport, Stat
 
 use checkpoint_model::duration::human;
 
-use crate::text::{clean, latency_figures, one_line};
+use crate::text::{clean, escape_markup, latency_figures, one_line};
 
 const MESSAGE_MAX: usize = 300;
 
@@ -506,32 +506,11 @@ fn secs(ms: f64) -> String {
 /// characters dropped, markup, quotes, newlines and tabs escaped. Every JUnit
 /// file the project writes goes through it (`contract diff --format junit` too).
 pub fn attr(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in clean(s).chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\n' => o.push_str("&#10;"),
-            '\t' => o.push_str("&#9;"),
-            c => o.push(c),
-        }
-    }
-    o
+    escape_markup(s, &[('"', "&quot;"), ('\n', "&#10;"), ('\t', "&#9;")])
 }
 
 fn text(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in clean(s).chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            c => o.push(c),
-        }
-    }
-    o
+    escape_markup(s, &[])
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! check's figures.
 
 use checkpoint_model::latency::Figures;
-use checkpoint_model::result::CheckResult;
+use checkpoint_model::result::{CheckResult, GateResult, RunReport};
 
 /// The figures of a `latency` check, when it measured any.
 pub(crate) fn latency_figures(c: &CheckResult) -> Option<Figures> {
@@ -11,6 +11,30 @@ pub(crate) fn latency_figures(c: &CheckResult) -> Option<Figures> {
         return None;
     }
     Figures::from_metrics(c.metrics.as_ref()?)
+}
+
+/// Every failed check of the run with its gate, in report order: the
+/// "Failures" sections of the HTML and Markdown reports.
+pub(crate) fn failed_checks(r: &RunReport) -> Vec<(&GateResult, &CheckResult)> {
+    r.gates.iter().flat_map(|g| g.checks.iter().filter(|c| c.status.is_failure()).map(move |c| (g, c))).collect()
+}
+
+/// `s` [`clean`]ed, with `&`, `<`, `>` and the characters `more` names escaped:
+/// the markup escaping HTML and JUnit XML share, each with its own extras.
+pub(crate) fn escape_markup(s: &str, more: &[(char, &str)]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in clean(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => match more.iter().find(|(m, _)| *m == c) {
+                Some((_, e)) => out.push_str(e),
+                None => out.push(c),
+            },
+        }
+    }
+    out
 }
 
 /// Removes ANSI escape sequences and control characters other than `\n` and `\t`.
