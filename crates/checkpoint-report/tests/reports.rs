@@ -52,16 +52,25 @@ fn gate(
     }
 }
 
+/// A failed attempt (of a retried check) with its message and evidence.
+fn failed_attempt(message: &str, duration_ms: f64, evidence: &str) -> Attempt {
+    Attempt {
+        status: Status::Failed,
+        message: Some(message.into()),
+        started_ms: None,
+        duration_ms,
+        evidence: Some(evidence.into()),
+    }
+}
+
 fn fixture() -> RunReport {
     let mut flaky = check("eventually processed", Status::Passed, None, Some("rows: 1"));
     flaky.attempts = vec![
-        Attempt {
-            status: Status::Failed,
-            message: Some("$[0].status: expected \"processed\", got \"queued\"".into()),
-            started_ms: None,
-            duration_ms: 4.0,
-            evidence: Some("SELECT status FROM jobs WHERE id = 7".into()),
-        },
+        failed_attempt(
+            "$[0].status: expected \"processed\", got \"queued\"",
+            4.0,
+            "SELECT status FROM jobs WHERE id = 7",
+        ),
         Attempt { status: Status::Passed, message: None, started_ms: None, duration_ms: 5.0, evidence: None },
     ];
     let mut rerun = check(
@@ -72,22 +81,8 @@ fn fixture() -> RunReport {
             "GET http://127.0.0.1:49153/health/db\n\n→ 503 Service Unavailable\n\u{1b}[31m{\"status\":\"unhealthy\"}\u{1b}[0m ]]> <tag>& ``` fence\u{7}",
         ),
     );
-    rerun.attempts = vec![
-        Attempt {
-            status: Status::Failed,
-            message: Some("status: expected 200, got 503".into()),
-            started_ms: None,
-            duration_ms: 3.0,
-            evidence: Some("GET http://api:8000/health \u{2192} 503".into()),
-        },
-        Attempt {
-            status: Status::Failed,
-            message: Some("status: expected 200, got 503".into()),
-            started_ms: None,
-            duration_ms: 3.0,
-            evidence: Some("GET http://api:8000/health \u{2192} 503".into()),
-        },
-    ];
+    rerun.attempts =
+        vec![failed_attempt("status: expected 200, got 503", 3.0, "GET http://api:8000/health \u{2192} 503"); 2];
     rerun.service = Some("api".into());
     rerun.logs = Some("api | \u{1b}[33mWARN\u{1b}[0m database unavailable: password ****\napi | retrying".into());
     let mut contract = check(
