@@ -485,17 +485,7 @@ fn latency_distribution_in_markdown_and_junit() {
     assert!(xml.contains("p50     p90     p95     p99     max"), "{xml}");
     assert!(!xml.contains("\"histogram\""), "the distribution is text, not a JSON dump: {xml}");
     insta::assert_snapshot!("latency_junit", xml);
-    let xsd = std::env::var("CHECKPOINT_JUNIT_XSD")
-        .unwrap_or_else(|_| format!("{}/../../../shared/schemas/junit-10.xsd", env!("CARGO_MANIFEST_DIR")));
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("junit.xml");
-    std::fs::write(&file, &xml).unwrap();
-    let out = std::process::Command::new("xmllint")
-        .args(["--noout", "--nonet", "--schema", &xsd])
-        .arg(&file)
-        .output()
-        .expect("xmllint is missing: install libxml2-utils (scripts/provision.sh does)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    xmllint(&xml);
     let back = checkpoint_report::read_json(&checkpoint_report::json(&r)).unwrap();
     assert_eq!(checkpoint_report::markdown(&back, None), md, "re-rendered from results.json, the same");
 }
@@ -541,17 +531,7 @@ fn not_ready_and_incidents_reach_every_report() {
     assert!(xml.contains("type=\"not_ready\""), "{xml}");
     assert!(xml.contains("could not translate host name"), "{xml}");
     assert!(xml.contains("Cannot connect to redis://redis:6379/0"), "{xml}");
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("junit.xml");
-    std::fs::write(&file, &xml).unwrap();
-    let xsd = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/schemas/junit-10.xsd");
-    let out = std::process::Command::new("xmllint")
-        .args(["--noout", "--nonet", "--schema"])
-        .arg(&xsd)
-        .arg(&file)
-        .output()
-        .expect("xmllint is missing: install libxml2-utils (scripts/provision.sh does)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    xmllint(&xml);
 
     let json = checkpoint_report::json(&r);
     let back = checkpoint_report::read_json(&json).unwrap();
