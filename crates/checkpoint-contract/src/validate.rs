@@ -40,6 +40,13 @@ pub struct Problem {
     pub schema: Option<String>,
 }
 
+impl Problem {
+    /// A problem with the response as a whole (status, content type, body), not a place in its body.
+    fn whole(rule: &str, message: String) -> Self {
+        Problem { rule: rule.into(), pointer: None, message, schema: None }
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.pointer {
@@ -104,12 +111,7 @@ impl Validator {
             .map(|k| (*k).clone());
         let Some(key) = key else {
             let list = declared.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ");
-            out.problems.push(Problem {
-                rule: "status".into(),
-                pointer: None,
-                message: format!("status {status} is not declared (declared: {list})"),
-                schema: None,
-            });
+            out.problems.push(Problem::whole("status", format!("status {status} is not declared (declared: {list})")));
             return out;
         };
         out.matched = Some(key.clone());
@@ -123,22 +125,15 @@ impl Validator {
         let list = declared_types.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ");
         let Some(actual) = content_type.map(essence) else {
             if !body.is_empty() {
-                out.problems.push(Problem {
-                    rule: "content-type".into(),
-                    pointer: None,
-                    message: format!("no content-type header (declared: {list})"),
-                    schema: None,
-                });
+                out.problems.push(Problem::whole("content-type", format!("no content-type header (declared: {list})")));
             }
             return out;
         };
         let Some(media) = declared_types.iter().find(|t| media_matches(t, &actual)).map(|t| (*t).clone()) else {
-            out.problems.push(Problem {
-                rule: "content-type".into(),
-                pointer: None,
-                message: format!("content-type `{actual}` is not declared for status {key} (declared: {list})"),
-                schema: None,
-            });
+            out.problems.push(Problem::whole(
+                "content-type",
+                format!("content-type `{actual}` is not declared for status {key} (declared: {list})"),
+            ));
             return out;
         };
         out.media_type = Some(media.clone());
@@ -147,23 +142,14 @@ impl Validator {
             return out;
         }
         if body.iter().all(u8::is_ascii_whitespace) {
-            out.problems.push(Problem {
-                rule: "json".into(),
-                pointer: None,
-                message: format!("the body is empty, but status {key} declares a {media} body"),
-                schema: None,
-            });
+            out.problems
+                .push(Problem::whole("json", format!("the body is empty, but status {key} declares a {media} body")));
             return out;
         }
         let instance: Value = match serde_json::from_slice(body) {
             Ok(v) => v,
             Err(e) => {
-                out.problems.push(Problem {
-                    rule: "json".into(),
-                    pointer: None,
-                    message: format!("the body is not JSON ({e})"),
-                    schema: None,
-                });
+                out.problems.push(Problem::whole("json", format!("the body is not JSON ({e})")));
                 return out;
             }
         };
@@ -176,12 +162,10 @@ impl Validator {
         let v = match self.compiled(schema_ptr) {
             Ok(v) => v,
             Err(e) => {
-                return vec![Problem {
-                    rule: "schema".into(),
-                    pointer: None,
-                    message: format!("the schema at {} cannot be compiled: {e}", self.contract.display_ref(schema_ptr)),
-                    schema: None,
-                }];
+                return vec![Problem::whole(
+                    "schema",
+                    format!("the schema at {} cannot be compiled: {e}", self.contract.display_ref(schema_ptr)),
+                )];
             }
         };
         let mut out = Vec::new();

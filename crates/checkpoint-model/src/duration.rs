@@ -68,12 +68,17 @@ mod tests {
 
     #[test]
     fn human_is_short() {
-        assert_eq!(human(12.4), "12ms");
-        assert_eq!(human(2.31), "2.3ms");
-        assert_eq!(human(3.0), "3ms");
-        assert_eq!(human(0.418), "0.42ms");
-        assert_eq!(human(0.0), "0ms");
-        assert_eq!(human(1234.0), "1.23s");
-        assert_eq!(human(123_000.0), "2m03s");
+        let table = [
+            (12.4, "12ms"),
+            (2.31, "2.3ms"),
+            (3.0, "3ms"),
+            (0.418, "0.42ms"),
+            (0.0, "0ms"),
+            (1234.0, "1.23s"),
+            (123_000.0, "2m03s"),
+        ];
+        for (ms, want) in table {
+            assert_eq!(human(ms), want, "human({ms})");
+        }
     }
 }

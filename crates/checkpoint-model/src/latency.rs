@@ -355,16 +355,15 @@ mod tests {
 
     #[test]
     fn times_rates_and_shares_read_well() {
-        assert_eq!(ms(0.4213), "0.42ms");
-        assert_eq!(ms(23.14), "23.1ms");
-        assert_eq!(ms(231.4), "231ms");
-        assert_eq!(ms(1234.0), "1.23s");
-        assert_eq!(percent(0.074), "7.4%");
-        assert_eq!(percent(1.0), "100%");
-        assert_eq!(percent(0.0002), "0.02%");
-        assert_eq!(rate(490.24), "490");
-        assert_eq!(rate(20.0), "20");
-        assert_eq!(rate(20.5), "20.5");
+        for (v, want) in [(0.4213, "0.42ms"), (23.14, "23.1ms"), (231.4, "231ms"), (1234.0, "1.23s")] {
+            assert_eq!(ms(v), want, "ms({v})");
+        }
+        for (v, want) in [(0.074, "7.4%"), (1.0, "100%"), (0.0002, "0.02%")] {
+            assert_eq!(percent(v), want, "percent({v})");
+        }
+        for (v, want) in [(490.24, "490"), (20.0, "20"), (20.5, "20.5")] {
+            assert_eq!(rate(v), want, "rate({v})");
+        }
     }
 
     #[test]

@@ -20,23 +20,12 @@ use checkpoint_model::duration::human;
 use checkpoint_model::latency::Figures;
 use checkpoint_model::result::{CheckResult, GateResult, RunReport, Status, Verdict};
 
-use crate::text::{clean, latency_figures, one_line};
+use crate::text::{escape_markup, failed_checks, latency_figures, one_line};
 
 /// Escapes text for HTML and SVG, in element content and in quoted
 /// attributes: `& < > " '`, and drops ANSI escapes and control bytes.
 pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in clean(s).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_markup(s, &[('"', "&quot;"), ('\'', "&#39;")])
 }
 
 /// The colour of a status, shared by the bars, the legend and the badges.
@@ -559,8 +548,7 @@ fn latency(o: &mut String, r: &RunReport) {
 }
 
 fn failures(o: &mut String, r: &RunReport) {
-    let failed: Vec<(&GateResult, &CheckResult)> =
-        r.gates.iter().flat_map(|g| g.checks.iter().filter(|c| c.status.is_failure()).map(move |c| (g, c))).collect();
+    let failed = failed_checks(r);
     if failed.is_empty() {
         return;
     }

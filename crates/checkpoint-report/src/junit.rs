@@ -22,7 +22,7 @@ use checkpoint_model::result::{Attempt, CheckResult, GateResult, RunReport, Stat
 
 use checkpoint_model::duration::human;
 
-use crate::text::{clean, latency_figures, one_line};
+use crate::text::{clean, escape_markup, latency_figures, one_line};
 
 const MESSAGE_MAX: usize = 300;
 
@@ -506,40 +506,11 @@ fn secs(ms: f64) -> String {
 /// characters dropped, markup, quotes, newlines and tabs escaped. Every JUnit
 /// file the project writes goes through it (`contract diff --format junit` too).
 pub fn attr(s: &str) -> String {
-    escape(&clean(s), |b| match b {
-        b'&' => Some("&amp;"),
-        b'<' => Some("&lt;"),
-        b'>' => Some("&gt;"),
-        b'"' => Some("&quot;"),
-        b'\n' => Some("&#10;"),
-        b'\t' => Some("&#9;"),
-        _ => None,
-    })
+    escape_markup(s, &[('"', "&quot;"), ('\n', "&#10;"), ('\t', "&#9;")])
 }
 
 fn text(s: &str) -> String {
-    escape(&clean(s), |b| match b {
-        b'&' => Some("&amp;"),
-        b'<' => Some("&lt;"),
-        b'>' => Some("&gt;"),
-        _ => None,
-    })
-}
-
-/// `s` with each ASCII byte `entity` names replaced, the runs between them
-/// copied whole (every byte it replaces is ASCII, so runs split at chars).
-fn escape(s: &str, entity: impl Fn(u8) -> Option<&'static str>) -> String {
-    let mut o = String::with_capacity(s.len() + s.len() / 16);
-    let mut from = 0;
-    for (i, b) in s.bytes().enumerate() {
-        if let Some(e) = entity(b) {
-            o.push_str(&s[from..i]);
-            o.push_str(e);
-            from = i + 1;
-        }
-    }
-    o.push_str(&s[from..]);
-    o
+    escape_markup(s, &[])
 }
 
 #[cfg(test)]

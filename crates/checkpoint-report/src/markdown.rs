@@ -10,7 +10,7 @@ use checkpoint_model::duration::human;
 use checkpoint_model::result::{CheckResult, GateResult, RunReport, Status, Verdict};
 
 use crate::baseline::SlowerThan;
-use crate::text::{clean, latency_figures, one_line};
+use crate::text::{clean, failed_checks, latency_figures, one_line};
 
 pub fn markdown(r: &RunReport, baseline: Option<&RunReport>) -> String {
     markdown_with(r, baseline, &SlowerThan::default())
@@ -199,8 +199,7 @@ fn latency(o: &mut String, r: &RunReport) {
 }
 
 fn failures(o: &mut String, r: &RunReport) {
-    let failed: Vec<(&GateResult, &CheckResult)> =
-        r.gates.iter().flat_map(|g| g.checks.iter().filter(|c| c.status.is_failure()).map(move |c| (g, c))).collect();
+    let failed = failed_checks(r);
     if failed.is_empty() {
         return;
     }

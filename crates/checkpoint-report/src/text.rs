@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use checkpoint_model::latency::Figures;
-use checkpoint_model::result::CheckResult;
+use checkpoint_model::result::{CheckResult, GateResult, RunReport};
 
 /// The figures of a `latency` check, when it measured any.
 pub(crate) fn latency_figures(c: &CheckResult) -> Option<Figures> {
@@ -13,6 +13,37 @@ pub(crate) fn latency_figures(c: &CheckResult) -> Option<Figures> {
         return None;
     }
     Figures::from_metrics(c.metrics.as_ref()?)
+}
+
+/// Every failed check of the run with its gate, in report order: the
+/// "Failures" sections of the HTML and Markdown reports.
+pub(crate) fn failed_checks(r: &RunReport) -> Vec<(&GateResult, &CheckResult)> {
+    r.gates.iter().flat_map(|g| g.checks.iter().filter(|c| c.status.is_failure()).map(move |c| (g, c))).collect()
+}
+
+/// `s` [`clean`]ed, with `&`, `<`, `>` and the characters `more` names escaped:
+/// the markup escaping HTML and JUnit XML share, each with its own extras
+/// (ASCII characters: the runs between them are copied whole).
+pub(crate) fn escape_markup(s: &str, more: &[(char, &str)]) -> String {
+    debug_assert!(more.iter().all(|(c, _)| c.is_ascii()), "escape_markup escapes ASCII characters only");
+    let s = clean(s);
+    let entity = |b: u8| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        _ => more.iter().find(|(m, _)| m.is_ascii() && *m as u32 == u32::from(b)).map(|(_, e)| *e),
+    };
+    let mut out = String::with_capacity(s.len() + s.len() / 16);
+    let mut from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if let Some(e) = entity(b) {
+            out.push_str(&s[from..i]);
+            out.push_str(e);
+            from = i + 1;
+        }
+    }
+    out.push_str(&s[from..]);
+    out
 }
 
 /// Removes ANSI escape sequences and control characters other than `\n` and `\t`.

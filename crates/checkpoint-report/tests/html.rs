@@ -117,33 +117,26 @@ fn report(title: &str, gates: Vec<GateResult>) -> RunReport {
     }
 }
 
+/// A 300 ms attempt of the flaky check, without evidence.
+fn attempt(status: Status, message: Option<&str>, started_ms: f64) -> Attempt {
+    Attempt {
+        status,
+        message: message.map(Into::into),
+        started_ms: Some(started_ms),
+        duration_ms: 300.0,
+        evidence: None,
+    }
+}
+
 /// A demo-like green run: stack up, readiness, parallel gates, a check that
 /// passed on its third attempt, a latency check, a fault window.
 fn healthy() -> RunReport {
     let t0 = 4_600.0;
     let mut flaky = check("job processed", "sql", Status::Passed, t0 + 200.0, 1_700.0);
     flaky.attempts = vec![
-        Attempt {
-            status: Status::Failed,
-            message: Some("rows: expected 1, got 0".into()),
-            started_ms: Some(t0 + 200.0),
-            duration_ms: 300.0,
-            evidence: None,
-        },
-        Attempt {
-            status: Status::Failed,
-            message: Some("rows: expected 1, got 0".into()),
-            started_ms: Some(t0 + 900.0),
-            duration_ms: 300.0,
-            evidence: None,
-        },
-        Attempt {
-            status: Status::Passed,
-            message: None,
-            started_ms: Some(t0 + 1_600.0),
-            duration_ms: 300.0,
-            evidence: None,
-        },
+        attempt(Status::Failed, Some("rows: expected 1, got 0"), t0 + 200.0),
+        attempt(Status::Failed, Some("rows: expected 1, got 0"), t0 + 900.0),
+        attempt(Status::Passed, None, t0 + 1_600.0),
     ];
     let mut p95 = check("GET /items p95", "latency", Status::Passed, t0 + 100.0, 2_000.0);
     p95.metrics = Some(serde_json::json!({

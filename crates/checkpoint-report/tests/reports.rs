@@ -52,16 +52,25 @@ fn gate(
     }
 }
 
+/// A failed attempt (of a retried check) with its message and evidence.
+fn failed_attempt(message: &str, duration_ms: f64, evidence: &str) -> Attempt {
+    Attempt {
+        status: Status::Failed,
+        message: Some(message.into()),
+        started_ms: None,
+        duration_ms,
+        evidence: Some(evidence.into()),
+    }
+}
+
 fn fixture() -> RunReport {
     let mut flaky = check("eventually processed", Status::Passed, None, Some("rows: 1"));
     flaky.attempts = vec![
-        Attempt {
-            status: Status::Failed,
-            message: Some("$[0].status: expected \"processed\", got \"queued\"".into()),
-            started_ms: None,
-            duration_ms: 4.0,
-            evidence: Some("SELECT status FROM jobs WHERE id = 7".into()),
-        },
+        failed_attempt(
+            "$[0].status: expected \"processed\", got \"queued\"",
+            4.0,
+            "SELECT status FROM jobs WHERE id = 7",
+        ),
         Attempt { status: Status::Passed, message: None, started_ms: None, duration_ms: 5.0, evidence: None },
     ];
     let mut rerun = check(
@@ -72,22 +81,8 @@ fn fixture() -> RunReport {
             "GET http://127.0.0.1:49153/health/db\n\n→ 503 Service Unavailable\n\u{1b}[31m{\"status\":\"unhealthy\"}\u{1b}[0m ]]> <tag>& ``` fence\u{7}",
         ),
     );
-    rerun.attempts = vec![
-        Attempt {
-            status: Status::Failed,
-            message: Some("status: expected 200, got 503".into()),
-            started_ms: None,
-            duration_ms: 3.0,
-            evidence: Some("GET http://api:8000/health \u{2192} 503".into()),
-        },
-        Attempt {
-            status: Status::Failed,
-            message: Some("status: expected 200, got 503".into()),
-            started_ms: None,
-            duration_ms: 3.0,
-            evidence: Some("GET http://api:8000/health \u{2192} 503".into()),
-        },
-    ];
+    rerun.attempts =
+        vec![failed_attempt("status: expected 200, got 503", 3.0, "GET http://api:8000/health \u{2192} 503"); 2];
     rerun.service = Some("api".into());
     rerun.logs = Some("api | \u{1b}[33mWARN\u{1b}[0m database unavailable: password ****\napi | retrying".into());
     let mut contract = check(
@@ -490,17 +485,7 @@ fn latency_distribution_in_markdown_and_junit() {
     assert!(xml.contains("p50     p90     p95     p99     max"), "{xml}");
     assert!(!xml.contains("\"histogram\""), "the distribution is text, not a JSON dump: {xml}");
     insta::assert_snapshot!("latency_junit", xml);
-    let xsd = std::env::var("CHECKPOINT_JUNIT_XSD")
-        .unwrap_or_else(|_| format!("{}/../../../shared/schemas/junit-10.xsd", env!("CARGO_MANIFEST_DIR")));
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("junit.xml");
-    std::fs::write(&file, &xml).unwrap();
-    let out = std::process::Command::new("xmllint")
-        .args(["--noout", "--nonet", "--schema", &xsd])
-        .arg(&file)
-        .output()
-        .expect("xmllint is missing: install libxml2-utils (scripts/provision.sh does)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    xmllint(&xml);
     let back = checkpoint_report::read_json(&checkpoint_report::json(&r)).unwrap();
     assert_eq!(checkpoint_report::markdown(&back, None), md, "re-rendered from results.json, the same");
 }
@@ -546,17 +531,7 @@ fn not_ready_and_incidents_reach_every_report() {
     assert!(xml.contains("type=\"not_ready\""), "{xml}");
     assert!(xml.contains("could not translate host name"), "{xml}");
     assert!(xml.contains("Cannot connect to redis://redis:6379/0"), "{xml}");
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("junit.xml");
-    std::fs::write(&file, &xml).unwrap();
-    let xsd = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/schemas/junit-10.xsd");
-    let out = std::process::Command::new("xmllint")
-        .args(["--noout", "--nonet", "--schema"])
-        .arg(&xsd)
-        .arg(&file)
-        .output()
-        .expect("xmllint is missing: install libxml2-utils (scripts/provision.sh does)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    xmllint(&xml);
 
     let json = checkpoint_report::json(&r);
     let back = checkpoint_report::read_json(&json).unwrap();

@@ -981,12 +981,7 @@ impl GateRunner {
                 break;
             }
             let (r, _) = self.run_check(gate, c, captures, None).await;
-            evidence.push_str(&format!(
-                "during: {} {} {}\n",
-                r.status.emoji(),
-                c.name,
-                r.message.clone().unwrap_or_default()
-            ));
+            evidence.push_str(&fault_step("during", &c.name, &r));
             if !r.status.is_pass() && first_problem.is_none() {
                 first_problem = Some((
                     r.status,
@@ -1018,12 +1013,7 @@ impl GateRunner {
         for c in &check.after {
             let (r, _) = self.run_check(gate, c, captures, Some(window)).await;
             recovered_in = restored_at.elapsed();
-            evidence.push_str(&format!(
-                "after: {} {} {}\n",
-                r.status.emoji(),
-                c.name,
-                r.message.clone().unwrap_or_default()
-            ));
+            evidence.push_str(&fault_step("after", &c.name, &r));
             if !r.status.is_pass() && first_problem.is_none() {
                 first_problem = Some((
                     r.status,
@@ -1053,6 +1043,11 @@ impl GateRunner {
 /// The least time a fault's break or restore may take, whatever the check's timeout: Docker
 /// stops a container within its grace period (10 s by default) before killing it.
 const FAULT_ACTION_FLOOR: Duration = Duration::from_secs(30);
+
+/// A line of a fault check's evidence: a `during:` or `after:` check, its status and message.
+fn fault_step(phase: &str, name: &str, r: &CheckResult) -> String {
+    format!("{phase}: {} {name} {}\n", r.status.emoji(), r.message.as_deref().unwrap_or_default())
+}
 
 fn outcome(status: Status, message: String, evidence: Option<String>) -> AttemptOutcome {
     AttemptOutcome {

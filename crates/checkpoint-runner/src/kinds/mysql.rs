@@ -243,16 +243,7 @@ pub(crate) fn describe_error(e: &sqlx::Error) -> String {
 
 /// `host:port/db as user` — never the password.
 fn describe_dsn(dsn: &str) -> String {
-    match reqwest::Url::parse(dsn) {
-        Ok(u) => format!(
-            "{}:{}{} as {}",
-            u.host_str().unwrap_or("localhost"),
-            u.port().unwrap_or(3306),
-            u.path(),
-            if u.username().is_empty() { "(default user)" } else { u.username() }
-        ),
-        Err(_) => "(unparsable DSN)".into(),
-    }
+    super::postgres::describe_dsn_with_port(dsn, 3306)
 }
 
 #[cfg(test)]

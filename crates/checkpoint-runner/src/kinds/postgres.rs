@@ -204,11 +204,17 @@ pub fn describe_sqlx_error(e: &sqlx::Error) -> String {
 
 /// `host:port/db as user` — never the password.
 fn describe_dsn(dsn: &str) -> String {
+    describe_dsn_with_port(dsn, 5432)
+}
+
+/// `host:port/db as user` for a database DSN (Postgres or MySQL), `default_port`
+/// when it names none — never the password.
+pub(crate) fn describe_dsn_with_port(dsn: &str, default_port: u16) -> String {
     match reqwest::Url::parse(dsn) {
         Ok(u) => format!(
             "{}:{}{} as {}",
             u.host_str().unwrap_or("localhost"),
-            u.port().unwrap_or(5432),
+            u.port().unwrap_or(default_port),
             u.path(),
             if u.username().is_empty() { "(default user)" } else { u.username() }
         ),

@@ -58,14 +58,19 @@ struct Outcome {
     out: PathBuf,
 }
 
-fn run(args: &[&str], project: &str) -> Outcome {
+/// `checkpoint run ARGS -p PROJECT -o OUT`, OUT being `PROJECT-out` in the temp folder:
+/// the command, not started yet, and OUT.
+fn run_command(args: &[&str], project: &str) -> (Command, PathBuf) {
     let out_dir = std::env::temp_dir().join(format!("{project}-out"));
-    let out = bin().args(["run"]).args(args).args(["-p", project, "-o"]).arg(&out_dir).output().unwrap();
-    let console = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    let json =
-        std::fs::read_to_string(out_dir.join("results.json")).unwrap_or_else(|_| panic!("no results.json\n{console}"));
-    let report = checkpoint_report::read_json(&json).unwrap();
-    assert_nothing_left(project);
+    let mut command = bin();
+    command.args(["run"]).args(args).args(["-p", project, "-o"]).arg(&out_dir);
+    (command, out_dir)
+}
+
+fn run(args: &[&str], project: &str) -> Outcome {
+    let (mut command, out_dir) = run_command(args, project);
+    let out = command.output().unwrap();
+    let (console, report) = compose_support::run_results(&out, &out_dir, project);
     Outcome { code: out.status.code(), report, console, out: out_dir }
 }
 
@@ -237,16 +242,8 @@ fn demo_healthy_stack_passes_ten_runs_in_a_row() {
 /// the run ends promptly, leaves nothing behind and writes valid reports.
 fn interrupt_when(args: &[&str], marker: &str, name: &str) -> RunReport {
     let project = unique(name);
-    let out_dir = std::env::temp_dir().join(format!("{project}-out"));
-    let mut child = bin()
-        .args(["run"])
-        .args(args)
-        .args(["-p", &project, "-o"])
-        .arg(&out_dir)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut command, out_dir) = run_command(args, &project);
+    let mut child = command.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut seen = String::new();
     for line in BufReader::new(stderr).lines() {
@@ -390,14 +387,8 @@ fn demo_stack_commands_take_variables_and_down_needs_none() {
 /// their owner, so the next run mentions the stack and `stack prune` removes it.
 fn demo_a_sigkilled_run_leaves_a_stack_that_prune_finds_and_removes() {
     let project = unique("sigkill");
-    let out_dir = std::env::temp_dir().join(format!("{project}-out"));
-    let mut child = bin()
-        .args(["run", "0", "-p", &project, "-o"])
-        .arg(&out_dir)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut command, _) = run_command(&["0"], &project);
+    let mut child = command.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     for line in BufReader::new(stderr).lines() {
         if line.unwrap().contains("stack: ready") {

@@ -40,6 +40,13 @@ gates:
         command: { argv: ["false"] }
 "#;
 
+/// The one line of `stdout` that starts with `prefix` (asserts there is exactly one).
+fn only_line_starting<'a>(stdout: &'a str, prefix: &str) -> &'a str {
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with(prefix)).collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    lines[0]
+}
+
 fn run(dir: &Path, github: bool, summary: &Path) -> std::process::Output {
     let mut c = crate::support::checkpoint();
     c.env("CLOSED_PORT", closed_port().to_string())
@@ -68,20 +75,16 @@ fn in_github_actions_a_failing_run_writes_the_summary_and_annotates_each_failing
     assert_eq!(out.status.code(), Some(1), "the checkpoint failed: exit 1\n{stdout}\n{stderr}");
 
     // The must gate: an error at its failing check's line (line 12, `- name: connect`).
-    let errors: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::error ")).collect();
-    assert_eq!(errors.len(), 1, "{stdout}");
+    let error = only_line_starting(&stdout, "::error ");
     assert!(
-        errors[0].starts_with("::error file=checkpoints/7.yaml,line=12,col=15,title=checkpoint 7%3A gate db-down failed (must)::Database reachable%0A"),
-        "{}",
-        errors[0]
+        error.starts_with("::error file=checkpoints/7.yaml,line=12,col=15,title=checkpoint 7%3A gate db-down failed (must)::Database reachable%0A"),
+        "{error}"
     );
     // The should gate: a warning; `:` and `,` in the message are left as they are.
-    let warnings: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::warning ")).collect();
-    assert_eq!(warnings.len(), 1, "{stdout}");
+    let warning = only_line_starting(&stdout, "::warning ");
     assert!(
-        warnings[0].starts_with("::warning file=checkpoints/7.yaml,line=19,col=15,title=checkpoint 7%3A gate exits-1 failed (should)::Worker, recorded: 1 job%0A"),
-        "{}",
-        warnings[0]
+        warning.starts_with("::warning file=checkpoints/7.yaml,line=19,col=15,title=checkpoint 7%3A gate exits-1 failed (should)::Worker, recorded: 1 job%0A"),
+        "{warning}"
     );
     // The must gate comes first.
     assert!(stdout.find("::error ").unwrap() < stdout.find("::warning ").unwrap());

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use checkpoint_model::result::{RunReport, Status};
 
 use crate::compose_support;
-use compose_support::{assert_nothing_left, repo, under_both_tools};
+use compose_support::{repo, under_both_tools};
 
 const CHECKPOINTS: &str = "fixtures/pystack/checkpoints";
 
@@ -49,11 +49,7 @@ fn run(variant: Option<&str>) -> Outcome {
         cmd.args(["-f", &format!("fixtures/pystack/broken/{v}.yml")]);
     }
     let out = cmd.output().unwrap();
-    let console = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    let json =
-        std::fs::read_to_string(out_dir.join("results.json")).unwrap_or_else(|_| panic!("no results.json\n{console}"));
-    let report = checkpoint_report::read_json(&json).unwrap();
-    assert_nothing_left(&project);
+    let (console, report) = compose_support::run_results(&out, &out_dir, &project);
     let _ = std::fs::remove_dir_all(&out_dir);
     Outcome { code: out.status.code(), report, console }
 }

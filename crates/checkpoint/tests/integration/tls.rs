@@ -25,20 +25,20 @@ fn openssl(dir: &Path, args: &[&str]) {
     assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// `openssl req` with a new unencrypted P-256 key written to `key`: `front`
+/// before the key options, `rest` after them (how the CA and the leaf are both made).
+fn request_with_new_key(dir: &Path, front: &[&str], key: &str, rest: &[&str]) {
+    let new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key];
+    openssl(dir, &[&["req"][..], front, &new_key, rest].concat());
+}
+
 /// A CA (`ca.pem`) and a certificate it signed for localhost/127.0.0.1.
 fn certificates(dir: &Path) {
-    openssl(
+    request_with_new_key(
         dir,
+        &["-x509"],
+        "ca.key",
         &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
             "-out",
             "ca.pem",
             "-days",
@@ -51,23 +51,7 @@ fn certificates(dir: &Path) {
             "keyUsage=critical,keyCertSign",
         ],
     );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "leaf.key",
-            "-out",
-            "leaf.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-    );
+    request_with_new_key(dir, &[], "leaf.key", &["-out", "leaf.csr", "-subj", "/CN=localhost"]);
     std::fs::write(dir.join("leaf.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
     openssl(
         dir,

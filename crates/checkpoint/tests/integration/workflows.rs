@@ -424,18 +424,23 @@ fn the_action_installs_the_release_binary_only_when_its_checksum_matches() {
     assert!(!into.join("checkpoint").exists());
 }
 
+/// `key` of every entry of release.yml's `jobs.<job>.strategy.matrix.include`.
+fn matrix<'a>(release: &'a serde_json::Value, job: &str, key: &str) -> Vec<&'a str> {
+    release["jobs"][job]["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap_or_else(|| panic!("release.yml: jobs.{job}.strategy.matrix.include"))
+        .iter()
+        .map(|m| m[key].as_str().unwrap())
+        .collect()
+}
+
 /// The release, the action's installer and `cargo binstall` agree on the assets: every
 /// target `install.sh` picks and every target binstall resolves is one the release builds,
 /// under the name the release packs it as.
 #[test]
 fn the_release_assets_are_what_the_action_and_binstall_download() {
     let release = yaml(&repo().join(".github/workflows/release.yml"));
-    let built: Vec<String> = release["jobs"]["binaries"]["strategy"]["matrix"]["include"]
-        .as_array()
-        .expect("release.yml: jobs.binaries.strategy.matrix.include")
-        .iter()
-        .map(|m| m["target"].as_str().unwrap().to_string())
-        .collect();
+    let built: Vec<String> = matrix(&release, "binaries", "target").into_iter().map(String::from).collect();
     assert_eq!(built.len(), 4, "Linux and macOS, x86_64 and arm64: {built:?}");
     let package = release["jobs"]["binaries"]["steps"]
         .as_array()
@@ -444,18 +449,8 @@ fn the_release_assets_are_what_the_action_and_binstall_download() {
         .find(|s| s["name"] == "Package")
         .expect("the Package step");
     assert!(package["run"].as_str().unwrap().contains("dist/checkpoint-$TARGET.tar.gz"), "{package:?}");
-    let wheels: Vec<&str> = release["jobs"]["wheels"]["strategy"]["matrix"]["include"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["os"].as_str().unwrap())
-        .collect();
-    let binary_runners: Vec<&str> = release["jobs"]["binaries"]["strategy"]["matrix"]["include"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["os"].as_str().unwrap())
-        .collect();
+    let wheels = matrix(&release, "wheels", "os");
+    let binary_runners = matrix(&release, "binaries", "os");
     assert_eq!(wheels, binary_runners, "wheels for the same platforms as the binaries");
 
     // install.sh: `<uname>) target=<target> ;;` for each platform it knows.

@@ -85,3 +85,19 @@ pub(crate) fn assert_nothing_left(project: &str) {
         assert!(left.is_empty(), "`docker {}` still lists {left} for project {project}", what.join(" "));
     }
 }
+
+/// The console (stdout, then stderr) and the `results.json` of a finished
+/// `checkpoint run` that wrote its reports to `out_dir`; asserts the run left
+/// nothing of `project` behind.
+pub(crate) fn run_results(
+    out: &std::process::Output,
+    out_dir: &Path,
+    project: &str,
+) -> (String, checkpoint_model::result::RunReport) {
+    let console = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let json =
+        std::fs::read_to_string(out_dir.join("results.json")).unwrap_or_else(|_| panic!("no results.json\n{console}"));
+    let report = checkpoint_report::read_json(&json).unwrap();
+    assert_nothing_left(project);
+    (console, report)
+}
