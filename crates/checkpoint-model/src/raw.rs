@@ -168,25 +168,25 @@ pub struct RawCheck {
     #[schemars(with = "String")]
     pub name: Spanned<String>,
     #[serde(default)]
-    pub http: Option<HttpSpec>,
+    pub http: Option<Box<HttpSpec>>,
     #[serde(default)]
-    pub tcp: Option<TcpSpec>,
+    pub tcp: Option<Box<TcpSpec>>,
     #[serde(default)]
-    pub postgres: Option<PostgresSpec>,
+    pub postgres: Option<Box<PostgresSpec>>,
     #[serde(default)]
-    pub redis: Option<RedisSpec>,
+    pub redis: Option<Box<RedisSpec>>,
     #[serde(default)]
-    pub command: Option<CommandSpec>,
+    pub command: Option<Box<CommandSpec>>,
     #[serde(default)]
-    pub compose: Option<ComposeSpec>,
+    pub compose: Option<Box<ComposeSpec>>,
     #[serde(default)]
-    pub exec: Option<ExecSpec>,
+    pub exec: Option<Box<ExecSpec>>,
     #[serde(default)]
-    pub reach: Option<ReachSpec>,
+    pub reach: Option<Box<ReachSpec>>,
     #[serde(default)]
-    pub fault: Option<RawFault>,
+    pub fault: Option<Box<RawFault>>,
     #[serde(default)]
-    pub expect: Option<RawExpect>,
+    pub expect: Option<Box<RawExpect>>,
     /// Variables to capture from the result: a JSONPath into the result
     /// document (`TOKEN: $.access_token`), or from an `http` response a
     /// header (`LOCATION: { header: location }`) or a cookie it set
@@ -204,17 +204,17 @@ pub struct RawCheck {
     #[serde(default)]
     pub service: Option<String>,
     #[serde(default)]
-    pub metrics: Option<MetricsSpec>,
+    pub metrics: Option<Box<MetricsSpec>>,
     #[serde(default)]
-    pub openapi: Option<OpenapiSpec>,
+    pub openapi: Option<Box<OpenapiSpec>>,
     #[serde(default)]
-    pub latency: Option<LatencySpec>,
+    pub latency: Option<Box<LatencySpec>>,
     #[serde(default, rename = "contract-diff")]
-    pub contract_diff: Option<ContractDiffSpec>,
+    pub contract_diff: Option<Box<ContractDiffSpec>>,
     #[serde(default)]
-    pub websocket: Option<WebsocketSpec>,
+    pub websocket: Option<Box<WebsocketSpec>>,
     #[serde(default)]
-    pub mysql: Option<MysqlSpec>,
+    pub mysql: Option<Box<MysqlSpec>>,
     /// Checks run while this check listens (`websocket`, `redis` with `subscribe`): after it
     /// connects, before it waits `within` its window for messages.
     #[serde(default)]
@@ -264,7 +264,7 @@ pub struct RawExpect {
     /// HTTP status code.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub status: Option<Spanned<Value>>,
+    pub status: Option<Box<Spanned<Value>>>,
     /// HTTP response headers (names case-insensitive).
     #[serde(default)]
     #[schemars(with = "IndexMap<String, Value>")]
@@ -281,149 +281,149 @@ pub struct RawExpect {
     /// The HTTP response body as text.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub body: Option<Spanned<Value>>,
+    pub body: Option<Box<Spanned<Value>>>,
     /// How long the observation took: `{ lt: 200ms }`.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub duration: Option<Spanned<Value>>,
+    pub duration: Option<Box<Spanned<Value>>>,
     /// Number of rows a query returned.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub row_count: Option<Spanned<Value>>,
+    pub row_count: Option<Box<Spanned<Value>>>,
     /// A Redis reply (of the last command).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub reply: Option<Spanned<Value>>,
+    pub reply: Option<Box<Spanned<Value>>>,
     /// A command's exit code (default 0).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub exit_code: Option<Spanned<Value>>,
+    pub exit_code: Option<Box<Spanned<Value>>>,
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub stdout: Option<Spanned<Value>>,
+    pub stdout: Option<Box<Spanned<Value>>>,
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub stderr: Option<Spanned<Value>>,
+    pub stderr: Option<Box<Spanned<Value>>>,
     /// A metric's value (`metrics`): the one matching series, or the aggregate of several.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub value: Option<Spanned<Value>>,
+    pub value: Option<Box<Spanned<Value>>>,
     /// How many series matched the metric name and labels (`metrics`).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub series: Option<Spanned<Value>>,
+    pub series: Option<Box<Spanned<Value>>>,
     /// Schema drift conflicts found (`postgres` with `schema`; default `0`).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub conflicts: Option<Spanned<Value>>,
+    pub conflicts: Option<Box<Spanned<Value>>>,
     /// Share of the requests that failed (`latency`), a fraction: `{ lte: 0.1% }` (default `0`).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub error_rate: Option<Spanned<Value>>,
+    pub error_rate: Option<Box<Spanned<Value>>>,
     /// How many requests failed (`latency`): transport errors and statuses ≥ 400.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub errors: Option<Spanned<Value>>,
+    pub errors: Option<Box<Spanned<Value>>>,
     /// Median of the repeated runs or requests, in ms: `{ lt: 50ms }`.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub p50: Option<Spanned<Value>>,
+    pub p50: Option<Box<Spanned<Value>>>,
     /// 90th percentile of the requests (`latency`), in ms.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub p90: Option<Spanned<Value>>,
+    pub p90: Option<Box<Spanned<Value>>>,
     /// 95th percentile of the repeated runs or requests, in ms: `{ lt: 200ms }`.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub p95: Option<Spanned<Value>>,
+    pub p95: Option<Box<Spanned<Value>>>,
     /// 99th percentile of the repeated runs or requests, in ms.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub p99: Option<Spanned<Value>>,
+    pub p99: Option<Box<Spanned<Value>>>,
     /// Slowest of the repeated runs or requests, in ms.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub max: Option<Spanned<Value>>,
+    pub max: Option<Box<Spanned<Value>>>,
     /// Mean of the repeated runs or requests, in ms.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub mean: Option<Spanned<Value>>,
+    pub mean: Option<Box<Spanned<Value>>>,
     /// Fastest of the requests (`latency`), in ms.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub min: Option<Spanned<Value>>,
+    pub min: Option<Box<Spanned<Value>>>,
     /// Requests completed per second over the measurement (`latency`).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub rps: Option<Spanned<Value>>,
+    pub rps: Option<Box<Spanned<Value>>>,
     /// How many requests were measured (`latency`; warmup excluded).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub requests: Option<Spanned<Value>>,
+    pub requests: Option<Box<Spanned<Value>>>,
     /// Redis cache hit ratio, hits / (hits + misses), a fraction: `{ gt: 70% }`.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub hit_ratio: Option<Spanned<Value>>,
+    pub hit_ratio: Option<Box<Spanned<Value>>>,
     /// Redis `keyspace_hits` from `INFO stats`.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub keyspace_hits: Option<Spanned<Value>>,
+    pub keyspace_hits: Option<Box<Spanned<Value>>>,
     /// Redis `keyspace_misses` from `INFO stats`.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub keyspace_misses: Option<Spanned<Value>>,
+    pub keyspace_misses: Option<Box<Spanned<Value>>>,
     /// How many operations an `openapi` check called.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub operations: Option<Spanned<Value>>,
+    pub operations: Option<Box<Spanned<Value>>>,
     /// How many of them broke the contract (`openapi`; default `0`).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub violations: Option<Spanned<Value>>,
+    pub violations: Option<Box<Spanned<Value>>>,
     /// Breaking changes from the base contract to the live one (`contract-diff`; default `0`).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub breaking: Option<Spanned<Value>>,
+    pub breaking: Option<Box<Spanned<Value>>>,
     /// Every change, breaking or not (`contract-diff`).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub changes: Option<Spanned<Value>>,
+    pub changes: Option<Box<Spanned<Value>>>,
     /// Matching messages received (`websocket`, `redis` with `subscribe`).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub messages: Option<Spanned<Value>>,
+    pub messages: Option<Box<Spanned<Value>>>,
     /// Every message received, matching or not (`websocket`, `redis` with `subscribe`).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub received: Option<Spanned<Value>>,
+    pub received: Option<Box<Spanned<Value>>>,
     /// The close code the server sent (`websocket`); absent while the connection is open.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub close_code: Option<Spanned<Value>>,
+    pub close_code: Option<Box<Spanned<Value>>>,
     /// Rows the statements, the fixture and a DML query changed (`postgres`, `mysql`).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub rows_affected: Option<Spanned<Value>>,
+    pub rows_affected: Option<Box<Spanned<Value>>>,
     /// A stream's length (`redis` with `stream`).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub length: Option<Spanned<Value>>,
+    pub length: Option<Box<Spanned<Value>>>,
     /// Entries delivered to the group but not acknowledged (`redis` with `stream` and `group`).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub pending: Option<Spanned<Value>>,
+    pub pending: Option<Box<Spanned<Value>>>,
     /// Entries not yet delivered to the group (`redis` with `stream` and `group`; Redis 7+).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub lag: Option<Spanned<Value>>,
+    pub lag: Option<Box<Spanned<Value>>>,
     /// Consumers in the group (`redis` with `stream` and `group`).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub consumers: Option<Spanned<Value>>,
+    pub consumers: Option<Box<Spanned<Value>>>,
     /// How long an `XADD`/`XREADGROUP` round trip took (`redis` with `stream` and `round_trip`).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
-    pub round_trip: Option<Spanned<Value>>,
+    pub round_trip: Option<Box<Spanned<Value>>>,
 }
 
 /// The check kinds, as written in files.

@@ -351,21 +351,21 @@ pub fn article(kind: &str) -> &'static str {
 pub(crate) fn take(c: &mut crate::raw::RawCheck) -> (Vec<CheckSpec>, Option<RawFault>) {
     let mut out: Vec<CheckSpec> = Vec::new();
     let mut push = |s: Option<CheckSpec>| out.extend(s);
-    push(c.http.take().map(Into::into));
-    push(c.tcp.take().map(Into::into));
-    push(c.postgres.take().map(Into::into));
-    push(c.redis.take().map(Into::into));
-    push(c.command.take().map(Into::into));
-    push(c.compose.take().map(Into::into));
-    push(c.exec.take().map(Into::into));
-    push(c.reach.take().map(Into::into));
-    let fault = c.fault.take();
+    push(c.http.take().map(|s| (*s).into()));
+    push(c.tcp.take().map(|s| (*s).into()));
+    push(c.postgres.take().map(|s| (*s).into()));
+    push(c.redis.take().map(|s| (*s).into()));
+    push(c.command.take().map(|s| (*s).into()));
+    push(c.compose.take().map(|s| (*s).into()));
+    push(c.exec.take().map(|s| (*s).into()));
+    push(c.reach.take().map(|s| (*s).into()));
+    let fault = c.fault.take().map(|f| *f);
     push(fault.as_ref().map(|f| f.spec().into()));
-    push(c.metrics.take().map(Into::into));
-    push(c.openapi.take().map(Into::into));
-    push(c.latency.take().map(Into::into));
-    push(c.contract_diff.take().map(Into::into));
-    push(c.websocket.take().map(Into::into));
-    push(c.mysql.take().map(Into::into));
+    push(c.metrics.take().map(|s| (*s).into()));
+    push(c.openapi.take().map(|s| (*s).into()));
+    push(c.latency.take().map(|s| (*s).into()));
+    push(c.contract_diff.take().map(|s| (*s).into()));
+    push(c.websocket.take().map(|s| (*s).into()));
+    push(c.mysql.take().map(|s| (*s).into()));
     (out, fault)
 }

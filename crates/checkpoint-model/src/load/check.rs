@@ -110,7 +110,7 @@ impl Validator<'_> {
                 self.expectations(
                     kind,
                     spec.expect_fields(),
-                    c.expect.unwrap_or_default(),
+                    c.expect.map(|e| *e).unwrap_or_default(),
                     node.and_then(|n| n.get("expect")),
                 )
             }
@@ -240,7 +240,7 @@ impl Validator<'_> {
 
     fn expectations(&mut self, kind: &str, allowed: &[&str], e: RawExpect, node: Option<&Node>) -> Vec<Expectation> {
         let mut out = Vec::new();
-        let mut single = |me: &mut Self, field: &str, v: Option<Spanned<Value>>| {
+        let mut single = |me: &mut Self, field: &str, v: Option<Box<Spanned<Value>>>| {
             if let Some(v) = v {
                 let entry = node.and_then(|n| n.entry(field));
                 me.expectation(kind, allowed, field, None, &v, entry, &mut out);
