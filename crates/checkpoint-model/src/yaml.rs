@@ -17,6 +17,7 @@ use serde_saphyr::{Budget, DuplicateKeyPolicy, Options, Spanned};
 
 use crate::diag::Location;
 
+mod events;
 pub(crate) mod typed;
 
 /// Most YAML nodes (scalars, lists, mappings) a checkpoint file may expand to,
@@ -43,7 +44,19 @@ pub(crate) fn options(keep_duplicates: bool) -> Options {
 }
 
 /// Parses a whole file into a tree.
+/// Parses a whole file into a tree: straight from the parser's events when
+/// the file is plain enough ([`events`]), else through serde-saphyr, whose
+/// errors the loader words.
 pub(crate) fn parse(text: &str) -> Result<Node, serde_saphyr::Error> {
+    match events::parse(text) {
+        Some(n) => Ok(n),
+        None => parse_serde(text),
+    }
+}
+
+/// The tree through serde-saphyr's deserializer (the reference [`events`] is
+/// compared with).
+pub(crate) fn parse_serde(text: &str) -> Result<Node, serde_saphyr::Error> {
     serde_saphyr::from_str_with_options(text, options(true))
 }
 
@@ -61,8 +74,34 @@ pub(crate) struct Node {
     pub(crate) chars: usize,
     /// Where the parser put it (and, through an alias, where it is
     /// defined): what a `Spanned` read from the tree carries ([`typed`]).
-    pub(crate) referenced: serde_saphyr::Location,
-    pub(crate) defined: serde_saphyr::Location,
+    pub(crate) referenced: Mark,
+    pub(crate) defined: Mark,
+}
+
+/// A [`serde_saphyr::Location`]'s contents (which only serde-saphyr can
+/// make): 1-based line and column, the span in characters, and in bytes
+/// when known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Mark {
+    pub(crate) line: u32,
+    pub(crate) column: u32,
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+    pub(crate) bytes: Option<(u64, u64)>,
+}
+
+impl From<serde_saphyr::Location> for Mark {
+    fn from(l: serde_saphyr::Location) -> Self {
+        let span = l.span();
+        let index = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
+        Mark {
+            line: index(l.line()),
+            column: index(l.column()),
+            offset: span.offset(),
+            len: span.len(),
+            bytes: span.byte_offset().zip(span.byte_len()),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -77,6 +116,22 @@ pub(crate) enum Value {
 }
 
 impl Node {
+    /// A node at `referenced` (its own place) and `defined`.
+    pub(crate) fn new(value: Value, referenced: Mark, defined: Mark) -> Node {
+        let to_usize = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        let (start, len) = referenced.bytes.map_or((usize::MAX, 0), |(o, n)| (to_usize(o), to_usize(n)));
+        Node {
+            value,
+            line: referenced.line,
+            col: referenced.column,
+            start,
+            len,
+            chars: to_usize(referenced.len),
+            referenced,
+            defined,
+        }
+    }
+
     pub(crate) fn location(&self, file: &str) -> Location {
         Location::new(file, self.line.max(1), self.col.max(1))
     }
@@ -215,19 +270,7 @@ pub(crate) fn var_refs(text: &str, node: &Node, file: &str) -> Vec<(String, Loca
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = Spanned::<Value>::deserialize(d)?;
-        let loc = s.referenced;
-        let span = loc.span();
-        let to_usize = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-        Ok(Node {
-            value: s.value,
-            line: u32::try_from(loc.line()).unwrap_or(u32::MAX),
-            col: u32::try_from(loc.column()).unwrap_or(u32::MAX),
-            start: span.byte_offset().map_or(usize::MAX, to_usize),
-            len: span.byte_len().map_or(0, to_usize),
-            chars: to_usize(span.len()),
-            referenced: loc,
-            defined: s.defined,
-        })
+        Ok(Node::new(s.value, s.referenced.into(), s.defined.into()))
     }
 }
 

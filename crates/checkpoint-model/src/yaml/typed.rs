@@ -12,11 +12,9 @@
 
 use std::fmt;
 
+use super::{Mark, Node, Value};
 use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Location;
-
-use super::{Node, Value};
 
 /// Not read from the tree: the loader falls back to parsing the text.
 #[derive(Debug)]
@@ -312,31 +310,28 @@ impl<'de> MapAccess<'de> for SpannedMap<'_> {
     }
 }
 
-/// A [`Location`] as its own `Deserialize` reads it.
-struct LocationDe(Location);
+/// A [`Mark`] as `serde_saphyr::Location`'s own `Deserialize` reads it.
+struct LocationDe(Mark);
 
 impl<'de> Deserializer<'de> for LocationDe {
     type Error = Fallback;
 
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Fallback> {
         let l = self.0;
-        let span = l.span();
         let index = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
         // serde-saphyr's mark for "no byte offsets" (u32::MAX twice).
-        let bytes = match (span.byte_offset(), span.byte_len()) {
-            (Some(o), Some(n)) => (index(o), index(n)),
-            _ => (u32::MAX, u32::MAX),
-        };
+        let bytes = l.bytes.map_or((u32::MAX, u32::MAX), |(o, n)| (index(o), index(n)));
         let span_fields = [
-            ("offset", Field::U32(index(span.offset()))),
-            ("len", Field::U32(index(span.len()))),
+            ("offset", Field::U32(index(l.offset))),
+            ("len", Field::U32(index(l.len))),
             ("byte_info", Field::Pair(bytes.0, bytes.1)),
         ];
         let fields = [
-            ("line", Field::U32(index(l.line()))),
-            ("column", Field::U32(index(l.column()))),
+            ("line", Field::U32(l.line)),
+            ("column", Field::U32(l.column)),
             ("span", Field::Map(span_fields.to_vec())),
-            ("source_id", Field::U32(l.source_id())),
+            // One source per parse: serde-saphyr numbers it 0.
+            ("source_id", Field::U32(0)),
         ];
         v.visit_map(MapDeserializer::new(fields.into_iter()))
     }
