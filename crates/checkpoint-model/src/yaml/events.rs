@@ -165,6 +165,16 @@ fn scalar(v: String, style: ScalarStyle) -> Option<Value> {
         return v.parse::<i64>().ok().map(|i| Value::Int(i.into()));
     }
     let first = v.chars().next()?;
+    if first.is_ascii_digit() {
+        // Durations and sizes (`5s`, `250ms`, `1m30s`, `10MB`): digits then
+        // letters, text to every number reading there is. Left to the old
+        // path: anything with `.`, `_`, `:`, `+`, an exponent (`1e5`), or a
+        // leading zero (`0x1f`, `0o7`, `0b1`, `007`).
+        let unit = |c: char| c.is_ascii_alphabetic() && !c.eq_ignore_ascii_case(&'e');
+        let leading_zero = v.len() > 1 && v.starts_with('0');
+        let shaped = v.chars().all(|c| c.is_ascii_digit() || unit(c)) && v.chars().any(unit);
+        return (shaped && !leading_zero).then_some(Value::Str(v));
+    }
     if !(first.is_alphabetic() || matches!(first, '/' | '$' | '_')) {
         return None;
     }
@@ -207,6 +217,7 @@ mod tests {
             "- a\n- - b\n  - c\n- {}\n- []\n",
             "? complex\n: value\n",
             "top",
+            "timeout: 5s\nwithin: 250ms\nwait: 1m30s\nmax_body: 10MB\nretry: { attempts: 3, every: 2s }\n",
         ] {
             assert!(same(text), "the events should build this one:\n{text}");
         }
@@ -219,6 +230,7 @@ mod tests {
             "a: !tag x\n",
             "<<: {a: 1}\n",
             "a: 1.5\nb: .inf\nc: NaN\nd: yes\ne: 0x10\nf: 007\ng: 1e3\nh: True\ni: 5s\n",
+            "a: 0b101\nb: 0o17\nc: 1_000\nd: 1:30\ne: 1E5\nf: 2e\ng: 0s\nh: 3X\ni: 1.5s\nj: +5s\n",
             "a: 123456789012345678901234567890\n",
             "a: [1, 2\n",
             "a: b: c\n",
