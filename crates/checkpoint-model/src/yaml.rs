@@ -347,6 +347,28 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 }
 
+/// Every `.yaml`/`.yml` file under these folders of the repository (tests
+/// that compare the two ways of reading a file run over all of them).
+#[cfg(test)]
+pub(crate) fn repo_yaml_files(dirs: &[&str]) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
+                out.push(p);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = Vec::new();
+    for d in dirs {
+        walk(&root.join(d), &mut files);
+    }
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

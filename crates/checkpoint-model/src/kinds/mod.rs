@@ -350,22 +350,12 @@ pub fn article(kind: &str) -> &'static str {
 /// order of [`crate::raw::KINDS`]; a fault's nested checks are returned apart.
 pub(crate) fn take(c: &mut crate::raw::RawCheck) -> (Vec<CheckSpec>, Option<RawFault>) {
     let mut out: Vec<CheckSpec> = Vec::new();
-    let mut push = |s: Option<CheckSpec>| out.extend(s);
-    push(c.http.take().map(|s| (*s).into()));
-    push(c.tcp.take().map(|s| (*s).into()));
-    push(c.postgres.take().map(|s| (*s).into()));
-    push(c.redis.take().map(|s| (*s).into()));
-    push(c.command.take().map(|s| (*s).into()));
-    push(c.compose.take().map(|s| (*s).into()));
-    push(c.exec.take().map(|s| (*s).into()));
-    push(c.reach.take().map(|s| (*s).into()));
+    macro_rules! take {
+        ($($field:ident),+) => { $( out.extend(c.$field.take().map(|s| CheckSpec::from(*s))); )+ };
+    }
+    take!(http, tcp, postgres, redis, command, compose, exec, reach);
     let fault = c.fault.take().map(|f| *f);
-    push(fault.as_ref().map(|f| f.spec().into()));
-    push(c.metrics.take().map(|s| (*s).into()));
-    push(c.openapi.take().map(|s| (*s).into()));
-    push(c.latency.take().map(|s| (*s).into()));
-    push(c.contract_diff.take().map(|s| (*s).into()));
-    push(c.websocket.take().map(|s| (*s).into()));
-    push(c.mysql.take().map(|s| (*s).into()));
+    out.extend(fault.as_ref().map(|f| f.spec().into()));
+    take!(metrics, openapi, latency, contract_diff, websocket, mysql);
     (out, fault)
 }

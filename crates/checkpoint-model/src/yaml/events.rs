@@ -191,8 +191,6 @@ fn scalar(v: String, style: ScalarStyle) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
-
     /// The events' tree, when they give one, is serde-saphyr's to the last
     /// span and value; returns whether they gave one.
     fn same(text: &str) -> bool {
@@ -249,24 +247,9 @@ mod tests {
         assert!(super::parse("a: [1, 2\n").is_none());
     }
 
-    fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                yaml_files(&p, out);
-            } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
-                out.push(p);
-            }
-        }
-    }
-
     #[test]
     fn every_yaml_file_of_the_repo_gives_the_same_tree() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let mut files = Vec::new();
-        for dir in ["checkpoints", "fixtures", "crates"] {
-            yaml_files(&root.join(dir), &mut files);
-        }
+        let files = crate::yaml::repo_yaml_files(&["checkpoints", "fixtures", "crates"]);
         let mut fast = 0;
         for f in &files {
             let text = std::fs::read_to_string(f).unwrap_or_default();

@@ -378,8 +378,6 @@ impl<'de> Deserializer<'de> for Field {
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
-
     use super::from_node;
     use crate::raw::RawCheckpoint;
 
@@ -396,24 +394,9 @@ mod tests {
         Some(a)
     }
 
-    fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                yaml_files(&p, out);
-            } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")) {
-                out.push(p);
-            }
-        }
-    }
-
     #[test]
     fn every_checkpoint_file_of_the_repo_reads_the_same_from_the_tree() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let mut files = Vec::new();
-        for dir in ["checkpoints", "fixtures/checkpoints", "fixtures/demo"] {
-            yaml_files(&root.join(dir), &mut files);
-        }
+        let files = crate::yaml::repo_yaml_files(&["checkpoints", "fixtures/checkpoints", "fixtures/demo"]);
         let mut read = 0;
         for f in &files {
             let Ok(text) = std::fs::read_to_string(f) else { continue };
@@ -459,10 +442,7 @@ mod tests {
             "title: x\n",
             "name: y\n",
         ];
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let mut files = Vec::new();
-        yaml_files(&root.join("fixtures/checkpoints/valid"), &mut files);
-        yaml_files(&root.join("checkpoints"), &mut files);
+        let files = crate::yaml::repo_yaml_files(&["fixtures/checkpoints/valid", "checkpoints"]);
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = |n: usize| {
             state ^= state >> 12;
