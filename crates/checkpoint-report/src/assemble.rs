@@ -56,7 +56,7 @@ pub fn assemble(f: Finished<'_>, secrets: &Redactor) -> RunReport {
 }
 
 /// Masks secrets in every string of the report, whatever field it is in.
-pub fn redact(report: RunReport, r: &Redactor) -> RunReport {
+fn redact(report: RunReport, r: &Redactor) -> RunReport {
     let Ok(mut v) = serde_json::to_value(&report) else { return report };
     r.redact_value(&mut v);
     serde_json::from_value(v).unwrap_or(report)

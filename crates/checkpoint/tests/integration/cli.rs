@@ -315,3 +315,27 @@ fn completions_man_page_and_version_come_from_the_same_definitions() {
         assert!(v.contains(" ("), "the commit is part of --version: {v}");
     }
 }
+
+/// `CHECKPOINT_DIR` is the default of `--dir`, taken from the command's
+/// environment (its context), and `--dir` beats it.
+#[test]
+fn checkpoint_dir_from_the_environment_is_the_default_and_the_flag_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "1.yaml",
+        "checkpoint: 1\ntitle: Env dir\ngates:\n  - id: a\n    title: A\n    checks:\n      - name: x\n        command: { argv: [\"true\"] }\n",
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let cps = dir.path().join("checkpoints");
+    let out = checkpoint().current_dir(elsewhere.path()).env("CHECKPOINT_DIR", &cps).arg("validate").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("ok: 1 checkpoint valid"), "{}", text(&out));
+    let out = checkpoint()
+        .current_dir(elsewhere.path())
+        .env("CHECKPOINT_DIR", &cps)
+        .args(["--dir", "nowhere", "validate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "--dir beats CHECKPOINT_DIR: {}", text(&out));
+}
