@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -147,12 +148,16 @@ pub fn load_checkpoints(opts: &LoadOptions, select: &[String]) -> Result<Loaded,
     };
     let mut out = Vec::new();
     for path in wanted {
-        if let Some(cp) = loader.assemble(&path, &mut Vec::new()) {
+        if let Some(cp) = loader.assemble_with_origins(&path, &mut Vec::new()) {
             out.push(cp);
         }
     }
     if loader.diags.is_empty() {
-        Ok(Loaded { checkpoints: out, files: loader.files })
+        // The caches let go first, so each checkpoint is moved out, not copied
+        // (one selected twice, or also included, is copied).
+        loader.assembled.clear();
+        let checkpoints = out.into_iter().map(|a| Rc::unwrap_or_clone(a).0).collect();
+        Ok(Loaded { checkpoints, files: loader.files })
     } else {
         sort_by_place(&mut loader.diags.items);
         Err(loader.diags)
@@ -180,7 +185,6 @@ fn list_or_none(ids: &[String]) -> String {
 }
 
 /// One file's own part of a checkpoint, validated.
-#[derive(Clone)]
 struct FilePart {
     cp: Checkpoint,
     includes: Vec<(String, Location)>,
@@ -193,12 +197,13 @@ struct FilePart {
 struct Loader<'a> {
     opts: &'a LoadOptions,
     diags: Diagnostics,
-    /// Canonical path → validated part (None if the file had errors).
+    /// Canonical path → validated part (None if the file had errors). A
+    /// part is taken out when its checkpoint is assembled (`assembled` has it then).
     parsed: HashMap<PathBuf, Option<FilePart>>,
     /// Canonical path → the assembled checkpoint and where each of its
     /// variables is defined (None if it or an include had errors). A
     /// checkpoint included by several others is checked once.
-    assembled: HashMap<PathBuf, Option<(Checkpoint, VarOrigins)>>,
+    assembled: HashMap<PathBuf, Option<Rc<(Checkpoint, VarOrigins)>>>,
     spots: Spots,
     all_files: Vec<PathBuf>,
     files: Vec<PathBuf>,
@@ -223,10 +228,10 @@ struct Spots {
 }
 
 impl Loader<'_> {
-    fn part(&mut self, path: &Path) -> Option<FilePart> {
-        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        if let Some(p) = self.parsed.get(&key) {
-            return p.clone();
+    /// Reads and validates a file once, into `parsed`.
+    fn parse_once(&mut self, key: &Path, path: &Path) {
+        if self.parsed.contains_key(key) {
+            return;
         }
         let before = self.diags.len();
         let mut part = self.read_and_validate(path);
@@ -235,28 +240,27 @@ impl Loader<'_> {
         {
             p.ok = false;
         }
-        self.parsed.insert(key, part.clone());
+        self.parsed.insert(key.to_path_buf(), part);
         self.files.push(path.to_path_buf());
-        part
     }
 
     /// Assembles a checkpoint with its includes (cycle-checked), then checks
-    /// what needs the whole: gate ids unique, needs known and acyclic, variables defined.
-    fn assemble(&mut self, path: &Path, chain: &mut Vec<String>) -> Option<Checkpoint> {
-        self.assemble_with_origins(path, chain).map(|(cp, _)| cp)
-    }
-
-    fn assemble_with_origins(&mut self, path: &Path, chain: &mut Vec<String>) -> Option<(Checkpoint, VarOrigins)> {
+    /// what needs the whole: gate ids unique, needs known and acyclic,
+    /// variables defined. Shared: a checkpoint included by several others is
+    /// assembled once.
+    fn assemble_with_origins(&mut self, path: &Path, chain: &mut Vec<String>) -> Option<Rc<(Checkpoint, VarOrigins)>> {
         let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         if let Some(done) = self.assembled.get(&key) {
             return done.clone();
         }
-        let part = self.part(path)?;
-        let id = part.cp.id.clone();
+        self.parse_once(&key, path);
+        let id = self.parsed.get(&key)?.as_ref()?.cp.id.clone();
         if chain.contains(&id) {
             // Reported where the cycle closes: the include that leads back.
             return None;
         }
+        // Taken, not copied: from here on `assembled` answers for this file.
+        let part = self.parsed.get_mut(&key)?.take()?;
         chain.push(id.clone());
         let mut gates: Vec<Gate> = Vec::new();
         // Included gates use their own file's variables: the including
@@ -294,18 +298,19 @@ impl Loader<'_> {
                 continue;
             }
             match self.assemble_with_origins(&inc_path, chain) {
-                Some((inc_cp, inc_origins)) => {
-                    for (k, v) in inc_cp.vars {
-                        inherited_vars.shift_remove(&k);
-                        origins.shift_remove(&k);
-                        let origin = inc_origins.get(&k).cloned().unwrap_or_else(|| inc_cp.file.clone());
-                        inherited_vars.insert(k.clone(), v);
-                        origins.insert(k, origin);
+                Some(inc) => {
+                    let (inc_cp, inc_origins) = &*inc;
+                    for (k, v) in &inc_cp.vars {
+                        inherited_vars.shift_remove(k);
+                        origins.shift_remove(k);
+                        let origin = inc_origins.get(k).cloned().unwrap_or_else(|| inc_cp.file.clone());
+                        inherited_vars.insert(k.clone(), v.clone());
+                        origins.insert(k.clone(), origin);
                     }
-                    inherited_secrets.extend(inc_cp.secrets);
-                    for g in inc_cp.gates {
+                    inherited_secrets.extend(inc_cp.secrets.iter().cloned());
+                    for g in &inc_cp.gates {
                         if !gates.iter().any(|x| x.id == g.id) {
-                            gates.push(g);
+                            gates.push(g.clone());
                         }
                     }
                 }
@@ -317,7 +322,7 @@ impl Loader<'_> {
             self.assembled.insert(key, None);
             return None;
         }
-        let mut cp = part.cp.clone();
+        let FilePart { mut cp, ok: part_ok, .. } = part;
         for (k, v) in std::mem::take(&mut cp.vars) {
             inherited_vars.shift_remove(&k);
             origins.shift_remove(&k);
@@ -349,7 +354,7 @@ impl Loader<'_> {
         let before = self.diags.len();
         self.check_needs(&cp);
         self.check_variables(&cp, &origins);
-        let result = if self.diags.len() > before || !part.ok { None } else { Some((cp, origins)) };
+        let result = if self.diags.len() > before || !part_ok { None } else { Some(Rc::new((cp, origins))) };
         self.assembled.insert(key, result.clone());
         result
     }

@@ -37,7 +37,7 @@ pub(crate) fn check(tree: &Node, file: &str, stem: &str) -> Vec<Diagnostic> {
         );
         return w.out;
     }
-    w.walk(&SCHEMA, tree, &Ctx { what: "the checkpoint".into(), key: None, def: Some("RawCheckpoint") });
+    w.walk(&SCHEMA, tree, &Ctx { what: What::Root, key: None, def: Some("RawCheckpoint") });
     duplicates(tree, file, &mut w.out);
     w.out.sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.col)));
     w.out
@@ -46,7 +46,7 @@ pub(crate) fn check(tree: &Node, file: &str, stem: &str) -> Vec<Diagnostic> {
 /// Where a node sits, for messages.
 struct Ctx<'a> {
     /// "the checkpoint", "gate `api-up`", "`http`".
-    what: String,
+    what: What<'a>,
     /// The key this node is the value of (None for list items and the root).
     key: Option<&'a Node>,
     /// The schema definition the node is checked against, when it is one.
@@ -117,7 +117,7 @@ impl Walker<'_> {
                 return;
             }
             let (_, inner_def) = resolve(inner);
-            self.walk(inner, node, &Ctx { what: ctx.what.clone(), key: ctx.key, def: inner_def });
+            self.walk(inner, node, &Ctx { what: ctx.what, key: ctx.key, def: inner_def });
             return;
         }
         let ts = types(schema);
@@ -137,7 +137,7 @@ impl Walker<'_> {
                     let item_schema = schema.get("items").unwrap_or(&Json::Bool(true));
                     let (_, item_def) = resolve(item_schema);
                     for item in items {
-                        let what = item_name(item, item_def);
+                        let what = What::Item(item, item_def);
                         self.walk(item_schema, item, &Ctx { what, key: None, def: item_def });
                     }
                 } else {
@@ -206,11 +206,11 @@ impl Walker<'_> {
         let mut suggested: Vec<&str> = Vec::new();
         for (k, v) in map {
             let name = k.key_str();
-            let child = |what: String, def: Option<&'static str>| Ctx { what, key: Some(k), def };
+            let child = Ctx { what: What::Key(k), key: Some(k), def: None };
             if let Some(ps) = props.and_then(|p| p.get(name.as_ref())) {
-                self.walk(ps, v, &child(format!("`{name}`"), None));
+                self.walk(ps, v, &child);
             } else if let Some(a) = additional.filter(|a| !matches!(a, Json::Bool(false))) {
-                self.walk(a, v, &child(format!("`{name}`"), None));
+                self.walk(a, v, &child);
             } else {
                 if let Some(m) = did_you_mean(&name, properties(schema)) {
                     suggested.push(m);
@@ -314,6 +314,28 @@ impl Walker<'_> {
     }
 }
 
+/// How a node is named in messages, worded only when a message needs it
+/// (the walk passes over thousands of nodes that have nothing to say).
+#[derive(Clone, Copy)]
+enum What<'a> {
+    /// "the checkpoint"
+    Root,
+    /// "`http`": the value of this key.
+    Key(&'a Node),
+    /// "gate `api-up`": a list item of this definition.
+    Item(&'a Node, Option<&'a str>),
+}
+
+impl std::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::Root => f.write_str("the checkpoint"),
+            What::Key(k) => write!(f, "`{}`", k.key_str()),
+            What::Item(item, def) => f.write_str(&item_name(item, *def)),
+        }
+    }
+}
+
 /// "gate `api-up`", "check `health`", or the plain noun when the item has no id yet.
 fn item_name(item: &Node, def: Option<&str>) -> String {
     let named = |key: &str, noun: &str| match item.get(key).map(|n| &n.value) {
@@ -394,18 +416,18 @@ fn duplicates(node: &Node, file: &str, out: &mut Vec<Diagnostic>) {
             // borrowing string keys (no hashing, no copies: this runs on
             // every mapping of every file).
             // A big mapping (a long `vars:`) gets an index instead.
-            let keys: Vec<std::borrow::Cow<'_, str>> = m.iter().map(|(k, _)| k.key_str()).collect();
-            let mut index: HashMap<&str, usize> = HashMap::new();
+            let mut index: HashMap<std::borrow::Cow<'_, str>, usize> = HashMap::new();
             for (i, (k, v)) in m.iter().enumerate() {
-                let earlier = if keys.len() <= 32 {
-                    keys[..i].iter().position(|e| *e == keys[i])
+                let key = k.key_str();
+                let earlier = if m.len() <= 32 {
+                    m[..i].iter().position(|(e, _)| e.key_str() == key)
                 } else {
-                    let found = index.get(keys[i].as_ref()).copied();
-                    index.entry(keys[i].as_ref()).or_insert(i);
+                    let found = index.get(key.as_ref()).copied();
+                    index.entry(key.clone()).or_insert(i);
                     found
                 };
                 if let Some(j) = earlier {
-                    let name = &keys[i];
+                    let name = &key;
                     out.push(
                         Diagnostic::new(format!("key `{name}` appears twice in one mapping"))
                             .span(k.location(file), k.width())

@@ -88,10 +88,10 @@ impl Validator<'_> {
         if let Some(n) = node {
             let mut strings = Vec::new();
             for (k, v) in n.as_map().unwrap_or_default() {
-                match k.key_text().as_str() {
+                match k.key_str().as_ref() {
                     "fault" => {
                         for (fk, fv) in v.as_map().unwrap_or_default() {
-                            if !matches!(fk.key_text().as_str(), "during" | "after") {
+                            if !matches!(fk.key_str().as_ref(), "during" | "after") {
                                 fv.strings(&mut strings);
                             }
                         }
@@ -215,7 +215,7 @@ impl Validator<'_> {
             let mut strings = Vec::new();
             if let Some(n) = node {
                 for (k, v) in n.as_map().unwrap_or_default() {
-                    if !matches!(k.key_text().as_str(), "during" | "after") {
+                    if !matches!(k.key_str().as_ref(), "during" | "after") {
                         v.strings(&mut strings);
                     }
                 }
@@ -333,10 +333,6 @@ impl Validator<'_> {
         out: &mut Vec<Expectation>,
     ) {
         let loc = self.loc(v);
-        let label = match &key {
-            Some(k) => format!("expect.{field} {k}"),
-            None => format!("expect.{field}"),
-        };
         if !allowed.contains(&field) {
             let at = self.place(entry.map(|e| e.0), &loc);
             self.err(
@@ -350,6 +346,10 @@ impl Validator<'_> {
         match Matcher::parse(&v.value) {
             Ok(matcher) => out.push(Expectation { field: field.to_string(), key, matcher, location: loc }),
             Err(e) => {
+                let label = match &key {
+                    Some(k) => format!("expect.{field} {k}"),
+                    None => format!("expect.{field}"),
+                };
                 let value_node = entry.map(|e| e.1);
                 let at = match (&e.op, value_node) {
                     (Some(op), Some(n)) => {
@@ -388,7 +388,7 @@ pub(super) fn spec_templates(spec: &CheckSpec, out: &mut Vec<(String, String)>) 
 /// The first entry with key `key` in a tree of mappings, depth first.
 fn find_key<'a>(n: &'a Node, key: &str) -> Option<(&'a Node, &'a Node)> {
     for (k, v) in n.as_map()? {
-        if k.key_text() == key {
+        if k.key_str() == key {
             return Some((k, v));
         }
         if let Some(found) = find_key(v, key) {
