@@ -17,10 +17,9 @@
 use std::fmt::Write as _;
 
 use checkpoint_model::duration::human;
-use checkpoint_model::latency::Figures;
-use checkpoint_model::result::{CheckResult, GateResult, RunReport, Status, Verdict};
+use checkpoint_model::result::{CheckResult, RunReport, Status, Verdict};
 
-use crate::text::{escape_markup, failed_checks, latency_figures, one_line};
+use crate::text::{escape_markup, failed_checks, gate_counts, measured_checks, one_line};
 
 /// Escapes text for HTML and SVG, in element content and in quoted
 /// attributes: `& < > " '`, and drops ANSI escapes and control bytes.
@@ -106,17 +105,17 @@ fn badge(s: Status) -> String {
 }
 
 fn summary(o: &mut String, r: &RunReport) {
-    let count = |f: fn(Status) -> bool| r.gates.iter().filter(|g| f(g.status)).count();
+    let (gates_all, gates_passed, gates_failed, gates_skipped) = gate_counts(r);
     let (tests, failures, errors, skipped) = crate::junit::counts(r);
     let _ = writeln!(
         o,
         "<p id=\"summary\"><b>{} gates</b>: {} passed, {} failed, {} skipped · {} · started {} · <code>{}</code></p>\n\
          <p class=\"muted\">In <code>junit.xml</code> (what CI shows): {tests} tests — one per check, or per operation of an \
          <code>openapi</code> check — {failures} failures, {errors} errors, {skipped} skipped.</p>",
-        r.gates.len(),
-        count(|s| s == Status::Passed),
-        count(Status::is_failure),
-        count(|s| matches!(s, Status::Skipped | Status::Cancelled)),
+        gates_all,
+        gates_passed,
+        gates_failed,
+        gates_skipped,
         esc(&human(r.duration_ms)),
         esc(&r.started_at),
         esc(&r.checkpoint.file)
@@ -495,11 +494,7 @@ fn gates(o: &mut String, r: &RunReport) {
 }
 
 fn latency(o: &mut String, r: &RunReport) {
-    let measured: Vec<(&GateResult, &CheckResult, Figures)> = r
-        .gates
-        .iter()
-        .flat_map(|g| g.checks.iter().filter_map(move |c| latency_figures(c).map(|f| (g, c, f))))
-        .collect();
+    let measured = measured_checks(r);
     if measured.is_empty() {
         return;
     }

@@ -7,10 +7,10 @@
 use std::fmt::Write as _;
 
 use checkpoint_model::duration::human;
-use checkpoint_model::result::{CheckResult, GateResult, RunReport, Status, Verdict};
+use checkpoint_model::result::{CheckResult, RunReport, Status, Verdict};
 
 use crate::baseline::SlowerThan;
-use crate::text::{clean, failed_checks, latency_figures, one_line};
+use crate::text::{clean, failed_checks, gate_counts, measured_checks, one_line};
 
 pub fn markdown(r: &RunReport, baseline: Option<&RunReport>) -> String {
     markdown_with(r, baseline, &SlowerThan::default())
@@ -24,16 +24,16 @@ pub fn markdown_with(r: &RunReport, baseline: Option<&RunReport>, slower: &Slowe
         Verdict::Failed => ("❌", "failed"),
     };
     let _ = writeln!(o, "# {icon} Checkpoint {} {word} — {}\n", r.checkpoint.id, cell_text(&r.checkpoint.title));
-    let count = |f: fn(Status) -> bool| r.gates.iter().filter(|g| f(g.status)).count();
+    let (gates_all, gates_passed, gates_failed, gates_skipped) = gate_counts(r);
     let (j_tests, j_failures, j_errors, j_skipped) = crate::junit::counts(r);
     let _ = writeln!(
         o,
         "**{} gates**: {} passed, {} failed, {} skipped · {} · started {} · `{}`{}\n\n\
          _In `junit.xml` (what CI shows): {} tests — one per check, or per operation of an `openapi` check — {} failures, {} errors, {} skipped._\n",
-        r.gates.len(),
-        count(|s| s == Status::Passed),
-        count(Status::is_failure),
-        count(|s| matches!(s, Status::Skipped | Status::Cancelled)),
+        gates_all,
+        gates_passed,
+        gates_failed,
+        gates_skipped,
         human(r.duration_ms),
         r.started_at,
         r.checkpoint.file,
@@ -152,11 +152,7 @@ fn gates(o: &mut String, r: &RunReport) {
 /// Every `latency` check that measured: a percentile table, the request
 /// count, rate and errors, and the histogram as text bars.
 fn latency(o: &mut String, r: &RunReport) {
-    let measured: Vec<(&GateResult, &CheckResult, checkpoint_model::latency::Figures)> = r
-        .gates
-        .iter()
-        .flat_map(|g| g.checks.iter().filter_map(move |c| latency_figures(c).map(|f| (g, c, f))))
-        .collect();
+    let measured = measured_checks(r);
     if measured.is_empty() {
         return;
     }

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use checkpoint_model::latency::Figures;
-use checkpoint_model::result::{CheckResult, GateResult, RunReport};
+use checkpoint_model::result::{CheckResult, GateResult, RunReport, Status};
 
 /// The figures of a `latency` check, when it measured any.
 pub(crate) fn latency_figures(c: &CheckResult) -> Option<Figures> {
@@ -19,6 +19,24 @@ pub(crate) fn latency_figures(c: &CheckResult) -> Option<Figures> {
 /// "Failures" sections of the HTML and Markdown reports.
 pub(crate) fn failed_checks(r: &RunReport) -> Vec<(&GateResult, &CheckResult)> {
     r.gates.iter().flat_map(|g| g.checks.iter().filter(|c| c.status.is_failure()).map(move |c| (g, c))).collect()
+}
+
+/// Every `latency` check of the run that measured, with its gate and figures,
+/// in report order: the "Latency" sections of the HTML and Markdown reports.
+pub(crate) fn measured_checks(r: &RunReport) -> Vec<(&GateResult, &CheckResult, Figures)> {
+    r.gates.iter().flat_map(|g| g.checks.iter().filter_map(move |c| latency_figures(c).map(|f| (g, c, f)))).collect()
+}
+
+/// The gates of the run: all, passed, failed, and skipped or cancelled — the
+/// summary lines of the HTML and Markdown reports.
+pub(crate) fn gate_counts(r: &RunReport) -> (usize, usize, usize, usize) {
+    let count = |f: fn(Status) -> bool| r.gates.iter().filter(|g| f(g.status)).count();
+    (
+        r.gates.len(),
+        count(|s| s == Status::Passed),
+        count(Status::is_failure),
+        count(|s| matches!(s, Status::Skipped | Status::Cancelled)),
+    )
 }
 
 /// `s` [`clean`]ed, with `&`, `<`, `>` and the characters `more` names escaped:

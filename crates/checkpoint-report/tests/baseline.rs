@@ -3,67 +3,29 @@
 //! removed gates, slower checks — and the `--slower-than` threshold deciding
 //! which checks count as slower.
 
-use checkpoint_model::diag::Location;
-use checkpoint_model::plan::Severity;
-use checkpoint_model::result::{CheckResult, CheckpointInfo, FORMAT_VERSION, GateResult, RunReport, Status};
+mod support;
+
+use checkpoint_model::result::{CheckResult, GateResult, RunReport, Status};
 use checkpoint_report::baseline::SlowerThan;
 
 fn check(name: &str, status: Status, ms: f64) -> CheckResult {
     CheckResult {
-        name: name.into(),
-        kind: "http".into(),
-        location: Location::new("checkpoints/1.yaml", 20, 9),
-        status,
         message: (status != Status::Passed).then(|| format!("{name}: {}", status.as_str())),
-        evidence: None,
-        attempts: Vec::new(),
-        started_ms: None,
         duration_ms: ms,
-        service: None,
-        logs: None,
-        metrics: None,
-        cases: Vec::new(),
+        ..support::check(name, "http", status)
     }
 }
 
 fn gate(id: &str, status: Status, checks: Vec<CheckResult>) -> GateResult {
     GateResult {
-        id: id.into(),
-        title: format!("gate {id}"),
-        severity: Severity::Must,
-        wave: None,
-        tags: vec![],
-        needs: vec![],
-        plan: None,
-        location: Location::new("checkpoints/1.yaml", 10, 7),
-        status,
         reason: (status != Status::Passed).then(|| status.as_str().to_string()),
-        started_ms: None,
         duration_ms: checks.iter().map(|c| c.duration_ms).sum(),
-        checks,
+        ..support::gate(id, &format!("gate {id}"), status, checks)
     }
 }
 
 fn report(started_at: &str, gates: Vec<GateResult>) -> RunReport {
-    let (verdict, criteria) = RunReport::evaluate(&gates, 0.7, None);
-    RunReport {
-        format_version: FORMAT_VERSION,
-        tool: "checkpoint test".into(),
-        checkpoint: CheckpointInfo {
-            id: "1".into(),
-            title: "One".into(),
-            file: "checkpoints/1.yaml".into(),
-            plan: None,
-        },
-        started_at: started_at.into(),
-        duration_ms: 1000.0,
-        verdict,
-        criteria,
-        filters: checkpoint_model::result::Filters::default(),
-        gates,
-        stack: None,
-        interrupted: None,
-    }
+    RunReport { duration_ms: 1000.0, ..support::report("checkpoint test", "One", started_at, gates) }
 }
 
 fn yesterday() -> RunReport {

@@ -12,11 +12,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use checkpoint_model::diag::Location;
-use checkpoint_model::plan::Severity;
+mod support;
+
 use checkpoint_model::result::{
-    Attempt, CheckResult, CheckpointInfo, FORMAT_VERSION, Filters, GateResult, Incident, RunReport, ServiceReport,
-    StackReport, Status,
+    Attempt, CheckResult, GateResult, Incident, RunReport, ServiceReport, StackReport, Status,
 };
 
 const PASSED: [u8; 3] = [0x2d, 0xa4, 0x4e];
@@ -27,21 +26,7 @@ const VERDICT_PASSED: [u8; 3] = [0x1a, 0x7f, 0x37];
 const VERDICT_FAILED: [u8; 3] = [0xa4, 0x0e, 0x26];
 
 fn check(name: &str, kind: &str, status: Status, start: f64, ms: f64) -> CheckResult {
-    CheckResult {
-        name: name.into(),
-        kind: kind.into(),
-        location: Location::new("checkpoints/1.yaml", 20, 9),
-        status,
-        message: None,
-        evidence: None,
-        attempts: Vec::new(),
-        started_ms: Some(start),
-        duration_ms: ms,
-        service: None,
-        logs: None,
-        metrics: None,
-        cases: Vec::new(),
-    }
+    CheckResult { started_ms: Some(start), duration_ms: ms, ..support::check(name, kind, status) }
 }
 
 fn gate(id: &str, title: &str, checks: Vec<CheckResult>) -> GateResult {
@@ -49,22 +34,13 @@ fn gate(id: &str, title: &str, checks: Vec<CheckResult>) -> GateResult {
     let start = checks.iter().filter_map(|c| c.started_ms).fold(f64::MAX, f64::min);
     let end = checks.iter().map(|c| c.started_ms.unwrap_or(0.0) + c.duration_ms).fold(0.0, f64::max);
     GateResult {
-        id: id.into(),
-        title: title.into(),
-        severity: Severity::Must,
-        wave: None,
-        tags: vec![],
-        needs: vec![],
-        plan: None,
-        location: Location::new("checkpoints/1.yaml", 10, 7),
-        status,
         reason: checks
             .iter()
             .find(|c| c.status != Status::Passed)
             .map(|c| format!("{}: {}", c.name, c.message.clone().unwrap_or_else(|| c.status.as_str().into()))),
         started_ms: Some(start),
         duration_ms: end - start,
-        checks,
+        ..support::gate(id, title, status, checks)
     }
 }
 
@@ -85,22 +61,8 @@ fn service(name: &str, ready_ms: f64) -> ServiceReport {
 }
 
 fn report(title: &str, gates: Vec<GateResult>) -> RunReport {
-    let (verdict, criteria) = RunReport::evaluate(&gates, 0.7, None);
     RunReport {
-        format_version: FORMAT_VERSION,
-        tool: "checkpoint 0.1.0".into(),
-        checkpoint: CheckpointInfo {
-            id: "1".into(),
-            title: title.into(),
-            file: "checkpoints/1.yaml".into(),
-            plan: None,
-        },
-        started_at: "2026-12-05T02:00:00Z".into(),
         duration_ms: 9_800.0,
-        verdict,
-        criteria,
-        filters: Filters::default(),
-        gates,
         stack: Some(StackReport {
             project: "checkpoint-1-abc123".into(),
             compose_files: vec!["docker-compose.test.yml".into()],
@@ -113,7 +75,7 @@ fn report(title: &str, gates: Vec<GateResult>) -> RunReport {
             not_ready: None,
             incidents: vec![],
         }),
-        interrupted: None,
+        ..support::report("checkpoint 0.1.0", title, "2026-12-05T02:00:00Z", gates)
     }
 }
 

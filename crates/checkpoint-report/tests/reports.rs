@@ -1,29 +1,20 @@
 //! Every report rendered from one fixture covering each outcome, snapshotted;
 //! the JUnit validated against junit-10.xsd with xmllint and read back.
 
-use checkpoint_model::diag::Location;
+mod support;
+
 use checkpoint_model::plan::Severity;
 use checkpoint_model::raw::RawPlanRef;
 use checkpoint_model::result::{
-    Attempt, CaseResult, CheckResult, CheckpointInfo, FORMAT_VERSION, Filters, GateResult, RunReport, ServiceReport,
-    StackReport, Status,
+    Attempt, CaseResult, CheckResult, Filters, GateResult, RunReport, ServiceReport, StackReport, Status,
 };
 
 fn check(name: &str, status: Status, message: Option<&str>, evidence: Option<&str>) -> CheckResult {
     CheckResult {
-        name: name.into(),
-        kind: "http".into(),
-        location: Location::new("checkpoints/1.yaml", 20, 9),
-        status,
         message: message.map(Into::into),
         evidence: evidence.map(Into::into),
-        attempts: Vec::new(),
-        started_ms: None,
         duration_ms: 12.0,
-        service: None,
-        logs: None,
-        metrics: None,
-        cases: Vec::new(),
+        ..support::check(name, "http", status)
     }
 }
 
@@ -36,19 +27,12 @@ fn gate(
     checks: Vec<CheckResult>,
 ) -> GateResult {
     GateResult {
-        id: id.into(),
-        title: title.into(),
         severity,
         wave: Some("wave1".into()),
-        tags: vec![],
-        needs: vec![],
         plan: Some(RawPlanRef { file: Some("docs/plan.md".into()), heading: None, item: Some(title.into()) }),
-        location: Location::new("checkpoints/1.yaml", 10, 7),
-        status,
         reason: reason.map(Into::into),
-        started_ms: None,
         duration_ms: 123.0,
-        checks,
+        ..support::gate(id, title, status, checks)
     }
 }
 
@@ -171,20 +155,10 @@ fn fixture() -> RunReport {
     ];
     let (verdict, criteria) = RunReport::evaluate(&gates, 0.7, Some(0.95));
     RunReport {
-        format_version: FORMAT_VERSION,
-        tool: "checkpoint 0.1.0".into(),
-        checkpoint: CheckpointInfo {
-            id: "1".into(),
-            title: "Day 1 — backend".into(),
-            file: "checkpoints/1.yaml".into(),
-            plan: None,
-        },
-        started_at: "2026-11-22T10:00:00Z".into(),
         duration_ms: 4321.5,
         verdict,
         criteria,
         filters: Filters { waves: vec!["wave1".into()], gates: vec![], shard: None, order: vec![] },
-        gates,
         stack: Some(StackReport {
             project: "checkpoint-1-abc123".into(),
             compose_files: vec!["docker-compose.test.yml".into()],
@@ -209,7 +183,7 @@ fn fixture() -> RunReport {
             not_ready: None,
             incidents: vec![],
         }),
-        interrupted: None,
+        ..support::report("checkpoint 0.1.0", "Day 1 — backend", "2026-11-22T10:00:00Z", gates)
     }
 }
 

@@ -247,23 +247,9 @@ pub enum StackCommand {
         vars: VarArgs,
     },
     /// Tear a project down: containers, networks, volumes.
-    Down {
-        #[arg(value_name = "CHECKPOINT")]
-        checkpoint: String,
-        #[arg(long, short = 'p', value_name = "NAME", required = true)]
-        project: String,
-        #[command(flatten)]
-        vars: VarArgs,
-    },
+    Down(ProjectArgs),
     /// Show the services of a running project.
-    Status {
-        #[arg(value_name = "CHECKPOINT")]
-        checkpoint: String,
-        #[arg(long, short = 'p', value_name = "NAME", required = true)]
-        project: String,
-        #[command(flatten)]
-        vars: VarArgs,
-    },
+    Status(ProjectArgs),
     /// Remove stacks whose run is gone (killed before it could tear down); `--dry-run` lists them.
     Prune {
         /// Only list what would be removed.
@@ -284,6 +270,18 @@ pub enum StackCommand {
         #[command(flatten)]
         vars: VarArgs,
     },
+}
+
+// The arguments of `stack down` and `stack status`: a checkpoint and its running project.
+// (Not a doc comment: clap would take it for the subcommands' help.)
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
+    #[arg(value_name = "CHECKPOINT")]
+    pub checkpoint: String,
+    #[arg(long, short = 'p', value_name = "NAME", required = true)]
+    pub project: String,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 #[derive(Debug, Args)]

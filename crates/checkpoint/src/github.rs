@@ -82,18 +82,8 @@ pub(crate) fn escape_data(s: &str) -> String {
 /// A command's property value (`file=`, `title=`): also `:` and `,`, which
 /// would end the property list or the property.
 pub(crate) fn escape_property(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '%' => o.push_str("%25"),
-            '\r' => o.push_str("%0D"),
-            '\n' => o.push_str("%0A"),
-            ':' => o.push_str("%3A"),
-            ',' => o.push_str("%2C"),
-            c => o.push(c),
-        }
-    }
-    o
+    // After escape_data, whose escapes hold neither `:` nor `,`.
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 // --- annotations -------------------------------------------------------------------------

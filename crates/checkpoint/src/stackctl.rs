@@ -12,7 +12,7 @@ use checkpoint_runner::Target;
 use checkpoint_stack::{ComposeStack, StackOptions, StackProgress, project_name};
 
 use crate::Context;
-use crate::cli::{RunArgs, StackCommand};
+use crate::cli::{ProjectArgs, RunArgs, StackCommand};
 use crate::commands::load_or_report_with;
 use crate::live::Console;
 
@@ -230,8 +230,8 @@ pub(crate) async fn command(ctx: &Context, dir: &Path, cmd: StackCommand) -> u8 
         StackCommand::Up { checkpoint, vars, compose_files, .. } => {
             (checkpoint.clone(), vars.clone(), compose_files.clone())
         }
-        StackCommand::Down { checkpoint, vars, .. }
-        | StackCommand::Status { checkpoint, vars, .. }
+        StackCommand::Down(ProjectArgs { checkpoint, vars, .. })
+        | StackCommand::Status(ProjectArgs { checkpoint, vars, .. })
         | StackCommand::Logs { checkpoint, vars, .. } => (checkpoint.clone(), vars.clone(), Vec::new()),
         StackCommand::Prune { .. } => unreachable!("handled above"),
     };
@@ -241,7 +241,7 @@ pub(crate) async fn command(ctx: &Context, dir: &Path, cmd: StackCommand) -> u8 
             // Tearing down must not depend on the variables the checks needed
             // (the command `run --keep` printed has none): remove everything
             // with the project's label through the Engine API.
-            if let StackCommand::Down { project, .. } = &cmd {
+            if let StackCommand::Down(ProjectArgs { project, .. }) = &cmd {
                 crate::errln!(
                     ctx,
                     "stack down: the checkpoint did not load; removing project `{project}` by its label"
@@ -289,7 +289,7 @@ pub(crate) async fn command(ctx: &Context, dir: &Path, cmd: StackCommand) -> u8 
                 }
             }
         }
-        StackCommand::Down { project, .. } => {
+        StackCommand::Down(ProjectArgs { project, .. }) => {
             let opts = options(ctx, cp, spec, &root, project.clone(), &[]);
             let result = match ComposeStack::prepare(opts).await {
                 Ok(stack) => stack.down(5).await.map(|t| t.to_string()),
@@ -306,7 +306,7 @@ pub(crate) async fn command(ctx: &Context, dir: &Path, cmd: StackCommand) -> u8 
                 }
             }
         }
-        StackCommand::Status { project, .. } => {
+        StackCommand::Status(ProjectArgs { project, .. }) => {
             let stack = ComposeStack::attach(options(ctx, cp, spec, &root, project.clone(), &[]));
             match stack.target().services().await {
                 Ok(services) if services.is_empty() => {

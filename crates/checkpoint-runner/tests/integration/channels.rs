@@ -16,11 +16,6 @@ use tokio::sync::broadcast;
 
 use crate::support;
 
-fn env(name: &str, starts: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run the tests through scripts/test.sh, which starts {starts}"))
-}
-
 /// An API with a job queue and a WebSocket that pushes `processed` events — unless `push` is off.
 async fn realtime_api(push: bool) -> String {
     let (tx, _) = broadcast::channel::<String>(16);
@@ -148,7 +143,7 @@ gates:
 
 #[tokio::test]
 async fn a_redis_subscription_hears_what_is_published_during_it() {
-    let redis = env("CHECKPOINT_TEST_REDIS", "Redis");
+    let redis = support::redis();
     let channel = format!("it:events:{}", std::process::id());
     let yaml = r#"
 checkpoint: 1
@@ -188,7 +183,7 @@ gates:
 
 #[tokio::test]
 async fn redis_streams_backlog_and_round_trip() {
-    let redis = env("CHECKPOINT_TEST_REDIS", "Redis");
+    let redis = support::redis();
     let key = format!("it:stream:{}", std::process::id());
     let client = ::redis::Client::open(redis.as_str()).unwrap();
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
@@ -310,18 +305,18 @@ macro_rules! sql_round_trip {
 
 #[tokio::test]
 async fn postgres_statements_and_fixture_run_in_one_transaction_and_roll_back() {
-    sql_round_trip!(sqlx::PgConnection, "postgres", env("CHECKPOINT_TEST_PG", "Postgres"), "(name text, email text)");
+    sql_round_trip!(sqlx::PgConnection, "postgres", support::pg(), "(name text, email text)");
 }
 
 #[tokio::test]
 async fn mysql_statements_and_fixture_run_in_one_transaction_and_roll_back() {
-    let dsn = env("CHECKPOINT_TEST_MYSQL", "MariaDB");
+    let dsn = support::service("CHECKPOINT_TEST_MYSQL", "MariaDB");
     sql_round_trip!(sqlx::MySqlConnection, "mysql", dsn, "(name VARCHAR(20), email VARCHAR(50))");
 }
 
 #[tokio::test]
 async fn mysql_tables_columns_and_unreachable_servers() {
-    let dsn = env("CHECKPOINT_TEST_MYSQL", "MariaDB");
+    let dsn = support::service("CHECKPOINT_TEST_MYSQL", "MariaDB");
     let table = format!("it_cols_{}", std::process::id());
     let mut conn = <sqlx::MySqlConnection as sqlx::Connection>::connect(&dsn).await.unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE TABLE IF NOT EXISTS {table} (id INT, email VARCHAR(50))")))

@@ -6,10 +6,10 @@
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
-use checkpoint_model::result::{GateResult, Status};
+use checkpoint_model::result::Status;
 use serde_json::{Value, json};
 
-use crate::support;
+use crate::support::{self, Run};
 
 /// The committed contract: one item resource.
 fn contract(created_at: bool) -> Value {
@@ -83,12 +83,8 @@ async fn server() -> String {
     support::serve(app).await
 }
 
-async fn run_yaml(yaml: &str, vars: &[(&str, &str)], files: &[(&str, &str)]) -> Vec<GateResult> {
-    support::run(yaml, support::Setup { vars, files, jobs: 2, ..Default::default() }).await
-}
-
-fn gate<'a>(gates: &'a [GateResult], id: &str) -> &'a GateResult {
-    gates.iter().find(|g| g.id == id).unwrap_or_else(|| panic!("no gate {id}"))
+async fn run_yaml(yaml: &str, vars: &[(&str, &str)], files: &[(&str, &str)]) -> Run {
+    Run { gates: support::run(yaml, support::Setup { vars, files, jobs: 2, ..Default::default() }).await }
 }
 
 #[tokio::test]
@@ -148,15 +144,15 @@ gates:
         contract-diff: { base: api/openapi.json, live: "http://127.0.0.1:9/openapi.json" }
 "#;
     let base = serde_json::to_string_pretty(&contract(true)).unwrap();
-    let gates = run_yaml(yaml, &[("API", &api)], &[("api/openapi.json", &base)]).await;
+    let run = run_yaml(yaml, &[("API", &api)], &[("api/openapi.json", &base)]).await;
 
-    let ok = gate(&gates, "unchanged");
+    let ok = run.gate("unchanged");
     assert_eq!(ok.status, Status::Passed, "{ok:#?}");
     let ev = ok.checks[0].evidence.as_deref().unwrap();
     assert!(ev.starts_with("base: api/openapi.json (OpenAPI 3.1, 2 operations)\nlive: http://"), "{ev}");
     assert!(ev.ends_with("\nno changes\n"), "{ev}");
 
-    let d = gate(&gates, "drifted");
+    let d = run.gate("drifted");
     assert_eq!(d.status, Status::Failed, "{d:#?}");
     assert_eq!(
         d.reason.as_deref(),
@@ -173,23 +169,23 @@ gates:
     );
     assert!(ev.ends_with("\n1 breaking change, 0 non-breaking\n"), "{ev}");
 
-    let a = gate(&gates, "accepted");
+    let a = run.gate("accepted");
     assert_eq!(a.status, Status::Passed, "{a:#?}");
 
-    let s = gate(&gates, "split");
+    let s = run.gate("split");
     assert_eq!(s.status, Status::Passed, "the same contract, bundled from two documents: {s:#?}");
 
-    let p = gate(&gates, "protected");
+    let p = run.gate("protected");
     assert_eq!(p.status, Status::Passed, "{p:#?}");
-    let u = gate(&gates, "unauthorized");
+    let u = run.gate("unauthorized");
     assert_eq!(u.status, Status::Failed, "{u:#?}");
     assert!(u.reason.as_deref().unwrap().ends_with("/private.json: HTTP 401 Unauthorized"), "{u:#?}");
 
-    let b = gate(&gates, "broken");
+    let b = run.gate("broken");
     assert_eq!(b.status, Status::Failed, "a broken live spec is the service's fault: {b:#?}");
     assert!(b.reason.as_deref().unwrap().contains("/broken.json: line 1 column"), "{b:#?}");
 
-    let down = gate(&gates, "down");
+    let down = run.gate("down");
     assert_eq!(down.status, Status::Failed, "{down:#?}");
     assert!(down.reason.as_deref().unwrap().starts_with("refused: live contract http://127.0.0.1:9/openapi.json: "));
 }
@@ -207,8 +203,8 @@ gates:
       - name: broken base
         contract-diff: { base: api/openapi.yaml, live: "${API}/same.json" }
 "#;
-    let gates = run_yaml(yaml, &[("API", &api)], &[("api/openapi.yaml", "openapi: 3.1.0\npaths: [\n")]).await;
-    let g = gate(&gates, "bad-base");
+    let run = run_yaml(yaml, &[("API", &api)], &[("api/openapi.yaml", "openapi: 3.1.0\npaths: [\n")]).await;
+    let g = run.gate("bad-base");
     assert_eq!(g.status, Status::Errored, "{g:#?}");
     assert!(g.reason.as_deref().unwrap().contains("base contract api/openapi.yaml: line "), "{g:#?}");
 }
@@ -247,14 +243,14 @@ gates:
         ("api/ignore.yaml", &entry("2999-12-31")),
         ("api/expired.yaml", &entry("2000-01-01")),
     ];
-    let gates = run_yaml(yaml, &[("API", &api)], &files).await;
+    let run = run_yaml(yaml, &[("API", &api)], &files).await;
 
-    let a = gate(&gates, "accepted");
+    let a = run.gate("accepted");
     assert_eq!(a.status, Status::Passed, "{a:#?}");
     let ev = a.checks[0].evidence.as_deref().unwrap();
     assert!(ev.contains(&format!("Ignored (1):\n  GET /items/{{id}}: response 200 property `created_at` removed  [response-property-removed] {}: clients moved to updated_at (until 2999-12-31)\n", removed.fingerprint)), "{ev}");
 
-    let e = gate(&gates, "expired");
+    let e = run.gate("expired");
     assert_eq!(e.status, Status::Failed, "{e:#?}");
     assert!(e.reason.as_deref().unwrap().contains("breaking: expected 0, got 1"), "{e:#?}");
     let ev = e.checks[0].evidence.as_deref().unwrap();

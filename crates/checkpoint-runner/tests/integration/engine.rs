@@ -11,21 +11,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use checkpoint_model::result::{GateResult, Status};
+use checkpoint_model::result::Status;
 use checkpoint_runner::engine::CancelReason;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::support;
-
-fn pg() -> String {
-    std::env::var("CHECKPOINT_TEST_PG")
-        .expect("CHECKPOINT_TEST_PG is not set: run the tests through scripts/test.sh, which starts Postgres")
-}
-fn redis() -> String {
-    std::env::var("CHECKPOINT_TEST_REDIS")
-        .expect("CHECKPOINT_TEST_REDIS is not set: run the tests through scripts/test.sh, which starts Redis")
-}
+use crate::support::{self, Run, pg, redis};
 
 /// A small API: health, login with a token, a protected resource, a flaky endpoint, a slow one.
 async fn server() -> String {
@@ -68,16 +59,6 @@ async fn server() -> String {
         )
         .with_state(flaky);
     support::serve(app).await
-}
-
-struct Run {
-    gates: Vec<GateResult>,
-}
-
-impl Run {
-    fn gate(&self, id: &str) -> &GateResult {
-        self.gates.iter().find(|g| g.id == id).unwrap_or_else(|| panic!("no gate {id}"))
-    }
 }
 
 async fn run_yaml(yaml: &str, vars: &[(&str, &str)], cancel: CancellationToken) -> Run {

@@ -16,11 +16,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use checkpoint_model::latency::Figures;
-use checkpoint_model::result::{CheckResult, GateResult, Status};
+use checkpoint_model::result::{CheckResult, Status};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::support;
+use crate::support::{self, Run};
 
 #[derive(Default)]
 struct Counts {
@@ -76,14 +76,7 @@ fn refused_url() -> String {
     format!("http://127.0.0.1:{}", support::closed_port())
 }
 
-struct Run {
-    gates: Vec<GateResult>,
-}
-
 impl Run {
-    fn gate(&self, id: &str) -> &GateResult {
-        self.gates.iter().find(|g| g.id == id).unwrap_or_else(|| panic!("no gate {id}"))
-    }
     fn check(&self, id: &str) -> &CheckResult {
         &self.gate(id).checks[0]
     }

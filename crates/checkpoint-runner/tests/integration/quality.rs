@@ -12,30 +12,11 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::get;
-use checkpoint_model::result::{GateResult, Status};
+use checkpoint_model::result::Status;
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
-use crate::support;
-
-fn pg() -> String {
-    std::env::var("CHECKPOINT_TEST_PG")
-        .expect("CHECKPOINT_TEST_PG is not set: run the tests through scripts/test.sh, which starts Postgres")
-}
-fn redis() -> String {
-    std::env::var("CHECKPOINT_TEST_REDIS")
-        .expect("CHECKPOINT_TEST_REDIS is not set: run the tests through scripts/test.sh, which starts Redis")
-}
-
-struct Run {
-    gates: Vec<GateResult>,
-}
-
-impl Run {
-    fn gate(&self, id: &str) -> &GateResult {
-        self.gates.iter().find(|g| g.id == id).unwrap_or_else(|| panic!("no gate {id}"))
-    }
-}
+use crate::support::{self, Run, pg, redis};
 
 /// Loads `yaml` as `checkpoints/1.yaml` of a fresh project (plus `files`
 /// relative to its root) and runs every gate.

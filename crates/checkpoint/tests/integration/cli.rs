@@ -5,14 +5,8 @@
 use std::path::Path;
 
 use crate::support;
-use crate::support::{checkpoint, text};
+use crate::support::{checkpoint, text, write_checkpoint};
 use serde_json::json;
-
-fn write(dir: &Path, name: &str, text: &str) {
-    let p = dir.join("checkpoints").join(name);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
 
 /// A tiny API on a background thread with its own runtime.
 fn server() -> String {
@@ -46,12 +40,12 @@ fn server() -> String {
 #[test]
 fn validate_reports_every_problem_with_file_line_col_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    write(
+    write_checkpoint(
         dir.path(),
         "1.yaml",
         "checkpoint: 1\ntitle: Broken\ngates:\n  - id: a\n    title: A\n    sevrity: must\n    checks:\n      - name: x\n        http: { url: \"http://localhost/\" }\n",
     );
-    write(
+    write_checkpoint(
         dir.path(),
         "2.yaml",
         "checkpoint: 2\ntitle: Also broken\ngates:\n  - id: b\n    title: B\n    needs: [nope]\n    checks:\n      - name: y\n        tcp: { address: \"${UNDEFINED_THING}\" }\n",
@@ -68,7 +62,7 @@ fn validate_reports_every_problem_with_file_line_col_and_exits_2() {
 #[test]
 fn usage_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    write(
+    write_checkpoint(
         dir.path(),
         "1.yaml",
         "checkpoint: 1\ntitle: T\ngates:\n  - id: a\n    title: A\n    wave: wave1\n    checks:\n      - name: x\n        tcp: { address: \"127.0.0.1:1\" }\n",
@@ -139,10 +133,9 @@ gates:
 #[test]
 fn run_writes_valid_reports_and_never_leaks_secrets() {
     let api = server();
-    let pg = std::env::var("CHECKPOINT_TEST_PG").expect("CHECKPOINT_TEST_PG: run through scripts/test.sh");
-    let redis = std::env::var("CHECKPOINT_TEST_REDIS").expect("CHECKPOINT_TEST_REDIS: run through scripts/test.sh");
+    let (pg, redis) = support::pg_and_redis();
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "1.yaml", &services_yaml(&api));
+    write_checkpoint(dir.path(), "1.yaml", &services_yaml(&api));
     let out = checkpoint()
         .current_dir(dir.path())
         .env("ADMIN_PASSWORD", "canary-admin-pw-5e1d")
@@ -208,7 +201,7 @@ fn run_writes_valid_reports_and_never_leaks_secrets() {
 #[test]
 fn list_shows_gates_waves_and_checks() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "1.yaml", &services_yaml("http://127.0.0.1:9"));
+    write_checkpoint(dir.path(), "1.yaml", &services_yaml("http://127.0.0.1:9"));
     let out = checkpoint()
         .current_dir(dir.path())
         .args(["list", "1"])
@@ -231,7 +224,7 @@ fn list_shows_gates_waves_and_checks() {
 fn secrets_seen_during_the_run_are_masked_everywhere_the_console_included() {
     let api = server();
     let dir = tempfile::tempdir().unwrap();
-    write(
+    write_checkpoint(
         dir.path(),
         "1.yaml",
         &format!(
@@ -321,7 +314,7 @@ fn completions_man_page_and_version_come_from_the_same_definitions() {
 #[test]
 fn checkpoint_dir_from_the_environment_is_the_default_and_the_flag_wins() {
     let dir = tempfile::tempdir().unwrap();
-    write(
+    write_checkpoint(
         dir.path(),
         "1.yaml",
         "checkpoint: 1\ntitle: Env dir\ngates:\n  - id: a\n    title: A\n    checks:\n      - name: x\n        command: { argv: [\"true\"] }\n",

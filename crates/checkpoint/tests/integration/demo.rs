@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use checkpoint_model::result::{RunReport, Status};
 
 use crate::compose_support;
-use compose_support::{assert_nothing_left, repo, tool, under_both_tools};
+use compose_support::{Outcome, assert_nothing_left, ids, repo, set, tool, under_both_tools};
 
 fn images_env() -> Vec<(String, String)> {
     compose_support::images_env("images.env", "fixtures/images/build.sh")
@@ -50,14 +50,6 @@ fn unique(name: &str) -> String {
     compose_support::unique("cp-test", name)
 }
 
-struct Outcome {
-    code: Option<i32>,
-    report: RunReport,
-    console: String,
-    /// Where the reports are.
-    out: PathBuf,
-}
-
 /// `checkpoint run ARGS -p PROJECT -o OUT`, OUT being `PROJECT-out` in the temp folder:
 /// the command, not started yet, and OUT.
 fn run_command(args: &[&str], project: &str) -> (Command, PathBuf) {
@@ -70,16 +62,7 @@ fn run_command(args: &[&str], project: &str) -> (Command, PathBuf) {
 fn run(args: &[&str], project: &str) -> Outcome {
     let (mut command, out_dir) = run_command(args, project);
     let out = command.output().unwrap();
-    let (console, report) = compose_support::run_results(&out, &out_dir, project);
-    Outcome { code: out.status.code(), report, console, out: out_dir }
-}
-
-fn ids(r: &RunReport, f: impl Fn(Status) -> bool) -> BTreeSet<String> {
-    r.gates.iter().filter(|g| f(g.status)).map(|g| g.id.clone()).collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| (*s).to_string()).collect()
+    compose_support::run_results(&out, &out_dir, project)
 }
 
 fn reason<'a>(r: &'a RunReport, gate: &str) -> &'a str {

@@ -6,11 +6,7 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
-fn write(dir: &Path, name: &str, text: &str) {
-    let p = dir.join("checkpoints").join(name);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
+use crate::support::write_checkpoint;
 
 /// A local port nothing listens on (bound, then released).
 fn closed_port() -> u16 {
@@ -65,7 +61,7 @@ fn run(dir: &Path, github: bool, summary: &Path) -> std::process::Output {
 #[test]
 fn in_github_actions_a_failing_run_writes_the_summary_and_annotates_each_failing_gate() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "7.yaml", CHECKPOINT);
+    write_checkpoint(dir.path(), "7.yaml", CHECKPOINT);
     let summary = dir.path().join("step-summary.md");
     std::fs::write(&summary, "## An earlier step's summary\n").unwrap();
 
@@ -99,7 +95,7 @@ fn in_github_actions_a_failing_run_writes_the_summary_and_annotates_each_failing
 #[test]
 fn outside_github_actions_nothing_is_annotated_or_appended() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "7.yaml", CHECKPOINT);
+    write_checkpoint(dir.path(), "7.yaml", CHECKPOINT);
     let summary = dir.path().join("step-summary.md");
     let out = run(dir.path(), false, &summary);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -147,7 +143,7 @@ fn github_stack_logs_are_fenced_with_stop_commands() {
         "services:\n  chatty:\n    image: ${REDIS_IMAGE}\n    command: [\"sh\", \"-c\", \"echo '::error::from a container'; echo '::add-mask::x'; exec sleep 120\"]\n    stop_grace_period: 1s\n",
     )
     .unwrap();
-    write(
+    write_checkpoint(
         dir.path(),
         "9.yaml",
         "checkpoint: 9\ntitle: Logs\nstack:\n  compose: [compose.yml]\n  ready_timeout: 60s\ngates:\n  - id: up\n    title: Up\n    checks:\n      - name: t\n        command: { argv: [\"true\"] }\n",

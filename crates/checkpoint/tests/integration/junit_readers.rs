@@ -141,11 +141,8 @@ gates:
 
 /// Runs a checkpoint and returns the directory of its reports.
 fn run(dir: &Path, yaml: &str) -> PathBuf {
-    let pg = std::env::var("CHECKPOINT_TEST_PG").expect("CHECKPOINT_TEST_PG: run through scripts/test.sh");
-    let redis = std::env::var("CHECKPOINT_TEST_REDIS").expect("CHECKPOINT_TEST_REDIS: run through scripts/test.sh");
-    let file = dir.join("checkpoints/1.yaml");
-    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    std::fs::write(&file, yaml).unwrap();
+    let (pg, redis) = support::pg_and_redis();
+    support::write_checkpoint(dir, "1.yaml", yaml);
     let out = checkpoint()
         .current_dir(dir)
         .args(["run", "1", "--var", &format!("PG={pg}"), "--var", &format!("REDIS={redis}")])

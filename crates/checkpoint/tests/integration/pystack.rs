@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use checkpoint_model::result::{RunReport, Status};
 
 use crate::compose_support;
-use compose_support::{repo, under_both_tools};
+use compose_support::{Outcome, ids, repo, set, under_both_tools};
 
 const CHECKPOINTS: &str = "fixtures/pystack/checkpoints";
 
@@ -31,12 +31,6 @@ fn unique(name: &str) -> String {
     compose_support::unique("pyst-test", name)
 }
 
-struct Outcome {
-    code: Option<i32>,
-    report: RunReport,
-    console: String,
-}
-
 /// `checkpoint run 1 --dir <CHECKPOINTS> [-f fixtures/pystack/broken/<variant>.yml]`.
 fn run(variant: Option<&str>) -> Outcome {
     let project = unique(variant.unwrap_or("healthy"));
@@ -49,17 +43,9 @@ fn run(variant: Option<&str>) -> Outcome {
         cmd.args(["-f", &format!("fixtures/pystack/broken/{v}.yml")]);
     }
     let out = cmd.output().unwrap();
-    let (console, report) = compose_support::run_results(&out, &out_dir, &project);
+    let outcome = compose_support::run_results(&out, &out_dir, &project);
     let _ = std::fs::remove_dir_all(&out_dir);
-    Outcome { code: out.status.code(), report, console }
-}
-
-fn ids(r: &RunReport, f: impl Fn(Status) -> bool) -> BTreeSet<String> {
-    r.gates.iter().filter(|g| f(g.status)).map(|g| g.id.clone()).collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| (*s).to_string()).collect()
+    outcome
 }
 
 /// The first red gate in the report's order (the order the summary prints).

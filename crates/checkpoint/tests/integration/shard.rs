@@ -150,8 +150,7 @@ struct Env {
 
 fn setup() -> Env {
     let api = server();
-    let pg = std::env::var("CHECKPOINT_TEST_PG").expect("CHECKPOINT_TEST_PG: run through scripts/test.sh");
-    let redis = std::env::var("CHECKPOINT_TEST_REDIS").expect("CHECKPOINT_TEST_REDIS: run through scripts/test.sh");
+    let (pg, redis) = support::pg_and_redis();
     let dir = tempfile::tempdir().unwrap();
     write_checkpoints(dir.path());
     let vars = vec![format!("API={api}"), format!("PG={pg}"), format!("REDIS={redis}")];

@@ -1,6 +1,8 @@
 //! What the non-Docker tests of the binary share: the command line run
 //! in-process as a CI run would start it (or the real binary, for the tests
-//! that are about the process), its output as text, and an API on loopback.
+//! that are about the process), its output as text, an API on loopback, a
+//! checkpoint file written into a project, and the Postgres and Redis of
+//! `scripts/test-services.sh`.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::ExitStatusExt as _;
@@ -130,4 +132,19 @@ pub(crate) fn serve(app: axum::Router) -> String {
         });
     });
     format!("http://{}", rx.recv().unwrap())
+}
+
+/// Writes `text` to `checkpoints/NAME` under the project root `dir`.
+pub(crate) fn write_checkpoint(dir: &Path, name: &str, text: &str) {
+    let p = dir.join("checkpoints").join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// The DSN of the test Postgres and the URL of the test Redis
+/// (`CHECKPOINT_TEST_PG`, `CHECKPOINT_TEST_REDIS`).
+pub(crate) fn pg_and_redis() -> (String, String) {
+    let pg = std::env::var("CHECKPOINT_TEST_PG").expect("CHECKPOINT_TEST_PG: run through scripts/test.sh");
+    let redis = std::env::var("CHECKPOINT_TEST_REDIS").expect("CHECKPOINT_TEST_REDIS: run through scripts/test.sh");
+    (pg, redis)
 }

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command as Std, Stdio};
 
-use crate::support::{self, text};
+use crate::support::{self, text, write_checkpoint};
 use assert_cmd::Command;
 
 /// The real process: where the certificate store is read from is the
@@ -107,11 +107,6 @@ srv.serve_forever()
     Server(child, port)
 }
 
-fn project(dir: &Path, yaml: &str) {
-    std::fs::create_dir_all(dir.join("checkpoints")).unwrap();
-    std::fs::write(dir.join("checkpoints/1.yaml"), yaml).unwrap();
-}
-
 fn https_checkpoint(port: u16) -> String {
     format!(
         r#"checkpoint: 1
@@ -146,7 +141,7 @@ fn a_certificate_from_a_trusted_ca_passes_an_unknown_ca_fails_and_insecure_skips
     let dir = tempfile::tempdir().unwrap();
     certificates(dir.path());
     let server = https_server(dir.path());
-    project(dir.path(), &https_checkpoint(server.1));
+    write_checkpoint(dir.path(), "1.yaml", &https_checkpoint(server.1));
 
     // The test CA trusted (SSL_CERT_FILE replaces the system store): both pass.
     let o = checkpoint()
@@ -183,8 +178,9 @@ fn a_run_without_tls_never_reads_the_certificate_store() {
             let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
         }
     });
-    project(
+    write_checkpoint(
         dir.path(),
+        "1.yaml",
         &format!(
             r#"checkpoint: 1
 title: Plain HTTP

@@ -1,7 +1,8 @@
 //! What the runner's integration tests share: a checkpoint written as YAML
 //! into a fresh project (plus any files it names), loaded by the real loader
 //! and run by the engine against an external target (no Docker); in-process
-//! HTTP servers on loopback, and a port nobody listens on.
+//! HTTP servers on loopback, a port nobody listens on, and the addresses of
+//! the Postgres, Redis and MariaDB that `scripts/test-services.sh` starts.
 
 use std::sync::Arc;
 
@@ -79,4 +80,33 @@ pub(crate) async fn serve(app: axum::Router) -> String {
 pub(crate) fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
+}
+
+/// The gates of a run, found by id.
+pub(crate) struct Run {
+    pub(crate) gates: Vec<GateResult>,
+}
+
+impl Run {
+    /// The gate `id`; the test fails when the run has none.
+    pub(crate) fn gate(&self, id: &str) -> &GateResult {
+        self.gates.iter().find(|g| g.id == id).unwrap_or_else(|| panic!("no gate {id}"))
+    }
+}
+
+/// The address of a test service in the environment variable `name`; the test
+/// fails, naming the script that starts `what`, when it is not set.
+pub(crate) fn service(name: &str, what: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the tests through scripts/test.sh, which starts {what}"))
+}
+
+/// The test Postgres (`CHECKPOINT_TEST_PG`).
+pub(crate) fn pg() -> String {
+    service("CHECKPOINT_TEST_PG", "Postgres")
+}
+
+/// The test Redis (`CHECKPOINT_TEST_REDIS`).
+pub(crate) fn redis() -> String {
+    service("CHECKPOINT_TEST_REDIS", "Redis")
 }

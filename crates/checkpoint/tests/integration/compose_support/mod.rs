@@ -6,8 +6,11 @@
 #![allow(dead_code, reason = "the Docker tests use their own parts of these helpers")]
 
 use std::cell::Cell;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use checkpoint_model::result::{RunReport, Status};
 
 pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
@@ -86,18 +89,34 @@ pub(crate) fn assert_nothing_left(project: &str) {
     }
 }
 
-/// The console (stdout, then stderr) and the `results.json` of a finished
-/// `checkpoint run` that wrote its reports to `out_dir`; asserts the run left
-/// nothing of `project` behind.
-pub(crate) fn run_results(
-    out: &std::process::Output,
-    out_dir: &Path,
-    project: &str,
-) -> (String, checkpoint_model::result::RunReport) {
+/// The exit code, the console (stdout, then stderr) and the `results.json` of a
+/// finished `checkpoint run` that wrote its reports to `out_dir`; asserts the run
+/// left nothing of `project` behind.
+pub(crate) fn run_results(out: &std::process::Output, out_dir: &Path, project: &str) -> Outcome {
     let console = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let json =
         std::fs::read_to_string(out_dir.join("results.json")).unwrap_or_else(|_| panic!("no results.json\n{console}"));
     let report = checkpoint_report::read_json(&json).unwrap();
     assert_nothing_left(project);
-    (console, report)
+    Outcome { code: out.status.code(), report, console, out: out_dir.to_path_buf() }
+}
+
+/// A finished `checkpoint run`.
+pub(crate) struct Outcome {
+    pub(crate) code: Option<i32>,
+    pub(crate) report: RunReport,
+    /// stdout and stderr.
+    pub(crate) console: String,
+    /// Where the reports were written.
+    pub(crate) out: PathBuf,
+}
+
+/// The ids of the report's gates whose status `f` picks.
+pub(crate) fn ids(r: &RunReport, f: impl Fn(Status) -> bool) -> BTreeSet<String> {
+    r.gates.iter().filter(|g| f(g.status)).map(|g| g.id.clone()).collect()
+}
+
+/// Gate ids as a set, to compare with [`ids`].
+pub(crate) fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_string()).collect()
 }
