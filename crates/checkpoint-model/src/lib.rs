@@ -15,6 +15,7 @@ pub mod diag;
 pub mod duration;
 pub mod exit;
 pub mod interp;
+pub mod json_path;
 pub mod kinds;
 pub mod latency;
 pub mod load;

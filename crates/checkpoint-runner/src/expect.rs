@@ -80,7 +80,7 @@ pub fn actual(obs: &Observation, field: &str, key: Option<&str>) -> Option<Value
 
 /// A JSONPath query: nothing → None, one node → it, several → a list.
 pub fn query(doc: &Value, path: &str) -> Option<Value> {
-    let p = serde_json_path::JsonPath::parse(path).ok()?;
+    let p = checkpoint_model::json_path::parse(path).ok()?;
     let nodes = p.query(doc).all();
     match nodes.len() {
         0 => None,

@@ -68,7 +68,7 @@ impl Listen<'_> {
         let node = cx.field("wait_for");
         for (path, v) in self.wait_for {
             let at = cx.place(node.and_then(|n| n.key(path)));
-            if let Err(e) = serde_json_path::JsonPath::parse(path) {
+            if let Err(e) = crate::json_path::parse(path) {
                 let (label, hint) = if path.starts_with('$') {
                     (e.to_string(), "JSONPath per RFC 9535, e.g. `$.status` or `$.job.id`".to_string())
                 } else {

@@ -53,7 +53,7 @@ fn capture(
     let shape_hint = "`$.access_token` (JSONPath), `{ header: location }` or `{ cookie: refresh_token }`";
     match &spanned.value {
         Value::String(path) => {
-            if let Err(e) = serde_json_path::JsonPath::parse(path) {
+            if let Err(e) = crate::json_path::parse(path) {
                 let (at, width) = v.spot(spanned);
                 v.err(
                     Diagnostic::new(format!("invalid JSONPath `{path}` in `capture.{var}`"))

@@ -297,7 +297,7 @@ impl Validator<'_> {
         let json_node = node.and_then(|n| n.get("json"));
         for (path, v) in &e.json {
             let entry = json_node.and_then(|n| n.entry(path));
-            if let Err(err) = serde_json_path::JsonPath::parse(path) {
+            if let Err(err) = crate::json_path::parse(path) {
                 let at = self.place(entry.map(|e| e.0), &self.loc(v));
                 let hint = if path.starts_with('$') {
                     "JSONPath per RFC 9535, e.g. `$.status` or `$.items[0].id`".to_string()
