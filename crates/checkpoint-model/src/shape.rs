@@ -22,6 +22,118 @@ static SCHEMA: LazyLock<Json> = LazyLock::new(|| {
     serde_json::to_value(schemars::schema_for!(crate::raw::RawCheckpoint)).unwrap_or(Json::Bool(true))
 });
 
+/// The schema compiled once for the walk: every subschema's `$ref` followed
+/// and its keywords looked up ahead, so a node costs no map lookups (the
+/// walk visits every node of every file; the JSON stays for the messages).
+static SHAPES: LazyLock<Shapes> = LazyLock::new(|| {
+    let mut shapes = Shapes { all: Vec::new(), seen: HashMap::new() };
+    let root = shapes.compile(&SCHEMA);
+    debug_assert_eq!(root, 0);
+    shapes
+});
+
+/// Any value: what an array without `items` holds.
+static ANY: Json = Json::Bool(true);
+
+struct Shapes {
+    all: Vec<Shape>,
+    /// Subschema (by address, before `$ref`) → its index in `all`.
+    seen: HashMap<usize, usize>,
+}
+
+/// One subschema, as the walk reads it.
+struct Shape {
+    /// After following `$ref`: what the messages read.
+    json: &'static Json,
+    /// The definition the `$ref` names.
+    def: Option<&'static str>,
+    /// `anyOf`: the first branch that is not `null`.
+    any_of: AnyOf,
+    /// The first of `type`, and whether `null` is one of them (no type: any value).
+    first_type: Option<&'static str>,
+    nullable: bool,
+    properties: Vec<(&'static str, usize)>,
+    /// `additionalProperties` unless absent or `false`.
+    additional: Option<usize>,
+    required: Vec<&'static str>,
+    items: usize,
+    minimum: Option<i128>,
+    maximum: Option<i128>,
+}
+
+#[derive(Clone, Copy)]
+enum AnyOf {
+    /// No `anyOf` here.
+    No,
+    /// Every branch is `null`: any value goes.
+    OnlyNull,
+    Branch(Branch),
+}
+
+#[derive(Clone, Copy)]
+struct Branch {
+    shape: usize,
+    def: Option<&'static str>,
+    /// The first key the branch requires (a `null` value is reported as missing it).
+    required_first: Option<&'static str>,
+}
+
+impl Shapes {
+    fn compile(&mut self, json: &'static Json) -> usize {
+        let address = std::ptr::from_ref(json) as usize;
+        if let Some(&i) = self.seen.get(&address) {
+            return i;
+        }
+        let (schema, def) = resolve(json);
+        let index = self.all.len();
+        self.seen.insert(address, index);
+        let ts = types(schema);
+        let strs = |key: &str| -> Vec<&'static str> {
+            schema
+                .get(key)
+                .and_then(Json::as_array)
+                .map(|a| a.iter().filter_map(Json::as_str).collect())
+                .unwrap_or_default()
+        };
+        self.all.push(Shape {
+            json: schema,
+            def,
+            any_of: AnyOf::No,
+            first_type: ts.first().copied(),
+            nullable: ts.contains(&"null"),
+            properties: Vec::new(),
+            additional: None,
+            required: strs("required"),
+            items: 0,
+            minimum: schema.get("minimum").and_then(Json::as_i64).map(i128::from),
+            maximum: schema.get("maximum").and_then(Json::as_i64).map(i128::from),
+        });
+        // Children after the push: a definition may hold itself (a fault's checks).
+        if let Some(branches) = schema.get("anyOf").and_then(Json::as_array) {
+            let branch = branches.iter().find(|b| !types(b).contains(&"null")).map(|inner| {
+                let (inner_schema, inner_def) = resolve(inner);
+                let required_first = inner_schema
+                    .get("required")
+                    .and_then(Json::as_array)
+                    .and_then(|r| r.first())
+                    .map(|r| r.as_str().unwrap_or_default());
+                Branch { shape: self.compile(inner), def: inner_def, required_first }
+            });
+            self.all[index].any_of = branch.map_or(AnyOf::OnlyNull, AnyOf::Branch);
+        }
+        if let Some(props) = schema.get("properties").and_then(Json::as_object) {
+            let compiled = props.iter().map(|(k, v)| (k.as_str(), self.compile(v))).collect();
+            self.all[index].properties = compiled;
+        }
+        if let Some(a) = schema.get("additionalProperties").filter(|a| !matches!(a, Json::Bool(false))) {
+            self.all[index].additional = Some(self.compile(a));
+        }
+        let items = self.compile(schema.get("items").unwrap_or(&ANY));
+        self.all[index].items = items;
+        index
+    }
+}
+
 /// Every shape problem of a file, in document order.
 pub(crate) fn check(tree: &Node, file: &str, stem: &str) -> Vec<Diagnostic> {
     let mut w = Walker { file, stem, out: Vec::new() };
@@ -37,7 +149,7 @@ pub(crate) fn check(tree: &Node, file: &str, stem: &str) -> Vec<Diagnostic> {
         );
         return w.out;
     }
-    w.walk(&SCHEMA, tree, &Ctx { what: What::Root, key: None, def: Some("RawCheckpoint") });
+    w.walk(0, tree, &Ctx { what: What::Root, key: None, def: Some("RawCheckpoint") });
     duplicates(tree, file, &mut w.out);
     w.out.sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.col)));
     w.out
@@ -100,48 +212,45 @@ fn noun(def: &str) -> (&'static str, &'static str) {
 }
 
 impl Walker<'_> {
-    fn walk(&mut self, schema: &Json, node: &Node, ctx: &Ctx<'_>) {
-        let (schema, def) = resolve(schema);
-        let def = def.or(ctx.def);
-        if let Some(branches) = schema.get("anyOf").and_then(Json::as_array) {
-            let inner = branches.iter().find(|b| !types(b).contains(&"null"));
-            let Some(inner) = inner else { return };
-            if matches!(node.value, Value::Null) {
-                // `http:` with nothing under it: as if it were an empty mapping,
-                // so the user hears what it needs rather than "no kind".
-                let (inner_schema, inner_def) = resolve(inner);
-                if let Some(req) = inner_schema.get("required").and_then(Json::as_array).and_then(|r| r.first()) {
-                    let req = req.as_str().unwrap_or_default();
-                    self.missing(node, ctx, inner_def, req);
+    fn walk(&mut self, at: usize, node: &Node, ctx: &Ctx<'_>) {
+        let shape = &SHAPES.all[at];
+        let schema = shape.json;
+        let def = shape.def.or(ctx.def);
+        match shape.any_of {
+            AnyOf::No => {}
+            AnyOf::OnlyNull => return,
+            AnyOf::Branch(inner) => {
+                if matches!(node.value, Value::Null) {
+                    // `http:` with nothing under it: as if it were an empty mapping,
+                    // so the user hears what it needs rather than "no kind".
+                    if let Some(req) = inner.required_first {
+                        self.missing(node, ctx, inner.def, req);
+                    }
+                    return;
                 }
+                self.walk(inner.shape, node, &Ctx { what: ctx.what, key: ctx.key, def: inner.def });
                 return;
             }
-            let (_, inner_def) = resolve(inner);
-            self.walk(inner, node, &Ctx { what: ctx.what, key: ctx.key, def: inner_def });
-            return;
         }
-        let ts = types(schema);
-        if ts.is_empty() {
+        let Some(first_type) = shape.first_type else {
             return; // any value
-        }
-        if ts.contains(&"null") && matches!(node.value, Value::Null) {
+        };
+        if shape.nullable && matches!(node.value, Value::Null) {
             return;
         }
-        match ts[0] {
+        match first_type {
             "object" => match node.value {
-                Value::Map(_) => self.object(schema, def, node, ctx),
+                Value::Map(_) => self.object(shape, def, node, ctx),
                 _ => self.wrong_type(node, ctx, "a mapping", &Self::mapping_hint(schema, ctx)),
             },
             "array" => {
+                let item_def = SHAPES.all[shape.items].def;
                 if let Value::Seq(items) = &node.value {
-                    let item_schema = schema.get("items").unwrap_or(&Json::Bool(true));
-                    let (_, item_def) = resolve(item_schema);
                     for item in items {
                         let what = What::Item(item, item_def);
-                        self.walk(item_schema, item, &Ctx { what, key: None, def: item_def });
+                        self.walk(shape.items, item, &Ctx { what, key: None, def: item_def });
                     }
                 } else {
-                    let item_def = schema.get("items").and_then(|i| resolve(i).1);
                     let (expected, hint) = match item_def {
                         Some("RawGate") => (
                             "a list of gates".to_string(),
@@ -166,7 +275,7 @@ impl Walker<'_> {
                 ),
                 _ => {}
             },
-            "integer" => self.integer(schema, node, ctx, def),
+            "integer" => self.integer(shape, node, ctx, def),
             "boolean" => match node.value {
                 Value::Null => self.no_value(node, ctx, def),
                 Value::Seq(_) | Value::Map(_) => {
@@ -178,15 +287,14 @@ impl Walker<'_> {
         }
     }
 
-    fn integer(&mut self, schema: &Json, node: &Node, ctx: &Ctx<'_>, def: Option<&str>) {
+    fn integer(&mut self, shape: &Shape, node: &Node, ctx: &Ctx<'_>, def: Option<&str>) {
         let n = match &node.value {
             Value::Null => return self.no_value(node, ctx, def),
             Value::Int(i) => Some(*i),
             Value::Str(s) => s.trim().parse::<i128>().ok(),
             _ => None,
         };
-        let min = schema.get("minimum").and_then(Json::as_i64).map(i128::from);
-        let max = schema.get("maximum").and_then(Json::as_i64).map(i128::from);
+        let (min, max) = (shape.minimum, shape.maximum);
         let range = match (min, max) {
             (Some(a), Some(b)) => format!(" between {a} and {b}"),
             (Some(a), None) => format!(" of at least {a}"),
@@ -198,31 +306,27 @@ impl Walker<'_> {
         }
     }
 
-    fn object(&mut self, schema: &Json, def: Option<&str>, node: &Node, ctx: &Ctx<'_>) {
+    fn object(&mut self, shape: &Shape, def: Option<&str>, node: &Node, ctx: &Ctx<'_>) {
         let Some(map) = node.as_map() else { return };
-        let props = schema.get("properties").and_then(Json::as_object);
-        let additional = schema.get("additionalProperties");
         // A misspelt required key is reported once, as the misspelling.
         let mut suggested: Vec<&str> = Vec::new();
         for (k, v) in map {
             let name = k.key_str();
             let child = Ctx { what: What::Key(k), key: Some(k), def: None };
-            if let Some(ps) = props.and_then(|p| p.get(name.as_ref())) {
+            if let Some(&(_, ps)) = shape.properties.iter().find(|(p, _)| *p == name) {
                 self.walk(ps, v, &child);
-            } else if let Some(a) = additional.filter(|a| !matches!(a, Json::Bool(false))) {
+            } else if let Some(a) = shape.additional {
                 self.walk(a, v, &child);
             } else {
-                if let Some(m) = did_you_mean(&name, properties(schema)) {
+                if let Some(m) = did_you_mean(&name, properties(shape.json)) {
                     suggested.push(m);
                 }
-                self.unknown_key(k, &name, schema, def, ctx);
+                self.unknown_key(k, &name, shape.json, def, ctx);
             }
         }
-        if let Some(required) = schema.get("required").and_then(Json::as_array) {
-            for req in required.iter().filter_map(Json::as_str) {
-                if node.entry(req).is_none() && !suggested.contains(&req) {
-                    self.missing(node, ctx, def, req);
-                }
+        for &req in &shape.required {
+            if node.entry(req).is_none() && !suggested.contains(&req) {
+                self.missing(node, ctx, def, req);
             }
         }
     }
