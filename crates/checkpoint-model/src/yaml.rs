@@ -60,22 +60,23 @@ pub(crate) fn parse_serde(text: &str) -> Result<Node, serde_saphyr::Error> {
     serde_saphyr::from_str_with_options(text, options(true))
 }
 
-/// One YAML node and where it is.
+/// One YAML node and where it is. Kept small (96 bytes): a file of a
+/// thousand checks is tens of thousands of nodes, moved as the tree is built.
 #[derive(Clone, Debug)]
 pub(crate) struct Node {
     pub(crate) value: Value,
     /// 1-based line and column (in characters).
     pub(crate) line: u32,
     pub(crate) col: u32,
-    /// Byte range in the source (scalars only; collections have length 0 or 1).
-    pub(crate) start: usize,
-    pub(crate) len: usize,
     /// Length in characters, as the caret should be drawn.
     pub(crate) chars: usize,
-    /// Where the parser put it (and, through an alias, where it is
-    /// defined): what a `Spanned` read from the tree carries ([`typed`]).
-    pub(crate) referenced: Mark,
-    pub(crate) defined: Mark,
+    /// Offset in characters, and the byte range in the source when known
+    /// (scalars; collections have length 0 or 1): with the fields above,
+    /// the [`Mark`] the parser put the node at.
+    offset: u64,
+    bytes: Option<(u64, u64)>,
+    /// Where it is defined, when that is elsewhere (through an alias).
+    defined_elsewhere: Option<Box<Mark>>,
 }
 
 /// A [`serde_saphyr::Location`]'s contents (which only serde-saphyr can
@@ -118,18 +119,32 @@ pub(crate) enum Value {
 impl Node {
     /// A node at `referenced` (its own place) and `defined`.
     pub(crate) fn new(value: Value, referenced: Mark, defined: Mark) -> Node {
-        let to_usize = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-        let (start, len) = referenced.bytes.map_or((usize::MAX, 0), |(o, n)| (to_usize(o), to_usize(n)));
         Node {
             value,
             line: referenced.line,
             col: referenced.column,
-            start,
-            len,
-            chars: to_usize(referenced.len),
-            referenced,
-            defined,
+            chars: usize::try_from(referenced.len).unwrap_or(usize::MAX),
+            offset: referenced.offset,
+            bytes: referenced.bytes,
+            defined_elsewhere: (defined != referenced).then(|| Box::new(defined)),
         }
+    }
+
+    /// The node's bytes in the source, when known.
+    pub(crate) fn byte_range(&self) -> Option<std::ops::Range<usize>> {
+        let (o, n) = self.bytes?;
+        let start = usize::try_from(o).ok()?;
+        Some(start..start.checked_add(usize::try_from(n).ok()?)?)
+    }
+
+    /// Where the parser put it.
+    pub(crate) fn referenced(&self) -> Mark {
+        Mark { line: self.line, column: self.col, offset: self.offset, len: self.chars as u64, bytes: self.bytes }
+    }
+
+    /// Where it is defined (through an alias, the anchor's place).
+    pub(crate) fn defined(&self) -> Mark {
+        self.defined_elsewhere.as_deref().copied().unwrap_or_else(|| self.referenced())
     }
 
     pub(crate) fn location(&self, file: &str) -> Location {
@@ -245,7 +260,9 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
 /// Every `${NAME…}` in a string scalar's source text: the name, its location
 /// and the width of the reference (up to its closing brace when on the line).
 pub(crate) fn var_refs(text: &str, node: &Node, file: &str) -> Vec<(String, Location, usize)> {
-    let Some(src) = text.get(node.start..node.start + node.len) else { return Vec::new() };
+    let Some(range) = node.byte_range() else { return Vec::new() };
+    let start = range.start;
+    let Some(src) = text.get(range) else { return Vec::new() };
     let mut out = Vec::new();
     let mut from = 0;
     while let Some(i) = src[from..].find("${") {
@@ -260,7 +277,7 @@ pub(crate) fn var_refs(text: &str, node: &Node, file: &str) -> Vec<(String, Loca
             _ => after.chars().take_while(|c| matches!(c, ':' | '-' | '?')).count(),
         };
         let width = 2 + name.chars().count() + tail;
-        let (line, col) = line_col(text, node.start + at);
+        let (line, col) = line_col(text, start + at);
         out.push((name, Location::new(file, line, col), width));
         from = at + 2;
     }
@@ -381,7 +398,18 @@ mod tests {
         assert_eq!(m.len(), 3, "duplicates are kept for the shape pass");
         let c = n.get("b").unwrap().at(0).unwrap().get("c").unwrap();
         assert_eq!((c.line, c.col, c.width()), (3, 10, Some(5)));
-        assert_eq!(&text[c.start..c.start + c.len], "\"x y\"");
+        assert_eq!(&text[c.byte_range().unwrap()], "\"x y\"");
+    }
+
+    #[test]
+    fn a_node_stays_small_and_keeps_both_marks() {
+        // Tens of thousands of nodes are moved while a large file is read.
+        assert!(std::mem::size_of::<Node>() <= 96, "Node is {} bytes", std::mem::size_of::<Node>());
+        let at = |line| Mark { line, column: 3, offset: 40, len: 5, bytes: Some((41, 5)) };
+        let same = Node::new(Value::Null, at(2), at(2));
+        assert_eq!((same.referenced(), same.defined()), (at(2), at(2)));
+        let alias = Node::new(Value::Null, at(7), at(2));
+        assert_eq!((alias.referenced(), alias.defined()), (at(7), at(2)));
     }
 
     #[test]

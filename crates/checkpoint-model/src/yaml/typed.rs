@@ -304,8 +304,8 @@ impl<'de> MapAccess<'de> for SpannedMap<'_> {
         match step {
             0 => seed.deserialize(().into_deserializer()),
             1 => seed.deserialize(NodeDe(self.node)),
-            2 => seed.deserialize(LocationDe(self.node.referenced)),
-            _ => seed.deserialize(LocationDe(self.node.defined)),
+            2 => seed.deserialize(LocationDe(self.node.referenced())),
+            _ => seed.deserialize(LocationDe(self.node.defined())),
         }
     }
 }
