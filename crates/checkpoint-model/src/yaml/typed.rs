@@ -321,15 +321,10 @@ impl<'de> Deserializer<'de> for LocationDe {
         let index = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
         // serde-saphyr's mark for "no byte offsets" (u32::MAX twice).
         let bytes = l.bytes.map_or((u32::MAX, u32::MAX), |(o, n)| (index(o), index(n)));
-        let span_fields = [
-            ("offset", Field::U32(index(l.offset))),
-            ("len", Field::U32(index(l.len))),
-            ("byte_info", Field::Pair(bytes.0, bytes.1)),
-        ];
         let fields = [
             ("line", Field::U32(l.line)),
             ("column", Field::U32(l.column)),
-            ("span", Field::Map(span_fields.to_vec())),
+            ("span", Field::Span { offset: index(l.offset), len: index(l.len), bytes }),
             // One source per parse: serde-saphyr numbers it 0.
             ("source_id", Field::U32(0)),
         ];
@@ -347,7 +342,12 @@ impl<'de> Deserializer<'de> for LocationDe {
 enum Field {
     U32(u32),
     Pair(u32, u32),
-    Map(Vec<(&'static str, Field)>),
+    /// A `Span`'s map (built where it is read: no allocation per location).
+    Span {
+        offset: u32,
+        len: u32,
+        bytes: (u32, u32),
+    },
 }
 
 impl IntoDeserializer<'_, Fallback> for Field {
@@ -365,7 +365,10 @@ impl<'de> Deserializer<'de> for Field {
         match self {
             Self::U32(x) => v.visit_u32(x),
             Self::Pair(a, b) => v.visit_seq(SeqDeserializer::new([a, b].into_iter())),
-            Self::Map(fields) => v.visit_map(MapDeserializer::new(fields.into_iter())),
+            Self::Span { offset, len, bytes } => v.visit_map(MapDeserializer::new(
+                [("offset", Self::U32(offset)), ("len", Self::U32(len)), ("byte_info", Self::Pair(bytes.0, bytes.1))]
+                    .into_iter(),
+            )),
         }
     }
 
