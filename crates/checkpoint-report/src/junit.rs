@@ -16,6 +16,7 @@
 //! `stack up and ready` and a `stack down and reports` testcase, so the
 //! testcase times readers sum add up to the run (for gates run one at a time).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use checkpoint_model::result::{Attempt, CheckResult, GateResult, RunReport, Status};
@@ -220,9 +221,11 @@ fn stack_shares(r: &RunReport, before: f64, after: Option<f64>) -> (f64, Option<
 /// The testcases of a gate: one per check, or one per case of a check that
 /// has cases (each operation of an `openapi` check); a gate with no check
 /// still gets one testcase.
-fn cases(g: &GateResult) -> Vec<CheckResult> {
+/// A gate's testcases: its checks as they are (borrowed: the report is
+/// counted several times), an operation per case, or the gate itself.
+fn cases(g: &GateResult) -> Vec<Cow<'_, CheckResult>> {
     if g.checks.is_empty() {
-        vec![CheckResult {
+        vec![Cow::Owned(CheckResult {
             name: g.title.clone(),
             kind: "gate".into(),
             location: g.location.clone(),
@@ -236,7 +239,7 @@ fn cases(g: &GateResult) -> Vec<CheckResult> {
             logs: None,
             metrics: None,
             cases: Vec::new(),
-        }]
+        })]
     } else {
         // An operation's name alone (`GET /items (listItems)`) unless two
         // checks of the gate have operations that could share it.
@@ -245,15 +248,15 @@ fn cases(g: &GateResult) -> Vec<CheckResult> {
     }
 }
 
-fn expand(c: &CheckResult, with_check_name: bool) -> Vec<CheckResult> {
+fn expand(c: &CheckResult, with_check_name: bool) -> Vec<Cow<'_, CheckResult>> {
     if c.cases.is_empty() {
-        return vec![c.clone()];
+        return vec![Cow::Borrowed(c)];
     }
     c.cases
         .iter()
         .map(|k| {
             let bad = k.status.is_failure();
-            CheckResult {
+            Cow::Owned(CheckResult {
                 name: if with_check_name { format!("{} › {}", c.name, k.name) } else { k.name.clone() },
                 kind: c.kind.clone(),
                 location: c.location.clone(),
@@ -267,7 +270,7 @@ fn expand(c: &CheckResult, with_check_name: bool) -> Vec<CheckResult> {
                 logs: if bad { c.logs.clone() } else { None },
                 metrics: None,
                 cases: Vec::new(),
-            }
+            })
         })
         .collect()
 }
