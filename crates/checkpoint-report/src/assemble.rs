@@ -3,6 +3,7 @@
 //! masked with the run's secrets — whatever field it is in — before any
 //! report is rendered from it.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use checkpoint_model::plan::Checkpoint;
@@ -57,6 +58,16 @@ pub fn assemble(f: Finished<'_>, secrets: &Redactor) -> RunReport {
 
 /// Masks secrets in every string of the report, whatever field it is in.
 fn redact(report: RunReport, r: &Redactor) -> RunReport {
+    // Most reports hold nothing to mask: one walk over every text they would
+    // have as JSON (strings, keys, names) tells, and spares the copy through
+    // a JSON tree and back (a third of writing a large run's reports).
+    let mut found = false;
+    checkpoint_model::interp::walk::each_text(&report, &mut |_, text| {
+        found = found || matches!(r.redact_cow(text), Cow::Owned(_));
+    });
+    if !found {
+        return report;
+    }
     let Ok(mut v) = serde_json::to_value(&report) else { return report };
     r.redact_value(&mut v);
     serde_json::from_value(v).unwrap_or(report)
@@ -133,5 +144,41 @@ mod tests {
         };
         assert_eq!(empty(None), Verdict::Passed);
         assert_eq!(empty(Some("interrupted (Ctrl-C / SIGTERM)")), Verdict::Failed);
+    }
+
+    #[test]
+    fn the_walk_finds_a_secret_wherever_the_json_tree_would_mask_it() {
+        let cp = checkpoint();
+        let mut secrets = Redactor::default();
+        secrets.add("9f8e7d6c5b4a");
+        let with = |place: &str| -> GateResult {
+            let mut check = serde_json::json!({
+                "name": "c", "kind": "http", "status": "passed", "duration_ms": 1.0,
+                "location": { "file": "checkpoints/1.yaml", "line": 4, "col": 7 },
+            });
+            match place {
+                "a key" => check["metrics"] = serde_json::json!({ "tok-9f8e7d6c5b4a": 1 }),
+                "a nested value" => check["metrics"] = serde_json::json!({ "a": [{ "b": "x 9f8e7d6c5b4a" }] }),
+                "a name" => check["name"] = serde_json::json!("9f8e7d6c5b4a"),
+                _ => {}
+            }
+            let mut g = gate("passed", "ok");
+            g.checks.push(serde_json::from_value(check).expect("a check result"));
+            g
+        };
+        for place in ["a key", "a nested value", "a name", "nowhere"] {
+            let plain = assemble(finished(&cp, vec![with(place)], false), &Redactor::default());
+            let mut found = false;
+            checkpoint_model::interp::walk::each_text(&plain, &mut |_, t| {
+                found |= matches!(secrets.redact_cow(t), Cow::Owned(_));
+            });
+            let tree = serde_json::to_value(&plain).unwrap();
+            let mut masked = tree.clone();
+            secrets.redact_value(&mut masked);
+            assert_eq!(found, masked != tree, "the walk and the tree disagree on a secret in {place}");
+            assert_eq!(found, place != "nowhere", "{place}");
+            let r = assemble(finished(&cp, vec![with(place)], false), &secrets);
+            assert!(!serde_json::to_string(&r).unwrap().contains("9f8e7d6c5b4a"), "leaked from {place}");
+        }
     }
 }
