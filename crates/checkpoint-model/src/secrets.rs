@@ -136,6 +136,20 @@ impl Redactor {
         out
     }
 
+    /// Whether `text` holds anything to mask.
+    fn masks(&self, text: &str) -> bool {
+        matches!(self.redact_cow(text), Cow::Owned(_))
+    }
+
+    /// Whether any text `value` would have as JSON — a string, a map key, a
+    /// field or variant name — holds anything to mask: [`Self::redact_value`]
+    /// on its JSON tree would then change it, and otherwise leave it as it is.
+    pub fn masks_any<T: serde::Serialize + ?Sized>(&self, value: &T) -> bool {
+        let mut found = false;
+        crate::interp::walk::each_text(value, &mut |_, text| found = found || self.masks(text));
+        found
+    }
+
     /// Redacts every string in a JSON tree (values and keys).
     pub fn redact_value(&self, v: &mut serde_json::Value) {
         use serde_json::Value;
@@ -149,7 +163,7 @@ impl Redactor {
             Value::Object(o) => {
                 o.values_mut().for_each(|x| self.redact_value(x));
                 // Keys are masked too (a captured map's keys are data), in place when none changes.
-                if o.keys().any(|k| matches!(self.redact_cow(k), Cow::Owned(_))) {
+                if o.keys().any(|k| self.masks(k)) {
                     let taken = std::mem::take(o);
                     for (k, x) in taken {
                         o.insert(self.redact(&k), x);

@@ -3,7 +3,6 @@
 //! masked with the run's secrets — whatever field it is in — before any
 //! report is rendered from it.
 
-use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use checkpoint_model::plan::Checkpoint;
@@ -58,14 +57,10 @@ pub fn assemble(f: Finished<'_>, secrets: &Redactor) -> RunReport {
 
 /// Masks secrets in every string of the report, whatever field it is in.
 fn redact(report: RunReport, r: &Redactor) -> RunReport {
-    // Most reports hold nothing to mask: one walk over every text they would
-    // have as JSON (strings, keys, names) tells, and spares the copy through
-    // a JSON tree and back (a third of writing a large run's reports).
-    let mut found = false;
-    checkpoint_model::interp::walk::each_text(&report, &mut |_, text| {
-        found = found || matches!(r.redact_cow(text), Cow::Owned(_));
-    });
-    if !found {
+    // Most reports hold nothing to mask: one walk over their texts tells, and
+    // spares the copy through a JSON tree and back (a third of writing a
+    // large run's reports).
+    if !r.masks_any(&report) {
         return report;
     }
     let Ok(mut v) = serde_json::to_value(&report) else { return report };
@@ -168,10 +163,7 @@ mod tests {
         };
         for place in ["a key", "a nested value", "a name", "nowhere"] {
             let plain = assemble(finished(&cp, vec![with(place)], false), &Redactor::default());
-            let mut found = false;
-            checkpoint_model::interp::walk::each_text(&plain, &mut |_, t| {
-                found |= matches!(secrets.redact_cow(t), Cow::Owned(_));
-            });
+            let found = secrets.masks_any(&plain);
             let tree = serde_json::to_value(&plain).unwrap();
             let mut masked = tree.clone();
             secrets.redact_value(&mut masked);
