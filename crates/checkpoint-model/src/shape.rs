@@ -26,16 +26,22 @@ static SCHEMA: LazyLock<Json> = LazyLock::new(|| {
 /// and its keywords looked up ahead, so a node costs no map lookups (the
 /// walk visits every node of every file; the JSON stays for the messages).
 static SHAPES: LazyLock<Shapes> = LazyLock::new(|| {
-    let mut shapes = Shapes { all: Vec::new(), seen: HashMap::new() };
-    let root = shapes.compile(&SCHEMA);
-    debug_assert_eq!(root, 0);
-    shapes
+    let mut compiler = Compiler { all: Vec::new(), seen: HashMap::new() };
+    let root = compiler.compile(&SCHEMA);
+    Shapes { all: compiler.all, root }
 });
 
 /// Any value: what an array without `items` holds.
 static ANY: Json = Json::Bool(true);
 
 struct Shapes {
+    all: Vec<Shape>,
+    /// The checkpoint file's shape.
+    root: usize,
+}
+
+/// Builds [`Shapes`], each subschema once.
+struct Compiler {
     all: Vec<Shape>,
     /// Subschema (by address, before `$ref`) → its index in `all`.
     seen: HashMap<usize, usize>,
@@ -78,7 +84,7 @@ struct Branch {
     required_first: Option<&'static str>,
 }
 
-impl Shapes {
+impl Compiler {
     fn compile(&mut self, json: &'static Json) -> usize {
         let address = std::ptr::from_ref(json) as usize;
         if let Some(&i) = self.seen.get(&address) {
@@ -149,7 +155,7 @@ pub(crate) fn check(tree: &Node, file: &str, stem: &str) -> Vec<Diagnostic> {
         );
         return w.out;
     }
-    w.walk(0, tree, &Ctx { what: What::Root, key: None, def: Some("RawCheckpoint") });
+    w.walk(SHAPES.root, tree, &Ctx { what: What::Root, key: None, def: Some("RawCheckpoint") });
     duplicates(tree, file, &mut w.out);
     w.out.sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.col)));
     w.out
