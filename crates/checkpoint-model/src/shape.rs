@@ -590,6 +590,18 @@ mod tests {
     }
 
     #[test]
+    fn whole_numbers_out_of_their_range_are_reported() {
+        let text = "checkpoint: 1\ntitle: t\ngates:\n  - id: a\n    title: A\n    checks:\n      - name: r\n        reach: { from: api, to: db, port: 70000 }\n      - name: q\n        postgres: { dsn: x, query: q, repeat: -1 }\n      - name: ok\n        reach: { from: api, to: db, port: 5432 }\n";
+        assert_eq!(
+            problems(text),
+            [
+                "`port` must be a whole number between 0 and 65535, not the number `70000`",
+                "`repeat` must be a whole number of at least 0, not the number `-1`",
+            ]
+        );
+    }
+
+    #[test]
     fn misplaced_keys_are_explained() {
         let text =
             "checkpoint: 1\ntitle: t\ngates:\n  - id: a\n    title: A\n    expect: { status: 200 }\n    checks: []\n";
