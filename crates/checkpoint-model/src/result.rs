@@ -10,6 +10,8 @@ use crate::diag::Location;
 use crate::plan::Severity;
 use crate::raw::RawPlanRef;
 
+mod redact;
+
 pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -141,15 +141,6 @@ impl Redactor {
         matches!(self.redact_cow(text), Cow::Owned(_))
     }
 
-    /// Whether any text `value` would have as JSON — a string, a map key, a
-    /// field or variant name — holds anything to mask: [`Self::redact_value`]
-    /// on its JSON tree would then change it, and otherwise leave it as it is.
-    pub fn masks_any<T: serde::Serialize + ?Sized>(&self, value: &T) -> bool {
-        let mut found = false;
-        crate::interp::walk::each_text(value, &mut |_, text| found = found || self.masks(text));
-        found
-    }
-
     /// Redacts every string in a JSON tree (values and keys).
     pub fn redact_value(&self, v: &mut serde_json::Value) {
         use serde_json::Value;

@@ -38,33 +38,15 @@ fn push_key(out: &mut String, k: &str) {
 
 /// Calls `f` with every string in `value` and its path, in serialization order.
 pub fn each_string<T: Serialize + ?Sized>(value: &T, f: &mut dyn FnMut(&[Seg], &str)) {
-    let mut w = Walker { path: Vec::new(), f, names: false };
+    let mut w = Walker { path: Vec::new(), f };
     // The walker itself never fails; a value's own `Serialize` may, and then
     // what was walked so far is all there is.
-    let _ = value.serialize(&mut w);
-}
-
-/// Calls `f` with every text `value` would have as JSON: its strings and
-/// chars, and also its map keys, field names and variant names (the path
-/// given is the enclosing one). Whether any of them holds a secret, say.
-pub fn each_text<T: Serialize + ?Sized>(value: &T, f: &mut dyn FnMut(&[Seg], &str)) {
-    let mut w = Walker { path: Vec::new(), f, names: true };
     let _ = value.serialize(&mut w);
 }
 
 struct Walker<'f> {
     path: Vec<Seg>,
     f: &'f mut dyn FnMut(&[Seg], &str),
-    /// Names too (keys, fields, variants): [`each_text`].
-    names: bool,
-}
-
-impl Walker<'_> {
-    fn name(&mut self, name: &str) {
-        if self.names {
-            (self.f)(&self.path, name);
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -104,14 +86,8 @@ impl<'a, 'f> ser::Serializer for &'a mut Walker<'f> {
     ignore!(
         serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
         serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64, serialize_f32: f32,
-        serialize_f64: f64, serialize_bytes: &[u8],
+        serialize_f64: f64, serialize_char: char, serialize_bytes: &[u8],
     );
-
-    fn serialize_char(self, v: char) -> Result<(), Never> {
-        // A one-character string in JSON: text only to `each_text`.
-        self.name(v.encode_utf8(&mut [0; 4]));
-        Ok(())
-    }
 
     fn serialize_str(self, v: &str) -> Result<(), Never> {
         (self.f)(&self.path, v);
@@ -129,8 +105,7 @@ impl<'a, 'f> ser::Serializer for &'a mut Walker<'f> {
     fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Never> {
         Ok(())
     }
-    fn serialize_unit_variant(self, _n: &'static str, _i: u32, variant: &'static str) -> Result<(), Never> {
-        self.name(variant);
+    fn serialize_unit_variant(self, _n: &'static str, _i: u32, _v: &'static str) -> Result<(), Never> {
         Ok(())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _n: &'static str, v: &T) -> Result<(), Never> {
@@ -143,7 +118,6 @@ impl<'a, 'f> ser::Serializer for &'a mut Walker<'f> {
         variant: &'static str,
         v: &T,
     ) -> Result<(), Never> {
-        self.name(variant);
         self.path.push(Seg::Field(variant));
         let r = v.serialize(&mut *self);
         self.path.pop();
@@ -162,10 +136,9 @@ impl<'a, 'f> ser::Serializer for &'a mut Walker<'f> {
         self,
         _n: &'static str,
         _i: u32,
-        variant: &'static str,
+        _v: &'static str,
         _len: usize,
     ) -> Result<Seq<'a, 'f>, Never> {
-        self.name(variant);
         Ok(Seq { w: self, i: 0 })
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Map<'a, 'f>, Never> {
@@ -174,14 +147,7 @@ impl<'a, 'f> ser::Serializer for &'a mut Walker<'f> {
     fn serialize_struct(self, _n: &'static str, _len: usize) -> Result<Self, Never> {
         Ok(self)
     }
-    fn serialize_struct_variant(
-        self,
-        _n: &'static str,
-        _i: u32,
-        variant: &'static str,
-        _len: usize,
-    ) -> Result<Self, Never> {
-        self.name(variant);
+    fn serialize_struct_variant(self, _n: &'static str, _i: u32, _v: &'static str, _len: usize) -> Result<Self, Never> {
         Ok(self)
     }
 }
@@ -233,9 +199,7 @@ impl ser::SerializeMap for Map<'_, '_> {
     type Ok = ();
     type Error = Never;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, k: &T) -> Result<(), Never> {
-        let key = k.serialize(KeyText).unwrap_or_default();
-        self.w.name(&key);
-        self.key = Some(key);
+        self.key = Some(k.serialize(KeyText).unwrap_or_default());
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Never> {
@@ -253,7 +217,6 @@ impl ser::SerializeStruct for &mut Walker<'_> {
     type Ok = ();
     type Error = Never;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result<(), Never> {
-        self.name(key);
         self.path.push(Seg::Field(key));
         let r = v.serialize(&mut **self);
         self.path.pop();
