@@ -49,24 +49,24 @@ fn server() -> String {
     support::serve(app)
 }
 
-fn healthy_yaml(api: &str) -> String {
-    format!(
-        r#"checkpoint: 1
-title: Local services
-vars:
-  API: "{api}"
-gates:
-  - id: api
+/// The checkpoint every run here is: the local services, `API` the server
+/// `api`, then `gates` — which therefore start at line 6 of `1.yaml`.
+fn local_services(api: &str, gates: &str) -> String {
+    format!("checkpoint: 1\ntitle: Local services\nvars:\n  API: \"{api}\"\ngates:\n{gates}")
+}
+
+/// Every gate green: the API, Postgres and Redis all answer.
+const HEALTHY: &str = r#"  - id: api
     title: API responding
     checks:
       - name: health
-        http: {{ url: "${{API}}/health" }}
-        expect: {{ status: 200, json: {{ $.status: ok }} }}
+        http: { url: "${API}/health" }
+        expect: { status: 200, json: { $.status: ok } }
   - id: db
     title: Database reachable
     checks:
       - name: select one
-        postgres: {{ dsn: "${{PG}}", query: "SELECT 1 AS one" }}
+        postgres: { dsn: "${PG}", query: "SELECT 1 AS one" }
         expect:
           json:
             $[0].one: 1
@@ -74,82 +74,71 @@ gates:
     title: Redis connectivity
     checks:
       - name: ping
-        redis: {{ url: "${{REDIS}}", command: [PING] }}
-        expect: {{ reply: PONG }}
-"#
-    )
-}
+        redis: { url: "${REDIS}", command: [PING] }
+        expect: { reply: PONG }
+"#;
 
-fn broken_yaml(api: &str) -> String {
-    format!(
-        r#"checkpoint: 1
-title: Local services
-vars:
-  API: "{api}"
-gates:
-  - id: api
+/// A check red each way one can be: a wrong status (and the check skipped
+/// after it), a query error, a refused connection, a timeout. Line N here is
+/// line N + 5 of `1.yaml`.
+const BROKEN: &str = r#"  - id: api
     title: API responding
     checks:
       - name: health
-        http: {{ url: "${{API}}/health" }}
-        expect: {{ status: 200 }}
+        http: { url: "${API}/health" }
+        expect: { status: 200 }
   - id: health-db
     title: /health reports the database healthy
     checks:
       - name: GET /down
-        http: {{ url: "${{API}}/down" }}
-        expect: {{ status: 200 }}
+        http: { url: "${API}/down" }
+        expect: { status: 200 }
       - name: after
-        http: {{ url: "${{API}}/health" }}
+        http: { url: "${API}/health" }
   - id: db
     title: Database has the items table
     checks:
       - name: items
-        postgres: {{ dsn: "${{PG}}", query: "SELECT count(*) AS n FROM checkpoint_no_such_table" }}
+        postgres: { dsn: "${PG}", query: "SELECT count(*) AS n FROM checkpoint_no_such_table" }
   - id: metrics
     title: Metrics endpoint up
     checks:
       - name: unreachable
-        http: {{ url: "http://127.0.0.1:9/metrics" }}
+        http: { url: "http://127.0.0.1:9/metrics" }
   - id: slow
     title: Reports answer in time
     checks:
       - name: GET /slow
-        http: {{ url: "${{API}}/slow" }}
+        http: { url: "${API}/slow" }
         timeout: 300ms
-"#
-    )
-}
+"#;
 
-fn flaky_yaml(api: &str) -> String {
-    format!(
-        r#"checkpoint: 1
-title: Local services
-vars:
-  API: "{api}"
-gates:
-  - id: warmup
+/// A check that passes on its third attempt.
+const FLAKY: &str = r#"  - id: warmup
     title: API warms up
     checks:
       - name: eventually ready
-        http: {{ url: "${{API}}/flaky" }}
-        expect: {{ status: 200 }}
-        retry: {{ until: 10s, every: 50ms }}
-"#
-    )
-}
+        http: { url: "${API}/flaky" }
+        expect: { status: 200 }
+        retry: { until: 10s, every: 50ms }
+"#;
 
-/// Runs a checkpoint and returns the directory of its reports.
-fn run(dir: &Path, yaml: &str) -> PathBuf {
+/// Runs the local services' `gates` against a fresh [`server`] in a fresh
+/// project and returns the project (kept for the test's life) and the run's
+/// `junit.xml`.
+fn run(gates: &str) -> (tempfile::TempDir, PathBuf) {
+    let yaml = local_services(&server(), gates);
+    let dir = tempfile::tempdir().unwrap();
     let (pg, redis) = support::pg_and_redis();
-    support::write_checkpoint(dir, "1.yaml", yaml);
+    support::write_checkpoint(dir.path(), "1.yaml", &yaml);
     let out = checkpoint()
-        .current_dir(dir)
+        .current_dir(dir.path())
         .args(["run", "1", "--var", &format!("PG={pg}"), "--var", &format!("REDIS={redis}")])
         .output()
         .unwrap();
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
-    dir.join("checkpoint-results")
+    let xml = dir.path().join("checkpoint-results/junit.xml");
+    (dir, xml)
 }
 
 /// The venv scripts/provision.sh makes, or None (a note) outside CI.
@@ -207,9 +196,7 @@ fn case<'a>(read: &'a Value, name: &str) -> &'a Value {
 #[test]
 fn readers_show_a_healthy_run_as_all_passed() {
     let Some(bin) = tools() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &healthy_yaml(&server()));
-    let xml = out.join("junit.xml");
+    let (_dir, xml) = run(HEALTHY);
     let read = junitparser(&bin, &xml);
     assert_eq!(
         (read["tests"].as_u64(), read["failures"].as_u64(), read["errors"].as_u64()),
@@ -227,9 +214,7 @@ fn readers_show_a_healthy_run_as_all_passed() {
 #[test]
 fn readers_show_the_reason_and_location_of_every_red_check() {
     let Some(bin) = tools() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &broken_yaml(&server()));
-    let xml = out.join("junit.xml");
+    let (_dir, xml) = run(BROKEN);
     let read = junitparser(&bin, &xml);
     assert_eq!(read["tests"].as_u64(), Some(6), "{read}");
     assert_eq!(read["failures"].as_u64(), Some(3), "{read}");
@@ -272,9 +257,8 @@ fn readers_show_the_reason_and_location_of_every_red_check() {
 /// text: every red element's text must start with the one-line reason.
 #[test]
 fn gitlab_rule_text_wins_over_message_and_still_says_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &broken_yaml(&server()));
-    let xml = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    let (_dir, xml) = run(BROKEN);
+    let xml = std::fs::read_to_string(xml).unwrap();
     let mut red = 0;
     for elem in ["<failure ", "<error "] {
         for part in xml.split(elem).skip(1) {
@@ -308,9 +292,7 @@ pub(crate) fn unescape(s: &str) -> String {
 #[test]
 fn readers_see_a_flaky_check_and_its_attempts() {
     let Some(bin) = tools() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &flaky_yaml(&server()));
-    let xml = out.join("junit.xml");
+    let (_dir, xml) = run(FLAKY);
     let read = junitparser(&bin, &xml);
     assert_eq!((read["tests"].as_u64(), read["failures"].as_u64()), (Some(1), Some(0)), "{read}");
     let c = case(&read, "eventually ready");
