@@ -247,6 +247,14 @@ macro_rules! key_display {
     };
 }
 
+/// What a key cannot be (bytes, lists, maps, structs): an error each, with
+/// the argument types of the `Serializer` method and what it returns.
+macro_rules! not_a_key {
+    ($($name:ident($($arg:ty),*) -> $ret:ty;)*) => {
+        $(fn $name(self, $(_: $arg),*) -> Result<$ret, Never> { Err(ser::Error::custom("a key is text")) })*
+    };
+}
+
 impl ser::Serializer for KeyText {
     type Ok = String;
     type Error = Never;
@@ -264,9 +272,17 @@ impl ser::Serializer for KeyText {
         serialize_f64: f64, serialize_char: char, serialize_str: &str,
     );
 
-    fn serialize_bytes(self, _v: &[u8]) -> Result<String, Never> {
-        Err(ser::Error::custom("a key is text"))
-    }
+    not_a_key!(
+        serialize_bytes(&[u8]) -> String;
+        serialize_seq(Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+        serialize_map(Option<usize>) -> Self::SerializeMap;
+        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
+    );
+
     fn serialize_none(self) -> Result<String, Never> {
         Ok(String::new())
     }
@@ -292,39 +308,6 @@ impl ser::Serializer for KeyText {
         _v: &'static str,
         _value: &T,
     ) -> Result<String, Never> {
-        Err(ser::Error::custom("a key is text"))
-    }
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Never> {
-        Err(ser::Error::custom("a key is text"))
-    }
-    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Never> {
-        Err(ser::Error::custom("a key is text"))
-    }
-    fn serialize_tuple_struct(self, _n: &'static str, _len: usize) -> Result<Self::SerializeTupleStruct, Never> {
-        Err(ser::Error::custom("a key is text"))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _n: &'static str,
-        _i: u32,
-        _v: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleVariant, Never> {
-        Err(ser::Error::custom("a key is text"))
-    }
-    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Never> {
-        Err(ser::Error::custom("a key is text"))
-    }
-    fn serialize_struct(self, _n: &'static str, _len: usize) -> Result<Self::SerializeStruct, Never> {
-        Err(ser::Error::custom("a key is text"))
-    }
-    fn serialize_struct_variant(
-        self,
-        _n: &'static str,
-        _i: u32,
-        _v: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStructVariant, Never> {
         Err(ser::Error::custom("a key is text"))
     }
 }
@@ -364,5 +347,24 @@ mod tests {
         ];
         let want: Vec<(String, String)> = want.iter().map(|(a, b)| ((*a).to_string(), (*b).to_string())).collect();
         assert_eq!(seen, want);
+    }
+
+    #[test]
+    fn a_key_is_its_text_and_a_list_map_or_struct_is_no_key() {
+        #[derive(Serialize)]
+        struct Point {
+            x: u8,
+        }
+        assert_eq!(7u16.serialize(KeyText).unwrap(), "7");
+        assert_eq!(Some("k").serialize(KeyText).unwrap(), "k");
+        assert_eq!(().serialize(KeyText).unwrap(), "");
+        for no in [
+            vec![1].serialize(KeyText),
+            (1, 2).serialize(KeyText),
+            indexmap::IndexMap::from([(1, 2)]).serialize(KeyText),
+            Point { x: 1 }.serialize(KeyText),
+        ] {
+            assert_eq!(no.unwrap_err().to_string(), "a key is text");
+        }
     }
 }
