@@ -23,13 +23,18 @@ pub struct Written {
 }
 
 pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
+    staged(path, contents)?.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// `contents` in a temp file beside `path`, on disk (synced), not yet in place.
+fn staged(path: &Path, contents: &str) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(contents.as_bytes())?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(tmp)
 }
 
 pub fn write_all(report: &RunReport, dir: &Path, baseline: Option<&RunReport>) -> Result<Written, ReportError> {
@@ -48,10 +53,26 @@ pub fn write_all_with(
     fn io(p: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
         move |source| ReportError::Io { path: p.display().to_string(), source }
     }
-    // JSON first: it is the source the others can be re-rendered from.
-    write_atomic(&w.json, &crate::json(report)).map_err(io(&w.json))?;
-    write_atomic(&w.junit, &crate::junit(report)).map_err(io(&w.junit))?;
-    write_atomic(&w.markdown, &crate::markdown::markdown_with(report, baseline, slower)).map_err(io(&w.markdown))?;
-    write_atomic(&w.html, &crate::html(report)).map_err(io(&w.html))?;
+    // Each report is rendered and synced to a temp file on its own thread
+    // (the syncs wait on the disk, one after another they were most of the
+    // time spent here); then they are put in place, JSON first: it is the
+    // source the others can be re-rendered from. A report that fails leaves
+    // no temp file behind and the ones before it in place.
+    let render: [(&Path, &(dyn Fn() -> String + Sync)); 4] = [
+        (&w.json, &|| crate::json(report)),
+        (&w.junit, &|| crate::junit(report)),
+        (&w.markdown, &|| crate::markdown::markdown_with(report, baseline, slower)),
+        (&w.html, &|| crate::html(report)),
+    ];
+    let staged: Vec<std::io::Result<tempfile::NamedTempFile>> = std::thread::scope(|s| {
+        let handles: Vec<_> = render[1..].iter().map(|(path, text)| s.spawn(move || staged(path, &text()))).collect();
+        let (json, text) = render[0];
+        let mut all = vec![staged(json, &text())];
+        all.extend(handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))));
+        all
+    });
+    for ((path, _), tmp) in render.iter().zip(staged) {
+        tmp.and_then(|t| t.persist(path).map_err(|e| e.error)).map_err(io(path))?;
+    }
     Ok(w)
 }

@@ -360,6 +360,24 @@ fn write_all_is_atomic_and_complete() {
 }
 
 #[test]
+fn a_report_that_cannot_be_put_in_place_is_named_and_leaves_the_json_and_no_temp_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // A directory where junit.xml goes: the rename onto it fails.
+    std::fs::create_dir_all(out.join("junit.xml").join("x")).unwrap();
+    let err = checkpoint_report::write_all(&fixture(), &out, None).unwrap_err().to_string();
+    assert!(err.contains("junit.xml"), "{err}");
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into())
+        .collect();
+    names.sort();
+    // JSON first, in place; the reports after the failed one neither in place nor left as temp files.
+    assert_eq!(names, ["junit.xml", "results.json"]);
+}
+
+#[test]
 fn merge_combines_shards_in_plan_order() {
     let full = fixture();
     let mut a = full.clone();
