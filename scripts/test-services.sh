@@ -75,9 +75,29 @@ start() {
     for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   fi
   start_mariadb
+  usable
   echo "export CHECKPOINT_TEST_PG=postgres://checkpoint:checkpoint-test-pw@127.0.0.1:$pg_port/checkpoint_test"
   echo "export CHECKPOINT_TEST_REDIS=redis://127.0.0.1:$redis_port/0"
   echo "export CHECKPOINT_TEST_MYSQL=mysql://checkpoint:checkpoint-test-pw@127.0.0.1:$maria_port/checkpoint_test"
+}
+
+# A server found on a port may be one another checkout started and has since lost (its data
+# directory deleted with the worktree): it answers, but not with the test database. Say so
+# here, once, rather than as a database error in every test that uses it.
+usable() {
+  local bad=()
+  PGPASSWORD=checkpoint-test-pw "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U checkpoint -d checkpoint_test \
+    -qtAc "SELECT 1" > "$state/pg-check.log" 2>&1 || bad+=("Postgres on 127.0.0.1:$pg_port (CHECKPOINT_TEST_PG_PORT): $(head -n 1 "$state/pg-check.log")")
+  [ "$(redis-cli -p "$redis_port" ping 2>&1)" = PONG ] \
+    || bad+=("Redis on 127.0.0.1:$redis_port (CHECKPOINT_TEST_REDIS_PORT): no PONG")
+  mariadb --no-defaults -h 127.0.0.1 -P "$maria_port" -u checkpoint -pcheckpoint-test-pw checkpoint_test \
+    -e "SELECT 1" > "$state/mariadb-check.log" 2>&1 || bad+=("MariaDB on 127.0.0.1:$maria_port (CHECKPOINT_TEST_MYSQL_PORT): $(head -n 1 "$state/mariadb-check.log")")
+  if [ ${#bad[@]} -gt 0 ]; then
+    printf 'test-services: %s\n' "${bad[@]}" >&2
+    echo "test-services: a server on that port does not serve the test database (one another checkout started?):" \
+      "stop it (\`$0 stop\` from that checkout, or \`fuser -k PORT/tcp\`) or choose another port with the variable named above" >&2
+    exit 1
+  fi
 }
 
 stop() {
