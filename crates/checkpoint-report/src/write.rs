@@ -31,7 +31,13 @@ pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
 fn staged(path: &Path, contents: &str) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = tempfile::Builder::new();
+    // A report or a scaffolded file is made like any file the user creates
+    // (0666 less the umask), not with a temp file's private 0600: a CI
+    // container of another user, a web server, a teammate reads it.
+    #[cfg(unix)]
+    tmp.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = tmp.tempfile_in(dir)?;
     tmp.write_all(contents.as_bytes())?;
     tmp.as_file().sync_all()?;
     Ok(tmp)

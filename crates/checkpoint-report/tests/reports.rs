@@ -357,6 +357,17 @@ fn write_all_is_atomic_and_complete() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty());
+    // Made like any file the user creates: 0666 less the umask, not a temp file's 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "x").unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        for p in [&w.junit, &w.markdown, &w.json, &w.html] {
+            assert_eq!(mode(p), mode(&plain), "{}", p.display());
+        }
+    }
 }
 
 #[test]
