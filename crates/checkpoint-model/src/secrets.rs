@@ -141,15 +141,18 @@ impl Redactor {
         matches!(self.redact_cow(text), Cow::Owned(_))
     }
 
+    /// Masks `text` where it stands, untouched (no copy) when it holds nothing to mask.
+    pub fn redact_in_place(&self, text: &mut String) {
+        if let Cow::Owned(masked) = self.redact_cow(text) {
+            *text = masked;
+        }
+    }
+
     /// Redacts every string in a JSON tree (values and keys).
     pub fn redact_value(&self, v: &mut serde_json::Value) {
         use serde_json::Value;
         match v {
-            Value::String(s) => {
-                if let Cow::Owned(r) = self.redact_cow(s) {
-                    *s = r;
-                }
-            }
+            Value::String(s) => self.redact_in_place(s),
             Value::Array(a) => a.iter_mut().for_each(|x| self.redact_value(x)),
             Value::Object(o) => {
                 o.values_mut().for_each(|x| self.redact_value(x));

@@ -7,8 +7,6 @@
 //! to the result model does not compile until this file says how it is
 //! masked.
 
-use std::borrow::Cow;
-
 use super::{
     Attempt, CaseResult, CheckResult, CheckpointInfo, CriteriaResult, Filters, GateResult, Incident, NotReadyReport,
     RunReport, ServiceDiagnosis, ServiceReport, StackReport,
@@ -18,9 +16,7 @@ use crate::raw::RawPlanRef;
 use crate::secrets::Redactor;
 
 fn text(r: &Redactor, s: &mut String) {
-    if let Cow::Owned(masked) = r.redact_cow(s) {
-        *s = masked;
-    }
+    r.redact_in_place(s);
 }
 
 fn opt(r: &Redactor, s: &mut Option<String>) {
