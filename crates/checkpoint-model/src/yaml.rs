@@ -18,6 +18,7 @@ use serde_saphyr::{Budget, DuplicateKeyPolicy, Options, Spanned};
 use crate::diag::Location;
 
 mod events;
+mod lean;
 pub(crate) mod typed;
 
 /// Most YAML nodes (scalars, lists, mappings) a checkpoint file may expand to,
@@ -43,12 +44,12 @@ pub(crate) fn options(keep_duplicates: bool) -> Options {
     o
 }
 
-/// Parses a whole file into a tree.
-/// Parses a whole file into a tree: straight from the parser's events when
-/// the file is plain enough ([`events`]), else through serde-saphyr, whose
-/// errors the loader words.
+/// Parses a whole file into a tree: read by hand when the file is as plain
+/// as most are ([`lean`]), else straight from the parser's events when it is
+/// plain enough ([`events`]), else through serde-saphyr, whose errors the
+/// loader words. The three give the same tree wherever they all take a file.
 pub(crate) fn parse(text: &str) -> Result<Node, serde_saphyr::Error> {
-    match events::parse(text) {
+    match lean::parse(text).or_else(|| events::parse(text)) {
         Some(n) => Ok(n),
         None => parse_serde(text),
     }

@@ -14,7 +14,7 @@ use granit_parser::{Event, Parser, ScalarStyle, Span};
 use super::{MAX_NODES, Mark, Node, Value};
 
 /// The same deepest nesting as the budget in [`super::options`].
-const MAX_DEPTH: usize = 48;
+pub(super) const MAX_DEPTH: usize = 48;
 
 /// The tree of `text`, or `None` when serde-saphyr should build it.
 pub(crate) fn parse(text: &str) -> Option<Node> {
@@ -146,7 +146,7 @@ fn node(value: Value, span: &Span) -> Node {
 
 /// A scalar's value as serde-saphyr's untyped reading gives it, or `None`
 /// when not sure.
-fn scalar(v: String, style: ScalarStyle) -> Option<Value> {
+pub(super) fn scalar(v: String, style: ScalarStyle) -> Option<Value> {
     if !matches!(style, ScalarStyle::Plain) {
         return Some(Value::Str(v));
     }
@@ -166,21 +166,31 @@ fn scalar(v: String, style: ScalarStyle) -> Option<Value> {
     }
     let first = v.chars().next()?;
     if first.is_ascii_digit() {
-        // Durations and sizes (`5s`, `250ms`, `1m30s`, `10MB`): digits then
-        // letters, text to every number reading there is. Left to the old
-        // path: anything with `.`, `_`, `:`, `+`, an exponent (`1e5`), or a
-        // leading zero (`0x1f`, `0o7`, `0b1`, `007`).
+        // Text to every number reading there is: durations and sizes
+        // (`5s`, `250ms`, `1m30s`, `10MB`: digits then letters, no leading
+        // zero), anything holding a character no number does (`70%`,
+        // `0002_init`, `1.5s`), and versions and addresses (`3.1.0`,
+        // `127.0.0.1`). Left to the old path: whatever is only digits, `.`,
+        // `_`, `:`, signs, hex digits and radix letters (`1e5`, `0x1f`,
+        // `0o7`, `1_000`, `1:30`, `007`).
         let unit = |c: char| c.is_ascii_alphabetic() && !c.eq_ignore_ascii_case(&'e');
         let leading_zero = v.len() > 1 && v.starts_with('0');
         let shaped = v.chars().all(|c| c.is_ascii_digit() || unit(c)) && v.chars().any(unit);
-        return (shaped && !leading_zero).then_some(Value::Str(v));
+        let numeric =
+            |c: char| c.is_ascii_hexdigit() || matches!(c, 'x' | 'X' | 'o' | 'O' | '.' | '_' | '+' | '-' | ':');
+        let dotted = v.bytes().all(|b| b.is_ascii_digit() || b == b'.') && v.matches('.').count() >= 2;
+        let text = (shaped && !leading_zero) || v.chars().any(|c| !numeric(c)) || dotted;
+        return (text && !v.contains(['\r', '\n', '\t']) && !v.ends_with(' ')).then_some(Value::Str(v));
     }
+    // A flag (`-c`, `--verbose` is left) reads as its word would.
+    let word = v.strip_prefix('-').filter(|w| w.starts_with(|c: char| c.is_ascii_alphabetic())).unwrap_or(&v);
+    let first = word.chars().next()?;
     if !(first.is_alphabetic() || matches!(first, '/' | '$' | '_')) {
         return None;
     }
     // Words serde-saphyr reads as booleans, nulls or non-finite numbers.
     const WORDS: [&str; 12] = ["y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf", "infinity"];
-    if v.len() <= 8 && WORDS.iter().any(|w| w.eq_ignore_ascii_case(&v)) {
+    if word.len() <= 8 && WORDS.iter().any(|w| w.eq_ignore_ascii_case(word)) {
         return None;
     }
     if v.contains(['\r', '\n', '\t']) || v.ends_with(' ') {
@@ -230,6 +240,8 @@ mod tests {
             "a: 1.5\nb: .inf\nc: NaN\nd: yes\ne: 0x10\nf: 007\ng: 1e3\nh: True\ni: 5s\n",
             "a: 0b101\nb: 0o17\nc: 1_000\nd: 1:30\ne: 1E5\nf: 2e\ng: 0s\nh: 3X\ni: 1.5s\nj: +5s\n",
             "a: 123456789012345678901234567890\n",
+            "a: 70%\nb: 0002_items\nc: 1.5s\nd: -c\ne: 3.1.0\nf: 127.0.0.1\ng: -inf\nh: -.inf\ni: -Infinity\nj: -nan\n",
+            "a: 2001-12-14 21:59:43.10 -5\nb: 2002-12-14\nc: 1 2\nd: +c\ne: 0s\nf: 1.2.\ng: .1.2\nh: 1..2\ni: -y\nj: -True\nk: 12:30:00\n",
             "a: [1, 2\n",
             "a: b: c\n",
             "a:\n  - b\n c: d\n",
