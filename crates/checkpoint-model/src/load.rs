@@ -360,6 +360,10 @@ impl Loader<'_> {
     }
 
     fn read_and_validate(&mut self, path: &Path) -> Option<FilePart> {
+        /// From this size on, a file's shape pass and typed read run on two
+        /// threads and its tree is freed on a third (below, a thread costs
+        /// more than it saves).
+        const PARALLEL_BYTES: usize = 32 * 1024;
         let file = display_path(path);
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
@@ -440,19 +444,35 @@ impl Loader<'_> {
                 None
             }
         };
-        if let Some(t) = &tree {
-            let problems = crate::shape::check(t, &file, &stem);
-            if !problems.is_empty() {
-                for d in problems {
-                    self.diags.push(d);
+        // The shape pass, and the typed mirror from the tree without parsing
+        // the text again (what the tree cannot give exactly, the text parse
+        // gives, and words the error if there is one). Both only read the
+        // tree: for a large file they run side by side.
+        let (problems, from_tree) = match &tree {
+            None => (Vec::new(), None),
+            Some(t) => {
+                let shape = || crate::shape::check(t, &file, &stem);
+                let typed = || yaml::typed::from_node::<RawCheckpoint>(t).ok();
+                if text.len() < PARALLEL_BYTES {
+                    (shape(), typed())
+                } else {
+                    std::thread::scope(|s| match std::thread::Builder::new().spawn_scoped(s, shape) {
+                        Ok(beside) => {
+                            let typed = typed();
+                            (beside.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), typed)
+                        }
+                        // No thread to be had: one after the other.
+                        Err(_) => (shape(), typed()),
+                    })
                 }
-                return None;
             }
+        };
+        if !problems.is_empty() {
+            for d in problems {
+                self.diags.push(d);
+            }
+            return None;
         }
-        // The typed mirror from the tree, without parsing the text again;
-        // what the tree cannot give exactly, the text parse gives (and words
-        // the error, if there is one).
-        let from_tree = tree.as_ref().and_then(|t| yaml::typed::from_node::<RawCheckpoint>(t).ok());
         let raw: RawCheckpoint = match from_tree {
             Some(r) => r,
             None => match serde_saphyr::from_str_with_options(&text, yaml::options(false)) {
@@ -471,7 +491,16 @@ impl Loader<'_> {
             spots: &mut self.spots,
             text: &text,
         };
-        v.checkpoint(raw, tree.as_ref(), &stem)
+        let part = v.checkpoint(raw, tree.as_ref(), &stem);
+        // Tens of thousands of nodes take milliseconds to free: a large
+        // file's tree is freed beside the work that goes on.
+        if text.len() >= PARALLEL_BYTES
+            && let Some(t) = tree
+        {
+            // (No thread to be had: the closure, and the tree, are dropped here.)
+            let _ = std::thread::Builder::new().spawn(move || drop(t));
+        }
+        part
     }
 
     /// Where gate `g` writes `need` in its `needs:` (or the gate id when unknown).

@@ -18,8 +18,12 @@ use crate::diag::{Diagnostic, did_you_mean};
 use crate::raw::KINDS;
 use crate::yaml::{Node, Value};
 
+/// The schema, read from the committed copy rather than generated from the
+/// types at every start (generating it was a fifth of validating a small
+/// file). `schema_drift` fails when the copy is stale, and a test below when
+/// it is not the generated one to the last value.
 static SCHEMA: LazyLock<Json> = LazyLock::new(|| {
-    serde_json::to_value(schemars::schema_for!(crate::raw::RawCheckpoint)).unwrap_or(Json::Bool(true))
+    serde_json::from_str(include_str!("../../../checkpoints/checkpoint.schema.json")).unwrap_or(Json::Bool(true))
 });
 
 /// The schema compiled once for the walk: every subschema's `$ref` followed
@@ -559,6 +563,15 @@ fn duplicates(node: &Node, file: &str, out: &mut Vec<Diagnostic>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_schema_walked_is_the_one_generated_from_the_types() {
+        let generated = serde_json::to_value(schemars::schema_for!(crate::raw::RawCheckpoint)).unwrap();
+        assert!(
+            *SCHEMA == generated,
+            "checkpoints/checkpoint.schema.json is stale: run `CHECKPOINT_UPDATE_SCHEMA=1 cargo test -p checkpoint-model --test schema_drift`"
+        );
+    }
 
     fn problems(text: &str) -> Vec<String> {
         let tree = crate::yaml::parse(text).unwrap();

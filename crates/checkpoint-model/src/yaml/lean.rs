@@ -78,11 +78,29 @@ struct Reader<'a> {
     ind: Option<usize>,
     /// What the parser would count against its event budget.
     events: usize,
+    /// The entries and items of the open collections, one after the other:
+    /// each collection is moved out at its end into a vector of its exact
+    /// size (growing one vector per mapping wasted three quarters of it).
+    pairs: Vec<(Node, Node)>,
+    items: Vec<Node>,
 }
 
 impl<'a> Reader<'a> {
     fn new(s: &'a str) -> Self {
-        Reader { s, b: s.as_bytes(), pos: 0, line: 0, start: 0, end: 0, chars: 0, ascii: true, ind: None, events: 4 }
+        Reader {
+            s,
+            b: s.as_bytes(),
+            pos: 0,
+            line: 0,
+            start: 0,
+            end: 0,
+            chars: 0,
+            ascii: true,
+            ind: None,
+            events: 4,
+            pairs: Vec::new(),
+            items: Vec::new(),
+        }
     }
 
     fn enter(&mut self, at: usize) {
@@ -219,7 +237,7 @@ impl<'a> Reader<'a> {
         let mut mark = key.referenced();
         mark.len = 0;
         mark.bytes = mark.bytes.map(|(o, _)| (o, 0));
-        let mut entries = Vec::new();
+        let base = self.pairs.len();
         loop {
             // `<<` merges to serde-saphyr.
             if key.chars > MAX_KEY || matches!(&key.value, Value::Str(s) if s == "<<") {
@@ -237,7 +255,7 @@ impl<'a> Reader<'a> {
                 self.skip_spaces();
                 self.node(depth + 1, Place::Value)?
             };
-            entries.push((key, value));
+            self.pairs.push((key, value));
             match self.ind {
                 Some(i) if i == n && !self.at_dash() => {
                     key = self.scalar(false)?;
@@ -248,6 +266,7 @@ impl<'a> Reader<'a> {
                 _ => break,
             }
         }
+        let entries = self.pairs.drain(base..).collect();
         Some(Node::new(Value::Map(entries), mark, mark))
     }
 
@@ -260,11 +279,11 @@ impl<'a> Reader<'a> {
         }
         self.events += 2;
         let mut mark = self.mark(self.pos, self.pos);
-        let mut items = Vec::new();
+        let base = self.items.len();
         loop {
             self.pos += 1;
             let item = if self.rest_blank() {
-                if indentless && items.is_empty() {
+                if indentless && self.items.len() == base {
                     return None;
                 }
                 self.end_line()?;
@@ -274,17 +293,18 @@ impl<'a> Reader<'a> {
                 }
             } else {
                 self.skip_spaces();
-                if indentless && items.is_empty() {
+                if indentless && self.items.len() == base {
                     mark = self.mark(self.pos, self.pos);
                 }
                 self.node(depth + 1, Place::Item)?
             };
-            items.push(item);
+            self.items.push(item);
             match self.ind {
                 Some(i) if i == n && self.at_dash() => {}
                 _ => break,
             }
         }
+        let items = self.items.drain(base..).collect();
         Some(Node::new(Value::Seq(items), mark, mark))
     }
 
@@ -298,8 +318,7 @@ impl<'a> Reader<'a> {
         let mapping = self.b[open] == b'{';
         let close = if mapping { b'}' } else { b']' };
         self.pos += 1;
-        let mut entries = Vec::new();
-        let mut items = Vec::new();
+        let (pairs, items) = (self.pairs.len(), self.items.len());
         self.skip_spaces();
         if self.b.get(self.pos) == Some(&close) {
             self.pos += 1;
@@ -312,9 +331,11 @@ impl<'a> Reader<'a> {
                     }
                     self.pos += 1;
                     self.skip_spaces();
-                    entries.push((key, self.flow_node(depth + 1)?));
+                    let value = self.flow_node(depth + 1)?;
+                    self.pairs.push((key, value));
                 } else {
-                    items.push(self.flow_node(depth + 1)?);
+                    let item = self.flow_node(depth + 1)?;
+                    self.items.push(item);
                     self.skip_spaces();
                     if self.b.get(self.pos) == Some(&b':') {
                         return None;
@@ -337,7 +358,11 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        let value = if mapping { Value::Map(entries) } else { Value::Seq(items) };
+        let value = if mapping {
+            Value::Map(self.pairs.drain(pairs..).collect())
+        } else {
+            Value::Seq(self.items.drain(items..).collect())
+        };
         Some(self.at(value, open, open + 1))
     }
 
