@@ -104,6 +104,7 @@ fn sort_key(id: &str) -> (u8, u64, String) {
 /// Loads the checkpoints named in `select` (ids or paths) and what they
 /// include; with `select` empty, every checkpoint in the directory.
 pub fn load_checkpoints(opts: &LoadOptions, select: &[String]) -> Result<Loaded, Diagnostics> {
+    crate::shape::prepare();
     let mut diags = Diagnostics::default();
     let all_files = match checkpoint_files(&opts.dir) {
         Ok(f) => f,

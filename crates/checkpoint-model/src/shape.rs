@@ -35,6 +35,18 @@ static SHAPES: LazyLock<Shapes> = LazyLock::new(|| {
     Shapes { all: compiler.all, root }
 });
 
+/// Starts compiling the schema on a thread of its own (once per process),
+/// so that it is ready by the time the first file has been read and parsed
+/// (parsing its JSON and compiling it is ~7M instructions, as much as the
+/// shape pass of a thousand checks). The shape pass waits for it if it is
+/// not; with no thread to be had, the shape pass compiles it itself.
+pub(crate) fn prepare() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let _ = std::thread::Builder::new().name("checkpoint-schema".into()).spawn(|| LazyLock::force(&SHAPES).root);
+    });
+}
+
 /// Any value: what an array without `items` holds.
 static ANY: Json = Json::Bool(true);
 
