@@ -365,6 +365,54 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 }
 
+/// Near misses for the fast readers ([`events`], [`lean`]): each must fall
+/// back, or give serde-saphyr's tree.
+#[cfg(test)]
+pub(crate) const ODD_FILES: &[&str] = &[
+    "a: &x {b: 1}\nc: *x\n",
+    "a: !tag x\n",
+    "<<: {a: 1}\n",
+    "a: 1.5\nb: .inf\nc: NaN\nd: yes\ne: 0x10\nf: 007\ng: 1e3\nh: True\ni: 5s\n",
+    "a: 0b101\nb: 0o17\nc: 1_000\nd: 1:30\ne: 1E5\nf: 2e\ng: 0s\nh: 3X\ni: 1.5s\nj: +5s\n",
+    "a: 123456789012345678901234567890\n",
+    "a: -inf\n",
+    "a: -.inf\n",
+    "a: -Infinity\n",
+    "a: -nan\n",
+    "a: 2002-12-14\n",
+    "a: +c\n",
+    "a: 1.2.\n",
+    "a: .1.2\n",
+    "a: 1..2\n",
+    "a: -y\n",
+    "a: -True\n",
+    "a: 12:30:00\n",
+    "a: 1e3s\n",
+    "a: 0x1Fg\n",
+    "a: [1, 2\n",
+    "a: b: c\n",
+    "a:\n  - b\n c: d\n",
+    "\u{feff}a: 1\n",
+    "a: 1\n---\nb: 2\n",
+    "k: v\n---\n",
+    "",
+    "# only a comment\n",
+    "\"key with\\nnewline\": 1\n",
+    "a: 'single\n\n  quoted'\n",
+];
+
+/// A fast reader's tree of `text`, when it gave one, is serde-saphyr's to
+/// the last span and value (else the test fails, naming `reader`); returns
+/// whether it gave one.
+#[cfg(test)]
+pub(crate) fn same_as_serde(reader: &str, tree: Option<Node>, text: &str) -> bool {
+    let Some(fast) = tree else { return false };
+    let reference =
+        parse_serde(text).unwrap_or_else(|e| panic!("{reader} took what serde-saphyr refuses ({e}):\n{text}"));
+    assert_eq!(format!("{fast:#?}"), format!("{reference:#?}"), "{reader}: the trees differ for:\n{text}");
+    true
+}
+
 /// Every `.yaml`/`.yml` file under these folders of the repository (tests
 /// that compare the two ways of reading a file run over all of them).
 #[cfg(test)]
