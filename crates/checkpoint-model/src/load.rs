@@ -11,7 +11,11 @@
 //! variables and needs; a check's own fields are validated in `load::check`
 //! (and `load::capture`), a kind's spec by its module in [`crate::kinds`].
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+// The loader's maps are keyed by paths, names and places, hashed thousands of
+// times for a large file: foldhash, not SipHash (issue 13).
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::LazyLock;

@@ -61,8 +61,10 @@ pub(crate) fn parse_serde(text: &str) -> Result<Node, serde_saphyr::Error> {
     serde_saphyr::from_str_with_options(text, options(true))
 }
 
-/// One YAML node and where it is. Kept small (96 bytes): a file of a
-/// thousand checks is tens of thousands of nodes, moved as the tree is built.
+/// One YAML node and where it is. Kept small (64 bytes): a file of a
+/// thousand checks is tens of thousands of nodes, moved as the tree is built,
+/// and their pages are a good part of loading it. Positions are `u32`: a
+/// checkpoint file is at most [`crate::load::MAX_FILE_BYTES`].
 #[derive(Clone, Debug)]
 pub(crate) struct Node {
     pub(crate) value: Value,
@@ -70,15 +72,18 @@ pub(crate) struct Node {
     pub(crate) line: u32,
     pub(crate) col: u32,
     /// Length in characters, as the caret should be drawn.
-    pub(crate) chars: usize,
-    /// Offset in characters, and the byte range in the source when known
-    /// (scalars; collections have length 0 or 1): with the fields above,
-    /// the [`Mark`] the parser put the node at.
-    offset: u64,
-    bytes: Option<(u64, u64)>,
+    pub(crate) chars: u32,
+    /// Offset in characters, and the byte range in the source (start and
+    /// length; start [`NO_BYTES`] when unknown; collections have length 0
+    /// or 1): with the fields above, the [`Mark`] the parser put the node at.
+    offset: u32,
+    bytes: (u32, u32),
     /// Where it is defined, when that is elsewhere (through an alias).
     defined_elsewhere: Option<Box<Mark>>,
 }
+
+/// [`Node::bytes`]' start when the parser gave no byte range.
+const NO_BYTES: u32 = u32::MAX;
 
 /// A [`serde_saphyr::Location`]'s contents (which only serde-saphyr can
 /// make): 1-based line and column, the span in characters, and in bytes
@@ -120,27 +125,42 @@ pub(crate) enum Value {
 impl Node {
     /// A node at `referenced` (its own place) and `defined`.
     pub(crate) fn new(value: Value, referenced: Mark, defined: Mark) -> Node {
+        let small = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
+        let bytes = match referenced.bytes {
+            Some((o, n)) if o < u64::from(NO_BYTES) => (small(o), small(n)),
+            _ => (NO_BYTES, 0),
+        };
         Node {
             value,
             line: referenced.line,
             col: referenced.column,
-            chars: usize::try_from(referenced.len).unwrap_or(usize::MAX),
-            offset: referenced.offset,
-            bytes: referenced.bytes,
+            chars: small(referenced.len),
+            offset: small(referenced.offset),
+            bytes,
             defined_elsewhere: (defined != referenced).then(|| Box::new(defined)),
         }
     }
 
     /// The node's bytes in the source, when known.
     pub(crate) fn byte_range(&self) -> Option<std::ops::Range<usize>> {
-        let (o, n) = self.bytes?;
+        let (o, n) = self.bytes;
+        if o == NO_BYTES {
+            return None;
+        }
         let start = usize::try_from(o).ok()?;
         Some(start..start.checked_add(usize::try_from(n).ok()?)?)
     }
 
     /// Where the parser put it.
     pub(crate) fn referenced(&self) -> Mark {
-        Mark { line: self.line, column: self.col, offset: self.offset, len: self.chars as u64, bytes: self.bytes }
+        let (o, n) = self.bytes;
+        Mark {
+            line: self.line,
+            column: self.col,
+            offset: u64::from(self.offset),
+            len: u64::from(self.chars),
+            bytes: (o != NO_BYTES).then_some((u64::from(o), u64::from(n))),
+        }
     }
 
     /// Where it is defined (through an alias, the anchor's place).
@@ -158,7 +178,7 @@ impl Node {
         match self.value {
             Value::Seq(_) | Value::Map(_) => None,
             _ if self.chars == 0 => None,
-            _ => Some(self.chars),
+            _ => usize::try_from(self.chars).ok(),
         }
     }
 
@@ -453,7 +473,7 @@ mod tests {
     #[test]
     fn a_node_stays_small_and_keeps_both_marks() {
         // Tens of thousands of nodes are moved while a large file is read.
-        assert!(std::mem::size_of::<Node>() <= 96, "Node is {} bytes", std::mem::size_of::<Node>());
+        assert!(std::mem::size_of::<Node>() <= 64, "Node is {} bytes", std::mem::size_of::<Node>());
         let at = |line| Mark { line, column: 3, offset: 40, len: 5, bytes: Some((41, 5)) };
         let same = Node::new(Value::Null, at(2), at(2));
         assert_eq!((same.referenced(), same.defined()), (at(2), at(2)));

@@ -21,8 +21,9 @@ use super::events::{MAX_DEPTH, scalar};
 use super::{MAX_NODES, Mark, Node, Value};
 
 /// Longest implicit key read here (the parser's own limit is 1,024).
-const MAX_KEY: usize = 512;
-/// Largest file read here: far inside the scalar and comment budgets.
+const MAX_KEY: u32 = 512;
+/// Largest file read here: far inside the scalar and comment budgets and
+/// [`Node`]'s `u32` positions.
 const MAX_TEXT: usize = 16 << 20;
 
 /// The tree of `text`, or `None` when the general parser should build it.
