@@ -43,7 +43,9 @@ static SHAPES: LazyLock<Shapes> = LazyLock::new(|| {
 pub(crate) fn prepare() {
     static STARTED: std::sync::Once = std::sync::Once::new();
     STARTED.call_once(|| {
-        let _ = std::thread::Builder::new().name("checkpoint-schema".into()).spawn(|| LazyLock::force(&SHAPES).root);
+        let _ = std::thread::Builder::new().name("checkpoint-schema".into()).spawn(|| {
+            LazyLock::force(&SHAPES);
+        });
     });
 }
 
