@@ -77,6 +77,13 @@ pub struct Loaded {
     pub files: Vec<PathBuf>,
 }
 
+/// Frees `x` on a thread of its own, so the caller goes on (or exits)
+/// without waiting: a large tree or plan is thousands of allocations, and
+/// freeing them takes milliseconds. With no thread to be had, here.
+pub fn free_aside<T: Send + 'static>(x: T) {
+    let _ = std::thread::Builder::new().spawn(move || drop(x));
+}
+
 /// Every checkpoint file in `dir`, sorted (`0`, `1`, …, `final`).
 pub fn checkpoint_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
@@ -502,8 +509,7 @@ impl Loader<'_> {
         if text.len() >= PARALLEL_BYTES
             && let Some(t) = tree
         {
-            // (No thread to be had: the closure, and the tree, are dropped here.)
-            let _ = std::thread::Builder::new().spawn(move || drop(t));
+            free_aside(t);
         }
         part
     }
@@ -625,14 +631,14 @@ impl Loader<'_> {
             let refs = self.spots.var_refs.get(&(file.clone(), name.clone())).cloned().unwrap_or_default();
             let at = Location::new(&file, 1, 1);
             let ctx = RefContext { cp, field: format!("vars.{name}"), refs: &refs, at: &at, check: None };
-            self.check_template_refs(t, &var_defined, &ctx);
+            self.check_template_refs(t, &Visible::new(&var_defined), &ctx);
             var_defined.insert(name.clone());
         }
         let base = var_defined;
         // Captures: a gate sees its own earlier captures and those of the gates it needs (transitively).
         let by_id: HashMap<&str, &Gate> = cp.gates.iter().map(|g| (g.id.as_str(), g)).collect();
         for g in &cp.gates {
-            let mut visible = base.clone();
+            let mut visible = Visible::new(&base);
             let mut seen = HashSet::new();
             let mut todo: Vec<&str> = g.needs.iter().map(String::as_str).collect();
             while let Some(n) = todo.pop() {
@@ -641,7 +647,7 @@ impl Loader<'_> {
                 }
                 if let Some(ng) = by_id.get(n) {
                     for c in &ng.checks {
-                        visible.extend(all_captures(c));
+                        visible.own.extend(all_captures(c));
                     }
                     todo.extend(ng.needs.iter().map(String::as_str));
                 }
@@ -652,7 +658,7 @@ impl Loader<'_> {
         }
     }
 
-    fn check_check_vars(&mut self, c: &Check, g: &Gate, visible: &mut BTreeSet<String>, cp: &Checkpoint) {
+    fn check_check_vars(&mut self, c: &Check, g: &Gate, visible: &mut Visible<'_>, cp: &Checkpoint) {
         let mut templates = Vec::new();
         check::spec_templates(&c.spec, &mut templates);
         for e in &c.expect {
@@ -662,7 +668,12 @@ impl Loader<'_> {
                 templates.push((format!("expect.{}", e.label()), t));
             }
         }
-        let refs = self.spots.check_refs.get(&c.location).cloned().unwrap_or_default();
+        // Most checks write no `${…}`: their references are not even looked up.
+        let refs = if templates.is_empty() {
+            Vec::new()
+        } else {
+            self.spots.check_refs.get(&c.location).cloned().unwrap_or_default()
+        };
         for (field, t) in templates {
             if let Ok(t) = Template::parse(&t) {
                 let ctx = RefContext { cp, field, refs: &refs, at: &c.location, check: Some((g, c)) };
@@ -676,11 +687,11 @@ impl Loader<'_> {
             self.check_check_vars(d, g, &mut visible.clone(), cp);
         }
         for (name, _) in &c.capture {
-            visible.insert(name.clone());
+            visible.own.insert(name.clone());
         }
     }
 
-    fn check_template_refs(&mut self, t: &Template, defined: &BTreeSet<String>, ctx: &RefContext<'_>) {
+    fn check_template_refs(&mut self, t: &Template, defined: &Visible<'_>, ctx: &RefContext<'_>) {
         let cp = ctx.cp;
         let field = &ctx.field;
         for part in &t.parts {
@@ -732,7 +743,8 @@ impl Loader<'_> {
                 Op::Required { .. } => "required, and not set",
                 _ => "not defined",
             });
-            let near = did_you_mean(name, defined.iter().map(String::as_str).filter(|n| !n.contains('*')));
+            let names: BTreeSet<&str> = defined.iter().map(String::as_str).filter(|n| !n.contains('*')).collect();
+            let near = did_you_mean(name, names);
             let captured = captured_by(cp, name);
             d = d.hint(match (captured, near) {
                 (Some((cg, cc)), _) => match ctx.check {
@@ -754,6 +766,30 @@ impl Loader<'_> {
             });
             self.diags.push(d);
         }
+    }
+}
+
+/// The names a template may use: those every gate sees (built-ins, the
+/// environment, `--var`, `vars:`, services), borrowed, and a gate's own
+/// captures on top — a gate's scope costs its captures, not a copy of the
+/// environment.
+#[derive(Clone)]
+struct Visible<'a> {
+    base: &'a BTreeSet<String>,
+    own: BTreeSet<String>,
+}
+
+impl<'a> Visible<'a> {
+    fn new(base: &'a BTreeSet<String>) -> Self {
+        Self { base, own: BTreeSet::new() }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.base.contains(name) || self.own.contains(name)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &String> {
+        self.base.iter().chain(&self.own)
     }
 }
 
@@ -821,8 +857,7 @@ fn collect_templates(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
 fn matcher_templates(m: &Matcher, out: &mut Vec<String>) {
     use crate::matcher::Op as M;
     for op in &m.ops {
-        let mut vals: Vec<&Value> = Vec::new();
-        match op {
+        let vals: &[Value] = match op {
             M::Equals(v)
             | M::NotEquals(v)
             | M::Contains(v)
@@ -830,14 +865,18 @@ fn matcher_templates(m: &Matcher, out: &mut Vec<String>) {
             | M::Gt(v)
             | M::Gte(v)
             | M::Lt(v)
-            | M::Lte(v) => {
-                vals.push(v);
+            | M::Lte(v) => std::slice::from_ref(v),
+            M::OneOf(a) => a,
+            M::Matches(s) if s.contains("${") => {
+                out.push(s.clone());
+                continue;
             }
-            M::OneOf(a) => vals.extend(a.iter()),
-            M::Matches(s) if s.contains("${") => out.push(s.clone()),
-            M::Length(inner) => matcher_templates(inner, out),
-            _ => {}
-        }
+            M::Length(inner) => {
+                matcher_templates(inner, out);
+                continue;
+            }
+            _ => continue,
+        };
         for v in vals {
             let mut ts = Vec::new();
             collect_templates(v, "", &mut ts);
