@@ -3,7 +3,12 @@
 //! `checkpoints/checkpoint.schema.json` (editors: `# yaml-language-server:
 //! $schema=./checkpoint.schema.json`); a test fails when the committed copy is stale.
 
-/// The schema as pretty JSON with a trailing newline.
+/// The committed schema, as `checkpoint schema` prints it and the shape
+/// pass walks it. The binary carries this text, not the generator: the
+/// `schema_drift` test keeps it equal to [`json_schema`] byte for byte.
+pub const COMMITTED: &str = include_str!("../../../checkpoints/checkpoint.schema.json");
+
+/// The schema generated from the types, as pretty JSON with a trailing newline.
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(crate::raw::RawCheckpoint);
     let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();

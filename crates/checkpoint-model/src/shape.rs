@@ -22,9 +22,8 @@ use crate::yaml::{Node, Value};
 /// types at every start (generating it was a fifth of validating a small
 /// file). `schema_drift` fails when the copy is stale, and a test below when
 /// it is not the generated one to the last value.
-static SCHEMA: LazyLock<Json> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../../../checkpoints/checkpoint.schema.json")).unwrap_or(Json::Bool(true))
-});
+static SCHEMA: LazyLock<Json> =
+    LazyLock::new(|| serde_json::from_str(crate::schema::COMMITTED).unwrap_or(Json::Bool(true)));
 
 /// The schema compiled once for the walk: every subschema's `$ref` followed
 /// and its keywords looked up ahead, so a node costs no map lookups (the

@@ -1,6 +1,6 @@
 //! The committed JSON Schema must match the one generated from the types.
-//! Regenerate with `cargo run -p checkpoint -- schema > checkpoints/checkpoint.schema.json`
-//! (or set `CHECKPOINT_UPDATE_SCHEMA=1` and run this test).
+//! `checkpoint schema` prints the committed copy, so regenerate it with
+//! `CHECKPOINT_UPDATE_SCHEMA=1 cargo test -p checkpoint-model --test schema_drift`.
 
 #[test]
 fn committed_schema_is_current() {
