@@ -346,16 +346,30 @@ pub fn article(kind: &str) -> &'static str {
     if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
 }
 
-/// The one kind a raw check names, each taken out of its `Option` in the
-/// order of [`crate::raw::KINDS`]; a fault's nested checks are returned apart.
-pub(crate) fn take(c: &mut crate::raw::RawCheck) -> (Vec<CheckSpec>, Option<RawFault>) {
-    let mut out: Vec<CheckSpec> = Vec::new();
+/// What a raw check names, taken out of its `Option`s in the order of
+/// [`crate::raw::KINDS`]: the first kind's spec, the names of any more (a
+/// check with several is an error), and a fault's nested checks apart.
+pub(crate) struct Taken {
+    pub first: Option<CheckSpec>,
+    pub more: Vec<&'static str>,
+    pub fault: Option<RawFault>,
+}
+
+pub(crate) fn take(c: &mut crate::raw::RawCheck) -> Taken {
+    let mut first: Option<CheckSpec> = None;
+    let mut more = Vec::new();
+    let mut put = |spec: CheckSpec| match first {
+        None => first = Some(spec),
+        Some(_) => more.push(spec.kind()),
+    };
     macro_rules! take {
-        ($($field:ident),+) => { $( out.extend(c.$field.take().map(|s| CheckSpec::from(*s))); )+ };
+        ($($field:ident),+) => { $( if let Some(s) = c.$field.take() { put(CheckSpec::from(*s)); } )+ };
     }
     take!(http, tcp, postgres, redis, command, compose, exec, reach);
     let fault = c.fault.take().map(|f| *f);
-    out.extend(fault.as_ref().map(|f| f.spec().into()));
+    if let Some(f) = &fault {
+        put(f.spec().into());
+    }
     take!(metrics, openapi, latency, contract_diff, websocket, mysql);
-    (out, fault)
+    Taken { first, more, fault }
 }

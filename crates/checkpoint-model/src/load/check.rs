@@ -32,7 +32,7 @@ impl Validator<'_> {
         let mut after = Vec::new();
         let listening = std::mem::take(&mut c.during);
         let listens = !listening.is_empty();
-        let (mut specs, fault) = kinds::take(&mut c);
+        let kinds::Taken { first, more, fault } = kinds::take(&mut c);
         if let Some(f) = fault {
             let fault_node = node.and_then(|n| n.get("fault"));
             for (i, x) in f.during.into_iter().enumerate() {
@@ -58,12 +58,9 @@ impl Validator<'_> {
         // A check without exactly one kind is still returned (its file is
         // marked broken): its captures keep later checks from being reported
         // as using undefined variables. It keeps a spec without strings.
-        let (kind, spec) = match specs.len() {
-            1 => {
-                let spec = specs.pop()?;
-                (spec.kind(), Some(spec))
-            }
-            0 => {
+        let (kind, spec) = match (first, more.first()) {
+            (Some(spec), None) => (spec.kind(), Some(spec)),
+            (None, _) => {
                 self.err(
                     Diagnostic::new(format!("check `{name}` has no kind"))
                         .span(name_spot.0, name_spot.1)
@@ -72,16 +69,17 @@ impl Validator<'_> {
                 );
                 ("none", None)
             }
-            _ => {
-                let names: Vec<&str> = specs.iter().map(CheckSpec::kind).collect();
-                let second = self.place(node.and_then(|n| n.key(names[1])), &location);
+            (Some(spec), Some(second)) => {
+                let first = spec.kind();
+                let names: Vec<&str> = std::iter::once(first).chain(more.iter().copied()).collect();
+                let at = self.place(node.and_then(|n| n.key(second)), &location);
                 self.err(
                     Diagnostic::new(format!("check `{name}` has several kinds: {}", names.join(", ")))
-                        .span(second.0, second.1)
-                        .label(format!("a second kind after `{}`", names[0]))
+                        .span(at.0, at.1)
+                        .label(format!("a second kind after `{first}`"))
                         .hint("a check observes one thing; split it into one check per kind"),
                 );
-                (names[0], None)
+                (first, None)
             }
         };
         // Every `${…}` written in this check (its nested fault checks keep their own).
