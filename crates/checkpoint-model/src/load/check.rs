@@ -238,50 +238,55 @@ impl Validator<'_> {
 
     fn expectations(&mut self, kind: &str, allowed: &[&str], e: RawExpect, node: Option<&Node>) -> Vec<Expectation> {
         let mut out = Vec::new();
-        let mut single = |me: &mut Self, field: &str, v: Option<Box<Spanned<Value>>>| {
-            if let Some(v) = v {
-                let entry = node.and_then(|n| n.entry(field));
-                me.expectation(kind, allowed, field, None, &v, entry, &mut out);
-            }
-        };
-        single(self, "status", e.status);
-        single(self, "body", e.body);
-        single(self, "duration", e.duration);
-        single(self, "row_count", e.row_count);
-        single(self, "reply", e.reply);
-        single(self, "exit_code", e.exit_code);
-        single(self, "stdout", e.stdout);
-        single(self, "stderr", e.stderr);
-        single(self, "value", e.value);
-        single(self, "series", e.series);
-        single(self, "conflicts", e.conflicts);
-        single(self, "error_rate", e.error_rate);
-        single(self, "errors", e.errors);
-        single(self, "p50", e.p50);
-        single(self, "p90", e.p90);
-        single(self, "p95", e.p95);
-        single(self, "p99", e.p99);
-        single(self, "max", e.max);
-        single(self, "min", e.min);
-        single(self, "mean", e.mean);
-        single(self, "rps", e.rps);
-        single(self, "requests", e.requests);
-        single(self, "hit_ratio", e.hit_ratio);
-        single(self, "keyspace_hits", e.keyspace_hits);
-        single(self, "keyspace_misses", e.keyspace_misses);
-        single(self, "operations", e.operations);
-        single(self, "violations", e.violations);
-        single(self, "breaking", e.breaking);
-        single(self, "changes", e.changes);
-        single(self, "messages", e.messages);
-        single(self, "received", e.received);
-        single(self, "close_code", e.close_code);
-        single(self, "rows_affected", e.rows_affected);
-        single(self, "length", e.length);
-        single(self, "pending", e.pending);
-        single(self, "lag", e.lag);
-        single(self, "consumers", e.consumers);
-        single(self, "round_trip", e.round_trip);
+        // The one-value fields, in this order (a check writes two or three of them).
+        macro_rules! single {
+            ($($field:ident),+) => {$(
+                if let Some(v) = e.$field {
+                    let entry = node.and_then(|n| n.entry(stringify!($field)));
+                    self.expectation(kind, allowed, stringify!($field), None, &v, entry, &mut out);
+                }
+            )+};
+        }
+        single!(
+            status,
+            body,
+            duration,
+            row_count,
+            reply,
+            exit_code,
+            stdout,
+            stderr,
+            value,
+            series,
+            conflicts,
+            error_rate,
+            errors,
+            p50,
+            p90,
+            p95,
+            p99,
+            max,
+            min,
+            mean,
+            rps,
+            requests,
+            hit_ratio,
+            keyspace_hits,
+            keyspace_misses,
+            operations,
+            violations,
+            breaking,
+            changes,
+            messages,
+            received,
+            close_code,
+            rows_affected,
+            length,
+            pending,
+            lag,
+            consumers,
+            round_trip
+        );
         let headers_node = node.and_then(|n| n.get("headers"));
         for (h, v) in &e.headers {
             let entry = headers_node.and_then(|n| n.entry(h));
