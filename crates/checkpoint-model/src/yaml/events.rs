@@ -188,9 +188,7 @@ pub(super) fn scalar(v: String, style: ScalarStyle) -> Option<Value> {
     if !(first.is_alphabetic() || matches!(first, '/' | '$' | '_')) {
         return None;
     }
-    // Words serde-saphyr reads as booleans, nulls or non-finite numbers.
-    const WORDS: [&str; 12] = ["y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf", "infinity"];
-    if word.len() <= 8 && WORDS.iter().any(|w| w.eq_ignore_ascii_case(word)) {
+    if yaml11_word(word) {
         return None;
     }
     if v.contains(['\r', '\n', '\t']) || v.ends_with(' ') {
@@ -199,8 +197,36 @@ pub(super) fn scalar(v: String, style: ScalarStyle) -> Option<Value> {
     Some(Value::Str(v))
 }
 
+/// A word serde-saphyr reads as a boolean, a null or a non-finite number
+/// (`y`, `No`, `ON`, `null`, `.inf` aside): any case, compared as lowercase
+/// bytes so a plain word costs a length test and a match.
+fn yaml11_word(word: &str) -> bool {
+    let b = word.as_bytes();
+    if b.len() > 8 {
+        return false;
+    }
+    let mut lower = [0u8; 8];
+    for (l, c) in lower.iter_mut().zip(b) {
+        *l = c.to_ascii_lowercase();
+    }
+    matches!(
+        &lower[..b.len()],
+        b"y" | b"n" | b"yes" | b"no" | b"on" | b"off" | b"true" | b"false" | b"null" | b"nan" | b"inf" | b"infinity"
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn yaml11_words_in_any_case_and_nothing_else() {
+        for w in ["y", "N", "Yes", "no", "ON", "off", "True", "FALSE", "Null", "NaN", "inf", "Infinity"] {
+            assert!(super::yaml11_word(w), "{w}");
+        }
+        for w in ["", "ye", "yess", "nul", "infinit", "infinityy", "o", "of", "onn", "é", "yés"] {
+            assert!(!super::yaml11_word(w), "{w}");
+        }
+    }
+
     fn same(text: &str) -> bool {
         crate::yaml::same_as_serde("the events", super::parse(text), text)
     }
