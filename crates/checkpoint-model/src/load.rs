@@ -1347,21 +1347,20 @@ impl Validator<'_> {
         let checks_node = node.and_then(|n| n.get("checks"));
         for (i, c) in g.checks.into_iter().enumerate() {
             let name_spot = self.spot(&c.name);
-            if let Some(check) = self.check(c, checks_node.and_then(|n| n.at(i)), services) {
-                if let Some(first) = names.get(&check.name) {
-                    self.err(
-                        Diagnostic::new(format!("check name `{}` is used twice in gate `{id}`", check.name))
-                            .span(name_spot.0, name_spot.1)
-                            .label("second check with this name")
-                            .hint(format!(
-                                "the first is at {first}; check names must be unique within a gate: they become JUnit test names"
-                            )),
-                    );
-                } else {
-                    names.insert(check.name.clone(), check.location.clone());
-                }
-                checks.push(check);
+            let check = self.check(c, checks_node.and_then(|n| n.at(i)), services);
+            if let Some(first) = names.get(&check.name) {
+                self.err(
+                    Diagnostic::new(format!("check name `{}` is used twice in gate `{id}`", check.name))
+                        .span(name_spot.0, name_spot.1)
+                        .label("second check with this name")
+                        .hint(format!(
+                            "the first is at {first}; check names must be unique within a gate: they become JUnit test names"
+                        )),
+                );
+            } else {
+                names.insert(check.name.clone(), check.location.clone());
             }
+            checks.push(check);
         }
         Some(Gate {
             id,

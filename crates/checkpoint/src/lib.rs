@@ -29,6 +29,12 @@ pub fn main_with(ctx: &Context, args: impl IntoIterator<Item = impl Into<OsStrin
         Ok(a) => a,
         Err(e) => return usage_error(ctx, &e),
     };
+    // The commands that only read files and print need no runtime: its
+    // worker threads and I/O driver were a tenth of `validate`'s time.
+    if let Some(code) = run_offline(ctx, &args) {
+        ctx.flush();
+        return code;
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -75,26 +81,28 @@ fn usage_error(ctx: &Context, e: &clap::Error) -> u8 {
     u8::try_from(e.exit_code()).unwrap_or(exit::USAGE)
 }
 
-/// Runs one parsed command line.
-pub async fn run(ctx: &Context, args: cli::Cli) -> u8 {
+/// The context with the flags that change it (colour, compose tool).
+fn with_flags(ctx: &Context, args: &cli::Cli) -> Context {
     let mut ctx = ctx.clone();
     ctx.color = args.color;
     ctx.compose_tool = args.compose_tool.into();
-    let ctx = &ctx;
-    match args.command {
-        cli::Command::Run(r) => run::run(ctx, &args.dir, r).await,
-        cli::Command::List(l) => commands::list(ctx, &args.dir, &l),
-        cli::Command::Validate(v) => commands::validate(ctx, &args.dir, &v),
+    ctx
+}
+
+/// Runs a command that only reads files and prints; `None` for one that
+/// needs the runtime (a run, the stack, `init`, `contract`).
+fn run_offline(ctx: &Context, args: &cli::Cli) -> Option<u8> {
+    let ctx = &with_flags(ctx, args);
+    Some(match &args.command {
+        cli::Command::List(l) => commands::list(ctx, &args.dir, l),
+        cli::Command::Validate(v) => commands::validate(ctx, &args.dir, v),
         cli::Command::Schema => commands::schema(ctx),
-        cli::Command::Report(r) => commands::report(ctx, &r),
-        cli::Command::Stack(s) => stackctl::command(ctx, &args.dir, s).await,
+        cli::Command::Report(r) => commands::report(ctx, r),
         cli::Command::Plan(p) => plan_sync::command(ctx, &args.dir, p),
-        cli::Command::Init(i) => init::command(ctx, &args.dir, &i).await,
-        cli::Command::Contract(c) => contract::command(ctx, c).await,
         cli::Command::Completions { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "checkpoint", &mut buf);
+            clap_complete::generate(*shell, &mut cmd, "checkpoint", &mut buf);
             out!(ctx, "{}", String::from_utf8_lossy(&buf));
             exit::PASSED
         }
@@ -112,6 +120,25 @@ pub async fn run(ctx: &Context, args: cli::Cli) -> u8 {
                 }
             }
         }
+        cli::Command::Run(_) | cli::Command::Stack(_) | cli::Command::Init(_) | cli::Command::Contract(_) => {
+            return None;
+        }
+    })
+}
+
+/// Runs one parsed command line.
+pub async fn run(ctx: &Context, args: cli::Cli) -> u8 {
+    if let Some(code) = run_offline(ctx, &args) {
+        return code;
+    }
+    let ctx = &with_flags(ctx, &args);
+    match args.command {
+        cli::Command::Run(r) => run::run(ctx, &args.dir, r).await,
+        cli::Command::Stack(s) => stackctl::command(ctx, &args.dir, s).await,
+        cli::Command::Init(i) => init::command(ctx, &args.dir, &i).await,
+        cli::Command::Contract(c) => contract::command(ctx, c).await,
+        // Answered by `run_offline` above.
+        _ => exit::INFRA,
     }
 }
 

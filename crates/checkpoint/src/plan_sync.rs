@@ -53,9 +53,9 @@ pub struct SyncArgs {
     pub check: bool,
 }
 
-pub(crate) fn command(ctx: &Context, dir: &Path, cmd: PlanCommand) -> u8 {
+pub(crate) fn command(ctx: &Context, dir: &Path, cmd: &PlanCommand) -> u8 {
     match cmd {
-        PlanCommand::Sync(a) => sync(ctx, dir, &a),
+        PlanCommand::Sync(a) => sync(ctx, dir, a),
     }
 }
 

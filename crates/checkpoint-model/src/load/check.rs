@@ -16,7 +16,7 @@ use crate::yaml::{self, Node};
 
 impl Validator<'_> {
     #[expect(clippy::too_many_lines, reason = "one linear pass over a check's fields reads best in one place")]
-    pub(super) fn check(&mut self, mut c: RawCheck, node: Option<&Node>, services: Option<&[String]>) -> Option<Check> {
+    pub(super) fn check(&mut self, mut c: RawCheck, node: Option<&Node>, services: Option<&[String]>) -> Check {
         let location = self.loc(&c.name);
         let name_spot = self.spot(&c.name);
         let name = c.name.value.trim().to_string();
@@ -36,24 +36,15 @@ impl Validator<'_> {
         if let Some(f) = fault {
             let fault_node = node.and_then(|n| n.get("fault"));
             for (i, x) in f.during.into_iter().enumerate() {
-                if let Some(ch) =
-                    self.check(x, fault_node.and_then(|n| n.get("during")).and_then(|n| n.at(i)), services)
-                {
-                    during.push(ch);
-                }
+                during.push(self.check(x, fault_node.and_then(|n| n.get("during")).and_then(|n| n.at(i)), services));
             }
             for (i, x) in f.after.into_iter().enumerate() {
-                if let Some(ch) = self.check(x, fault_node.and_then(|n| n.get("after")).and_then(|n| n.at(i)), services)
-                {
-                    after.push(ch);
-                }
+                after.push(self.check(x, fault_node.and_then(|n| n.get("after")).and_then(|n| n.at(i)), services));
             }
         }
         let during_node = node.and_then(|n| n.get("during"));
         for (i, x) in listening.into_iter().enumerate() {
-            if let Some(ch) = self.check(x, during_node.and_then(|n| n.at(i)), services) {
-                during.push(ch);
-            }
+            during.push(self.check(x, during_node.and_then(|n| n.at(i)), services));
         }
         // A check without exactly one kind is still returned (its file is
         // marked broken): its captures keep later checks from being reported
@@ -168,7 +159,7 @@ impl Validator<'_> {
                     ),
             );
         }
-        Some(Check { name, spec, expect, capture, timeout, retry, service, location, during, after })
+        Check { name, spec, expect, capture, timeout, retry, service, location, during, after }
     }
 
     /// What a kind's validation sees of this file and check.
