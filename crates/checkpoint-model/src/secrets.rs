@@ -75,6 +75,14 @@ fn contains_ignore_case(hay: &str, needle: &str) -> bool {
     h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
+/// Whether `text` may hold a key [`JSON_SECRET`] matches: one of its words'
+/// stems in any case, or a character `(?i)` folds to one of their letters
+/// (the Kelvin sign is a `k`, the long s `ſ` an `s`).
+fn names_a_secret(text: &str) -> bool {
+    ["pass", "token", "secret", "key"].iter().any(|w| contains_ignore_case(text, w))
+        || text.contains(['\u{212A}', '\u{17F}'])
+}
+
 /// Replaces secret values with [`MASK`].
 #[derive(Clone, Debug, Default)]
 pub struct Redactor {
@@ -106,22 +114,28 @@ impl Redactor {
     /// which is almost every string of a report. Each pattern runs only on a
     /// text that holds the literal it cannot match without.
     pub fn redact_cow<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.redact_filtered(text, true)
+    }
+
+    /// [`Self::redact_cow`]; without `prefilter`, every pattern runs on
+    /// every text (what the tests compare the prefilters with).
+    fn redact_filtered<'a>(&self, text: &'a str, prefilter: bool) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
-        let colon = text.contains(':');
-        if colon && text.contains("://") {
+        let colon = !prefilter || text.contains(':');
+        if colon && (!prefilter || (text.contains('@') && text.contains("://"))) {
             out = replace(out, &URL_PASSWORD, |c| format!("{}{MASK}@", &c[1]));
         }
-        if colon && text.contains('"') {
+        if colon && (!prefilter || (text.contains('"') && names_a_secret(text))) {
             out = replace(out, &JSON_SECRET, |c| format!("{}{MASK}\"", &c[1]));
         }
-        if contains_ignore_case(&out, "bearer") {
+        if !prefilter || contains_ignore_case(&out, "bearer") {
             out = replace(out, &BEARER, |c| format!("{}{MASK}", &c[1]));
         }
-        if colon && (contains_ignore_case(&out, "authorization") || contains_ignore_case(&out, "x-")) {
+        if colon && (!prefilter || contains_ignore_case(&out, "authorization") || contains_ignore_case(&out, "x-")) {
             out = replace(out, &CREDENTIAL_HEADER, |c| format!("{}{MASK}", &c[1]));
         }
         // `(?i)` folds the Kelvin sign (U+212A) to `k`: a text holding one may match too.
-        if colon && (contains_ignore_case(&out, "cookie") || out.contains('\u{212A}')) {
+        if colon && (!prefilter || contains_ignore_case(&out, "cookie") || out.contains('\u{212A}')) {
             out = replace(out, &COOKIE_HEADER, |c| {
                 let pairs = COOKIE_PAIR.replace_all(&c[2], |p: &regex::Captures<'_>| format!("{}{MASK}", &p[1]));
                 format!("{}{pairs}", &c[1])
@@ -227,6 +241,51 @@ mod tests {
         for clean in ["GET /health → 200 OK", "checkpoints/1.yaml:12:9", "status: 200", "x-request-id: 42"] {
             assert!(matches!(r.redact_cow(clean), Cow::Borrowed(_)), "{clean}");
         }
+    }
+
+    /// The prefilters only skip patterns that cannot match: on texts built
+    /// around every pattern (near misses, case and Unicode folding, several
+    /// lines), the result is the one every pattern gives.
+    #[test]
+    fn prefiltered_redaction_is_unfiltered_redaction() {
+        let mut r = Redactor::default();
+        r.add("s3cr3t-value");
+        let pieces = [
+            "postgres://app:pw123456@db:5432/app",
+            "https://user@host/x",
+            "mailto:someone@example.com",
+            "http://127.0.0.1:8080/health",
+            "{\"access_token\": \"abc.def.ghi\"}",
+            "{\"pa\u{17F}\u{17F}word\": \"hunter22\"}",
+            "{\"api\u{212A}ey\": \"0123456789\"}",
+            "{\"PassWD\": \"x\\\"y\"}",
+            "{\"API_KEY\": \"k-123\"}",
+            "{\"status\": \"ok\"}",
+            "{\"monkey\":\"banana\"}",
+            "Authorization: Bearer abcdefgh12345",
+            "X-Auth-Token: zzzzzzzz",
+            "x-request-id: 42",
+            "Cookie: a=1; b=2",
+            "Set-Cookie: sid=abc; Path=/; HttpOnly",
+            "content-type: application/json",
+            "HTTP/1.1 200 OK",
+            "s3cr3t-value",
+            "",
+        ];
+        let mut texts = Vec::new();
+        for a in pieces {
+            texts.push(a.to_string());
+            for b in pieces {
+                texts.push(format!("{a}\n{b}"));
+                texts.push(format!("{a} {b}"));
+            }
+        }
+        for t in &texts {
+            assert_eq!(r.redact_filtered(t, true), r.redact_filtered(t, false), "{t:?}");
+        }
+        // The folded spellings are masked (the prefilter lets them through).
+        assert_eq!(r.redact_cow(pieces[5]), "{\"pa\u{17F}\u{17F}word\": \"****\"}");
+        assert_eq!(r.redact_cow(pieces[6]), "{\"api\u{212A}ey\": \"****\"}");
     }
 
     #[test]
