@@ -85,6 +85,12 @@ pub(crate) struct Node {
 /// [`Node::bytes`]' start when the parser gave no byte range.
 const NO_BYTES: u32 = u32::MAX;
 
+/// A position as the `u32` nodes and serde-saphyr keep, `u32::MAX` when
+/// it does not fit (files are far smaller: [`crate::load::MAX_FILE_BYTES`]).
+pub(crate) fn saturating_u32(x: u64) -> u32 {
+    u32::try_from(x).unwrap_or(u32::MAX)
+}
+
 /// A [`serde_saphyr::Location`]'s contents (which only serde-saphyr can
 /// make): 1-based line and column, the span in characters, and in bytes
 /// when known.
@@ -100,10 +106,9 @@ pub(crate) struct Mark {
 impl From<serde_saphyr::Location> for Mark {
     fn from(l: serde_saphyr::Location) -> Self {
         let span = l.span();
-        let index = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
         Mark {
-            line: index(l.line()),
-            column: index(l.column()),
+            line: saturating_u32(l.line()),
+            column: saturating_u32(l.column()),
             offset: span.offset(),
             len: span.len(),
             bytes: span.byte_offset().zip(span.byte_len()),
@@ -125,17 +130,16 @@ pub(crate) enum Value {
 impl Node {
     /// A node at `referenced` (its own place) and `defined`.
     pub(crate) fn new(value: Value, referenced: Mark, defined: Mark) -> Node {
-        let small = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
         let bytes = match referenced.bytes {
-            Some((o, n)) if o < u64::from(NO_BYTES) => (small(o), small(n)),
+            Some((o, n)) if o < u64::from(NO_BYTES) => (saturating_u32(o), saturating_u32(n)),
             _ => (NO_BYTES, 0),
         };
         Node {
             value,
             line: referenced.line,
             col: referenced.column,
-            chars: small(referenced.len),
-            offset: small(referenced.offset),
+            chars: saturating_u32(referenced.len),
+            offset: saturating_u32(referenced.offset),
             bytes,
             defined_elsewhere: (defined != referenced).then(|| Box::new(defined)),
         }

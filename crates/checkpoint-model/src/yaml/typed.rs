@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use super::{Mark, Node, Value};
+use super::{Mark, Node, Value, saturating_u32};
 use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 
@@ -318,13 +318,12 @@ impl<'de> Deserializer<'de> for LocationDe {
 
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Fallback> {
         let l = self.0;
-        let index = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
         // serde-saphyr's mark for "no byte offsets" (u32::MAX twice).
-        let bytes = l.bytes.map_or((u32::MAX, u32::MAX), |(o, n)| (index(o), index(n)));
+        let bytes = l.bytes.map_or((u32::MAX, u32::MAX), |(o, n)| (saturating_u32(o), saturating_u32(n)));
         let fields = [
             ("line", Field::U32(l.line)),
             ("column", Field::U32(l.column)),
-            ("span", Field::Span { offset: index(l.offset), len: index(l.len), bytes }),
+            ("span", Field::Span { offset: saturating_u32(l.offset), len: saturating_u32(l.len), bytes }),
             // One source per parse: serde-saphyr numbers it 0.
             ("source_id", Field::U32(0)),
         ];
