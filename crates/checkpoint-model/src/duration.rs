@@ -24,19 +24,30 @@ pub fn millis(d: Duration) -> f64 {
 /// and Markdown. Below 10ms the fraction is kept: `expected < 2ms, got 2ms`
 /// would hide why a fast bound failed.
 pub fn human(ms: f64) -> String {
-    let trimmed = |s: String| s.trim_end_matches('0').trim_end_matches('.').to_string();
+    use std::fmt::Write as _;
+
+    use crate::fixed::Fixed;
+    let mut out = String::with_capacity(12);
+    // A figure with its fraction, less the fraction's trailing zeros.
+    let mut trimmed = |x: f64, digits: usize| {
+        let _ = write!(out, "{}", Fixed(x, digits));
+        let keep = out.trim_end_matches('0').trim_end_matches('.').len();
+        out.truncate(keep);
+        out.push_str("ms");
+    };
     if ms < 1.0 {
-        format!("{}ms", trimmed(format!("{ms:.2}")))
+        trimmed(ms, 2);
     } else if ms < 10.0 {
-        format!("{}ms", trimmed(format!("{ms:.1}")))
+        trimmed(ms, 1);
     } else if ms < 1000.0 {
-        format!("{ms:.0}ms")
+        let _ = write!(out, "{}ms", Fixed(ms, 0));
     } else if ms < 60_000.0 {
-        format!("{:.2}s", ms / 1000.0)
+        let _ = write!(out, "{}s", Fixed(ms / 1000.0, 2));
     } else {
         let s = (ms / 1000.0).round() as u64;
-        format!("{}m{:02}s", s / 60, s % 60)
+        let _ = write!(out, "{}m{:02}s", s / 60, s % 60);
     }
+    out
 }
 
 /// A duration that does not parse, as a diagnostic: what was written, and how to write it.
@@ -57,6 +68,32 @@ pub(crate) fn problem(what: &str, value: &str, e: &str) -> crate::diag::Diagnost
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `human` writes what it wrote through `format!` before it used `Fixed`.
+    #[test]
+    fn human_is_what_the_formatter_would_write() {
+        let before = |ms: f64| -> String {
+            let trimmed = |s: String| s.trim_end_matches('0').trim_end_matches('.').to_string();
+            if ms < 1.0 {
+                format!("{}ms", trimmed(format!("{ms:.2}")))
+            } else if ms < 10.0 {
+                format!("{}ms", trimmed(format!("{ms:.1}")))
+            } else if ms < 1000.0 {
+                format!("{ms:.0}ms")
+            } else if ms < 60_000.0 {
+                format!("{:.2}s", ms / 1000.0)
+            } else {
+                let s = (ms / 1000.0).round() as u64;
+                format!("{}m{:02}s", s / 60, s % 60)
+            }
+        };
+        let mut values = vec![0.0, -0.0, -3.0, 0.005, 0.995, 0.999, 1.0, 9.95, 9.96, 10.0, 999.5, 999.6, 59_999.0];
+        values.extend((0..200_000).map(|i| f64::from(i) * 0.3137));
+        values.extend([f64::NAN, f64::INFINITY, 1e300]);
+        for ms in values {
+            assert_eq!(human(ms), before(ms), "{ms:?}");
+        }
+    }
 
     #[test]
     fn parses_units_and_rejects_bare_numbers() {

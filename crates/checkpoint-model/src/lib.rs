@@ -14,6 +14,7 @@ pub mod compose;
 pub mod diag;
 pub mod duration;
 pub mod exit;
+pub mod fixed;
 pub mod interp;
 pub mod json_path;
 pub mod kinds;

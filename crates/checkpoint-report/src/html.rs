@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use checkpoint_model::duration::human;
 use checkpoint_model::result::{CheckResult, RunReport, Status, Verdict};
 
-use crate::text::{escape_markup, failed_checks, gate_counts, measured_checks, one_line};
+use crate::text::{Fixed, escape_markup, failed_checks, gate_counts, measured_checks, one_line};
 
 /// Escapes text for HTML and SVG, in element content and in quoted
 /// attributes: `& < > " '`, and drops ANSI escapes and control bytes.
@@ -401,8 +401,8 @@ fn timeline(o: &mut String, r: &RunReport) {
     while t <= end + 1e-9 {
         let _ = writeln!(
             o,
-            "<line x1=\"{0:.1}\" y1=\"{TOP}\" x2=\"{0:.1}\" y2=\"{height}\" stroke=\"#eaeef2\"/><text x=\"{0:.1}\" y=\"14\" text-anchor=\"middle\">{1}</text>",
-            x(t),
+            "<line x1=\"{0}\" y1=\"{TOP}\" x2=\"{0}\" y2=\"{height}\" stroke=\"#eaeef2\"/><text x=\"{0}\" y=\"14\" text-anchor=\"middle\">{1}</text>",
+            Fixed(x(t), 1),
             esc(&human(t))
         );
         t += step;
@@ -410,10 +410,10 @@ fn timeline(o: &mut String, r: &RunReport) {
     for (start, len, tip) in &faults {
         let _ = writeln!(
             o,
-            "<rect class=\"fault-window\" x=\"{:.1}\" y=\"{TOP}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{FAULT}\" fill-opacity=\"0.15\"><title>{}</title></rect>",
-            x(*start),
-            (len * scale).max(2.0),
-            height - TOP,
+            "<rect class=\"fault-window\" x=\"{}\" y=\"{TOP}\" width=\"{}\" height=\"{}\" fill=\"{FAULT}\" fill-opacity=\"0.15\"><title>{}</title></rect>",
+            Fixed(x(*start), 1),
+            Fixed((len * scale).max(2.0), 1),
+            Fixed(height - TOP, 1),
             esc(tip)
         );
     }
@@ -424,20 +424,20 @@ fn timeline(o: &mut String, r: &RunReport) {
         let indent = if row.label.starts_with("  ") { 14.0 } else { 4.0 };
         let _ = writeln!(
             o,
-            "<g class=\"row row-{}\"><text x=\"{indent}\" y=\"{:.1}\"{weight}>{}</text>",
+            "<g class=\"row row-{}\"><text x=\"{indent}\" y=\"{}\"{weight}>{}</text>",
             row.class,
-            y + 13.0,
+            Fixed(y + 13.0, 1),
             esc(&label)
         );
         for b in &row.bars {
             if b.marker {
                 let _ = writeln!(
                     o,
-                    "<rect class=\"{}\" x=\"{:.1}\" y=\"{:.1}\" width=\"3\" height=\"{:.1}\" fill=\"{}\"><title>{}</title></rect>",
+                    "<rect class=\"{}\" x=\"{}\" y=\"{}\" width=\"3\" height=\"{}\" fill=\"{}\"><title>{}</title></rect>",
                     esc(&b.class),
-                    x(b.start) - 1.5,
-                    y + 1.0,
-                    ROW - 2.0,
+                    Fixed(x(b.start) - 1.5, 1),
+                    Fixed(y + 1.0, 1),
+                    Fixed(ROW - 2.0, 1),
                     b.fill,
                     esc(&b.tip)
                 );
@@ -446,10 +446,12 @@ fn timeline(o: &mut String, r: &RunReport) {
             let (top, h) = if row.class == "gate" { (y + 2.0, ROW - 4.0) } else { (y + 3.0, ROW - 6.0) };
             let _ = writeln!(
                 o,
-                "<rect class=\"bar {}\" x=\"{:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{h:.1}\" rx=\"2\" fill=\"{}\"><title>{}</title></rect>",
+                "<rect class=\"bar {}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"2\" fill=\"{}\"><title>{}</title></rect>",
                 esc(&b.class),
-                x(b.start),
-                (b.len * scale).max(2.0),
+                Fixed(x(b.start), 1),
+                Fixed(top, 1),
+                Fixed((b.len * scale).max(2.0), 1),
+                Fixed(h, 1),
                 b.fill,
                 esc(&b.tip)
             );
@@ -528,10 +530,10 @@ fn latency(o: &mut String, r: &RunReport) {
             for b in &f.histogram {
                 let _ = writeln!(
                     o,
-                    "<tr><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"bar\"><div style=\"width:{:.1}%\"></div></td></tr>",
+                    "<tr><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"bar\"><div style=\"width:{}%\"></div></td></tr>",
                     esc(&ms(b.le_ms)),
                     b.count,
-                    b.count as f64 * 100.0 / most as f64
+                    Fixed(b.count as f64 * 100.0 / most as f64, 1)
                 );
             }
             o.push_str("</table>\n");

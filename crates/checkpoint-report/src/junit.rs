@@ -23,7 +23,7 @@ use checkpoint_model::result::{Attempt, CheckResult, GateResult, RunReport, Stat
 
 use checkpoint_model::duration::human;
 
-use crate::text::{clean, escape_markup, latency_figures, one_line};
+use crate::text::{Fixed, clean, escape_markup, latency_figures, one_line, push_markup, push_words};
 
 const MESSAGE_MAX: usize = 300;
 
@@ -341,16 +341,15 @@ fn suite(out: &mut String, r: &RunReport, g: &GateResult) {
 }
 
 fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
-    let _ = write!(
-        out,
-        "    <testcase name=\"{}\" classname=\"{}\" time=\"{}\"",
-        attr(&c.name),
-        attr(&g.id),
-        secs(c.duration_ms)
-    );
-    let message = one_line(c.message.as_deref().unwrap_or(""), MESSAGE_MAX);
+    out.push_str("    <testcase name=\"");
+    push_attr(out, &c.name);
+    out.push_str("\" classname=\"");
+    push_attr(out, &g.id);
+    out.push_str("\" time=\"");
+    push_secs(out, c.duration_ms);
+    out.push_str("\">\n");
+    let message = || one_line(c.message.as_deref().unwrap_or(""), MESSAGE_MAX);
     let evidence = c.evidence.as_deref().map(clean).unwrap_or_default();
-    let mut body = String::new();
     // Earlier attempts of a retried check.
     if c.attempts.len() > 1 {
         let earlier = &c.attempts[..c.attempts.len() - 1];
@@ -368,7 +367,7 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
                 (false, true) => "rerunError",
             };
             let _ = writeln!(
-                body,
+                out,
                 "      <{elem} message=\"{}\" type=\"{}\"><system-out>{}</system-out></{elem}>",
                 attr(&one_line(a.message.as_deref().unwrap_or(""), MESSAGE_MAX)),
                 a.status.as_str(),
@@ -405,24 +404,34 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
     match c.status {
         Status::Failed => {
             let _ = writeln!(
-                body,
+                out,
                 "      <failure message=\"{}\" type=\"failed\">{}</failure>",
-                attr(&message),
+                attr(&message()),
                 text(&full())
             );
         }
         Status::Errored | Status::TimedOut => {
             let kind = if c.status == Status::TimedOut { "timed_out" } else { "errored" };
-            let _ =
-                writeln!(body, "      <error message=\"{}\" type=\"{kind}\">{}</error>", attr(&message), text(&full()));
+            let _ = writeln!(
+                out,
+                "      <error message=\"{}\" type=\"{kind}\">{}</error>",
+                attr(&message()),
+                text(&full())
+            );
         }
         Status::Skipped | Status::Cancelled => {
-            let _ = writeln!(body, "      <skipped message=\"{}\">{}</skipped>", attr(&message), text(&message));
+            let message = message();
+            let _ = writeln!(out, "      <skipped message=\"{}\">{}</skipped>", attr(&message), text(&message));
         }
         Status::Passed => {}
     }
-    let mut details = String::new();
-    let _ = writeln!(details, "check: {} ({}) at {}", c.name, c.kind, c.location);
+    // The details are put together first and escaped as one text.
+    let mut details = String::with_capacity(256);
+    details.push_str("check: ");
+    details.push_str(&c.name);
+    details.push_str(" (");
+    details.push_str(&c.kind);
+    let _ = writeln!(details, ") at {}", c.location);
     if c.status == Status::Passed && c.attempts.len() > 1 {
         let earlier: Vec<String> = c.attempts[..c.attempts.len() - 1]
             .iter()
@@ -448,7 +457,9 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
     // answer); the whole of it is in results.json. A latency check's figures
     // below say all its evidence does, and more.
     if c.status == Status::Passed && !evidence.is_empty() && latency_figures(c).is_none() {
-        let _ = writeln!(details, "\n{}", passed_evidence(&evidence));
+        details.push('\n');
+        push_passed_evidence(&mut details, &evidence);
+        details.push('\n');
     }
     // A latency run's distribution is read, not parsed: its text, for passed checks too.
     match c.metrics.as_ref().map(|m| (m, latency_figures(c))) {
@@ -468,9 +479,9 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
             clean(logs)
         );
     }
-    let _ = writeln!(body, "      <system-out>{}</system-out>", text(&details));
-    out.push_str(">\n");
-    out.push_str(&body);
+    out.push_str("      <system-out>");
+    push_markup(out, &details, &[]);
+    out.push_str("</system-out>\n");
     out.push_str("    </testcase>\n");
 }
 
@@ -483,33 +494,61 @@ fn saw(a: &Attempt) -> Option<String> {
 /// A passing check's evidence in one line of at most 160 characters: its
 /// first line and, for a request, the answer's status line (`GET /health →
 /// 200`), saying where the rest is when there is more.
+#[cfg(test)]
 fn passed_evidence(evidence: &str) -> String {
-    let lines: Vec<&str> = evidence.lines().filter(|l| !l.trim().is_empty()).collect();
-    let Some(first) = lines.first() else { return String::new() };
-    let answer = lines.iter().skip(1).find(|l| l.starts_with('→'));
-    let line = match answer {
-        Some(a) => format!("{first} {a}"),
-        None => (*first).to_string(),
-    };
-    let shown = 1 + usize::from(answer.is_some());
-    let short = one_line(&line, 160);
-    if lines.len() > shown || line.chars().count() > 160 {
-        format!("{short} (full evidence in results.json)")
-    } else {
-        short
+    let mut out = String::new();
+    push_passed_evidence(&mut out, &clean(evidence));
+    out
+}
+
+/// [`passed_evidence`] of evidence already [`clean`]ed, appended to `out`.
+fn push_passed_evidence(out: &mut String, evidence: &str) {
+    let mut lines = evidence.lines().filter(|l| !l.trim().is_empty());
+    let Some(first) = lines.next() else { return };
+    // The first `→` line after the first, and whether there is a line more
+    // than those two: looked for no further than that.
+    let (mut answer, mut rest) = (None, 0usize);
+    for l in lines {
+        rest += 1;
+        if answer.is_none() && l.starts_with('→') {
+            answer = Some(l);
+        }
+        if answer.is_some() && rest > 1 {
+            break;
+        }
+    }
+    let words = first.split_whitespace().chain(answer.into_iter().flat_map(str::split_whitespace));
+    push_words(out, words, 160);
+    let chars = first.chars().count() + answer.map_or(0, |a| 1 + a.chars().count());
+    if rest > usize::from(answer.is_some()) || chars > 160 {
+        out.push_str(" (full evidence in results.json)");
     }
 }
 
 /// Seconds with at most three decimals (the schema's SUREFIRE_TIME).
 fn secs(ms: f64) -> String {
-    format!("{:.3}", (ms.max(0.0)) / 1000.0)
+    let mut out = String::new();
+    push_secs(&mut out, ms);
+    out
+}
+
+/// [`secs`] appended to `out`.
+fn push_secs(out: &mut String, ms: f64) {
+    let _ = write!(out, "{}", Fixed(ms.max(0.0) / 1000.0, 3));
 }
 
 /// Text for an XML attribute (or element): escape sequences and control
 /// characters dropped, markup, quotes, newlines and tabs escaped. Every JUnit
 /// file the project writes goes through it (`contract diff --format junit` too).
 pub fn attr(s: &str) -> String {
-    escape_markup(s, &[('"', "&quot;"), ('\n', "&#10;"), ('\t', "&#9;")])
+    escape_markup(s, ATTR)
+}
+
+const ATTR: &[(char, &str)] = &[('"', "&quot;"), ('\n', "&#10;"), ('\t', "&#9;")];
+
+/// [`attr`] appended to `out`.
+fn push_attr(out: &mut String, s: &str) {
+    push_markup(out, s, ATTR);
 }
 
 fn text(s: &str) -> String {
