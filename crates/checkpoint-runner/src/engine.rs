@@ -229,8 +229,8 @@ impl Engine {
     }
 
     /// Runs the gates: a result for each, in the order given, and why the
-    /// run stopped early if it did.
-    pub async fn run(&self, gates: &[Gate]) -> RunOutcome {
+    /// run stopped early if it did. Shared, not copied, with the gates' tasks.
+    pub async fn run(&self, gates: Arc<[Gate]>) -> RunOutcome {
         let index: HashMap<&str, usize> = gates.iter().enumerate().map(|(i, g)| (g.id.as_str(), i)).collect();
         let mut results: Vec<Option<GateResult>> = vec![None; gates.len()];
         let mut captured: Vec<Captures> = vec![Captures::new(); gates.len()];
@@ -279,7 +279,7 @@ impl Engine {
                 }
                 if ready && running.len() < jobs {
                     let mut inherited = Captures::new();
-                    let needed = all_needs(gi, gates, &index);
+                    let needed = all_needs(gi, &gates, &index);
                     for &d in &needed {
                         inherited.extend(captured[d].clone());
                     }
@@ -288,11 +288,11 @@ impl Engine {
                     let ctx = Arc::new(self.ctx.for_gate(jar));
                     let vars = self.vars.clone();
                     let events = self.events.clone();
-                    let gate = gate.clone();
+                    let gates = Arc::clone(&gates);
                     let origin = self.origin;
                     running.spawn(async move {
                         let runner = GateRunner { ctx, vars, events, origin };
-                        let (r, c) = runner.run_gate(&gate, inherited).await;
+                        let (r, c) = runner.run_gate(&gates[gi], inherited).await;
                         (gi, r, c)
                     });
                     pending.remove(i);

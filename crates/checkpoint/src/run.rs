@@ -35,7 +35,7 @@ pub(crate) async fn run(ctx: &Context, dir: &Path, args: RunArgs) -> u8 {
         }
     };
     // Select first: a filter that matches nothing is a usage error, before anything starts.
-    let mut plans: Vec<(Checkpoint, Vec<Gate>)> = Vec::new();
+    let mut plans: Vec<(Checkpoint, Arc<[Gate]>)> = Vec::new();
     for cp in loaded.checkpoints {
         match checkpoint_runner::engine::select(&cp, &args.waves, &args.gates) {
             Ok(g) if g.is_empty() => {
@@ -48,7 +48,7 @@ pub(crate) async fn run(ctx: &Context, dir: &Path, args: RunArgs) -> u8 {
                     Some(s) => checkpoint_runner::shard::select(&g, s),
                     None => g,
                 };
-                plans.push((cp, g));
+                plans.push((cp, g.into()));
             }
             Err(e) => {
                 crate::errln!(ctx, "error: {e}");
@@ -66,6 +66,8 @@ pub(crate) async fn run(ctx: &Context, dir: &Path, args: RunArgs) -> u8 {
             break;
         }
     }
+    // The plan is thousands of allocations: freed beside the exit, not before it.
+    checkpoint_model::load::free_aside(plans);
     worst
 }
 
@@ -90,7 +92,7 @@ fn run_id() -> String {
 async fn run_one(
     ctx: &Context,
     cp: &Checkpoint,
-    gates: &[Gate],
+    gates: &Arc<[Gate]>,
     opts: &LoadOptions,
     args: &RunArgs,
     out: &Path,
@@ -193,7 +195,7 @@ async fn run_one(
         .with_secrets(secrets.clone())
         .with_origin(started);
         engine.resolve_endpoints(gates).await;
-        let run = engine.run(gates);
+        let run = engine.run(Arc::clone(gates));
         tokio::pin!(run);
         let outcome = loop {
             tokio::select! {

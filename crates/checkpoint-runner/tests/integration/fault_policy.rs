@@ -98,7 +98,7 @@ async fn run(target: Arc<Scripted>, cancel: CancellationToken) -> GateResult {
     let loaded = load_checkpoints(&opts, &["1".to_string()]).unwrap_or_else(|d| panic!("{}", d.render(false)));
     let cp = &loaded.checkpoints[0];
     let engine = Engine::new(target, dir.path().to_path_buf(), cancel, RunVars::default(), RunOptions::default());
-    engine.run(&cp.gates).await.results.remove(0)
+    engine.run(cp.gates.clone().into()).await.results.remove(0)
 }
 
 #[tokio::test(start_paused = true)]

@@ -65,7 +65,7 @@ pub(crate) async fn run_outcome(yaml: &str, setup: Setup<'_>) -> RunOutcome {
         RunOptions { jobs: setup.jobs, fail_fast: setup.fail_fast },
     );
     engine.resolve_endpoints(&cp.gates).await;
-    engine.run(&cp.gates).await
+    engine.run(cp.gates.clone().into()).await
 }
 
 /// Serves `app` on a free loopback port: `http://127.0.0.1:PORT`.
