@@ -19,7 +19,9 @@ use std::fmt::Write as _;
 use checkpoint_model::duration::human;
 use checkpoint_model::result::{CheckResult, RunReport, Status, Verdict};
 
-use crate::text::{Fixed, escape_markup, failed_checks, gate_counts, measured_checks, one_line};
+use checkpoint_model::fixed::Fixed;
+
+use crate::text::{escape_markup, failed_checks, gate_counts, measured_checks, one_line};
 
 /// Escapes text for HTML and SVG, in element content and in quoted
 /// attributes: `& < > " '`, and drops ANSI escapes and control bytes.

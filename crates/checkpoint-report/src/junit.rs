@@ -23,7 +23,9 @@ use checkpoint_model::result::{Attempt, CheckResult, GateResult, RunReport, Stat
 
 use checkpoint_model::duration::human;
 
-use crate::text::{Fixed, clean, escape_markup, latency_figures, one_line, push_markup, push_words};
+use checkpoint_model::fixed::Fixed;
+
+use crate::text::{clean, escape_markup, latency_figures, one_line, push_markup, push_words};
 
 const MESSAGE_MAX: usize = 300;
 
@@ -491,17 +493,10 @@ fn saw(a: &Attempt) -> Option<String> {
     a.evidence.as_deref().filter(|e| !e.trim().is_empty()).map(|e| one_line(e, Attempt::BRIEF_MAX))
 }
 
-/// A passing check's evidence in one line of at most 160 characters: its
-/// first line and, for a request, the answer's status line (`GET /health →
-/// 200`), saying where the rest is when there is more.
-#[cfg(test)]
-fn passed_evidence(evidence: &str) -> String {
-    let mut out = String::new();
-    push_passed_evidence(&mut out, &clean(evidence));
-    out
-}
-
-/// [`passed_evidence`] of evidence already [`clean`]ed, appended to `out`.
+/// A passing check's evidence (already [`clean`]ed) in one line of at most
+/// 160 characters, appended to `out`: its first line and, for a request,
+/// the answer's status line (`GET /health → 200`), saying where the rest is
+/// when there is more.
 fn push_passed_evidence(out: &mut String, evidence: &str) {
     let mut lines = evidence.lines().filter(|l| !l.trim().is_empty());
     let Some(first) = lines.next() else { return };
@@ -557,7 +552,13 @@ fn text(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::passed_evidence;
+    use super::{clean, push_passed_evidence};
+
+    fn passed_evidence(evidence: &str) -> String {
+        let mut out = String::new();
+        push_passed_evidence(&mut out, &clean(evidence));
+        out
+    }
 
     #[test]
     fn a_passing_request_keeps_its_request_and_status_line_only() {
@@ -566,6 +567,17 @@ mod tests {
             format!("GET http://api:8000/health\naccept: */*\n\n→ 200\ncontent-type: application/json\n\n{body}\n");
         let line = passed_evidence(&evidence);
         assert_eq!(line, "GET http://api:8000/health → 200 (full evidence in results.json)");
+    }
+
+    /// The lines are read no further than needed, and still tell whether
+    /// there is more than the request and its answer.
+    #[test]
+    fn an_answer_right_after_the_request_says_whether_there_is_more() {
+        assert_eq!(passed_evidence("GET /x\n→ 200"), "GET /x → 200");
+        assert_eq!(passed_evidence("GET /x\n→ 200\n\n"), "GET /x → 200");
+        assert_eq!(passed_evidence("GET /x\n→ 200\nserver: a"), "GET /x → 200 (full evidence in results.json)");
+        assert_eq!(passed_evidence("GET /x\nhost: a\n→ 200"), "GET /x → 200 (full evidence in results.json)");
+        assert_eq!(passed_evidence("GET /x\nhost: a"), "GET /x (full evidence in results.json)");
     }
 
     #[test]

@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 
-pub(crate) use checkpoint_model::fixed::Fixed;
 use checkpoint_model::latency::Figures;
 use checkpoint_model::result::{CheckResult, GateResult, RunReport, Status};
 
@@ -61,8 +60,9 @@ pub(crate) fn push_markup(out: &mut String, s: &str, more: &[(char, &str)]) {
     };
     // A lane of bytes is tested for any byte to escape at once; only a lane
     // with one is looked at byte by byte.
+    // More than three extras: every lane is looked at byte by byte.
     let extra = |i: usize| more.get(i).map_or(0, |(c, _)| *c as u8);
-    debug_assert!(more.len() <= 3, "push_markup tests lanes for at most three extras");
+    let whole_lanes = more.len() <= 3;
     let marks = [b'&', b'<', b'>', extra(0), extra(1), extra(2)];
     let bytes = s.as_bytes();
     out.reserve(s.len());
@@ -70,7 +70,7 @@ pub(crate) fn push_markup(out: &mut String, s: &str, more: &[(char, &str)]) {
     let mut at = 0;
     while at < bytes.len() {
         let end = (at + LANE).min(bytes.len());
-        if word(bytes, at).is_none_or(|x| marked_word(x, marks)) {
+        if !whole_lanes || word(bytes, at).is_none_or(|x| marked_word(x, marks)) {
             for i in at..end {
                 if let Some(e) = entity(bytes[i]) {
                     out.push_str(&s[from..i]);
@@ -264,7 +264,7 @@ mod tests {
             "near them: \u{fffd} \u{fdd0} \u{efbf} \u{ff00}",
             "osc \u{1b}]0;title\u{7} after",
             "ends in \u{c2}", // not a C1: the char is U+00C2 (Â), encoded C3 82
-            // Longer than a lane (16 bytes), the odd byte in the second or
+            // Longer than a lane (8 bytes), the odd byte in a later or the
             // last lane, and multi-byte characters across a lane's edge.
             "0123456789abcdefghij\u{1b}[0m and more plain text after it",
             "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnop\r",
@@ -318,6 +318,13 @@ mod tests {
         let mut out = String::from("kept: ");
         push_one_line(&mut out, "x\u{1b}[1my z", 3);
         assert_eq!(out, "kept: xy…");
+    }
+
+    /// More extras than a lane test holds are still all escaped.
+    #[test]
+    fn a_fourth_extra_is_escaped_too() {
+        let four: &[(char, &str)] = &[('"', "&quot;"), ('\'', "&#39;"), ('\n', "&#10;"), ('\t', "&#9;")];
+        assert_eq!(escape_markup("abcdefgh\tabcdefgh", four), "abcdefgh&#9;abcdefgh");
     }
 
     #[test]
