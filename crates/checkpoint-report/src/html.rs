@@ -17,9 +17,8 @@
 use std::fmt::Write as _;
 
 use checkpoint_model::duration::human;
-use checkpoint_model::result::{CheckResult, RunReport, Status, Verdict};
-
 use checkpoint_model::fixed::Fixed;
+use checkpoint_model::result::{CheckResult, RunReport, Status, Verdict};
 
 use crate::text::{escape_markup, failed_checks, gate_counts, measured_checks, one_line};
 

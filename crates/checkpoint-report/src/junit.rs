@@ -404,19 +404,15 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
         t
     };
     match c.status {
-        Status::Failed => {
+        Status::Failed | Status::Errored | Status::TimedOut => {
+            let (elem, kind) = match c.status {
+                Status::Failed => ("failure", "failed"),
+                Status::TimedOut => ("error", "timed_out"),
+                _ => ("error", "errored"),
+            };
             let _ = writeln!(
                 out,
-                "      <failure message=\"{}\" type=\"failed\">{}</failure>",
-                attr(&message()),
-                text(&full())
-            );
-        }
-        Status::Errored | Status::TimedOut => {
-            let kind = if c.status == Status::TimedOut { "timed_out" } else { "errored" };
-            let _ = writeln!(
-                out,
-                "      <error message=\"{}\" type=\"{kind}\">{}</error>",
+                "      <{elem} message=\"{}\" type=\"{kind}\">{}</{elem}>",
                 attr(&message()),
                 text(&full())
             );
