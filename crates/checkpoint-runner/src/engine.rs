@@ -142,11 +142,12 @@ impl Engine {
         vars: RunVars,
         opts: RunOptions,
     ) -> Self {
+        let http = Arc::new(kinds::http::Clients::default());
         let ctx = Ctx {
             target,
             root,
-            http: Arc::default(),
-            gate_http: Arc::new(kinds::http::Clients::with_jar(Arc::default())),
+            gate_http: Arc::new(http.with_jar(Arc::default())),
+            http,
             cancel: cancel.child_token(),
             cancel_reason: Arc::default(),
             secrets: SharedRedactor::default(),

@@ -108,7 +108,7 @@ impl Ctx {
             target: self.target.clone(),
             root: self.root.clone(),
             http: self.http.clone(),
-            gate_http: Arc::new(crate::kinds::http::Clients::with_jar(jar)),
+            gate_http: Arc::new(self.http.with_jar(jar)),
             cancel: self.cancel.clone(),
             cancel_reason: self.cancel_reason.clone(),
             secrets: self.secrets.clone(),

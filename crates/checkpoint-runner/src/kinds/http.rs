@@ -22,17 +22,22 @@ use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt};
 const EVIDENCE_BODY: usize = 4096;
 
 /// HTTP clients shared by the run (connection reuse), one per redirect/TLS
-/// policy; a gate's own set also carries the gate's cookie jar.
+/// policy. A gate's view of them ([`Clients::with_jar`]) sends the gate's
+/// cookies and keeps what responses set, over the same pooled connections:
+/// the jar goes with each request ([`Client::send`]), not with the client, so
+/// a hundred gates do not open a hundred pools.
 #[derive(Default)]
 pub struct Clients {
     jar: Option<Arc<Jar>>,
-    cells: [OnceLock<Result<Client, String>>; 4],
+    shared: Arc<[OnceLock<Result<Client, String>>; 4]>,
 }
 
 impl Clients {
-    /// Clients that send the cookies in `jar` and keep what responses set.
-    pub fn with_jar(jar: Arc<Jar>) -> Self {
-        Self { jar: Some(jar), cells: Default::default() }
+    /// The same clients, sending the cookies in `jar` and keeping what
+    /// responses set.
+    #[must_use]
+    pub fn with_jar(&self, jar: Arc<Jar>) -> Self {
+        Self { jar: Some(jar), shared: self.shared.clone() }
     }
 
     /// The cookie jar these clients use, if any.
@@ -42,25 +47,23 @@ impl Clients {
 
     pub fn get(&self, follow: bool, insecure: bool) -> Result<Client, String> {
         let i = usize::from(follow) * 2 + usize::from(insecure);
-        self.cells[i]
-            .get_or_init(|| {
-                let policy = Policy { follow, insecure, jar: self.jar.clone() };
-                Ok(Client { pooled: policy.build(true)?, fresh: Arc::default(), policy })
-            })
-            .clone()
+        let client = self.shared[i].get_or_init(|| {
+            let policy = Policy { follow, insecure };
+            Ok(Client { pooled: policy.build(true)?, fresh: Arc::default(), policy, jar: None })
+        });
+        client.as_ref().map(|c| Client { jar: self.jar.clone(), ..c.clone() }).map_err(Clone::clone)
     }
 }
 
-/// How a client treats redirects, certificates and cookies.
-#[derive(Clone)]
+/// How a client treats redirects and certificates.
+#[derive(Clone, Copy)]
 struct Policy {
     follow: bool,
     insecure: bool,
-    jar: Option<Arc<Jar>>,
 }
 
 impl Policy {
-    fn build(&self, pooled: bool) -> Result<reqwest::Client, String> {
+    fn build(self, pooled: bool) -> Result<reqwest::Client, String> {
         let mut b = reqwest::Client::builder()
             .redirect(if self.follow {
                 reqwest::redirect::Policy::limited(10)
@@ -70,16 +73,38 @@ impl Policy {
             .tls_danger_accept_invalid_certs(self.insecure)
             .user_agent(concat!("checkpoint/", env!("CARGO_PKG_VERSION")))
             .pool_max_idle_per_host(if pooled { 64 } else { 0 })
-            .connector_layer(ConnectsLayer);
-        if let Some(jar) = &self.jar {
-            b = b.cookie_provider(jar.clone());
-        }
+            .connector_layer(ConnectsLayer)
+            .cookie_provider(Arc::new(SentWith));
         if !self.insecure {
             // The platform's roots, read on the first TLS handshake only
             // (`insecure` verifies nothing and reads nothing).
             b = b.tls_backend_preconfigured(crate::tls::client_config()?);
         }
         b.build().map_err(|e| format!("cannot build the HTTP client: {e}"))
+    }
+}
+
+tokio::task_local! {
+    /// The cookie jar of the request [`Client::send`] has in flight in this task.
+    static JAR: Option<Arc<Jar>>;
+}
+
+/// The cookie store of every client: the jar the request in flight was sent
+/// with ([`JAR`]), or none. reqwest reads and fills it while the request's
+/// future is polled — redirects included — which is inside that scope.
+struct SentWith;
+
+impl reqwest::cookie::CookieStore for SentWith {
+    fn set_cookies(&self, headers: &mut dyn Iterator<Item = &reqwest::header::HeaderValue>, url: &reqwest::Url) {
+        let _ = JAR.try_with(|j| {
+            if let Some(j) = j {
+                j.set_cookies(headers, url);
+            }
+        });
+    }
+
+    fn cookies(&self, url: &reqwest::Url) -> Option<reqwest::header::HeaderValue> {
+        JAR.try_with(|j| j.as_ref().and_then(|j| j.cookies(url))).ok().flatten()
     }
 }
 
@@ -91,6 +116,8 @@ pub struct Client {
     /// Built on first need: a client that keeps no connection.
     fresh: Arc<OnceLock<Result<reqwest::Client, String>>>,
     policy: Policy,
+    /// Sent and filled by this client's requests.
+    jar: Option<Arc<Jar>>,
 }
 
 /// The note a resent request carries in its evidence.
@@ -134,11 +161,14 @@ impl Client {
         };
         let again = req.try_clone();
         let pooled = self.pooled.clone();
-        let (first, connected) = CONNECTS
-            .scope(Cell::new(0), async move {
-                let r = pooled.execute(req).await;
-                (r, CONNECTS.with(Cell::get))
-            })
+        let (first, connected) = JAR
+            .scope(
+                self.jar.clone(),
+                CONNECTS.scope(Cell::new(0), async move {
+                    let r = pooled.execute(req).await;
+                    (r, CONNECTS.with(Cell::get))
+                }),
+            )
             .await;
         let e = match first {
             Ok(r) => return (Ok(r), None),
@@ -151,7 +181,9 @@ impl Client {
             Ok(c) => c.clone(),
             Err(_) => return (Err(e), None),
         };
-        (fresh.execute(again).await, Some(RETRIED_NOTE.to_string()))
+        // In an async block: reqwest reads the jar as `execute` is called.
+        let resent = JAR.scope(self.jar.clone(), async move { fresh.execute(again).await }).await;
+        (resent, Some(RETRIED_NOTE.to_string()))
     }
 }
 

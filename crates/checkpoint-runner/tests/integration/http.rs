@@ -260,6 +260,64 @@ gates:
     assert_eq!(counts.answered.load(Ordering::SeqCst), 0);
 }
 
+/// The run's connections are shared by its gates: gates run one after the
+/// other send every request over one keep-alive connection (not one pool per
+/// gate), and a gate's cookies still go only with that gate's requests.
+#[tokio::test]
+async fn gates_share_the_runs_connections_but_not_their_cookies() {
+    let (base, counts) = raw_server(Closing::After500 { grace: None }).await;
+    let cookies = auth_service().await;
+    let gate = |id: &str| {
+        format!(
+            r#"
+  - id: {id}
+    title: gate {id}
+    checks:
+      - name: read
+        http: {{ url: "{base}/ok" }}
+        expect: {{ status: 200 }}
+      - name: create
+        http: {{ method: POST, url: "{base}/items", json: {{ name: lamp }} }}
+        expect: {{ status: 201 }}"#
+        )
+    };
+    let yaml = format!(
+        r#"
+checkpoint: 1
+title: shared
+gates:{}{}{}
+  - id: login
+    title: logs in
+    checks:
+      - name: log in
+        http:
+          method: POST
+          url: "{cookies}/auth/login"
+          form: {{ username: alice@example.com, password: "s3crét & more", scope: null }}
+        expect: {{ status: 200 }}
+      - name: sends its cookie
+        http: {{ url: "{cookies}/me" }}
+        expect: {{ json: {{ $.cookie: theme=dark }} }}
+  - id: later
+    title: runs after the login, needs nothing
+    needs: [c]
+    checks:
+      - name: sends none
+        http: {{ url: "{cookies}/me" }}
+        expect: {{ json: {{ $.cookie: null }} }}
+"#,
+        gate("a"),
+        gate("b"),
+        gate("c"),
+    );
+    let gates = support::run(&yaml, support::Setup { jobs: 1, ..support::Setup::default() }).await;
+    for g in &gates {
+        assert_eq!(g.status, Status::Passed, "gate {}:\n{}", g.id, show(&gates));
+    }
+    assert_eq!(counts.answered.load(Ordering::SeqCst), 6);
+    assert_eq!(counts.connections.load(Ordering::SeqCst), 1, "three gates, one after the other, one connection");
+}
+
 /// A FastAPI-style auth service: an OAuth2 password login (a form) that sets
 /// a refresh cookie scoped to `/auth`, refresh and logout that need it,
 /// logout deleting it with `Max-Age=0`, and echoes of what a request carried.
