@@ -242,9 +242,17 @@ pub fn expand_value(v: &serde_json::Value, vars: &dyn Lookup) -> Result<serde_js
 
 /// A typed spec with every `${…}` in its strings expanded: the one way specs
 /// are interpolated. Through a JSON tree on purpose — every string field of
-/// every kind, present and future, is covered without a line per field, and
-/// the cost (microseconds per attempt) is nothing next to the observation.
-pub fn expand<T: Serialize + DeserializeOwned>(spec: &T, vars: &dyn Lookup) -> Result<T, InterpError> {
+/// every kind, present and future, is covered without a line per field.
+/// A spec none of whose strings holds a `$` is its own expansion (only `$`
+/// starts a reference or an escape): it is copied, not sent through the tree,
+/// which was a tenth of a plain HTTP check's own time.
+pub fn expand<T: Serialize + DeserializeOwned + Clone>(spec: &T, vars: &dyn Lookup) -> Result<T, InterpError> {
+    let mut dollar = false;
+    walk::each_string(spec, &mut |_, s| dollar |= s.contains('$'));
+    if dollar { through_tree(spec, vars) } else { Ok(spec.clone()) }
+}
+
+fn through_tree<T: Serialize + DeserializeOwned>(spec: &T, vars: &dyn Lookup) -> Result<T, InterpError> {
     let invalid =
         |e: serde_json::Error| InterpError { message: format!("invalid spec after interpolation: {e}"), hint: None };
     let tree = serde_json::to_value(spec).map_err(invalid)?;
@@ -288,6 +296,33 @@ mod tests {
         assert_eq!(t(r#"${B:-{"k":1}}"#).unwrap(), r#"{"k":1}"#);
         assert_eq!(t("${B:?give me B}").unwrap_err().message, "variable `B` is required: give me B");
         assert!(t("${B}").unwrap_err().message.contains("`B` is not set"));
+    }
+
+    /// A spec without `$` comes back as the tree would give it; one with
+    /// only an escape (`$$`) still goes through it.
+    #[test]
+    fn a_spec_without_a_dollar_is_copied_and_one_with_an_escape_expanded() {
+        use crate::kinds::{CheckSpec, HttpSpec};
+        let http = |spec: serde_json::Value| -> HttpSpec { serde_json::from_value(spec).unwrap() };
+        let plain = CheckSpec::Http(http(serde_json::json!({
+            "url": "http://api:8000/health?q=1",
+            "method": "POST",
+            "headers": {"x-a": "b"},
+            "json": {"k": ["v", 1, null, {"n": "w"}]},
+            "follow_redirects": false,
+        })));
+        let v = vars(&[]);
+        let copied = plain.expand(&v).unwrap();
+        let CheckSpec::Http(s) = &plain else { unreachable!() };
+        let tree = through_tree(s, &v).unwrap();
+        let CheckSpec::Http(c) = &copied else { unreachable!() };
+        assert_eq!(serde_json::to_value(c).unwrap(), serde_json::to_value(&tree).unwrap());
+        let escaped = CheckSpec::Http(http(serde_json::json!({
+            "url": "http://api:8000/health",
+            "json": {"price": "$$5"},
+        })));
+        let CheckSpec::Http(e) = escaped.expand(&v).unwrap() else { unreachable!() };
+        assert_eq!(e.json, Some(serde_json::json!({"price": "$5"})));
     }
 
     #[test]
