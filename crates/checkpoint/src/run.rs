@@ -27,6 +27,8 @@ pub(crate) async fn run(ctx: &Context, dir: &Path, args: RunArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    // Beside the start of the run, while a core is free.
+    checkpoint_model::secrets::prepare();
     let baseline = match args.baseline.as_ref().map(read_report).transpose() {
         Ok(b) => b,
         Err(e) => {
