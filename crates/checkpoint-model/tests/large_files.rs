@@ -68,3 +68,37 @@ fn a_large_file_names_every_shape_problem_at_its_line() {
     assert!(rendered.contains(&format!("1.yaml:{}:9", line(97, 9, 1))), "{rendered}");
     assert!(rendered.contains("htp"), "{rendered}");
 }
+
+/// A large file's validation problems (not its shape's): a gate id written
+/// twice far apart, a `needs` entry and a `${…}` deep in the file, each named
+/// at its line and column, in the file's order.
+#[test]
+fn a_large_file_names_every_validation_problem_in_order() {
+    let mut text = file(100, |g, c, check| match (g, c) {
+        (90, 2) => check.replace("/health/90/2", "/health/${NOPE}"),
+        _ => check,
+    });
+    text = text
+        .replace("  - id: g3\n    title: Gate 3\n", "  - id: g3\n    title: \"\"\n")
+        .replace("  - id: g70\n    title: Gate 70\n", "  - id: g3\n    title: \"\"\n")
+        .replace("  - id: g80\n    title: Gate 80\n", "  - id: g80\n    title: Gate 80\n    needs: [nope]\n");
+    let rendered = load(&text).map(|_| "loaded").unwrap_err();
+    let at = |what: &str| rendered.find(what).unwrap_or_else(|| panic!("no {what:?} in:\n{rendered}"));
+    let first_title = at("gate `g3` has an empty title");
+    let second_title = first_title + 1 + rendered[first_title + 1..].find("gate `g3` has an empty title").unwrap();
+    let twice = at("gate id `g3` is used twice");
+    let needs = at("gate `g80` needs `nope`");
+    let nope = at("undefined variable `${NOPE}`");
+    assert!(
+        first_title < twice && twice < second_title && second_title < needs && needs < nope,
+        "in the file's order:\n{rendered}"
+    );
+    // Gate g starts at line 4 + 33 g (one more line after g80's `needs`).
+    assert!(rendered.contains(&format!("1.yaml:{}:9", 4 + 70 * 33)), "the second `g3`:\n{rendered}");
+    assert!(rendered.contains(&format!("1.yaml:{}:13", 4 + 80 * 33 + 2)), "the `needs` entry:\n{rendered}");
+    assert!(
+        rendered.contains(&format!("1.yaml:{}:", 4 + 90 * 33 + 1 + 3 + 2 * 3 + 1)) && rendered.contains("NOPE"),
+        "the `${{NOPE}}`:\n{rendered}"
+    );
+    assert!(rendered.contains("5 problems found"), "{rendered}");
+}
