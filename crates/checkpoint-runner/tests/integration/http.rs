@@ -34,8 +34,8 @@ struct Counts {
     answered: AtomicUsize,
 }
 
-/// One request off the socket: method, path, body. `None` at EOF.
-async fn read_request(sock: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, String, Vec<u8>)> {
+/// One request off the socket: method, path, its `Cookie` header. `None` at EOF.
+async fn read_request(sock: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, String, Option<String>)> {
     let head_end = loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break i + 4;
@@ -62,9 +62,12 @@ async fn read_request(sock: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    let body = buf[head_end..head_end + length].to_vec();
+    let cookie = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("cookie").then(|| value.trim().to_string())
+    });
     buf.drain(..head_end + length);
-    Some((method, path, body))
+    Some((method, path, cookie))
 }
 
 const CONTRACT: &str = r#"{"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
@@ -74,15 +77,19 @@ const CONTRACT: &str = r#"{"openapi": "3.1.0", "info": {"title": "t", "version":
       "content": {"application/json": {"schema": {"type": "object", "required": ["ok"]}}}}}}}
   }}"#;
 
-fn route(method: &str, path: &str) -> (u16, &'static str, String) {
-    match (method, path) {
+/// The answer to a request: status, content type, extra header lines, body.
+fn route(method: &str, path: &str, cookie: Option<&str>) -> (u16, &'static str, &'static str, String) {
+    let (status, ctype, body) = match (method, path) {
+        ("POST", "/login") => return (200, "application/json", "set-cookie: sid=s1; Path=/\r\n", "{}".into()),
+        ("GET", "/whoami") => (200, "application/json", serde_json::json!({ "cookie": cookie }).to_string()),
         ("GET", "/boom") => (500, "text/plain", "Internal Server Error".into()),
         ("POST", "/items") => (201, "application/json", r#"{"id": 1}"#.into()),
         ("GET", "/ok") => (200, "application/json", r#"{"ok": true}"#.into()),
         ("GET", "/metrics") => (200, "text/plain", "# TYPE up gauge\nup 1\n".into()),
         ("GET", "/openapi.json") => (200, "application/json", CONTRACT.into()),
         _ => (404, "application/json", r#"{"detail": "Not Found"}"#.into()),
-    }
+    };
+    (status, ctype, "", body)
 }
 
 /// Serves [`route`] on a free loopback port, closing connections as `closing` says.
@@ -105,13 +112,13 @@ async fn raw_server(closing: Closing) -> (String, Arc<Counts>) {
                         }
                         _ => read_request(&mut sock, &mut buf).await,
                     };
-                    let Some((method, path, _body)) = next else { break };
+                    let Some((method, path, cookie)) = next else { break };
                     if doomed.is_some() || matches!(closing, Closing::Always) {
                         break; // closed under a request it never answers
                     }
-                    let (status, ctype, body) = route(&method, &path);
+                    let (status, ctype, extra, body) = route(&method, &path, cookie.as_deref());
                     let head = format!(
-                        "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: keep-alive\r\n\r\n",
+                        "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\n{extra}content-length: {}\r\nconnection: keep-alive\r\n\r\n",
                         body.len()
                     );
                     if sock.write_all(format!("{head}{body}").as_bytes()).await.is_err() {
@@ -316,6 +323,34 @@ gates:{}{}{}
     }
     assert_eq!(counts.answered.load(Ordering::SeqCst), 6);
     assert_eq!(counts.connections.load(Ordering::SeqCst), 1, "three gates, one after the other, one connection");
+}
+
+/// A request resent on a fresh connection (the pooled one was closed under
+/// it) carries the gate's cookies too.
+#[tokio::test]
+async fn a_resent_request_carries_the_gates_cookies() {
+    let (base, counts) = raw_server(Closing::AfterEvery).await;
+    let yaml = format!(
+        r#"
+checkpoint: 1
+title: resend
+gates:
+  - id: session
+    title: a session over connections the server closes
+    checks:
+      - name: log in
+        http: {{ method: POST, url: "{base}/login" }}
+        expect: {{ status: 200, cookies: {{ sid: s1 }} }}
+      - name: who am I
+        http: {{ url: "{base}/whoami" }}
+        expect: {{ json: {{ $.cookie: sid=s1 }} }}
+"#
+    );
+    let gates = support::run(&yaml, support::Setup::default()).await;
+    assert_eq!(gates[0].status, Status::Passed, "{}", show(&gates));
+    let who = check(&gates, "session", "who am I").evidence.clone().unwrap_or_default();
+    assert!(who.contains(RETRIED_NOTE), "the second request was resent:\n{who}");
+    assert_eq!(counts.connections.load(Ordering::SeqCst), 2);
 }
 
 /// A FastAPI-style auth service: an OAuth2 password login (a form) that sets
