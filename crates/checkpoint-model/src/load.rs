@@ -84,6 +84,16 @@ pub fn free_aside<T: Send + 'static>(x: T) {
     let _ = std::thread::Builder::new().spawn(move || drop(x));
 }
 
+/// Starts `build` on a thread named `name`, the first time `started` is
+/// passed in this process: for statics that take milliseconds to build
+/// (forced with `LazyLock::force`) and are needed a little later. Whoever
+/// needs one first waits for it; with no thread to be had, builds it then.
+pub(crate) fn build_aside(started: &'static std::sync::Once, name: &str, build: fn()) {
+    started.call_once(|| {
+        let _ = std::thread::Builder::new().name(name.into()).spawn(build);
+    });
+}
+
 /// Every checkpoint file in `dir`, sorted (`0`, `1`, …, `final`).
 pub fn checkpoint_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     let entries = std::fs::read_dir(dir).map_err(|e| {

@@ -86,12 +86,10 @@ static SECRET_STEM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)pass|tok
 /// the compiling itself.
 pub fn prepare() {
     static STARTED: std::sync::Once = std::sync::Once::new();
-    STARTED.call_once(|| {
-        let _ = std::thread::Builder::new().name("checkpoint-redact".into()).spawn(|| {
-            for word in [&BEARER_WORD, &HEADER_WORD, &COOKIE_WORD, &SECRET_STEM] {
-                LazyLock::force(word);
-            }
-        });
+    crate::load::build_aside(&STARTED, "checkpoint-redact", || {
+        for word in [&BEARER_WORD, &HEADER_WORD, &COOKIE_WORD, &SECRET_STEM] {
+            LazyLock::force(word);
+        }
     });
 }
 

@@ -41,10 +41,8 @@ static SHAPES: LazyLock<Shapes> = LazyLock::new(|| {
 /// not; with no thread to be had, the shape pass compiles it itself.
 pub(crate) fn prepare() {
     static STARTED: std::sync::Once = std::sync::Once::new();
-    STARTED.call_once(|| {
-        let _ = std::thread::Builder::new().name("checkpoint-schema".into()).spawn(|| {
-            LazyLock::force(&SHAPES);
-        });
+    crate::load::build_aside(&STARTED, "checkpoint-schema", || {
+        LazyLock::force(&SHAPES);
     });
 }
 
