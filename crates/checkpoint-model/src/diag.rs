@@ -96,7 +96,9 @@ impl Diagnostic {
 #[derive(Debug, Default)]
 pub struct Diagnostics {
     pub items: Vec<Diagnostic>,
-    sources: Vec<(String, String)>,
+    /// Each file's text, shared with the loader that read it (a large
+    /// file is not copied to be quoted).
+    sources: Vec<(String, std::sync::Arc<String>)>,
     /// (message, location) of every pushed item, to drop repeats cheaply.
     seen: std::collections::HashSet<(String, Option<Location>)>,
 }
@@ -117,8 +119,12 @@ impl Diagnostics {
     }
     /// Remember a file's text so its lines can be shown.
     pub fn add_source(&mut self, file: &str, text: &str) {
+        self.share_source(file, &std::sync::Arc::new(text.to_string()));
+    }
+    /// [`Diagnostics::add_source`] without a copy of the text.
+    pub fn share_source(&mut self, file: &str, text: &std::sync::Arc<String>) {
         if !self.sources.iter().any(|(f, _)| f == file) {
-            self.sources.push((file.to_string(), text.to_string()));
+            self.sources.push((file.to_string(), std::sync::Arc::clone(text)));
         }
     }
     pub(crate) fn source(&self, file: &str) -> Option<&str> {

@@ -438,7 +438,9 @@ impl Loader<'_> {
                 return None;
             }
         };
-        self.diags.add_source(&file, &text);
+        let shared = std::sync::Arc::new(text);
+        self.diags.share_source(&file, &shared);
+        let text: &str = &shared;
         let stem = stem(path);
         if text.trim().lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
             let what = if text.trim().is_empty() { "is empty" } else { "has only comments" };
@@ -455,12 +457,12 @@ impl Loader<'_> {
         // First the tree, to find every shape problem of the file at once;
         // then the typed mirror, whose errors are the fallback for anything
         // the shape pass is too lenient to notice.
-        let tree = match yaml::parse(&text) {
+        let tree = match yaml::parse(text) {
             Ok(t) => Some(t),
             Err(e) => {
                 // A few exotic inputs only the tree refuses: go on without it then.
-                if serde_saphyr::from_str_with_options::<RawCheckpoint>(&text, yaml::options(false)).is_err() {
-                    self.diags.push(yaml_error(&file, &text, &e));
+                if serde_saphyr::from_str_with_options::<RawCheckpoint>(text, yaml::options(false)).is_err() {
+                    self.diags.push(yaml_error(&file, text, &e));
                     return None;
                 }
                 None
@@ -497,10 +499,10 @@ impl Loader<'_> {
         }
         let raw: RawCheckpoint = match from_tree {
             Some(r) => r,
-            None => match serde_saphyr::from_str_with_options(&text, yaml::options(false)) {
+            None => match serde_saphyr::from_str_with_options(text, yaml::options(false)) {
                 Ok(r) => r,
                 Err(e) => {
-                    self.diags.push(yaml_error(&file, &text, &e));
+                    self.diags.push(yaml_error(&file, text, &e));
                     return None;
                 }
             },
@@ -511,7 +513,7 @@ impl Loader<'_> {
             extra_compose: &self.opts.extra_compose,
             diags: &mut self.diags,
             spots: &mut self.spots,
-            text: &text,
+            text,
         };
         let part = v.checkpoint(raw, tree.as_ref(), &stem);
         // Tens of thousands of nodes take milliseconds to free: a large
