@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
@@ -98,7 +99,7 @@ pub struct Diagnostics {
     pub items: Vec<Diagnostic>,
     /// Each file's text, shared with the loader that read it (a large
     /// file is not copied to be quoted).
-    sources: Vec<(String, std::sync::Arc<String>)>,
+    sources: Vec<(String, Arc<String>)>,
     /// (message, location) of every pushed item, to drop repeats cheaply.
     seen: std::collections::HashSet<(String, Option<Location>)>,
 }
@@ -119,12 +120,14 @@ impl Diagnostics {
     }
     /// Remember a file's text so its lines can be shown.
     pub fn add_source(&mut self, file: &str, text: &str) {
-        self.share_source(file, &std::sync::Arc::new(text.to_string()));
+        if self.source(file).is_none() {
+            self.sources.push((file.to_string(), Arc::new(text.to_string())));
+        }
     }
     /// [`Diagnostics::add_source`] without a copy of the text.
-    pub fn share_source(&mut self, file: &str, text: &std::sync::Arc<String>) {
-        if !self.sources.iter().any(|(f, _)| f == file) {
-            self.sources.push((file.to_string(), std::sync::Arc::clone(text)));
+    pub fn share_source(&mut self, file: &str, text: &Arc<String>) {
+        if self.source(file).is_none() {
+            self.sources.push((file.to_string(), Arc::clone(text)));
         }
     }
     pub(crate) fn source(&self, file: &str) -> Option<&str> {
