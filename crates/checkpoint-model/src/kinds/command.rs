@@ -13,17 +13,14 @@ use crate::diag::Diagnostic;
 #[serde(deny_unknown_fields)]
 pub struct CommandSpec {
     /// Program and arguments, no shell: `[pg_isready, -h, localhost]`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub argv: Vec<String>,
     /// A shell line run with `sh -c` (when pipes are needed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shell: Option<String>,
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(default)]
     pub env: IndexMap<String, String>,
     /// Working directory, relative to the project root.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdin: Option<String>,
 }
 

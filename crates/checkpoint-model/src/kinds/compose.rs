@@ -12,14 +12,13 @@ use super::Kind;
 #[serde(deny_unknown_fields)]
 pub struct ComposeSpec {
     /// Services to look at (default: every service of the stack).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub services: Vec<String>,
     /// One-shot services (migrations) that must have exited with code 0;
     /// every other service must be running, and healthy if it has a healthcheck.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub completed: Vec<String>,
     /// Most restarts allowed per service (default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_restarts: Option<u32>,
 }
 

@@ -27,16 +27,15 @@ pub struct ContractDiffSpec {
     pub live: String,
     /// Request headers for fetching URLs (a token for a protected spec); sent
     /// only to the host of the URL they go with, not to hosts `$ref`s name.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(default)]
     pub headers: IndexMap<String, String>,
     /// Accept invalid TLS certificates (self-signed staging).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub insecure: bool,
     /// An ignore file (relative to the project root): a YAML list of accepted
     /// changes, `fingerprint` (as `checkpoint contract diff` prints it),
     /// `reason` and optional `expires: YYYY-MM-DD`, after which the change
     /// counts again. Ignored changes are listed in the evidence, not counted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignore: Option<String>,
 }
 

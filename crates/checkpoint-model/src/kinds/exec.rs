@@ -14,9 +14,8 @@ use crate::diag::Diagnostic;
 pub struct ExecSpec {
     pub service: String,
     pub argv: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(default)]
     pub env: IndexMap<String, String>,
 }
 

@@ -52,9 +52,7 @@ impl RawFault {
 pub struct FaultSpec {
     pub service: String,
     pub action: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recover_within: Option<String>,
 }
 

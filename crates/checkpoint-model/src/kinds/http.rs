@@ -16,45 +16,35 @@ use crate::diag::Diagnostic;
 #[serde(deny_unknown_fields)]
 pub struct HttpSpec {
     /// `GET` (default), `POST`, …
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
     pub url: String,
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(default)]
     pub headers: IndexMap<String, String>,
     /// A JSON body (sets `content-type: application/json`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json: Option<Value>,
     /// A raw text body.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
     /// A form body, names to scalars, sent as `application/x-www-form-urlencoded`
     /// (percent-encoded, in order): OAuth2's password login.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub form: Option<IndexMap<String, Value>>,
     /// Send the gate's cookies and keep the ones the response sets (default
     /// true); `false` sends none and keeps none.
-    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    #[serde(default = "yes")]
     pub cookies: bool,
     /// The most of a response body read (default `8MiB`): `50MB`, `512KiB`,
     /// `1048576`. A longer body is never judged: `json`/`body` expectations
     /// on it say its size and this setting.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_body: Option<String>,
     /// Follow redirects (default false: a redirect is an observation).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub follow_redirects: bool,
     /// Accept invalid TLS certificates (self-signed staging).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub insecure: bool,
 }
 
 fn yes() -> bool {
     true
-}
-
-#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
-fn is_yes(b: &bool) -> bool {
-    *b
 }
 
 impl Kind for HttpSpec {

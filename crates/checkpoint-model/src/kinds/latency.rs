@@ -28,39 +28,30 @@ pub struct LatencySpec {
     /// `http://${service.api.8000}/health`
     pub url: String,
     /// `GET` (default), `POST`, …
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(default)]
     pub headers: IndexMap<String, String>,
     /// A JSON body sent with every request (sets `content-type: application/json`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json: Option<Value>,
     /// A raw text body sent with every request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
     /// A form body sent with every request, names to scalars
     /// (`application/x-www-form-urlencoded`, in order).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub form: Option<IndexMap<String, Value>>,
     /// How many requests to measure (1–1000000); or `duration`, exactly one of the two.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<u64>,
     /// How long to measure: `10s` (up to `10m`); or `requests`, exactly one of the two.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
     /// Requests in flight at once, one connection each (default 4, at most 1024).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
     /// A fixed total rate in requests per second; each response time is then
     /// measured from when its request was due, so a slow server cannot hide
     /// its queue (no coordinated omission).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
     /// Requests sent first and not measured (default 0): warm caches and connections.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup: Option<u64>,
     /// Accept invalid TLS certificates (self-signed staging).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub insecure: bool,
 }
 

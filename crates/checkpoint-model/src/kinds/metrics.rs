@@ -21,13 +21,12 @@ pub struct MetricsSpec {
     /// The series name as exposed: `http_requests_total`, `http_request_duration_seconds_count`.
     pub metric: String,
     /// Labels the series must have (others may be present): `{ route: /health, status: "200" }`.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(default)]
     pub labels: IndexMap<String, String>,
     /// How several matching series become `value`: `sum` (default), `max`, `min` or `count`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aggregate: Option<String>,
     /// Request headers (a token for a protected endpoint).
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(default)]
     pub headers: IndexMap<String, String>,
 }
 

@@ -15,22 +15,19 @@ pub struct MysqlSpec {
     /// `mysql://user:${DB_PASSWORD}@${service.mysql.3306}/app`
     pub dsn: String,
     /// A query; its rows are the result document (a list of objects).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     /// A table that must exist (`schema.table`, or `table` in the DSN's database).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
     /// Columns that must exist in `table`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub columns: Vec<String>,
     /// An SQL file run first (relative to the project root), in the check's transaction.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixture: Option<String>,
     /// Statements run after the fixture and before the query, in order, in the same transaction.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub statements: Vec<String>,
     /// Roll the transaction back at the end so the check leaves no rows (DDL commits on its own in MySQL).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub rollback: bool,
 }
 

@@ -23,40 +23,37 @@ pub struct OpenapiSpec {
     /// URL, such as the live service's own `"${API}/openapi.json"`.
     pub spec: String,
     /// Where requests go: `"${API}"`. Default: the contract's first absolute `servers` URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
     /// Only operations with one of these tags.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub tags: Vec<String>,
     /// Only these operations (by operationId).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub operations: Vec<String>,
     /// Only these paths: exact (`/items/{id}`) or a prefix ending in `*` (`/items*`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub paths: Vec<String>,
     /// Only these methods: `[GET]` for a read-only pass.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub methods: Vec<String>,
     /// Operations to leave out: operationIds or `METHOD /path`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub exclude: Vec<String>,
     /// Parameter values by name, for every operation that has the parameter: `{ id: "${ITEM_ID}" }`.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(default)]
     pub params: IndexMap<String, Value>,
     /// Per operation (operationId or `METHOD /path`): its own parameters, body and expected status.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(default)]
     pub requests: IndexMap<String, OpenapiRequest>,
     /// Credentials for the operations whose `security` asks for them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<OpenapiAuth>,
     /// Headers sent with every request.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(default)]
     pub headers: IndexMap<String, String>,
     /// What an answer with a status the contract does not declare is:
     /// `client-errors` (default: an undeclared 4xx is accepted, any other is
     /// a violation — FastAPI declares no 401/403/404), `strict` (every
     /// undeclared status is a violation) or `any` (only an undeclared 5xx is).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<UndeclaredStatus>")]
     pub undeclared_status: Option<String>,
 }
@@ -80,13 +77,11 @@ pub const UNDECLARED_STATUS: &[&str] = &["client-errors", "strict", "any"];
 #[serde(deny_unknown_fields)]
 pub struct OpenapiRequest {
     /// Parameter values for this operation only (they win over `params`).
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(default)]
     pub params: IndexMap<String, Value>,
     /// The request body, instead of the contract's example or a generated one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
     /// The status this call must answer (it must also be declared): `201`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
 }
 
@@ -95,13 +90,10 @@ pub struct OpenapiRequest {
 #[serde(deny_unknown_fields)]
 pub struct OpenapiAuth {
     /// A bearer token (`http: bearer`, `oauth2`, `openIdConnect` schemes): `"${ACCESS_TOKEN}"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bearer: Option<String>,
     /// `user:password` for `http: basic` schemes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basic: Option<String>,
     /// A key for `apiKey` schemes (header, query or cookie, as the scheme says).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
 }
 

@@ -20,35 +20,29 @@ pub struct PostgresSpec {
     /// `postgres://user:${DB_PASSWORD}@${service.db.5432}/app`
     pub dsn: String,
     /// A query; its rows are the result document (a list of objects).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     /// A table that must exist (`schema.table` or `table`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
     /// Columns that must exist in `table`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub columns: Vec<String>,
     /// Schema drift: the expected tables (`schema.table` or `table`) with
     /// their columns and types, compared with the live catalog.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<IndexMap<String, IndexMap<String, String>>>,
     /// The same as `schema`, from a YAML or JSON file (relative to the project root).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema_file: Option<String>,
     /// With `schema`: columns the live table has but the schema does not list are conflicts too.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub strict: bool,
     /// With `query`: run it this many times; `p50`, `p95`, `p99`, `max`, `mean` are over the runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat: Option<u32>,
     /// An SQL file run first (relative to the project root), in the check's transaction.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixture: Option<String>,
     /// Statements run after the fixture and before the query, in order, in the same transaction.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub statements: Vec<String>,
     /// Roll the transaction back at the end, so the check leaves no trace.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub rollback: bool,
 }
 

@@ -14,7 +14,6 @@ pub struct ReachSpec {
     pub to: String,
     pub port: u16,
     /// Also request this HTTP path and report the status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<String>,
 }
 

@@ -22,39 +22,32 @@ pub struct RedisSpec {
     /// `redis://${service.redis.6379}/0`
     pub url: String,
     /// One command: `[PING]`, `[GET, key]`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub command: Vec<String>,
     /// Several commands: `[[LPUSH, q, x], [RPOP, q]]`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub commands: Vec<Vec<String>>,
     /// An `INFO` section as the document: `stats` also yields `hit_ratio`,
     /// `keyspace_hits` and `keyspace_misses`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub info: Option<String>,
     /// Subscribe to a pub/sub channel, run the check's `during:` checks, then wait for messages.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscribe: Option<String>,
     /// Subscribe to channels by pattern (`PSUBSCRIBE jobs:*`), as `subscribe`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub psubscribe: Option<String>,
     /// With `subscribe`/`psubscribe`: which messages count, JSONPath → matcher (default: every message).
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(default)]
     pub wait_for: IndexMap<String, Value>,
     /// With `subscribe`/`psubscribe`: how many matching messages to wait for (default 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<u32>,
     /// With `subscribe`/`psubscribe`: how long to wait after the `during:` checks (default `10s`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within: Option<String>,
     /// A stream: its `length`; with `group`, that consumer group's `pending`, `lag` and `consumers`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<String>,
     /// With `stream`: the consumer group to report on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     /// With `stream`: add an entry and read it back through a consumer group of the check's own
     /// (`XADD`/`XREADGROUP`), then remove both; `round_trip` is how long it took.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub round_trip: bool,
 }
 

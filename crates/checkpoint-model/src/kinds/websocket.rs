@@ -19,23 +19,21 @@ pub struct WebsocketSpec {
     /// `ws://${service.api.8000}/ws/jobs` (or `wss://…`).
     pub url: String,
     /// Handshake request headers: `Authorization: "Bearer ${TOKEN}"`.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(default)]
     pub headers: IndexMap<String, String>,
     /// Subprotocols offered (`Sec-WebSocket-Protocol`), in preference order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub subprotocols: Vec<String>,
     /// Messages sent after connecting, in order: a string is sent as it is, anything else as JSON text.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub send: Vec<Value>,
     /// Which received messages count: JSONPath → matcher, all must hold (`$.status: processed`).
     /// Default: every message.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(default)]
     pub wait_for: IndexMap<String, Value>,
     /// How many matching messages to wait for (default 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<u32>,
     /// How long to wait for them after the `during:` checks (default `10s`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within: Option<String>,
 }
 
