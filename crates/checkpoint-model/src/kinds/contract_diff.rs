@@ -83,20 +83,18 @@ impl Kind for ContractDiffSpec {
             && !ignore.contains("${")
             && !cx.root.join(ignore).is_file()
         {
-            let at = cx.value_at("ignore");
-            cx.err(
+            cx.err_at(
+                cx.value_at("ignore"),
                 Diagnostic::new(format!("`ignore: {ignore}` names no file"))
-                    .span(at.0, at.1)
                     .label(format!("not found in `{}`", display_path(cx.root)))
                     .hint("an ignore file is relative to the project root: a YAML list of `fingerprint`, `reason` and optional `expires: YYYY-MM-DD`"),
             );
         }
         let (base, live) = (self.base.trim(), self.live.trim());
         if !base.is_empty() && base == live {
-            let at = cx.value_at("live");
-            cx.err(
+            cx.err_at(
+                cx.value_at("live"),
                 Diagnostic::new("`base` and `live` are the same contract")
-                    .span(at.0, at.1)
                     .label("compared with itself, it never changes")
                     .hint("`base` is the committed contract, `live` what the running service serves: `live: \"${API}/openapi.json\"`"),
             );

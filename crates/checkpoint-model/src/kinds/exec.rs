@@ -25,10 +25,9 @@ impl Kind for ExecSpec {
 
     fn validate(&self, cx: &mut Cx<'_>) {
         if self.argv.is_empty() {
-            let at = cx.value_at("argv");
-            cx.err(
+            cx.err_at(
+                cx.value_at("argv"),
                 Diagnostic::new("an exec check needs a non-empty `argv`")
-                    .span(at.0, at.1)
                     .label("empty")
                     .hint("the program and its arguments: `argv: [alembic, current]`"),
             );

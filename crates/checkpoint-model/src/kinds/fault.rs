@@ -63,22 +63,20 @@ impl Kind for FaultSpec {
     fn validate(&self, cx: &mut Cx<'_>) {
         let action = self.action.as_str();
         if !ACTIONS.contains(&action) {
-            let at = cx.value_at("action");
-            cx.err(
-                Diagnostic::new(format!("unknown fault action `{action}`"))
-                    .span(at.0, at.1)
-                    .label("not an action")
-                    .hint(did_you_mean(action, ACTIONS).map_or_else(
+            cx.err_at(
+                cx.value_at("action"),
+                Diagnostic::new(format!("unknown fault action `{action}`")).label("not an action").hint(
+                    did_you_mean(action, ACTIONS).map_or_else(
                         || "actions: stop, kill, pause, disconnect".into(),
                         |m| format!("did you mean `{m}`?"),
-                    )),
+                    ),
+                ),
             );
         }
         if action == "disconnect" && self.network.is_none() {
-            let at = cx.value_at("action");
-            cx.err(
+            cx.err_at(
+                cx.value_at("action"),
                 Diagnostic::new("`disconnect` needs `network:`")
-                    .span(at.0, at.1)
                     .label("from which network?")
                     .hint("add `network: <compose network>`, e.g. `network: backend`"),
             );

@@ -105,10 +105,9 @@ pub(crate) fn check_body(cx: &mut Cx<'_>, kind: &str, b: &Body<'_>) {
         && !size.contains("${")
         && crate::size::parse(size).is_none()
     {
-        let at = cx.value_at("max_body");
-        cx.err(
+        cx.err_at(
+            cx.value_at("max_body"),
             Diagnostic::new(format!("`{size}` is not a size"))
-                .span(at.0, at.1)
                 .label("max_body")
                 .hint("write bytes with a unit: `50MB`, `512KiB`, `2GiB` (default `8MiB`)"),
         );
@@ -116,12 +115,11 @@ pub(crate) fn check_body(cx: &mut Cx<'_>, kind: &str, b: &Body<'_>) {
     let form_node = cx.field("form");
     for (name, value) in b.form.iter().flatten() {
         if matches!(value, Value::Array(_) | Value::Object(_)) {
-            let at = cx.place(form_node.and_then(|n| n.get(name)));
-            cx.err(
-                Diagnostic::new(format!("form field `{name}` is not a single value"))
-                    .span(at.0, at.1)
-                    .label("a list or mapping")
-                    .hint("a form sends names with text: `form: { username: \"${EMAIL}\", password: \"${USER_PASSWORD}\" }`"),
+            cx.err_at(
+                cx.place(form_node.and_then(|n| n.get(name))),
+                Diagnostic::new(format!("form field `{name}` is not a single value")).label("a list or mapping").hint(
+                    "a form sends names with text: `form: { username: \"${EMAIL}\", password: \"${USER_PASSWORD}\" }`",
+                ),
             );
         }
     }

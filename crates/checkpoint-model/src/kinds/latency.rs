@@ -85,19 +85,17 @@ impl Kind for LatencySpec {
         let how = "`requests: 500` (a number of requests) or `duration: 10s` (a time)";
         match (self.requests, &self.duration) {
             (None, None) => {
-                let whole = cx.whole.clone();
-                cx.err(
+                cx.err_at(
+                    cx.whole.clone(),
                     Diagnostic::new(format!("latency check `{}` says neither how many requests nor how long", cx.name))
-                        .span(whole.0, whole.1)
                         .label("no `requests` or `duration`")
                         .hint(format!("add exactly one: {how}")),
                 );
             }
             (Some(_), Some(_)) => {
-                let at = cx.key_at("duration");
-                cx.err(
+                cx.err_at(
+                    cx.key_at("duration"),
                     Diagnostic::new(format!("latency check `{}` has both `requests` and `duration`", cx.name))
-                        .span(at.0, at.1)
                         .label("a second way to say how much")
                         .hint(format!("keep one: {how}")),
                 );
@@ -210,10 +208,9 @@ impl LatencySpec {
 fn count(cx: &mut Cx<'_>, key: &str, value: Option<u64>, min: u64, max: u64, hint: &str) {
     let Some(x) = value else { return };
     if x < min || x > max {
-        let at = cx.value_at(key);
-        cx.err(
+        cx.err_at(
+            cx.value_at(key),
             Diagnostic::new(format!("`{key}: {x}` is out of range"))
-                .span(at.0, at.1)
                 .label(format!("{min} to {max}"))
                 .hint(hint.to_string()),
         );

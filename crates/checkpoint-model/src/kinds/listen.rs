@@ -82,10 +82,9 @@ impl Listen<'_> {
                 );
             }
             if let Err(e) = Matcher::parse(v) {
-                let at = cx.place(node.and_then(|n| n.get(path)));
-                cx.err(
+                cx.err_at(
+                    cx.place(node.and_then(|n| n.get(path))),
                     Diagnostic::new(format!("`wait_for.{path}`: {}", e.message))
-                        .span(at.0, at.1)
                         .label("not a matcher")
                         .hint_opt(e.hint),
                 );

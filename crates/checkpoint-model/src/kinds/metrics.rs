@@ -44,10 +44,9 @@ impl Kind for MetricsSpec {
         );
         let metric = &self.metric;
         if !metric.contains("${") && !valid_metric_name(metric) {
-            let at = cx.value_at("metric");
-            cx.err(
+            cx.err_at(
+                cx.value_at("metric"),
                 Diagnostic::new(format!("`{metric}` is not a Prometheus metric name"))
-                    .span(at.0, at.1)
                     .label("letters, digits, `_` and `:`, not starting with a digit")
                     .hint("the series name as exposed, e.g. `metric: http_requests_total` (labels go in `labels:`)"),
             );

@@ -281,6 +281,11 @@ impl<'a> Cx<'a> {
         self.diags.push(d);
     }
 
+    /// An error pointing at `spot` (a [`Cx::key_at`], [`Cx::value_at`] or [`Cx::place`]).
+    pub(crate) fn err_at(&mut self, (location, width): Spot, d: Diagnostic) {
+        self.diags.push(d.span(location, width));
+    }
+
     /// A node's place, or the check's when the tree is not there.
     pub(crate) fn place(&self, n: Option<&Node>) -> Spot {
         n.map_or_else(|| (self.loc.clone(), None), |n| (n.location(self.file), n.width()))
@@ -311,10 +316,9 @@ impl<'a> Cx<'a> {
 /// `url` (field `key`) must be an http(s) URL (or contain `${…}`); `hint` says what it is for.
 pub(crate) fn require_http_url(cx: &mut Cx<'_>, url: &str, key: &str, hint: &str) {
     if !(url.contains("${") || url.starts_with("http://") || url.starts_with("https://")) {
-        let at = cx.value_at(key);
-        cx.err(
+        cx.err_at(
+            cx.value_at(key),
             Diagnostic::new(format!("`{url}` is not an http(s) URL"))
-                .span(at.0, at.1)
                 .label("needs `http://` or `https://`")
                 .hint(hint.to_string()),
         );

@@ -111,15 +111,14 @@ impl Kind for OpenapiSpec {
         let methods_node = cx.field("methods");
         for (i, m) in self.methods.iter().enumerate() {
             if !m.contains("${") && !METHODS.contains(&m.to_ascii_lowercase().as_str()) {
-                let at = cx.place(methods_node.and_then(|n| n.at(i)));
-                cx.err(
-                    Diagnostic::new(format!("`{m}` is not an HTTP method"))
-                        .span(at.0, at.1)
-                        .label("not a method")
-                        .hint(did_you_mean(&m.to_ascii_lowercase(), METHODS.iter().copied()).map_or_else(
+                cx.err_at(
+                    cx.place(methods_node.and_then(|n| n.at(i))),
+                    Diagnostic::new(format!("`{m}` is not an HTTP method")).label("not a method").hint(
+                        did_you_mean(&m.to_ascii_lowercase(), METHODS.iter().copied()).map_or_else(
                             || "methods: GET, PUT, POST, DELETE, OPTIONS, HEAD, PATCH, TRACE".into(),
                             |x| format!("did you mean `{}`?", x.to_uppercase()),
-                        )),
+                        ),
+                    ),
                 );
             }
         }
@@ -128,10 +127,9 @@ impl Kind for OpenapiSpec {
             && auth.basic.is_none()
             && auth.api_key.is_none()
         {
-            let at = cx.value_at("auth");
-            cx.err(
+            cx.err_at(
+                cx.value_at("auth"),
                 Diagnostic::new("`auth` gives no credentials")
-                    .span(at.0, at.1)
                     .label("empty")
                     .hint("`auth: { bearer: \"${ACCESS_TOKEN}\" }`, `basic: \"user:password\"` or `api_key: …`"),
             );
@@ -140,10 +138,9 @@ impl Kind for OpenapiSpec {
             && !policy.contains("${")
             && !UNDECLARED_STATUS.contains(&policy)
         {
-            let at = cx.value_at("undeclared_status");
-            cx.err(
+            cx.err_at(
+                cx.value_at("undeclared_status"),
                 Diagnostic::new(format!("`undeclared_status: {policy}` is not a policy"))
-                    .span(at.0, at.1)
                     .label("unknown policy")
                     .hint(
                         did_you_mean(policy, UNDECLARED_STATUS.iter().copied()).map_or_else(|| {
@@ -157,10 +154,9 @@ impl Kind for OpenapiSpec {
             if let Some(status) = r.status
                 && !(100..=599).contains(&status)
             {
-                let at = cx.place(requests_node.and_then(|n| n.get(op)).and_then(|n| n.get("status")));
-                cx.err(
+                cx.err_at(
+                    cx.place(requests_node.and_then(|n| n.get(op)).and_then(|n| n.get("status"))),
                     Diagnostic::new(format!("`status: {status}` is not an HTTP status"))
-                        .span(at.0, at.1)
                         .label("100 to 599")
                         .hint("the status this operation must answer, e.g. `status: 201`"),
                 );
@@ -174,28 +170,25 @@ impl OpenapiSpec {
     fn check_contract(&self, cx: &mut Cx<'_>) {
         let contract = &self.spec;
         if contract.trim().is_empty() {
-            let at = cx.value_at("spec");
-            cx.err(
+            cx.err_at(
+                cx.value_at("spec"),
                 Diagnostic::new("`spec` is empty")
-                    .span(at.0, at.1)
                     .label("which contract?")
                     .hint("a file such as `spec: openapi.yaml`, or the service's own `spec: \"${API}/openapi.json\"`"),
             );
         } else if contract.contains("://") {
             if !contract.starts_with("http://") && !contract.starts_with("https://") && !contract.starts_with("${") {
-                let at = cx.value_at("spec");
-                cx.err(
+                cx.err_at(
+                    cx.value_at("spec"),
                     Diagnostic::new(format!("`{contract}` is not an http(s) URL or a file"))
-                        .span(at.0, at.1)
                         .label("unsupported scheme")
                         .hint("a path relative to the project root, or an `http://`/`https://` URL"),
                 );
             }
         } else if !contract.contains("${") && !cx.root.join(contract).is_file() {
-            let at = cx.value_at("spec");
-            cx.err(
+            cx.err_at(
+                cx.value_at("spec"),
                 Diagnostic::new(format!("contract file `{contract}` not found"))
-                    .span(at.0, at.1)
                     .label(format!("no such file under {}", cx.root.display()))
                     .hint("paths are relative to the project root (the folder that holds `checkpoints/`)"),
             );

@@ -82,10 +82,9 @@ impl PostgresSpec {
         } else {
             return;
         };
-        let at = cx.key_at(key);
-        cx.err(
+        cx.err_at(
+            cx.key_at(key),
             Diagnostic::new(format!("`{key}` cannot go with `repeat`, `schema` or `schema_file`"))
-                .span(at.0, at.1)
                 .label("statements run before a plain `query` or `table` only")
                 .hint("load the data in a check of its own before this one (`statements:` without `rollback`)"),
         );
@@ -109,19 +108,17 @@ impl PostgresSpec {
         match modes.as_slice() {
             [_] => {}
             [] => {
-                let whole = cx.whole.clone();
-                cx.err(
+                cx.err_at(
+                    cx.whole.clone(),
                     Diagnostic::new(format!("postgres check `{name}` has nothing to look at"))
-                        .span(whole.0, whole.1)
                         .label("no `query`, `table`, `schema` or `schema_file`")
                         .hint(hint),
                 );
             }
             [first, second, ..] => {
-                let at = cx.key_at(second);
-                cx.err(
+                cx.err_at(
+                    cx.key_at(second),
                     Diagnostic::new(format!("postgres check `{name}` has both `{first}` and `{second}`"))
-                        .span(at.0, at.1)
                         .label("a second thing to look at")
                         .hint(format!("a check observes one thing: {hint}")),
                 );
@@ -145,29 +142,26 @@ impl PostgresSpec {
             }
         }
         if self.strict && !(self.schema.is_some() || self.schema_file.is_some()) {
-            let at = cx.key_at("strict");
-            cx.err(
+            cx.err_at(
+                cx.key_at("strict"),
                 Diagnostic::new("`strict` goes with `schema` or `schema_file`")
-                    .span(at.0, at.1)
                     .label("no schema to be strict about")
                     .hint("`strict: true` makes columns the schema does not list conflicts too"),
             );
         }
         if !self.columns.is_empty() && self.table.is_none() {
-            let at = cx.key_at("columns");
-            cx.err(
+            cx.err_at(
+                cx.key_at("columns"),
                 Diagnostic::new("`columns` goes with `table`")
-                    .span(at.0, at.1)
                     .label("no `table` to look in")
                     .hint("with `schema:` list the columns under each table: `schema: { items: { id: uuid } }`"),
             );
         }
         if let Some(tables) = &self.schema {
             if tables.is_empty() {
-                let at = cx.value_at("schema");
-                cx.err(
+                cx.err_at(
+                    cx.value_at("schema"),
                     Diagnostic::new("`schema` lists no table")
-                        .span(at.0, at.1)
                         .label("empty")
                         .hint("`schema: { items: { id: uuid, name: text } }`"),
                 );
@@ -175,10 +169,9 @@ impl PostgresSpec {
             let schema_node = cx.field("schema");
             for (table, cols) in tables {
                 if cols.is_empty() {
-                    let at = cx.place(schema_node.and_then(|n| n.get(table)));
-                    cx.err(
+                    cx.err_at(
+                        cx.place(schema_node.and_then(|n| n.get(table))),
                         Diagnostic::new(format!("table `{table}` in `schema` lists no column"))
-                            .span(at.0, at.1)
                             .label("no columns")
                             .hint(format!("`{table}: {{ id: uuid }}`: each column with its type")),
                     );

@@ -108,10 +108,9 @@ impl RedisSpec {
         .filter_map(|(k, set)| set.then_some(k))
         .collect();
         if let [first, second, ..] = modes.as_slice() {
-            let at = cx.key_at(second);
-            cx.err(
+            cx.err_at(
+                cx.key_at(second),
                 Diagnostic::new(format!("redis check `{name}` has both `{first}` and `{second}`"))
-                    .span(at.0, at.1)
                     .label("a second thing to do")
                     .hint("one of `command`, `commands`, `info`, `subscribe`, `psubscribe` or `stream` per check"),
             );
@@ -124,10 +123,9 @@ impl RedisSpec {
         if self.stream.is_none() {
             self.no_stream_settings(cx);
         } else if self.group.is_some() && self.round_trip {
-            let at = cx.key_at("round_trip");
-            cx.err(
+            cx.err_at(
+                cx.key_at("round_trip"),
                 Diagnostic::new(format!("redis check `{name}` has both `group` and `round_trip`"))
-                    .span(at.0, at.1)
                     .label("one stream observation per check")
                     .hint("`group: workers` reports that group's backlog; `round_trip: true` probes with a group of its own"),
             );
@@ -144,10 +142,9 @@ impl RedisSpec {
     fn no_stream_settings(&self, cx: &mut Cx<'_>) {
         for (key, set) in [("group", self.group.is_some()), ("round_trip", self.round_trip)] {
             if set {
-                let at = cx.key_at(key);
-                cx.err(
+                cx.err_at(
+                    cx.key_at(key),
                     Diagnostic::new(format!("`{key}` goes with `stream`"))
-                        .span(at.0, at.1)
                         .label("no stream")
                         .hint("`stream: jobs:events` with `group: workers` (backlog) or `round_trip: true`"),
                 );
@@ -162,10 +159,9 @@ impl RedisSpec {
             ("within", self.within.is_some()),
         ] {
             if set {
-                let at = cx.key_at(key);
-                cx.err(
+                cx.err_at(
+                    cx.key_at(key),
                     Diagnostic::new(format!("`{key}` goes {with}"))
-                        .span(at.0, at.1)
                         .label("nothing is listening")
                         .hint("`subscribe: jobs:events` with `wait_for: { $.status: processed }` and `within: 10s`"),
                 );
@@ -192,10 +188,9 @@ impl RedisSpec {
             );
         }
         if self.commands.iter().any(Vec::is_empty) {
-            let at = cx.value_at("commands");
-            cx.err(
+            cx.err_at(
+                cx.value_at("commands"),
                 Diagnostic::new("an empty command in `commands`")
-                    .span(at.0, at.1)
                     .label("`[]`")
                     .hint("each command is a list: `[GET, key]`"),
             );
@@ -206,10 +201,9 @@ impl RedisSpec {
     fn check_info(&self, cx: &mut Cx<'_>, section: &str) {
         for (other, given) in [("command", !self.command.is_empty()), ("commands", !self.commands.is_empty())] {
             if given {
-                let at = cx.key_at(other);
-                cx.err(
+                cx.err_at(
+                    cx.key_at(other),
                     Diagnostic::new(format!("redis check `{}` has both `info` and `{other}`", cx.name))
-                        .span(at.0, at.1)
                         .label("one of `info`, `command` or `commands`")
                         .hint("`info: stats` reads the server's statistics; run commands in a separate check"),
                 );
@@ -218,10 +212,9 @@ impl RedisSpec {
         if !section.contains("${")
             && (section.is_empty() || !section.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         {
-            let at = cx.value_at("info");
-            cx.err(
+            cx.err_at(
+                cx.value_at("info"),
                 Diagnostic::new(format!("`info: {section}` is not an INFO section"))
-                    .span(at.0, at.1)
                     .label("one word")
                     .hint("`info: stats` (hit ratio), or another section: server, clients, memory, keyspace"),
             );

@@ -25,27 +25,24 @@ const HINT: &str = "`query: SELECT count(*) AS n FROM users`, or `table: users` 
 pub(crate) fn check_modes(cx: &mut Cx<'_>, kind: &str, query: bool, table: bool, columns: bool, script: &Script<'_>) {
     let name = cx.name;
     if query && table {
-        let at = cx.key_at("table");
-        cx.err(
+        cx.err_at(
+            cx.key_at("table"),
             Diagnostic::new(format!("{kind} check `{name}` has both `query` and `table`"))
-                .span(at.0, at.1)
                 .label("one of `query` or `table`")
                 .hint(HINT),
         );
     } else if !query && !table && script.is_empty() {
-        let whole = cx.whole.clone();
-        cx.err(
+        cx.err_at(
+            cx.whole.clone(),
             Diagnostic::new(format!("{kind} check `{name}` needs `query` or `table`"))
-                .span(whole.0, whole.1)
                 .label("nothing to look at")
                 .hint(HINT),
         );
     }
     if columns && !table {
-        let at = cx.key_at("columns");
-        cx.err(
+        cx.err_at(
+            cx.key_at("columns"),
             Diagnostic::new("`columns` goes with `table`")
-                .span(at.0, at.1)
                 .label("no `table` to look in")
                 .hint("add `table: <name>`, or check columns in the query's result with `expect.json`"),
         );
@@ -60,29 +57,26 @@ pub(crate) fn check_script(cx: &mut Cx<'_>, script: &Script<'_>) {
     {
         let path = cx.root.join(file);
         if !path.is_file() {
-            let at = cx.value_at("fixture");
-            cx.err(
+            cx.err_at(
+                cx.value_at("fixture"),
                 Diagnostic::new(format!("fixture file `{file}` not found"))
-                    .span(at.0, at.1)
                     .label("no such file")
                     .hint(format!("paths are relative to the project root ({})", cx.root.display())),
             );
         }
     }
     if script.statements.iter().any(|s| s.trim().is_empty()) {
-        let at = cx.value_at("statements");
-        cx.err(
+        cx.err_at(
+            cx.value_at("statements"),
             Diagnostic::new("an empty statement in `statements`")
-                .span(at.0, at.1)
                 .label("no SQL")
                 .hint("each entry is one statement: `INSERT INTO t (a) VALUES (1)`"),
         );
     }
     if script.rollback && script.is_empty() {
-        let at = cx.key_at("rollback");
-        cx.err(
+        cx.err_at(
+            cx.key_at("rollback"),
             Diagnostic::new("`rollback` goes with `statements` or `fixture`")
-                .span(at.0, at.1)
                 .label("nothing to roll back")
                 .hint("`rollback: true` undoes what `statements:` and `fixture:` changed, after the query saw it"),
         );
