@@ -24,7 +24,7 @@ use bollard::query_parameters::{
     StopContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use checkpoint_model::result::{Incident, ServiceReport, StackReport};
-use checkpoint_target::{ExecOutput, FaultAction, Target, TargetError};
+use checkpoint_target::{ExecOutput, ExecRequest, FaultAction, Target, TargetError};
 use futures::StreamExt;
 
 use crate::docker_api::{self, Container, NETWORK_LABEL, ONEOFF_LABEL, PROBE_LABEL, PROJECT_LABEL, SERVICE_LABEL};
@@ -405,14 +405,8 @@ impl Target for DockerTarget {
         Ok(out)
     }
 
-    async fn exec(
-        &self,
-        service: &str,
-        argv: &[String],
-        env: &[(String, String)],
-        user: Option<&str>,
-        timeout: Duration,
-    ) -> Result<ExecOutput, TargetError> {
+    async fn exec(&self, service: &str, command: ExecRequest<'_>) -> Result<ExecOutput, TargetError> {
+        let ExecRequest { argv, env, user, timeout } = command;
         if argv.is_empty() {
             return Err(TargetError::Failed("exec: empty command".into()));
         }

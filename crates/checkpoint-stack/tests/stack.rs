@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use checkpoint_stack::{ComposeStack, NotReady, NotReadyKind, StackOptions, StackProgress, ToolChoice, project_name};
-use checkpoint_target::{FaultAction, Target, TargetError};
+use checkpoint_target::{ExecRequest, FaultAction, Target, TargetError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
@@ -298,7 +298,7 @@ async fn healthy_stack_end_to_end() {
 
     // Exec: exit code, both streams, env, user, timeout, a stopped container.
     let out = target
-        .exec("web", &args(&["sh", "-c", "echo out; echo err >&2; exit 3"]), &[], None, Duration::from_secs(10))
+        .exec("web", ExecRequest::new(&args(&["sh", "-c", "echo out; echo err >&2; exit 3"]), Duration::from_secs(10)))
         .await
         .expect("exec");
     assert_eq!((out.exit_code, out.stdout.as_str(), out.stderr.as_str()), (3, "out\n", "err\n"));
@@ -306,18 +306,20 @@ async fn healthy_stack_end_to_end() {
     let out = target
         .exec(
             "web",
-            &args(&["sh", "-c", "echo $GREETING; id -un"]),
-            &[("GREETING".into(), "hello".into())],
-            Some("nobody"),
-            Duration::from_secs(10),
+            ExecRequest {
+                argv: &args(&["sh", "-c", "echo $GREETING; id -un"]),
+                env: &[("GREETING".into(), "hello".into())],
+                user: Some("nobody"),
+                timeout: Duration::from_secs(10),
+            },
         )
         .await
         .expect("exec env user");
     assert_eq!(out.stdout, "hello\nnobody\n");
     let t0 = Instant::now();
-    let msg = failed(target.exec("web", &args(&["sleep", "10"]), &[], None, Duration::from_millis(500)).await);
+    let msg = failed(target.exec("web", ExecRequest::new(&args(&["sleep", "10"]), Duration::from_millis(500))).await);
     assert!(msg.contains("did not finish within 0.5s") && t0.elapsed() < Duration::from_secs(3), "{msg}");
-    let msg = failed(target.exec("init", &args(&["true"]), &[], None, Duration::from_secs(5)).await);
+    let msg = failed(target.exec("init", ExecRequest::new(&args(&["true"]), Duration::from_secs(5))).await);
     assert_eq!(msg, "service `init` is not running (exited with code 0); cannot exec in it");
 
     // Probe containers share the service's network namespace and resolve its peers.
@@ -350,15 +352,18 @@ async fn healthy_stack_end_to_end() {
     assert_eq!(state.state, "running");
 
     target.fault("worker", FaultAction::Pause, None).await.expect("pause");
-    let msg = failed(target.exec("worker", &args(&["true"]), &[], None, Duration::from_secs(5)).await);
+    let msg = failed(target.exec("worker", ExecRequest::new(&args(&["true"]), Duration::from_secs(5))).await);
     assert!(msg.contains("paused"), "{msg}");
     target.restore("worker", FaultAction::Pause, None).await.expect("unpause");
-    let out = target.exec("worker", &args(&["true"]), &[], None, Duration::from_secs(5)).await.unwrap();
+    let out = target.exec("worker", ExecRequest::new(&args(&["true"]), Duration::from_secs(5))).await.unwrap();
     assert_eq!(out.exit_code, 0);
 
     // A partition: `web` leaves the network, its name stops resolving; back with its alias.
     let resolve_web = || async {
-        target.exec("worker", &args(&["getent", "hosts", "web"]), &[], None, Duration::from_secs(10)).await.unwrap()
+        target
+            .exec("worker", ExecRequest::new(&args(&["getent", "hosts", "web"]), Duration::from_secs(10)))
+            .await
+            .unwrap()
     };
     assert_eq!(resolve_web().await.exit_code, 0);
     target.fault("web", FaultAction::Disconnect, Some("default")).await.expect("disconnect");

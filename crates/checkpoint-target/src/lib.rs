@@ -27,6 +27,25 @@ pub struct ExecOutput {
     pub via: String,
 }
 
+/// A command for [`Target::exec`] to run inside a service's container.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecRequest<'a> {
+    pub argv: &'a [String],
+    /// Set in the command's environment, beside the container's own.
+    pub env: &'a [(String, String)],
+    /// Run as this user (the image's own when `None`).
+    pub user: Option<&'a str>,
+    /// How long it may take; past it the target gives up waiting.
+    pub timeout: Duration,
+}
+
+impl<'a> ExecRequest<'a> {
+    /// `argv` with no extra environment, as the image's user.
+    pub fn new(argv: &'a [String], timeout: Duration) -> Self {
+        Self { argv, env: &[], user: None, timeout }
+    }
+}
+
 /// What a fault does to a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultAction {
@@ -59,15 +78,8 @@ pub trait Target: Send + Sync {
     /// Every service of the stack with its state.
     async fn services(&self) -> Result<Vec<ServiceReport>, TargetError>;
 
-    /// Runs `argv` inside a running container of `service`.
-    async fn exec(
-        &self,
-        service: &str,
-        argv: &[String],
-        env: &[(String, String)],
-        user: Option<&str>,
-        timeout: Duration,
-    ) -> Result<ExecOutput, TargetError>;
+    /// Runs a command inside a running container of `service`.
+    async fn exec(&self, service: &str, command: ExecRequest<'_>) -> Result<ExecOutput, TargetError>;
 
     /// Runs `argv` in a throw-away probe container that shares `service`'s
     /// network namespace: for `reach` checks when the service's image lacks tools.
@@ -117,14 +129,7 @@ impl Target for ExternalTarget {
     async fn services(&self) -> Result<Vec<ServiceReport>, TargetError> {
         Err(TargetError::Unsupported(NEEDS_ENGINE.into()))
     }
-    async fn exec(
-        &self,
-        _: &str,
-        _: &[String],
-        _: &[(String, String)],
-        _: Option<&str>,
-        _: Duration,
-    ) -> Result<ExecOutput, TargetError> {
+    async fn exec(&self, _: &str, _: ExecRequest<'_>) -> Result<ExecOutput, TargetError> {
         Err(TargetError::Unsupported(NEEDS_ENGINE.into()))
     }
     async fn logs_tail(&self, _: &str, _: usize) -> Result<String, TargetError> {

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::command::process_observation;
 use crate::observe::{CheckKind, Ctx, Observation, ObserveError};
+use crate::target::ExecRequest;
 
 pub struct Exec;
 
@@ -23,7 +24,10 @@ impl CheckKind for Exec {
     async fn observe(&self, spec: &ExecSpec, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError> {
         let env: Vec<(String, String)> = spec.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let started = Instant::now();
-        let out = ctx.target.exec(&spec.service, &spec.argv, &env, spec.user.as_deref(), timeout).await?;
+        let out = ctx
+            .target
+            .exec(&spec.service, ExecRequest { argv: &spec.argv, env: &env, user: spec.user.as_deref(), timeout })
+            .await?;
         let shown = format!("[{}] {}", spec.service, spec.argv.join(" "));
         let mut obs = process_observation(&shown, out.exit_code, out.stdout, out.stderr, started.elapsed());
         if !out.via.is_empty() {

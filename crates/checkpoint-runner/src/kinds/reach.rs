@@ -11,7 +11,7 @@ use checkpoint_model::kinds::ReachSpec;
 use serde_json::json;
 
 use crate::observe::{CheckKind, Ctx, Observation, ObserveError};
-use crate::target::TargetError;
+use crate::target::{ExecRequest, TargetError};
 
 /// POSIX sh, prints `dns=…`, `tcp=…`, `http=…` lines; `notools` when the
 /// image lacks what it needs.
@@ -48,7 +48,7 @@ impl CheckKind for Reach {
         ];
         let started = Instant::now();
         let mut via = format!("exec in `{}`", spec.from);
-        let mut out = match ctx.target.exec(&spec.from, &argv, &[], None, timeout).await {
+        let mut out = match ctx.target.exec(&spec.from, ExecRequest::new(&argv, timeout)).await {
             Ok(o) => Some(o),
             Err(TargetError::Unsupported(m)) => return Err(ObserveError::Unsupported(m)),
             Err(TargetError::Failed(m)) => {

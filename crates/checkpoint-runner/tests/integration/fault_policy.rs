@@ -6,14 +6,13 @@
 //! faults run against Docker in `crates/checkpoint/tests/integration/demo.rs`.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use checkpoint_model::load::{LoadOptions, load_checkpoints};
 use checkpoint_model::result::{GateResult, Status};
 use checkpoint_runner::scope::RunVars;
 use checkpoint_runner::{Engine, RunOptions, Target, TargetError};
-use checkpoint_target::{ExecOutput, FaultAction};
+use checkpoint_target::{ExecOutput, ExecRequest, FaultAction};
 use tokio_util::sync::CancellationToken;
 
 /// What the engine asked, in order: `fault redis`, `restore redis`.
@@ -37,14 +36,7 @@ impl Target for Scripted {
     async fn services(&self) -> Result<Vec<checkpoint_model::result::ServiceReport>, TargetError> {
         Ok(Vec::new())
     }
-    async fn exec(
-        &self,
-        _: &str,
-        _: &[String],
-        _: &[(String, String)],
-        _: Option<&str>,
-        _: Duration,
-    ) -> Result<ExecOutput, TargetError> {
+    async fn exec(&self, _: &str, _: ExecRequest<'_>) -> Result<ExecOutput, TargetError> {
         Err(TargetError::Unsupported("scripted".into()))
     }
     async fn logs_tail(&self, _: &str, _: usize) -> Result<String, TargetError> {
