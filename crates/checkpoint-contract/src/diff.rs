@@ -365,21 +365,14 @@ impl<'a> Differ<'a> {
             c.doc.get("webhooks").and_then(Value::as_object).map(|w| w.keys().cloned().collect()).unwrap_or_default()
         };
         let (o, n) = (names(self.old), names(self.new));
-        for name in o.iter().filter(|x| !n.contains(x)) {
-            let e = Emit {
-                rule: &rules::WEBHOOK_REMOVED,
-                location: format!("webhook `{name}`"),
-                message: format!("webhook `{name}` removed"),
-            };
-            self.push("webhooks", None, e);
-        }
-        for name in n.iter().filter(|x| !o.contains(x)) {
-            let e = Emit {
-                rule: &rules::WEBHOOK_ADDED,
-                location: format!("webhook `{name}`"),
-                message: format!("webhook `{name}` added"),
-            };
-            self.push("webhooks", None, e);
+        for (from, to, rule, what) in
+            [(&o, &n, &rules::WEBHOOK_REMOVED, "removed"), (&n, &o, &rules::WEBHOOK_ADDED, "added")]
+        {
+            for name in from.iter().filter(|x| !to.contains(x)) {
+                let e =
+                    Emit { rule, location: format!("webhook `{name}`"), message: format!("webhook `{name}` {what}") };
+                self.push("webhooks", None, e);
+            }
         }
     }
 

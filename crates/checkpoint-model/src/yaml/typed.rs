@@ -34,6 +34,18 @@ impl de::Error for Fallback {
     }
 }
 
+/// The rest of a `Deserializer` whose `deserialize_any` knows the value's
+/// type: every other `deserialize_*` forwards to it.
+macro_rules! forward_all_to_any {
+    () => {
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map struct enum identifier ignored_any
+        }
+    };
+}
+
 /// `T` from the tree, or why not.
 pub(crate) fn from_node<'de, T: de::Deserialize<'de>>(node: &Node) -> Result<T, Fallback> {
     T::deserialize(NodeDe(node))
@@ -272,11 +284,7 @@ impl<'de> Deserializer<'de> for SpannedDe<'_> {
         v.visit_map(SpannedMap { node: self.0, step: 0 })
     }
 
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
-    }
+    forward_all_to_any!();
 }
 
 struct SpannedMap<'a> {
@@ -330,11 +338,7 @@ impl<'de> Deserializer<'de> for LocationDe {
         v.visit_map(MapDeserializer::new(fields.into_iter()))
     }
 
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
-    }
+    forward_all_to_any!();
 }
 
 #[derive(Clone)]
@@ -371,11 +375,7 @@ impl<'de> Deserializer<'de> for Field {
         }
     }
 
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
-    }
+    forward_all_to_any!();
 }
 
 #[cfg(test)]

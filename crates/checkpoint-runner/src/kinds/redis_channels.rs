@@ -270,15 +270,8 @@ mod tests {
         let key = format!("unit:stream:{}", std::process::id());
         let mut c = conn().await;
         let _: () = redis::cmd("DEL").arg(&key).query_async(&mut c).await.unwrap();
-        let _: () = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(&key)
-            .arg("workers")
-            .arg("0")
-            .arg("MKSTREAM")
-            .query_async(&mut c)
-            .await
-            .unwrap();
+        let group = ["CREATE", key.as_str(), "workers", "0", "MKSTREAM"];
+        let _: () = redis::cmd("XGROUP").arg(&group).query_async(&mut c).await.unwrap();
         for n in 0..3 {
             let _: String = redis::cmd("XADD").arg(&key).arg("*").arg("n").arg(n).query_async(&mut c).await.unwrap();
         }

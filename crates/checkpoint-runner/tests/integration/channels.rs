@@ -188,15 +188,8 @@ async fn redis_streams_backlog_and_round_trip() {
     let client = ::redis::Client::open(redis.as_str()).unwrap();
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
     let _: () = ::redis::cmd("DEL").arg(&key).query_async(&mut c).await.unwrap();
-    let _: () = ::redis::cmd("XGROUP")
-        .arg("CREATE")
-        .arg(&key)
-        .arg("workers")
-        .arg("0")
-        .arg("MKSTREAM")
-        .query_async(&mut c)
-        .await
-        .unwrap();
+    let group = ["CREATE", key.as_str(), "workers", "0", "MKSTREAM"];
+    let _: () = ::redis::cmd("XGROUP").arg(&group).query_async(&mut c).await.unwrap();
     for n in 0..4 {
         let _: String = ::redis::cmd("XADD").arg(&key).arg("*").arg("n").arg(n).query_async(&mut c).await.unwrap();
     }

@@ -44,17 +44,14 @@ pub(crate) fn set_tool(t: &'static str) {
 /// (`v1::demo_variant_db_down`, `v2::…`).
 macro_rules! under_both_tools {
     ($($name:ident),* $(,)?) => {
-        mod v1 {
+        crate::compose_support::under_both_tools!(@tool v1 $($name),*);
+        crate::compose_support::under_both_tools!(@tool v2 $($name),*);
+    };
+    (@tool $tool:ident $($name:ident),*) => {
+        mod $tool {
             $(#[test]
             fn $name() {
-                crate::compose_support::set_tool("v1");
-                super::$name();
-            })*
-        }
-        mod v2 {
-            $(#[test]
-            fn $name() {
-                crate::compose_support::set_tool("v2");
+                crate::compose_support::set_tool(stringify!($tool));
                 super::$name();
             })*
         }
