@@ -1027,6 +1027,19 @@ impl Validator<'_> {
         self.diags.push(d);
     }
 
+    /// An error pointing at `spot` (a [`Self::place`] or [`Self::spot`]).
+    fn err_at(&mut self, (location, width): Spot, d: Diagnostic) {
+        self.diags.push(d.span(location, width));
+    }
+
+    /// `service` is named where a compose service is meant, and the compose file has none of that name.
+    fn unknown_service(&mut self, at: Spot, service: &str, known: &[String]) {
+        let hint = did_you_mean(service, known.iter().map(String::as_str))
+            .map_or_else(|| format!("services: {}", known.join(", ")), |m| format!("did you mean `{m}`?"));
+        let d = Diagnostic::new(format!("service `{service}` is not in the compose file")).label("no such service");
+        self.err_at(at, d.hint(hint));
+    }
+
     #[expect(clippy::too_many_lines, reason = "one linear pass over the file's top-level keys")]
     #[allow(clippy::unnecessary_wraps, reason = "a validator step: None when the part is invalid, as its siblings")]
     fn checkpoint(&mut self, raw: RawCheckpoint, tree: Option<&Node>, stem: &str) -> Option<FilePart> {
@@ -1057,10 +1070,9 @@ impl Validator<'_> {
             );
         }
         if raw.title.trim().is_empty() {
-            let at = self.place(tree.and_then(|t| t.key("title")), &Location::new(&self.file, 1, 1));
-            self.err(
+            self.err_at(
+                self.place(tree.and_then(|t| t.key("title")), &Location::new(&self.file, 1, 1)),
                 Diagnostic::new("`title` is empty")
-                    .span(at.0, at.1)
                     .label("no text")
                     .hint("use the plan's wording, e.g. `title: \"Day 1 — backend and database\"`"),
             );
@@ -1139,10 +1151,9 @@ impl Validator<'_> {
             }
         }
         if gates.is_empty() && includes.is_empty() && self.diags.len() == before {
-            let at = self.place(tree.and_then(|t| t.key("gates")), &Location::new(&self.file, 1, 1));
-            self.err(
+            self.err_at(
+                self.place(tree.and_then(|t| t.key("gates")), &Location::new(&self.file, 1, 1)),
                 Diagnostic::new(format!("checkpoint `{id}` has no gates"))
-                    .span(at.0, at.1)
                     .label("nothing to check")
                     .hint("add `gates:` with at least one gate, or `includes:` earlier checkpoints"),
             );
@@ -1206,10 +1217,9 @@ impl Validator<'_> {
         let mut compose_files = Vec::new();
         let mut services: Vec<String> = Vec::new();
         if raw.compose.is_empty() {
-            let at = self.place(key("compose").or(node), &fallback);
-            self.err(
+            self.err_at(
+                self.place(key("compose").or(node), &fallback),
                 Diagnostic::new("`stack` has no compose files")
-                    .span(at.0, at.1)
                     .label("no `compose:`")
                     .hint("add `compose: [docker-compose.test.yml]` (paths relative to the project root)"),
             );
@@ -1261,10 +1271,9 @@ impl Validator<'_> {
             if p.is_file() {
                 env_files.push(p);
             } else {
-                let at = self.place(key("env_file").and_then(|c| c.at(i)), &fallback);
-                self.err(
+                self.err_at(
+                    self.place(key("env_file").and_then(|c| c.at(i)), &fallback),
                     Diagnostic::new(format!("env file `{f}` does not exist"))
-                        .span(at.0, at.1)
                         .label(format!("not found in `{}`", display_path(&self.root)))
                         .hint("env file paths are relative to the project root, the parent of `checkpoints/`"),
                 );
@@ -1274,24 +1283,17 @@ impl Validator<'_> {
         let probed = raw.ready.keys().map(|s| (s, key("ready").and_then(|n| n.key(s))));
         for (s, n) in listed.chain(probed).collect::<Vec<_>>() {
             if !services.is_empty() && !services.contains(s) {
-                let at = self.place(n, &fallback);
-                self.err(
-                    Diagnostic::new(format!("service `{s}` is not in the compose file"))
-                        .span(at.0, at.1)
-                        .label("no such service")
-                        .hint(did_you_mean(s, services.iter().map(String::as_str)).map_or_else(
-                            || format!("services: {}", services.join(", ")),
-                            |m| format!("did you mean `{m}`?"),
-                        )),
-                );
+                self.unknown_service(self.place(n, &fallback), s, &services);
             }
         }
         let ready_timeout = match &raw.ready_timeout {
             Some(t) => match crate::duration::parse(t) {
                 Ok(d) => d,
                 Err(e) => {
-                    let at = self.place(key("ready_timeout"), &fallback);
-                    self.err(crate::duration::problem("ready_timeout", t, &e).span(at.0, at.1));
+                    self.err_at(
+                        self.place(key("ready_timeout"), &fallback),
+                        crate::duration::problem("ready_timeout", t, &e),
+                    );
                     DEFAULT_READY_TIMEOUT
                 }
             },
@@ -1314,10 +1316,9 @@ impl Validator<'_> {
             );
         }
         if g.title.trim().is_empty() {
-            let at = self.place(node.and_then(|n| n.key("title")), &location);
-            self.err(
+            self.err_at(
+                self.place(node.and_then(|n| n.key("title")), &location),
                 Diagnostic::new(format!("gate `{id}` has an empty title"))
-                    .span(at.0, at.1)
                     .label("no text")
                     .hint("use the plan's wording"),
             );

@@ -6,7 +6,7 @@ use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use super::{DEFAULT_TIMEOUT, Validator, capture};
-use crate::diag::{Diagnostic, Location, did_you_mean};
+use crate::diag::{Diagnostic, Location};
 use crate::interp::Template;
 use crate::kinds::{self, CheckSpec, Cx};
 use crate::matcher::Matcher;
@@ -63,10 +63,9 @@ impl Validator<'_> {
             (Some(spec), Some(second)) => {
                 let first = spec.kind();
                 let names: Vec<&str> = std::iter::once(first).chain(more.iter().copied()).collect();
-                let at = self.place(node.and_then(|n| n.key(second)), &location);
-                self.err(
+                self.err_at(
+                    self.place(node.and_then(|n| n.key(second)), &location),
                     Diagnostic::new(format!("check `{name}` has several kinds: {}", names.join(", ")))
-                        .span(at.0, at.1)
                         .label(format!("a second kind after `{first}`"))
                         .hint("a check observes one thing; split it into one check per kind"),
                 );
@@ -109,10 +108,9 @@ impl Validator<'_> {
             && listens
             && spec.listen().is_none()
         {
-            let at = self.place(node.and_then(|n| n.key("during")), &location);
-            self.err(
+            self.err_at(
+                self.place(node.and_then(|n| n.key("during")), &location),
                 Diagnostic::new(format!("`during` goes with a check that listens, not with `{kind}`"))
-                    .span(at.0, at.1)
                     .label("nothing listens while these run")
                     .hint(
                         "`websocket:`, or `redis:` with `subscribe:`, runs its `during:` checks after connecting; \
@@ -146,18 +144,7 @@ impl Validator<'_> {
             && !known.is_empty()
             && !known.contains(svc)
         {
-            let at = self.place(node.and_then(|n| n.get("service")), &location);
-            self.err(
-                Diagnostic::new(format!("service `{svc}` is not in the compose file"))
-                    .span(at.0, at.1)
-                    .label("no such service")
-                    .hint(
-                        did_you_mean(svc, known.iter().map(String::as_str)).map_or_else(
-                            || format!("services: {}", known.join(", ")),
-                            |m| format!("did you mean `{m}`?"),
-                        ),
-                    ),
-            );
+            self.unknown_service(self.place(node.and_then(|n| n.get("service")), &location), svc, known);
         }
         Check { name, spec, expect, capture, timeout, retry, service, location, during, after }
     }
@@ -188,12 +175,9 @@ impl Validator<'_> {
                     n.strings(&mut strings);
                 }
                 let n = strings.into_iter().find(|s| matches!(&s.value, yaml::Value::Str(v) if v == t));
-                let at = self.place(n, loc);
-                self.err(
-                    Diagnostic::new(format!("in `{path}`: {}", e.message))
-                        .span(at.0, at.1)
-                        .label("malformed `${…}`")
-                        .hint_opt(e.hint),
+                self.err_at(
+                    self.place(n, loc),
+                    Diagnostic::new(format!("in `{path}`: {}", e.message)).label("malformed `${…}`").hint_opt(e.hint),
                 );
             }
         }
@@ -212,16 +196,7 @@ impl Validator<'_> {
             for n in named {
                 if !n.contains("${") && !known.iter().any(|k| k == n) {
                     let written = strings.iter().find(|s| matches!(&s.value, yaml::Value::Str(v) if v == n)).copied();
-                    let at = self.place(written, loc);
-                    self.err(
-                        Diagnostic::new(format!("service `{n}` is not in the compose file"))
-                            .span(at.0, at.1)
-                            .label("no such service")
-                            .hint(did_you_mean(n, known.iter().map(String::as_str)).map_or_else(
-                                || format!("services: {}", known.join(", ")),
-                                |m| format!("did you mean `{m}`?"),
-                            )),
-                    );
+                    self.unknown_service(self.place(written, loc), n, known);
                 }
             }
         }
@@ -328,10 +303,9 @@ impl Validator<'_> {
     ) {
         let loc = self.loc(v);
         if !allowed.contains(&field) {
-            let at = self.place(entry.map(|e| e.0), &loc);
-            self.err(
+            self.err_at(
+                self.place(entry.map(|e| e.0), &loc),
                 Diagnostic::new(format!("`expect.{field}` does not apply to {} {kind} check", kinds::article(kind)))
-                    .span(at.0, at.1)
                     .label(format!("not observed by {kind}"))
                     .hint(format!("{} {kind} check can expect: {}", kinds::article(kind), allowed.join(", "))),
             );
