@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Cx, Kind, article, check_method};
+use super::{Cx, Kind, article, check_method, given};
 use crate::diag::Diagnostic;
 
 /// An HTTP request.
@@ -86,17 +86,13 @@ pub(crate) struct Body<'a> {
 
 /// At most one of `json`, `body`, `form`; `max_body` a size; form values are scalars.
 pub(crate) fn check_body(cx: &mut Cx<'_>, kind: &str, b: &Body<'_>) {
-    let given: Vec<&str> = [("json", b.json.is_some()), ("body", b.body.is_some()), ("form", b.form.is_some())]
-        .into_iter()
-        .filter_map(|(k, set)| set.then_some(k))
-        .collect();
-    if given.len() > 1 {
-        let at = cx.key_at(given[1]);
+    let bodies = given([("json", b.json.is_some()), ("body", b.body.is_some()), ("form", b.form.is_some())]);
+    if bodies.len() > 1 {
         let every = if kind == "latency" { " with every request" } else { "" };
         let a = if kind == "http" { "an" } else { article(kind) };
-        cx.err(
-            Diagnostic::new(format!("{a} {kind} check has both `{}` and `{}`", given[0], given[1]))
-                .span(at.0, at.1)
+        cx.err_at(
+            cx.key_at(bodies[1]),
+            Diagnostic::new(format!("{a} {kind} check has both `{}` and `{}`", bodies[0], bodies[1]))
                 .label("second body")
                 .hint(format!("send one body{every}: `json:`, `body:` or `form:`")),
         );

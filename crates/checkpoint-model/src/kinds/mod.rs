@@ -259,6 +259,11 @@ impl CheckSpec {
 /// A place to point at: a location and how wide the carets are.
 pub(crate) type Spot = (Location, Option<usize>);
 
+/// The keys whose flag is set, in order: which of a spec's exclusive modes were written.
+pub(crate) fn given<const N: usize>(keys: [(&str, bool); N]) -> Vec<&str> {
+    keys.into_iter().filter_map(|(k, set)| set.then_some(k)).collect()
+}
+
 /// What a kind's validation sees: the spec's place in the file and where
 /// to put its diagnostics.
 pub struct Cx<'a> {

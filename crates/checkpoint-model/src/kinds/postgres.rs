@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::sql::{self, Script};
-use super::{Cx, Kind};
+use super::{Cx, Kind, given};
 use crate::diag::Diagnostic;
 
 /// Most runs of a `repeat`ed query (a gate, not a load test).
@@ -94,15 +94,12 @@ impl PostgresSpec {
     /// with `query`; `strict` only with a schema; `columns` only with `table`.
     fn check_quality(&self, cx: &mut Cx<'_>) {
         let name = cx.name;
-        let modes: Vec<&str> = [
+        let modes = given([
             ("query", self.query.is_some()),
             ("table", self.table.is_some()),
             ("schema", self.schema.is_some()),
             ("schema_file", self.schema_file.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(k, set)| set.then_some(k))
-        .collect();
+        ]);
         let hint = "one of `query: SELECT …`, `table: users`, `schema: { items: { id: uuid, price: numeric } }` \
                     or `schema_file: db/schema.yaml`";
         match modes.as_slice() {

@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::listen::Listen;
-use super::{Cx, Kind};
+use super::{Cx, Kind, given};
 use crate::diag::Diagnostic;
 
 /// Redis commands, run in order on one connection (the reply of the last is `reply`); an `INFO`
@@ -96,17 +96,14 @@ impl RedisSpec {
     /// settings of the other modes absent.
     fn check_channels(&self, cx: &mut Cx<'_>) {
         let name = cx.name;
-        let modes: Vec<&str> = [
+        let modes = given([
             ("command", !self.command.is_empty()),
             ("commands", !self.commands.is_empty()),
             ("info", self.info.is_some()),
             ("subscribe", self.subscribe.is_some()),
             ("psubscribe", self.psubscribe.is_some()),
             ("stream", self.stream.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(k, set)| set.then_some(k))
-        .collect();
+        ]);
         if let [first, second, ..] = modes.as_slice() {
             cx.err_at(
                 cx.key_at(second),
