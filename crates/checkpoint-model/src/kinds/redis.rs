@@ -137,32 +137,29 @@ impl RedisSpec {
 
     /// `group` and `round_trip` have nothing to apply to without `stream`.
     fn no_stream_settings(&self, cx: &mut Cx<'_>) {
-        for (key, set) in [("group", self.group.is_some()), ("round_trip", self.round_trip)] {
-            if set {
-                cx.err_at(
-                    cx.key_at(key),
-                    Diagnostic::new(format!("`{key}` goes with `stream`"))
-                        .label("no stream")
-                        .hint("`stream: jobs:events` with `group: workers` (backlog) or `round_trip: true`"),
-                );
-            }
+        for key in given([("group", self.group.is_some()), ("round_trip", self.round_trip)]) {
+            cx.err_at(
+                cx.key_at(key),
+                Diagnostic::new(format!("`{key}` goes with `stream`"))
+                    .label("no stream")
+                    .hint("`stream: jobs:events` with `group: workers` (backlog) or `round_trip: true`"),
+            );
         }
     }
 
     fn no_listen_settings(&self, cx: &mut Cx<'_>, with: &str) {
-        for (key, set) in [
+        let set = given([
             ("wait_for", !self.wait_for.is_empty()),
             ("messages", self.messages.is_some()),
             ("within", self.within.is_some()),
-        ] {
-            if set {
-                cx.err_at(
-                    cx.key_at(key),
-                    Diagnostic::new(format!("`{key}` goes {with}"))
-                        .label("nothing is listening")
-                        .hint("`subscribe: jobs:events` with `wait_for: { $.status: processed }` and `within: 10s`"),
-                );
-            }
+        ]);
+        for key in set {
+            cx.err_at(
+                cx.key_at(key),
+                Diagnostic::new(format!("`{key}` goes {with}"))
+                    .label("nothing is listening")
+                    .hint("`subscribe: jobs:events` with `wait_for: { $.status: processed }` and `within: 10s`"),
+            );
         }
     }
 
