@@ -235,11 +235,8 @@ async fn remove_round(docker: &Docker, project: &str) -> Result<Vec<String>, Sta
         let Some(id) = c.id else { continue };
         let name = c.names.and_then(|n| n.into_iter().next()).unwrap_or_else(|| id.clone());
         let opts = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
-        match docker.remove_container(&id, Some(opts)).await {
-            Ok(()) => removed.push(format!("container {}", name.trim_start_matches('/'))),
-            Err(e) if is_gone_or_busy(&e) => {}
-            Err(e) => return Err(StackError::engine(ctx(&format!("container {name}")), e)),
-        }
+        let what = format!("container {}", name.trim_start_matches('/'));
+        removal(docker.remove_container(&id, Some(opts)).await, what, &mut removed, ctx)?;
     }
 
     let networks = docker
@@ -255,11 +252,7 @@ async fn remove_round(docker: &Docker, project: &str) -> Result<Vec<String>, Sta
                 let _ = docker.disconnect_network(&id, NetworkDisconnectRequest { container, force: Some(true) }).await;
             }
         }
-        match docker.remove_network(&id).await {
-            Ok(()) => removed.push(format!("network {name}")),
-            Err(e) if is_gone_or_busy(&e) => {}
-            Err(e) => return Err(StackError::engine(ctx(&format!("network {name}")), e)),
-        }
+        removal(docker.remove_network(&id).await, format!("network {name}"), &mut removed, ctx)?;
     }
 
     let volumes = docker
@@ -267,11 +260,8 @@ async fn remove_round(docker: &Docker, project: &str) -> Result<Vec<String>, Sta
         .await
         .map_err(|e| StackError::engine(ctx("listing volumes"), e))?;
     for v in volumes.volumes.unwrap_or_default() {
-        match docker.remove_volume(&v.name, Some(RemoveVolumeOptionsBuilder::new().force(true).build())).await {
-            Ok(()) => removed.push(format!("volume {}", v.name)),
-            Err(e) if is_gone_or_busy(&e) => {}
-            Err(e) => return Err(StackError::engine(ctx(&format!("volume {}", v.name)), e)),
-        }
+        let opts = RemoveVolumeOptionsBuilder::new().force(true).build();
+        removal(docker.remove_volume(&v.name, Some(opts)).await, format!("volume {}", v.name), &mut removed, ctx)?;
     }
     Ok(removed)
 }
@@ -310,6 +300,22 @@ pub(crate) async fn remaining_resources(docker: &Docker, project: &str) -> Resul
 
 /// 404 (already gone) or 409 (removal already in progress): the next round
 /// or the final check decides.
+/// One removal's outcome: `what` joins `removed` when it was removed; gone
+/// already, or being removed, is no error.
+fn removal(
+    result: Result<(), bollard::errors::Error>,
+    what: String,
+    removed: &mut Vec<String>,
+    ctx: impl Fn(&str) -> String,
+) -> Result<(), StackError> {
+    match result {
+        Ok(()) => removed.push(what),
+        Err(e) if is_gone_or_busy(&e) => {}
+        Err(e) => return Err(StackError::engine(ctx(&what), e)),
+    }
+    Ok(())
+}
+
 fn is_gone_or_busy(e: &bollard::errors::Error) -> bool {
     matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404 | 409, .. })
 }
