@@ -198,15 +198,20 @@ async fn up(opts: StackOptions) -> (ComposeStack, Duration) {
     (stack, t0.elapsed())
 }
 
-/// Brings up one failing service and returns why it is not ready, and how long that took.
-async fn not_ready(project: &Project, service: &str) -> (ComposeStack, NotReady, Duration) {
+/// Brings up one failing service (its project named after it), which must
+/// be declared not ready fast and for the reason `kind`.
+async fn fails_fast(service: &str, kind: NotReadyKind) -> (Project, ComposeStack, NotReady) {
+    require_engine().await;
+    let project = Project::new(service);
     let (stack, _) = up(project.options("failing.yml", &[service], Duration::from_mins(2))).await;
     let progress = Progress::default();
     let t0 = Instant::now();
     let err = stack.wait_ready(CancellationToken::new(), &progress.sink()).await.expect_err("must not be ready");
     let took = t0.elapsed();
     eprintln!("[{}] not ready after {:.1}s:\n{}", project.name, took.as_secs_f64(), err.details());
-    (stack, err, took)
+    assert!(took < FAST, "{took:?}");
+    assert_eq!(err.kind, kind, "{}", err.reason);
+    (project, stack, err)
 }
 
 fn args(argv: &[&str]) -> Vec<String> {
@@ -435,11 +440,7 @@ async fn two_projects_from_one_file_run_side_by_side() {
 }
 
 async fn unhealthy_service_fails_fast() {
-    require_engine().await;
-    let project = Project::new("unhealthy");
-    let (stack, err, took) = not_ready(&project, "unhealthy").await;
-    assert!(took < FAST, "{took:?}");
-    assert_eq!(err.kind, NotReadyKind::Unhealthy);
+    let (project, stack, err) = fails_fast("unhealthy", NotReadyKind::Unhealthy).await;
     assert_eq!(err.reason, "`unhealthy` is unhealthy (last check exited 1: db not accepting connections)");
     let d = &err.services[0];
     assert_eq!(d.service, "unhealthy");
@@ -448,22 +449,14 @@ async fn unhealthy_service_fails_fast() {
 }
 
 async fn crash_loop_fails_fast() {
-    require_engine().await;
-    let project = Project::new("crashloop");
-    let (stack, err, took) = not_ready(&project, "crashloop").await;
-    assert!(took < FAST, "{took:?}");
-    assert_eq!(err.kind, NotReadyKind::CrashLoop);
+    let (project, stack, err) = fails_fast("crashloop", NotReadyKind::CrashLoop).await;
     assert!(err.reason.starts_with("`crashloop` is in a crash loop: exited with code 1, restarted "), "{}", err.reason);
     assert!(err.services[0].log_tail.contains("boom: cannot connect to db"), "{:?}", err.services);
     project.finish(&stack).await;
 }
 
 async fn exited_service_fails_fast() {
-    require_engine().await;
-    let project = Project::new("exits");
-    let (stack, err, took) = not_ready(&project, "exits").await;
-    assert!(took < FAST, "{took:?}");
-    assert_eq!(err.kind, NotReadyKind::Exited);
+    let (project, stack, err) = fails_fast("exits", NotReadyKind::Exited).await;
     assert_eq!(err.reason, "`exits` exited with code 3");
     assert_eq!(err.services[0].state, "exited with code 3");
     assert!(err.services[0].log_tail.contains("fatal: missing config"), "{:?}", err.services);
@@ -471,11 +464,7 @@ async fn exited_service_fails_fast() {
 }
 
 async fn oom_killed_service_fails_fast() {
-    require_engine().await;
-    let project = Project::new("oom");
-    let (stack, err, took) = not_ready(&project, "oom").await;
-    assert!(took < FAST, "{took:?}");
-    assert_eq!(err.kind, NotReadyKind::OutOfMemory);
+    let (project, stack, err) = fails_fast("oom", NotReadyKind::OutOfMemory).await;
     assert_eq!(err.reason, "`oom` was killed for running out of memory (OOM, exit code 137)");
     project.finish(&stack).await;
 }
