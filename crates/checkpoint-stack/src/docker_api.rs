@@ -298,8 +298,6 @@ pub(crate) async fn remaining_resources(docker: &Docker, project: &str) -> Resul
     Ok(out)
 }
 
-/// 404 (already gone) or 409 (removal already in progress): the next round
-/// or the final check decides.
 /// One removal's outcome: `what` joins `removed` when it was removed; gone
 /// already, or being removed, is no error.
 fn removal(
@@ -316,6 +314,8 @@ fn removal(
     Ok(())
 }
 
+/// 404 (already gone) or 409 (removal already in progress): the next round
+/// or the final check decides.
 fn is_gone_or_busy(e: &bollard::errors::Error) -> bool {
     matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404 | 409, .. })
 }
