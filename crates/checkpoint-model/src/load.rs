@@ -1229,9 +1229,9 @@ impl Validator<'_> {
             let at = self.place(key("compose").and_then(|c| c.at(i)), &fallback);
             if !p.is_file() {
                 let near = compose_files_in(&self.root);
-                self.err(
+                self.err_at(
+                    at,
                     Diagnostic::new(format!("compose file `{f}` does not exist"))
-                        .span(at.0, at.1)
                         .label(format!("not found in `{}`", display_path(&self.root)))
                         .hint(
                             did_you_mean(f, near.iter().map(String::as_str)).map_or_else(|| "compose paths are relative to the project root, the parent of `checkpoints/`".into(), |m| format!("did you mean `{m}`? Paths are relative to the project root, the parent of `checkpoints/`")),
@@ -1248,9 +1248,9 @@ impl Validator<'_> {
                     }
                     compose_files.push(p);
                 }
-                Err(e) => self.err(
+                Err(e) => self.err_at(
+                    at,
                     Diagnostic::new(e)
-                        .span(at.0, at.1)
                         .label("this compose file")
                         .hint("`docker compose -f <file> config` shows what compose makes of it"),
                 ),
@@ -1348,9 +1348,9 @@ impl Validator<'_> {
         if g.checks.is_empty() {
             let at = self.place(node.and_then(|n| n.key("checks")), &location);
             let at = if node.and_then(|n| n.key("checks")).is_some() { at } else { id_spot.clone() };
-            self.err(
+            self.err_at(
+                at,
                 Diagnostic::new(format!("gate `{id}` has no checks"))
-                    .span(at.0, at.1)
                     .label("nothing to run")
                     .hint("add `checks:` with at least one check, e.g. `- name: API answers` + `http: { url: … }`"),
             );
@@ -1364,9 +1364,9 @@ impl Validator<'_> {
             let name_spot = self.spot(&c.name);
             let check = self.check(c, checks_node.and_then(|n| n.at(i)), services);
             if let Some(first) = names.get(&check.name) {
-                self.err(
+                self.err_at(
+                    name_spot,
                     Diagnostic::new(format!("check name `{}` is used twice in gate `{id}`", check.name))
-                        .span(name_spot.0, name_spot.1)
                         .label("second check with this name")
                         .hint(format!(
                             "the first is at {first}; check names must be unique within a gate: they become JUnit test names"

@@ -37,9 +37,9 @@ impl Kind for CommandSpec {
         let shell = self.shell.is_some();
         if argv == shell {
             let at = if argv { cx.key_at("shell") } else { cx.whole.clone() };
-            cx.err(
+            cx.err_at(
+                at,
                 Diagnostic::new(format!("command check `{}` needs exactly one of `argv` or `shell`", cx.name))
-                    .span(at.0, at.1)
                     .label(if argv { "both `argv` and `shell`" } else { "nothing to run" })
                     .hint("`argv: [pg_isready, -h, localhost]`, or `shell: \"curl -s … | grep ok\"`"),
             );

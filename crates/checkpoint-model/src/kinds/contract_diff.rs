@@ -47,7 +47,7 @@ impl Kind for ContractDiffSpec {
         for (key, source) in [("base", self.base.trim()), ("live", self.live.trim())] {
             let at = cx.value_at(key);
             if source.is_empty() {
-                cx.err(Diagnostic::new(format!("`{key}` is empty")).span(at.0, at.1).label("no contract").hint(HINT));
+                cx.err_at(at, Diagnostic::new(format!("`{key}` is empty")).label("no contract").hint(HINT));
                 continue;
             }
             if source.contains("${") {
@@ -55,9 +55,9 @@ impl Kind for ContractDiffSpec {
             }
             if let Some((scheme, _)) = source.split_once("://") {
                 if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
-                    cx.err(
+                    cx.err_at(
+                        at,
                         Diagnostic::new(format!("`{key}: {source}` is neither a file nor an http(s) URL"))
-                            .span(at.0, at.1)
                             .label(format!("`{scheme}://` is not supported"))
                             .hint(HINT),
                     );
@@ -71,9 +71,9 @@ impl Kind for ContractDiffSpec {
                              or give an http(s) URL (`\"${API}/openapi.json\"`)"
                         .to_string(),
                 };
-                cx.err(
+                cx.err_at(
+                    at,
                     Diagnostic::new(format!("`{key}: {source}` names no file"))
-                        .span(at.0, at.1)
                         .label(format!("not found in `{}`", display_path(cx.root)))
                         .hint(hint),
                 );

@@ -85,7 +85,7 @@ impl Kind for FaultSpec {
             && let Err(e) = crate::duration::parse(r)
         {
             let at = cx.value_at("recover_within");
-            cx.err(crate::duration::problem("recover_within", r, &e).span(at.0, at.1));
+            cx.err_at(at, crate::duration::problem("recover_within", r, &e));
         }
     }
 

@@ -63,9 +63,9 @@ impl Kind for HttpSpec {
                     "write a full URL: `http://{url}`, or `http://${{service.api.8000}}/health` for a stack service"
                 )
             };
-            cx.err(
+            cx.err_at(
+                at,
                 Diagnostic::new(format!("`{url}` is not an http(s) URL"))
-                    .span(at.0, at.1)
                     .label("needs `http://` or `https://`")
                     .hint(hint),
             );

@@ -115,10 +115,10 @@ impl Kind for LatencySpec {
         if let Some(text) = self.duration.as_deref().filter(|d| !d.contains("${")) {
             let at = cx.value_at("duration");
             match crate::duration::parse(text) {
-                Err(e) => cx.err(crate::duration::problem("duration", text, &e).span(at.0, at.1)),
-                Ok(t) if t.is_zero() || t > MAX_DURATION => cx.err(
+                Err(e) => cx.err_at(at, crate::duration::problem("duration", text, &e)),
+                Ok(t) if t.is_zero() || t > MAX_DURATION => cx.err_at(
+                    at,
                     Diagnostic::new(format!("`duration: {text}` is out of range"))
-                        .span(at.0, at.1)
                         .label(format!("more than 0s, at most {}", humantime::format_duration(MAX_DURATION)))
                         .hint(
                             "how long to measure, e.g. `duration: 10s`; a longer soak belongs in a load-testing tool",
@@ -133,9 +133,9 @@ impl Kind for LatencySpec {
             let at = cx.value_at("rate");
             // JSON has no NaN or infinity: they were shown as `null`.
             let shown = if r.is_finite() { latency::rate(r) } else { "null".to_string() };
-            cx.err(
+            cx.err_at(
+                at,
                 Diagnostic::new(format!("`rate: {shown}` is out of range"))
-                    .span(at.0, at.1)
                     .label(format!("more than 0, at most {MAX_RATE}"))
                     .hint("the total requests per second to send, e.g. `rate: 200`; leave it out to send as fast as the server answers"),
             );

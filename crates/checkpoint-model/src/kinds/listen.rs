@@ -74,11 +74,9 @@ impl Listen<'_> {
                 } else {
                     ("not a JSONPath".to_string(), format!("a JSONPath starts with `$`: did you mean `$.{path}`?"))
                 };
-                cx.err(
-                    Diagnostic::new(format!("invalid JSONPath `{path}` in `wait_for`"))
-                        .span(at.0, at.1)
-                        .label(label)
-                        .hint(hint),
+                cx.err_at(
+                    at,
+                    Diagnostic::new(format!("invalid JSONPath `{path}` in `wait_for`")).label(label).hint(hint),
                 );
             }
             if let Err(e) = Matcher::parse(v) {
@@ -92,7 +90,7 @@ impl Listen<'_> {
         }
         if self.messages == Some(0) {
             let at = cx.value_at("messages");
-            cx.err(Diagnostic::new("`messages: 0` waits for nothing").span(at.0, at.1).label("at least 1").hint(
+            cx.err_at(at, Diagnostic::new("`messages: 0` waits for nothing").label("at least 1").hint(
                 "how many matching messages to wait for (default 1); to expect silence use `expect: { messages: 0 }`",
             ));
         }
@@ -101,7 +99,7 @@ impl Listen<'_> {
             && let Err(e) = crate::duration::parse(w)
         {
             let at = cx.value_at("within");
-            cx.err(crate::duration::problem("within", w, &e).span(at.0, at.1));
+            cx.err_at(at, crate::duration::problem("within", w, &e));
         }
     }
 }

@@ -56,8 +56,9 @@ impl Kind for MetricsSpec {
             && !AGGREGATES.contains(&a)
         {
             let at = cx.value_at("aggregate");
-            cx.err(
-                Diagnostic::new(format!("unknown aggregate `{a}`")).span(at.0, at.1).label("not an aggregation").hint(
+            cx.err_at(
+                at,
+                Diagnostic::new(format!("unknown aggregate `{a}`")).label("not an aggregation").hint(
                     did_you_mean(a, AGGREGATES.iter().copied()).map_or_else(
                         || format!("aggregates: {}", AGGREGATES.join(", ")),
                         |m| format!("did you mean `{m}`?"),

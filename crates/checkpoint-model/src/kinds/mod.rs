@@ -336,12 +336,16 @@ pub(crate) fn check_method(cx: &mut Cx<'_>, method: &str) {
         return;
     }
     let at = cx.value_at("method");
-    cx.err(Diagnostic::new(format!("`{method}` is not an HTTP method")).span(at.0, at.1).label("unknown method").hint(
-        did_you_mean(&method.to_uppercase(), ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]).map_or_else(
-            || "methods: GET (default), POST, PUT, PATCH, DELETE, HEAD, OPTIONS".into(),
-            |m| format!("did you mean `{m}`?"),
+    cx.err_at(
+        at,
+        Diagnostic::new(format!("`{method}` is not an HTTP method")).label("unknown method").hint(
+            did_you_mean(&method.to_uppercase(), ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+                .map_or_else(
+                    || "methods: GET (default), POST, PUT, PATCH, DELETE, HEAD, OPTIONS".into(),
+                    |m| format!("did you mean `{m}`?"),
+                ),
         ),
-    ));
+    );
 }
 
 fn method_invalid(m: &str) -> bool {

@@ -124,15 +124,16 @@ impl PostgresSpec {
         if let Some(r) = self.repeat {
             let at = cx.value_at("repeat");
             if self.query.is_none() {
-                cx.err(
-                    Diagnostic::new("`repeat` goes with `query`").span(at.0, at.1).label("nothing to repeat").hint(
+                cx.err_at(
+                    at,
+                    Diagnostic::new("`repeat` goes with `query`").label("nothing to repeat").hint(
                         "time a query: `query: SELECT …` with `repeat: 20`, then `expect: { p95: { lt: 100ms } }`",
                     ),
                 );
             } else if r == 0 || u64::from(r) > MAX_REPEAT {
-                cx.err(
+                cx.err_at(
+                    at,
                     Diagnostic::new(format!("`repeat: {r}` is out of range"))
-                        .span(at.0, at.1)
                         .label(format!("1 to {MAX_REPEAT}"))
                         .hint("how many times to run the query, e.g. `repeat: 20`"),
                 );

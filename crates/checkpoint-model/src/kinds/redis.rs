@@ -174,9 +174,9 @@ impl RedisSpec {
             } else {
                 (format!("redis check `{name}` has no command"), cx.whole.clone())
             };
-            cx.err(
+            cx.err_at(
+                at,
                 Diagnostic::new(msg)
-                    .span(at.0, at.1)
                     .label("exactly one of `command` or `commands`")
                     .hint("`command: [PING]`, or `commands: [[LPUSH, q, x], [RPOP, q]]`"),
             );

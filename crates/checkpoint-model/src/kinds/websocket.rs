@@ -61,9 +61,9 @@ impl Kind for WebsocketSpec {
                 Some(("https", rest)) => format!("a WebSocket URL: `wss://{rest}`"),
                 _ => "e.g. `ws://${service.api.8000}/ws`".to_string(),
             };
-            cx.err(
+            cx.err_at(
+                at,
                 Diagnostic::new(format!("`{url}` is not a WebSocket URL"))
-                    .span(at.0, at.1)
                     .label("needs `ws://` or `wss://`")
                     .hint(hint),
             );

@@ -28,9 +28,9 @@ pub(super) fn captures(
         let entry = node.and_then(|n| n.entry(var));
         if !valid_var_name(var) {
             let at = v.place(entry.map(|e| e.0), &v.loc(spanned));
-            v.err(
+            v.err_at(
+                at,
                 Diagnostic::new(format!("`{var}` is not a valid variable name to capture into"))
-                    .span(at.0, at.1)
                     .label("not a name")
                     .hint("use letters, digits and `_`, e.g. `TOKEN`"),
             );
@@ -73,21 +73,26 @@ fn capture(
                     "header" => |h| Capture::Header(h.to_ascii_lowercase()),
                     "cookie" => Capture::Cookie,
                     _ => {
-                        v.err(
+                        v.err_at(
+                            key_at,
                             Diagnostic::new(format!("unknown key `{k}` in `capture.{var}`"))
-                                .span(key_at.0, key_at.1)
                                 .label("not a source")
-                                .hint(
-                                    did_you_mean(k, ["header", "cookie"]).map_or_else(|| format!("a capture takes `header` or `cookie`, or is a JSONPath: {shape_hint}"), |m| format!("did you mean `{m}`? a capture takes `header` or `cookie` (or is a JSONPath)")),
-                                ),
+                                .hint(did_you_mean(k, ["header", "cookie"]).map_or_else(
+                                || format!("a capture takes `header` or `cookie`, or is a JSONPath: {shape_hint}"),
+                                |m| {
+                                    format!(
+                                        "did you mean `{m}`? a capture takes `header` or `cookie` (or is a JSONPath)"
+                                    )
+                                },
+                            )),
                         );
                         return None;
                     }
                 };
                 if found.is_some() {
-                    v.err(
+                    v.err_at(
+                        key_at,
                         Diagnostic::new(format!("`capture.{var}` names two sources"))
-                            .span(key_at.0, key_at.1)
                             .label("a second source")
                             .hint("capture one value per variable: `{ header: … }` or `{ cookie: … }`"),
                     );
@@ -96,36 +101,31 @@ fn capture(
                 let name = val.as_str().map(str::trim).unwrap_or_default();
                 if name.is_empty() {
                     let at = v.place(node.and_then(|n| n.get(k)), &here.0);
-                    v.err(
-                        Diagnostic::new(format!("`capture.{var}.{k}` names no {k}"))
-                            .span(at.0, at.1)
-                            .label(format!("a {k} name"))
-                            .hint(format!(
-                                "e.g. `{{ {k}: {} }}`",
-                                if k == "header" { "location" } else { "refresh_token" }
-                            )),
+                    v.err_at(
+                        at,
+                        Diagnostic::new(format!("`capture.{var}.{k}` names no {k}")).label(format!("a {k} name")).hint(
+                            format!("e.g. `{{ {k}: {} }}`", if k == "header" { "location" } else { "refresh_token" }),
+                        ),
                     );
                     return None;
                 }
                 found = Some((make(name.to_string()), key_at));
             }
             let Some((c, key_at)) = found else {
-                v.err(
-                    Diagnostic::new(format!("`capture.{var}` is empty"))
-                        .span(here.0, here.1)
-                        .label("nothing to capture")
-                        .hint(shape_hint),
+                v.err_at(
+                    here,
+                    Diagnostic::new(format!("`capture.{var}` is empty")).label("nothing to capture").hint(shape_hint),
                 );
                 return None;
             };
             if kind != "http" {
                 let what = if matches!(c, Capture::Header(_)) { "header" } else { "cookie" };
-                v.err(
+                v.err_at(
+                    key_at,
                     Diagnostic::new(format!(
                         "`capture.{var}` takes a {what}, but {} {kind} check has no response {what}s",
                         article(kind)
                     ))
-                    .span(key_at.0, key_at.1)
                     .label("only from an http check")
                     .hint("capture a JSONPath into the result document: `$.…`"),
                 );
@@ -134,9 +134,9 @@ fn capture(
             Some(c)
         }
         _ => {
-            v.err(
+            v.err_at(
+                here,
                 Diagnostic::new(format!("`capture.{var}` is neither a JSONPath nor a mapping"))
-                    .span(here.0, here.1)
                     .label("not a capture")
                     .hint(shape_hint),
             );

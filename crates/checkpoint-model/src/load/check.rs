@@ -52,9 +52,9 @@ impl Validator<'_> {
         let (kind, spec) = match (first, more.first()) {
             (Some(spec), None) => (spec.kind(), Some(spec)),
             (None, _) => {
-                self.err(
+                self.err_at(
+                    name_spot,
                     Diagnostic::new(format!("check `{name}` has no kind"))
-                        .span(name_spot.0, name_spot.1)
                         .label("what does it observe?")
                         .hint(format!("add exactly one of: {}", KINDS.join(", "))),
                 );
@@ -273,9 +273,9 @@ impl Validator<'_> {
                 } else {
                     format!("a JSONPath starts with `$`: did you mean `$.{path}`?")
                 };
-                self.err(
+                self.err_at(
+                    at,
                     Diagnostic::new(format!("invalid JSONPath `{path}` in `expect.json`"))
-                        .span(at.0, at.1)
                         .label(if path.starts_with('$') {
                             jsonpath_label(&err.to_string())
                         } else {
@@ -327,9 +327,9 @@ impl Validator<'_> {
                     }
                     _ => self.place(value_node, &loc),
                 };
-                self.err(
+                self.err_at(
+                    at,
                     Diagnostic::new(format!("in `{label}`: {}", e.message))
-                        .span(at.0, at.1)
                         .label(if e.message.starts_with("unknown matcher") { "not a matcher" } else { "invalid" })
                         .hint(e.hint.unwrap_or_else(|| {
                             format!(
