@@ -84,8 +84,7 @@ impl Kind for FaultSpec {
         if let Some(r) = &self.recover_within
             && let Err(e) = crate::duration::parse(r)
         {
-            let at = cx.value_at("recover_within");
-            cx.err_at(at, crate::duration::problem("recover_within", r, &e));
+            cx.err_at(cx.value_at("recover_within"), crate::duration::problem("recover_within", r, &e));
         }
     }
 

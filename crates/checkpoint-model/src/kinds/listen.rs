@@ -98,8 +98,7 @@ impl Listen<'_> {
             && !w.contains("${")
             && let Err(e) = crate::duration::parse(w)
         {
-            let at = cx.value_at("within");
-            cx.err_at(at, crate::duration::problem("within", w, &e));
+            cx.err_at(cx.value_at("within"), crate::duration::problem("within", w, &e));
         }
     }
 }

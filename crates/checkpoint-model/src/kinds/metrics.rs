@@ -55,9 +55,8 @@ impl Kind for MetricsSpec {
             && !a.contains("${")
             && !AGGREGATES.contains(&a)
         {
-            let at = cx.value_at("aggregate");
             cx.err_at(
-                at,
+                cx.value_at("aggregate"),
                 Diagnostic::new(format!("unknown aggregate `{a}`")).label("not an aggregation").hint(
                     did_you_mean(a, AGGREGATES.iter().copied()).map_or_else(
                         || format!("aggregates: {}", AGGREGATES.join(", ")),

@@ -335,9 +335,8 @@ pub(crate) fn check_method(cx: &mut Cx<'_>, method: &str) {
     if method.is_empty() || method.contains("${") || !method_invalid(method) {
         return;
     }
-    let at = cx.value_at("method");
     cx.err_at(
-        at,
+        cx.value_at("method"),
         Diagnostic::new(format!("`{method}` is not an HTTP method")).label("unknown method").hint(
             did_you_mean(&method.to_uppercase(), ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
                 .map_or_else(

@@ -100,9 +100,8 @@ fn capture(
                 }
                 let name = val.as_str().map(str::trim).unwrap_or_default();
                 if name.is_empty() {
-                    let at = v.place(node.and_then(|n| n.get(k)), &here.0);
                     v.err_at(
-                        at,
+                        v.place(node.and_then(|n| n.get(k)), &here.0),
                         Diagnostic::new(format!("`capture.{var}.{k}` names no {k}")).label(format!("a {k} name")).hint(
                             format!("e.g. `{{ {k}: {} }}`", if k == "header" { "location" } else { "refresh_token" }),
                         ),
