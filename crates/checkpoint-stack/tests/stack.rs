@@ -214,6 +214,17 @@ async fn fails_fast(service: &str, kind: NotReadyKind) -> (Project, ComposeStack
     (project, stack, err)
 }
 
+/// A token that is cancelled `after` from now, as a Ctrl-C would be.
+fn cancel_after(after: Duration) -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        trigger.cancel();
+    });
+    cancel
+}
+
 fn args(argv: &[&str]) -> Vec<String> {
     argv.iter().map(|s| (*s).to_string()).collect()
 }
@@ -489,12 +500,7 @@ async fn timeout_and_cancellation_end_the_wait() {
     // Cancellation ends a long wait promptly.
     opts.ready_timeout = Duration::from_mins(2);
     let attached = ComposeStack::attach(opts);
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        trigger.cancel();
-    });
+    let cancel = cancel_after(Duration::from_millis(1500));
     let t0 = Instant::now();
     let err = attached.wait_ready(cancel, &progress.sink()).await.expect_err("cancelled");
     let took = t0.elapsed();
@@ -509,12 +515,7 @@ async fn cancelling_up_kills_compose_and_cleanup_leaves_nothing() {
     require_engine().await;
     let mut project = Project::new("cancel-up");
     let stack = ComposeStack::prepare(project.options("healthy.yml", &[], Duration::from_mins(1))).await.unwrap();
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        trigger.cancel();
-    });
+    let cancel = cancel_after(Duration::from_millis(700));
     let t0 = Instant::now();
     let err = stack.start(cancel, &Progress::default().sink()).await.expect_err("cancelled");
     assert!(matches!(err, checkpoint_stack::StackError::Cancelled), "{err}");

@@ -53,8 +53,6 @@ async fn realtime_api(push: bool) -> String {
 fn realtime_yaml(wait_for_kind: &str) -> String {
     format!(
         r#"
-checkpoint: 1
-title: Real time
 gates:
   - id: realtime
     title: Real-time channel delivers job updates
@@ -123,8 +121,6 @@ async fn a_refused_upgrade_fails_with_the_status() {
     let api = realtime_api(true).await;
     let ws = api.replace("http://", "ws://");
     let yaml = r#"
-checkpoint: 1
-title: Real time
 gates:
   - id: realtime
     title: Real-time channel without a token
@@ -146,8 +142,6 @@ async fn a_redis_subscription_hears_what_is_published_during_it() {
     let redis = support::redis();
     let channel = format!("it:events:{}", std::process::id());
     let yaml = r#"
-checkpoint: 1
-title: Notifications
 gates:
   - id: notifications
     title: The worker announces processed jobs
@@ -194,8 +188,6 @@ async fn redis_streams_backlog_and_round_trip() {
         let _: String = ::redis::cmd("XADD").arg(&key).arg("*").arg("n").arg(n).query_async(&mut c).await.unwrap();
     }
     let yaml = r#"
-checkpoint: 1
-title: Streams
 gates:
   - id: backlog
     title: The workers keep up with the stream
@@ -228,8 +220,6 @@ const FIXTURE: &str = "INSERT INTO it_rows (name, email) VALUES ('a', 'a@x'), ('
 async fn sql_gate(kind: &str, dsn: &str, table: &str) -> Vec<GateResult> {
     let yaml = format!(
         r#"
-checkpoint: 1
-title: SQL
 gates:
   - id: data-quality
     title: "5-row fixture → insert → count, < 30% missing email"
@@ -319,8 +309,6 @@ async fn mysql_tables_columns_and_unreachable_servers() {
     let closed = support::closed_port();
     let yaml = format!(
         r#"
-checkpoint: 1
-title: MySQL
 gates:
   - id: schema
     title: The table has its columns

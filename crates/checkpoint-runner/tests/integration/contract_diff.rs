@@ -91,8 +91,6 @@ async fn run_yaml(yaml: &str, vars: &[(&str, &str)], files: &[(&str, &str)]) -> 
 async fn contract_diff_against_a_live_spec() {
     let api = server().await;
     let yaml = r#"
-checkpoint: 1
-title: Contract
 gates:
   - id: unchanged
     title: API breaking changes = 0
@@ -194,8 +192,6 @@ gates:
 async fn an_unreadable_committed_contract_is_an_error_not_a_failure() {
     let api = server().await;
     let yaml = r#"
-checkpoint: 1
-title: Contract
 gates:
   - id: bad-base
     title: The committed contract does not parse
@@ -224,8 +220,6 @@ async fn an_ignore_file_accepts_a_change_until_it_expires() {
         format!("- fingerprint: {}\n  reason: clients moved to updated_at\n  expires: {expires}\n", removed.fingerprint)
     };
     let yaml = r#"
-checkpoint: 1
-title: Contract
 gates:
   - id: accepted
     title: A known break, accepted until 2999

@@ -69,8 +69,6 @@ async fn run_yaml(yaml: &str, vars: &[(&str, &str)], cancel: CancellationToken) 
 async fn http_expectations_captures_and_needs() {
     let api = server().await;
     let yaml = r#"
-checkpoint: 1
-title: HTTP
 gates:
   - id: health
     title: "/health reports the database healthy"
@@ -150,8 +148,6 @@ async fn retry_timeout_and_connection_refused() {
     let closed = support::closed_port();
     let yaml = format!(
         r#"
-checkpoint: 1
-title: Timing
 gates:
   - id: flaky
     title: Eventually consistent
@@ -201,8 +197,6 @@ gates:
 async fn postgres_queries_tables_and_errors() {
     let dsn = pg();
     let yaml = r#"
-checkpoint: 1
-title: Postgres
 vars:
   DSN: "${PG}"
 gates:
@@ -260,8 +254,6 @@ gates:
 async fn redis_commands_and_queue_round_trip() {
     let url = redis();
     let yaml = r#"
-checkpoint: 1
-title: Redis
 gates:
   - id: redis
     title: Redis connectivity
@@ -293,8 +285,6 @@ gates:
 #[tokio::test]
 async fn commands_exit_codes_and_output() {
     let yaml = r#"
-checkpoint: 1
-title: Commands
 gates:
   - id: cmd
     title: Host commands
@@ -343,8 +333,6 @@ gates:
 #[tokio::test]
 async fn stack_checks_are_skipped_on_an_external_target() {
     let yaml = r#"
-checkpoint: 1
-title: External
 gates:
   - id: exec
     title: Needs Docker
@@ -363,8 +351,6 @@ async fn cancellation_reports_cancelled_not_failed() {
     let api = server().await;
     let yaml = format!(
         r#"
-checkpoint: 1
-title: Cancel
 gates:
   - id: slow
     title: Slow
@@ -380,12 +366,7 @@ gates:
         http: {{ url: "{api}/health" }}
 "#
     );
-    let cancel = CancellationToken::new();
-    let c2 = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        c2.cancel();
-    });
+    let cancel = support::cancel_after(Duration::from_millis(300));
     let started = std::time::Instant::now();
     let run = run_yaml(&yaml, &[], cancel).await;
     assert!(started.elapsed() < Duration::from_secs(4), "cancellation must be prompt: {:?}", started.elapsed());
@@ -394,8 +375,6 @@ gates:
 }
 
 const THREE_GATES: &str = r#"
-checkpoint: 1
-title: Fail fast
 gates:
   - id: bad
     title: Fails at once
@@ -438,12 +417,7 @@ async fn fail_fast_names_the_gate_in_running_and_pending_gates_and_returns_it() 
 
 #[tokio::test]
 async fn a_ctrl_c_before_a_failure_is_not_a_fail_fast() {
-    let cancel = CancellationToken::new();
-    let c2 = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        c2.cancel();
-    });
+    let cancel = support::cancel_after(Duration::from_millis(100));
     let setup = support::Setup { jobs: 2, fail_fast: true, cancel, ..Default::default() };
     let out = support::run_outcome(THREE_GATES, setup).await;
     assert_eq!(out.cancelled, Some(CancelReason::Interrupted));
@@ -473,8 +447,6 @@ fn alive(marker: &str) -> bool {
 async fn a_command_ends_with_its_own_process_and_takes_its_background_children_along() {
     // The grandchild keeps stdout open for 40 s; the command itself exits 0 at once.
     let yaml = r#"
-checkpoint: 1
-title: Background children
 gates:
   - id: bg
     title: A command that leaves a process behind
@@ -525,8 +497,6 @@ async fn a_body_past_max_body_is_never_judged_and_says_its_size() {
         );
     let api = support::serve(app).await;
     let yaml = r#"
-checkpoint: 1
-title: Large bodies
 gates:
   - id: default-limit
     title: 9 MB against the default 8 MiB
@@ -587,8 +557,6 @@ async fn a_port_that_accepts_and_closes_at_once_is_not_a_service() {
         }
     });
     let yaml = r#"
-checkpoint: 1
-title: TCP
 gates:
   - id: proxy-only
     title: only a proxy

@@ -8,12 +8,12 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use checkpoint_model::load::{LoadOptions, load_checkpoints};
 use checkpoint_model::result::{GateResult, Status};
-use checkpoint_runner::scope::RunVars;
-use checkpoint_runner::{Engine, RunOptions, Target, TargetError};
+use checkpoint_runner::{Target, TargetError};
 use checkpoint_target::{ExecOutput, ExecRequest, FaultAction};
 use tokio_util::sync::CancellationToken;
+
+use crate::support;
 
 /// What the engine asked, in order: `fault redis`, `restore redis`.
 #[derive(Default)]
@@ -59,8 +59,6 @@ impl Target for Scripted {
 }
 
 const YAML: &str = r#"
-checkpoint: 1
-title: Faults
 gates:
   - id: outage
     title: Redis outage
@@ -81,16 +79,7 @@ gates:
 "#;
 
 async fn run(target: Arc<Scripted>, cancel: CancellationToken) -> GateResult {
-    checkpoint_runner::init_tls();
-    let dir = tempfile::tempdir().unwrap();
-    let cps = dir.path().join("checkpoints");
-    std::fs::create_dir_all(&cps).unwrap();
-    std::fs::write(cps.join("1.yaml"), YAML).unwrap();
-    let opts = LoadOptions { dir: cps, ..LoadOptions::default() };
-    let loaded = load_checkpoints(&opts, &["1".to_string()]).unwrap_or_else(|d| panic!("{}", d.render(false)));
-    let cp = &loaded.checkpoints[0];
-    let engine = Engine::new(target, dir.path().to_path_buf(), cancel, RunVars::default(), RunOptions::default());
-    engine.run(cp.gates.clone().into()).await.results.remove(0)
+    support::run(YAML, support::Setup { cancel, target, ..Default::default() }).await.remove(0)
 }
 
 #[tokio::test(start_paused = true)]

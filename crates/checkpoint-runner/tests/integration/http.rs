@@ -173,8 +173,6 @@ async fn connection_reuse_after_a_500_never_fails_the_next_check() {
         let (base, _) = raw_server(Closing::After500 { grace }).await;
         let yaml = format!(
             r#"
-checkpoint: 1
-title: reuse
 gates:
   - id: api
     title: API
@@ -217,8 +215,6 @@ async fn connection_reuse_in_openapi_metrics_and_contract_diff() {
         let (base, _) = raw_server(Closing::AfterEvery).await;
         let yaml = format!(
             r#"
-checkpoint: 1
-title: reuse
 gates:
   - id: quality
     title: quality
@@ -247,8 +243,6 @@ async fn a_server_that_never_answers_still_fails_truthfully() {
     let (base, counts) = raw_server(Closing::Always).await;
     let yaml = format!(
         r#"
-checkpoint: 1
-title: silent
 gates:
   - id: api
     title: API
@@ -290,8 +284,6 @@ async fn gates_share_the_runs_connections_but_not_their_cookies() {
     };
     let yaml = format!(
         r#"
-checkpoint: 1
-title: shared
 gates:{}{}{}
   - id: login
     title: logs in
@@ -332,8 +324,6 @@ async fn a_resent_request_carries_the_gates_cookies() {
     let (base, counts) = raw_server(Closing::AfterEvery).await;
     let yaml = format!(
         r#"
-checkpoint: 1
-title: resend
 gates:
   - id: session
     title: a session over connections the server closes
@@ -433,8 +423,6 @@ async fn cookies_forms_and_captures_across_a_login() {
     let base = auth_service().await;
     let yaml = format!(
         r#"
-checkpoint: 1
-title: auth
 gates:
   - id: auth
     title: Authentication working end-to-end
@@ -523,8 +511,6 @@ async fn a_missing_cookie_capture_says_what_was_set() {
     let base = auth_service().await;
     let yaml = format!(
         r#"
-checkpoint: 1
-title: auth
 gates:
   - id: auth
     title: auth

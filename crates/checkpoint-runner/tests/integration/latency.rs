@@ -91,7 +91,7 @@ async fn run_yaml(yaml: &str, cancel: CancellationToken) -> Run {
 }
 
 fn one_gate(id: &str, check: &str) -> String {
-    format!("checkpoint: 1\ntitle: Latency\ngates:\n  - id: {id}\n    title: {id}\n    checks:\n{check}")
+    format!("gates:\n  - id: {id}\n    title: {id}\n    checks:\n{check}")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,9 +156,7 @@ async fn error_rate_counts_a_known_share_of_500s() {
     let (tolerant, _) = server().await;
     let (strict, _) = server().await;
     let yaml = format!(
-        r#"checkpoint: 1
-title: Errors
-gates:
+        r#"gates:
   - id: tolerant
     title: Up to a quarter may fail
     checks:
@@ -259,9 +257,7 @@ async fn keep_alive_closed_by_the_server_is_reopened_and_counted() {
 async fn method_headers_and_json_body_reach_the_server() {
     let (api, _) = server().await;
     let yaml = format!(
-        r#"checkpoint: 1
-title: Bodies
-gates:
+        r#"gates:
   - id: post
     title: POST with a token and a JSON body
     checks:
@@ -323,12 +319,7 @@ async fn cancellation_stops_a_long_run_promptly() {
 "#
         ),
     );
-    let cancel = CancellationToken::new();
-    let c2 = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        c2.cancel();
-    });
+    let cancel = support::cancel_after(Duration::from_millis(300));
     let started = Instant::now();
     let run = run_yaml(&yaml, cancel).await;
     assert!(started.elapsed() < Duration::from_secs(3), "cancellation must be prompt: {:?}", started.elapsed());

@@ -132,8 +132,6 @@ async fn fastapi_contract_holds_then_drifts_on_exactly_the_product_operations() 
     let api = inventory(drift.clone()).await;
     let yaml = format!(
         r#"
-checkpoint: 1
-title: contract
 gates:
   - id: contract
     title: API contract finalised
@@ -199,8 +197,6 @@ async fn the_live_services_own_spec_selected_by_tag_and_operation() {
     let api = inventory(Arc::new(AtomicBool::new(false))).await;
     let yaml = format!(
         r#"
-checkpoint: 1
-title: contract
 gates:
   - id: by-tag
     title: products
@@ -263,8 +259,6 @@ async fn drf_spectacular_contract_with_nullable_and_discriminator() {
     let api = clinic(drift.clone()).await;
     let yaml = format!(
         r#"
-checkpoint: 1
-title: contract
 gates:
   - id: pets
     title: Pet clinic contract
@@ -303,8 +297,6 @@ async fn a_service_that_is_down_fails_every_operation_with_the_cause() {
     let port = support::closed_port();
     let yaml = format!(
         r#"
-checkpoint: 1
-title: contract
 gates:
   - id: down
     title: contract of a stopped API
@@ -352,8 +344,6 @@ async fn undeclared_statuses_follow_the_policy() {
     let base = support::serve(app).await;
     let yaml = format!(
         r#"
-checkpoint: 1
-title: statuses
 gates:
   - id: default
     title: client errors accepted by default

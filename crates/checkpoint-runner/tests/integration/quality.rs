@@ -64,8 +64,6 @@ async fn metrics_server() -> String {
 async fn metrics_counter_increases_across_an_action() {
     let api = metrics_server().await;
     let yaml = r#"
-checkpoint: 1
-title: Monitoring
 gates:
   - id: monitoring
     title: Monitoring collecting metrics
@@ -165,8 +163,6 @@ async fn postgres_schema_drift_found_and_not_found() {
     ))
     .await;
     let yaml = r#"
-checkpoint: 1
-title: Schema
 gates:
   - id: no-drift
     title: schema conflicts = 0
@@ -260,8 +256,6 @@ async fn postgres_strict_reports_unexpected_columns() {
     ))
     .await;
     let yaml = r#"
-checkpoint: 1
-title: Strict
 gates:
   - id: strict
     title: No column the schema does not know
@@ -290,8 +284,6 @@ gates:
 #[tokio::test]
 async fn postgres_query_time_over_repeated_runs() {
     let yaml = r#"
-checkpoint: 1
-title: Query time
 gates:
   - id: fast
     title: DB query time < 100ms
@@ -363,8 +355,6 @@ impl Drop for PrivateRedis {
 async fn redis_hit_ratio_after_real_hits_and_misses() {
     let server = PrivateRedis::start();
     let yaml = r#"
-checkpoint: 1
-title: Cache
 gates:
   - id: idle
     title: No traffic is no data, not a pass
@@ -413,8 +403,6 @@ gates:
 #[tokio::test]
 async fn redis_info_sections_on_the_shared_server() {
     let yaml = r#"
-checkpoint: 1
-title: Redis info
 gates:
   - id: server
     title: Redis answers INFO
@@ -445,8 +433,6 @@ async fn documented_schema_matches_the_demo_migrations() {
     }
     pg_exec(&sql).await;
     let yaml = r#"
-checkpoint: 1
-title: Demo schema
 gates:
   - id: schema
     title: schema conflicts = 0

@@ -10,38 +10,49 @@ use checkpoint_model::load::{LoadOptions, load_checkpoints};
 use checkpoint_model::result::GateResult;
 use checkpoint_runner::engine::RunOutcome;
 use checkpoint_runner::scope::RunVars;
-use checkpoint_runner::{Engine, ExternalTarget, RunOptions};
+use checkpoint_runner::{Engine, ExternalTarget, RunOptions, Target};
 use tokio_util::sync::CancellationToken;
 
 /// How to run: `--var`s, files relative to the project root, cancellation,
-/// `--jobs`, `--fail-fast`.
+/// `--jobs`, `--fail-fast`, and what the checks run against (no Docker: the
+/// host, or a scripted target).
 pub(crate) struct Setup<'a> {
     pub(crate) vars: &'a [(&'a str, &'a str)],
     pub(crate) files: &'a [(&'a str, &'a str)],
     pub(crate) cancel: CancellationToken,
     pub(crate) jobs: usize,
     pub(crate) fail_fast: bool,
+    pub(crate) target: Arc<dyn Target>,
 }
 
 impl Default for Setup<'_> {
     fn default() -> Self {
-        Self { vars: &[], files: &[], cancel: CancellationToken::new(), jobs: 4, fail_fast: false }
+        Self {
+            vars: &[],
+            files: &[],
+            cancel: CancellationToken::new(),
+            jobs: 4,
+            fail_fast: false,
+            target: Arc::new(ExternalTarget),
+        }
     }
 }
 
-/// Loads `yaml` as `checkpoints/1.yaml` of a fresh project and runs every gate.
+/// Loads `body` as `checkpoints/1.yaml` of a fresh project and runs every gate.
+/// `body` is the checkpoint after its `checkpoint:` and `title:` lines, which
+/// this writes: the number must be the file's, and no test reads the title.
 /// A definition error fails the test with the rendered diagnostics.
-pub(crate) async fn run(yaml: &str, setup: Setup<'_>) -> Vec<GateResult> {
-    run_outcome(yaml, setup).await.results
+pub(crate) async fn run(body: &str, setup: Setup<'_>) -> Vec<GateResult> {
+    run_outcome(body, setup).await.results
 }
 
 /// [`run`], with why the run stopped early.
-pub(crate) async fn run_outcome(yaml: &str, setup: Setup<'_>) -> RunOutcome {
+pub(crate) async fn run_outcome(body: &str, setup: Setup<'_>) -> RunOutcome {
     checkpoint_runner::init_tls();
     let dir = tempfile::tempdir().unwrap();
     let cps = dir.path().join("checkpoints");
     std::fs::create_dir_all(&cps).unwrap();
-    std::fs::write(cps.join("1.yaml"), yaml).unwrap();
+    std::fs::write(cps.join("1.yaml"), format!("checkpoint: 1\ntitle: test\n{body}")).unwrap();
     for (path, text) in setup.files {
         let p = dir.path().join(path);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -58,7 +69,7 @@ pub(crate) async fn run_outcome(yaml: &str, setup: Setup<'_>) -> RunOutcome {
     let mut rv = RunVars { cli: cli_vars, ..RunVars::default() };
     rv.expand_vars(&cp.vars).unwrap();
     let mut engine = Engine::new(
-        Arc::new(ExternalTarget),
+        setup.target,
         dir.path().to_path_buf(),
         setup.cancel,
         rv,
@@ -74,6 +85,17 @@ pub(crate) async fn serve(app: axum::Router) -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
+}
+
+/// A token that is cancelled `after` from now, as a Ctrl-C would be.
+pub(crate) fn cancel_after(after: std::time::Duration) -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        trigger.cancel();
+    });
+    cancel
 }
 
 /// A loopback port on which nothing listens (bound, then released).
