@@ -3,10 +3,11 @@
 //! stack (real Docker engine, real compose). Needs the images
 //! `fixtures/images/build.sh` builds (`scripts/test.sh` does).
 
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
-use checkpoint_model::result::{Status, Verdict};
+use checkpoint_model::result::{RunReport, Status, Verdict};
 
 use crate::compose_support;
 use crate::support::text;
@@ -19,6 +20,20 @@ under_both_tools!(
 
 fn bin(cwd: &Path) -> Command {
     compose_support::checkpoint(cwd, &compose_support::images_env("images.env", "fixtures/images/build.sh"))
+}
+
+/// `checkpoint run 0` in `dir` (plus `extra` arguments), as a compose project of
+/// its own named after `what`; the stack must leave nothing behind. Returns the
+/// command's output and the `results.json` it wrote to `out-<what>`.
+fn run_zero(dir: &Path, what: &str, extra: &[&OsStr]) -> (Output, RunReport) {
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let project = format!("cp-test-init-{what}-{n:x}");
+    let out = format!("out-{what}");
+    let run = bin(dir).args(["run", "0", "-p", &project, "-o", &out]).args(extra).output().unwrap();
+    assert_nothing_left(&project);
+    let json = std::fs::read_to_string(dir.join(&out).join("results.json"))
+        .unwrap_or_else(|e| panic!("no {out}/results.json ({e}):\n{}", text(&run)));
+    (run, checkpoint_report::read_json(&json).unwrap())
 }
 
 fn init_on_the_demo_stack_writes_a_checkpoint_that_runs_green() {
@@ -58,13 +73,8 @@ fn init_on_the_demo_stack_writes_a_checkpoint_that_runs_green() {
     assert!(yaml9.contains("compose: { completed: [\"migrate\"] }"), "{yaml9}");
     std::fs::remove_file(dir.path().join("checkpoints/9.yaml")).unwrap();
 
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let project = format!("cp-test-shard-init-{n:x}");
-    let run = bin(dir.path()).args(["run", "0", "-p", &project, "-o", "out"]).output().unwrap();
-    assert_nothing_left(&project);
+    let (run, report) = run_zero(dir.path(), "healthy", &[]);
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
-    let report =
-        checkpoint_report::read_json(&std::fs::read_to_string(dir.path().join("out/results.json")).unwrap()).unwrap();
     assert_eq!(report.verdict, Verdict::Passed);
     let ids: Vec<&str> = report.gates.iter().map(|g| g.id.as_str()).collect();
     assert_eq!(ids, ["stack-running", "db-answers", "redis-answers", "api-http-8000", "api-health"]);
@@ -73,13 +83,8 @@ fn init_on_the_demo_stack_writes_a_checkpoint_that_runs_green() {
     // The app crashed while its server process lives (answers 500, no healthcheck):
     // the old TCP-only checkpoint passed this; the generated one must not.
     let dead = repo().join("crates/checkpoint/tests/fixtures/init/dead-app.yml");
-    let project = format!("cp-test-init-dead-{n:x}");
-    let run = bin(dir.path()).args(["run", "0", "-p", &project, "-o", "out-dead", "-f"]).arg(&dead).output().unwrap();
-    assert_nothing_left(&project);
+    let (run, report) = run_zero(dir.path(), "dead", &["-f".as_ref(), dead.as_os_str()]);
     assert_eq!(run.status.code(), Some(1), "a dead app must never pass\n{}", text(&run));
-    let report =
-        checkpoint_report::read_json(&std::fs::read_to_string(dir.path().join("out-dead/results.json")).unwrap())
-            .unwrap();
     let status = |id: &str| report.gates.iter().find(|g| g.id == id).map(|g| g.status);
     assert_eq!(status("stack-running"), Some(Status::Passed), "the container runs: {}", text(&run));
     assert_eq!(status("api-http-8000"), Some(Status::Failed), "{}", text(&run));
@@ -106,13 +111,8 @@ fn init_checks_exposed_databases_from_inside_the_stack() {
     let yaml = std::fs::read_to_string(dir.path().join("checkpoints/0.yaml")).unwrap();
     assert!(yaml.contains("reach: { from: \"api\", to: \"db\", port: 5432 }"), "{yaml}");
     assert!(yaml.contains("exec: { service: \"redis\", argv: [redis-cli, ping] }"), "{yaml}");
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let project = format!("cp-test-init-exposed-{n:x}");
-    let run = bin(dir.path()).args(["run", "0", "-p", &project, "-o", "out"]).output().unwrap();
-    assert_nothing_left(&project);
+    let (run, report) = run_zero(dir.path(), "exposed", &[]);
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
-    let report =
-        checkpoint_report::read_json(&std::fs::read_to_string(dir.path().join("out/results.json")).unwrap()).unwrap();
     let ids: Vec<&str> = report.gates.iter().map(|g| g.id.as_str()).collect();
     assert_eq!(
         ids,

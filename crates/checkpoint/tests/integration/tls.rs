@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command as Std, Stdio};
+use std::process::{Child, Command as Std, Output, Stdio};
 
 use crate::support::{self, text, write_checkpoint};
 use assert_cmd::Command;
@@ -128,8 +128,17 @@ gates:
     )
 }
 
-fn results(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("out/results.json")).unwrap()).unwrap()
+/// `checkpoint run 1` in `dir` with `store` as the certificate store
+/// (`SSL_CERT_FILE`; none: the system's); its output and `results.json`.
+fn run(dir: &Path, store: Option<&str>) -> (Output, serde_json::Value) {
+    let mut c = checkpoint();
+    if let Some(file) = store {
+        c.env("SSL_CERT_FILE", dir.join(file));
+    }
+    let o = c.current_dir(dir).args(["run", "1", "--out", "out"]).output().unwrap();
+    let json = std::fs::read_to_string(dir.join("out/results.json"))
+        .unwrap_or_else(|e| panic!("no out/results.json ({e}):\n{}", text(&o)));
+    (o, serde_json::from_str(&json).unwrap())
 }
 
 fn gate<'a>(r: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
@@ -144,18 +153,12 @@ fn a_certificate_from_a_trusted_ca_passes_an_unknown_ca_fails_and_insecure_skips
     write_checkpoint(dir.path(), "1.yaml", &https_checkpoint(server.1));
 
     // The test CA trusted (SSL_CERT_FILE replaces the system store): both pass.
-    let o = checkpoint()
-        .current_dir(dir.path())
-        .env("SSL_CERT_FILE", dir.path().join("ca.pem"))
-        .args(["run", "1", "--out", "out"])
-        .output()
-        .unwrap();
+    let (o, _) = run(dir.path(), Some("ca.pem"));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
     // The system store, which does not know the test CA: refused, with the reason.
-    let o = checkpoint().current_dir(dir.path()).args(["run", "1", "--out", "out"]).output().unwrap();
+    let (o, r) = run(dir.path(), None);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let r = results(dir.path());
     let verified = gate(&r, "verified");
     assert_eq!(verified["status"], "failed", "{verified:#}");
     let reason = verified["reason"].as_str().unwrap();
@@ -199,13 +202,7 @@ gates:
 "#
         ),
     );
-    let o = checkpoint()
-        .current_dir(dir.path())
-        .env("SSL_CERT_FILE", dir.path().join("no-such-store.pem"))
-        .args(["run", "1", "--out", "out"])
-        .output()
-        .unwrap();
-    let r = results(dir.path());
+    let (o, r) = run(dir.path(), Some("no-such-store.pem"));
     assert_eq!(gate(&r, "plain")["status"], "passed", "{:#}", gate(&r, "plain"));
     // The https check fails on what it met (nothing listens), not on the
     // store: no client is refused for a store no request needed.
