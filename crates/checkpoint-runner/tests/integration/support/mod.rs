@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use checkpoint_model::load::{LoadOptions, load_checkpoints};
-use checkpoint_model::result::GateResult;
+use checkpoint_model::result::{GateResult, Status};
 use checkpoint_runner::engine::RunOutcome;
 use checkpoint_runner::scope::RunVars;
 use checkpoint_runner::{Engine, ExternalTarget, RunOptions, Target};
@@ -113,6 +113,16 @@ impl Run {
     /// The gate `id`; the test fails when the run has none.
     pub(crate) fn gate(&self, id: &str) -> &GateResult {
         self.gates.iter().find(|g| g.id == id).unwrap_or_else(|| panic!("no gate {id}"))
+    }
+
+    /// The gate `id`, which must have ended `status` for a reason that
+    /// contains `because`; the test fails showing the whole gate otherwise.
+    pub(crate) fn ended(&self, id: &str, status: Status, because: &str) -> &GateResult {
+        let g = self.gate(id);
+        assert_eq!(g.status, status, "gate {id}: {g:#?}");
+        let reason = g.reason.as_deref().unwrap_or_else(|| panic!("gate {id} has no reason: {g:#?}"));
+        assert!(reason.contains(because), "gate {id}: the reason {reason:?} does not say {because:?}");
+        g
     }
 }
 
