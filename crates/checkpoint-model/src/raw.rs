@@ -32,17 +32,14 @@ pub struct RawCheckpoint {
     pub checkpoint: Spanned<Value>,
     /// A human title: "Day 1 — stack and database".
     pub title: String,
-    #[serde(default)]
     pub description: Option<String>,
     /// The plan this checkpoint serves.
-    #[serde(default)]
     pub plan: Option<RawPlanRef>,
     /// Earlier checkpoints whose gates are re-checked here, in order.
     #[serde(default)]
     #[schemars(with = "Vec<Value>")]
     pub includes: Vec<Spanned<Value>>,
     /// The docker-compose stack the gates run against.
-    #[serde(default)]
     pub stack: Option<RawStack>,
     /// Variables, interpolated in order; values may use `${…}`.
     #[serde(default)]
@@ -53,7 +50,6 @@ pub struct RawCheckpoint {
     #[serde(default)]
     pub secrets: Vec<String>,
     /// Pass criteria: every must gate, should gates at a threshold.
-    #[serde(default)]
     pub criteria: Option<RawCriteria>,
     /// The gates, in plan order.
     #[serde(default)]
@@ -77,11 +73,9 @@ pub struct RawPlanRef {
 #[serde(deny_unknown_fields)]
 pub struct RawCriteria {
     /// Share of should gates that must pass: `70%` (the default) or a number of percent.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub should: Option<Spanned<Value>>,
     /// Optional overall pass rate over all gates that ran: `95%`.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub pass_rate: Option<Spanned<Value>>,
 }
@@ -127,14 +121,11 @@ pub struct RawGate {
     pub id: Spanned<String>,
     /// The plan's wording: "Database migrations executed".
     pub title: String,
-    #[serde(default)]
     pub description: Option<String>,
     /// `must` (default), `should` or `nice`.
-    #[serde(default)]
     #[schemars(with = "Option<Severity>")]
     pub severity: Option<Spanned<String>>,
     /// The wave this gate belongs to: `wave1`.
-    #[serde(default)]
     pub wave: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
@@ -142,7 +133,6 @@ pub struct RawGate {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub needs: Vec<Spanned<String>>,
-    #[serde(default)]
     pub plan: Option<RawPlanRef>,
     /// Checks, run in order; later ones may use values captured by earlier ones.
     #[serde(default)]
@@ -167,25 +157,15 @@ enum Severity {
 pub struct RawCheck {
     #[schemars(with = "String")]
     pub name: Spanned<String>,
-    #[serde(default)]
     pub http: Option<Box<HttpSpec>>,
-    #[serde(default)]
     pub tcp: Option<Box<TcpSpec>>,
-    #[serde(default)]
     pub postgres: Option<Box<PostgresSpec>>,
-    #[serde(default)]
     pub redis: Option<Box<RedisSpec>>,
-    #[serde(default)]
     pub command: Option<Box<CommandSpec>>,
-    #[serde(default)]
     pub compose: Option<Box<ComposeSpec>>,
-    #[serde(default)]
     pub exec: Option<Box<ExecSpec>>,
-    #[serde(default)]
     pub reach: Option<Box<ReachSpec>>,
-    #[serde(default)]
     pub fault: Option<Box<RawFault>>,
-    #[serde(default)]
     pub expect: Option<Box<RawExpect>>,
     /// Variables to capture from the result: a JSONPath into the result
     /// document (`TOKEN: $.access_token`), or from an `http` response a
@@ -195,25 +175,17 @@ pub struct RawCheck {
     #[schemars(with = "IndexMap<String, CaptureSchema>")]
     pub capture: IndexMap<String, Spanned<Value>>,
     /// Per-attempt time limit (default `10s`).
-    #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub timeout: Option<Spanned<String>>,
-    #[serde(default)]
     pub retry: Option<RawRetry>,
     /// The compose service this check concerns: its log tail is attached on failure.
-    #[serde(default)]
     pub service: Option<String>,
-    #[serde(default)]
     pub metrics: Option<Box<MetricsSpec>>,
-    #[serde(default)]
     pub openapi: Option<Box<OpenapiSpec>>,
-    #[serde(default)]
     pub latency: Option<Box<LatencySpec>>,
-    #[serde(default, rename = "contract-diff")]
+    #[serde(rename = "contract-diff")]
     pub contract_diff: Option<Box<ContractDiffSpec>>,
-    #[serde(default)]
     pub websocket: Option<Box<WebsocketSpec>>,
-    #[serde(default)]
     pub mysql: Option<Box<MysqlSpec>>,
     /// Checks run while this check listens (`websocket`, `redis` with `subscribe`): after it
     /// connects, before it waits `within` its window for messages.
@@ -252,7 +224,6 @@ struct CaptureSchema(Value);
 pub struct RawRetry {
     #[schemars(with = "String")]
     pub until: Spanned<String>,
-    #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub every: Option<Spanned<String>>,
 }
@@ -262,7 +233,6 @@ pub struct RawRetry {
 #[serde(deny_unknown_fields)]
 pub struct RawExpect {
     /// HTTP status code.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub status: Option<Box<Spanned<Value>>>,
     /// HTTP response headers (names case-insensitive).
@@ -279,149 +249,112 @@ pub struct RawExpect {
     #[schemars(with = "IndexMap<String, Value>")]
     pub json: IndexMap<String, Spanned<Value>>,
     /// The HTTP response body as text.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub body: Option<Box<Spanned<Value>>>,
     /// How long the observation took: `{ lt: 200ms }`.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub duration: Option<Box<Spanned<Value>>>,
     /// Number of rows a query returned.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub row_count: Option<Box<Spanned<Value>>>,
     /// A Redis reply (of the last command).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub reply: Option<Box<Spanned<Value>>>,
     /// A command's exit code (default 0).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub exit_code: Option<Box<Spanned<Value>>>,
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub stdout: Option<Box<Spanned<Value>>>,
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub stderr: Option<Box<Spanned<Value>>>,
     /// A metric's value (`metrics`): the one matching series, or the aggregate of several.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub value: Option<Box<Spanned<Value>>>,
     /// How many series matched the metric name and labels (`metrics`).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub series: Option<Box<Spanned<Value>>>,
     /// Schema drift conflicts found (`postgres` with `schema`; default `0`).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub conflicts: Option<Box<Spanned<Value>>>,
     /// Share of the requests that failed (`latency`), a fraction: `{ lte: 0.1% }` (default `0`).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub error_rate: Option<Box<Spanned<Value>>>,
     /// How many requests failed (`latency`): transport errors and statuses ≥ 400.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub errors: Option<Box<Spanned<Value>>>,
     /// Median of the repeated runs or requests, in ms: `{ lt: 50ms }`.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub p50: Option<Box<Spanned<Value>>>,
     /// 90th percentile of the requests (`latency`), in ms.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub p90: Option<Box<Spanned<Value>>>,
     /// 95th percentile of the repeated runs or requests, in ms: `{ lt: 200ms }`.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub p95: Option<Box<Spanned<Value>>>,
     /// 99th percentile of the repeated runs or requests, in ms.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub p99: Option<Box<Spanned<Value>>>,
     /// Slowest of the repeated runs or requests, in ms.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub max: Option<Box<Spanned<Value>>>,
     /// Mean of the repeated runs or requests, in ms.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub mean: Option<Box<Spanned<Value>>>,
     /// Fastest of the requests (`latency`), in ms.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub min: Option<Box<Spanned<Value>>>,
     /// Requests completed per second over the measurement (`latency`).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub rps: Option<Box<Spanned<Value>>>,
     /// How many requests were measured (`latency`; warmup excluded).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub requests: Option<Box<Spanned<Value>>>,
     /// Redis cache hit ratio, hits / (hits + misses), a fraction: `{ gt: 70% }`.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub hit_ratio: Option<Box<Spanned<Value>>>,
     /// Redis `keyspace_hits` from `INFO stats`.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub keyspace_hits: Option<Box<Spanned<Value>>>,
     /// Redis `keyspace_misses` from `INFO stats`.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub keyspace_misses: Option<Box<Spanned<Value>>>,
     /// How many operations an `openapi` check called.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub operations: Option<Box<Spanned<Value>>>,
     /// How many of them broke the contract (`openapi`; default `0`).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub violations: Option<Box<Spanned<Value>>>,
     /// Breaking changes from the base contract to the live one (`contract-diff`; default `0`).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub breaking: Option<Box<Spanned<Value>>>,
     /// Every change, breaking or not (`contract-diff`).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub changes: Option<Box<Spanned<Value>>>,
     /// Matching messages received (`websocket`, `redis` with `subscribe`).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub messages: Option<Box<Spanned<Value>>>,
     /// Every message received, matching or not (`websocket`, `redis` with `subscribe`).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub received: Option<Box<Spanned<Value>>>,
     /// The close code the server sent (`websocket`); absent while the connection is open.
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub close_code: Option<Box<Spanned<Value>>>,
     /// Rows the statements, the fixture and a DML query changed (`postgres`, `mysql`).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub rows_affected: Option<Box<Spanned<Value>>>,
     /// A stream's length (`redis` with `stream`).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub length: Option<Box<Spanned<Value>>>,
     /// Entries delivered to the group but not acknowledged (`redis` with `stream` and `group`).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub pending: Option<Box<Spanned<Value>>>,
     /// Entries not yet delivered to the group (`redis` with `stream` and `group`; Redis 7+).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub lag: Option<Box<Spanned<Value>>>,
     /// Consumers in the group (`redis` with `stream` and `group`).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub consumers: Option<Box<Spanned<Value>>>,
     /// How long an `XADD`/`XREADGROUP` round trip took (`redis` with `stream` and `round_trip`).
-    #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub round_trip: Option<Box<Spanned<Value>>>,
 }

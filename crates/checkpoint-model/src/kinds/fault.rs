@@ -21,7 +21,6 @@ pub struct RawFault {
     /// `stop`, `kill`, `pause` or `disconnect`.
     pub action: String,
     /// The network to cut the service from (with `disconnect`).
-    #[serde(default)]
     pub network: Option<String>,
     /// Checks run while the fault is in place.
     #[serde(default)]
@@ -30,7 +29,6 @@ pub struct RawFault {
     #[serde(default)]
     pub after: Vec<RawCheck>,
     /// Recovery bound (default `60s`).
-    #[serde(default)]
     pub recover_within: Option<String>,
 }
 
