@@ -1,6 +1,7 @@
 //! `ARCHITECTURE.md` stays true: every crate it names exists, every module a
 //! crate's row lists exists in that crate, and every `crate::module::item`
-//! path it names resolves to a module file (and the item appears in it).
+//! path it names resolves to a module file (and the item appears in it),
+//! and every file or folder it names from the workspace root exists.
 //! Renaming or removing one without updating the document fails here.
 
 use std::path::{Path, PathBuf};
@@ -135,4 +136,25 @@ fn every_module_path_resolves() {
     }
     assert!(checked >= 8, "expected module paths in ARCHITECTURE.md, checked {checked}");
     assert!(missing.is_empty(), "ARCHITECTURE.md names paths that do not resolve: {missing:?}");
+}
+
+#[test]
+fn every_file_it_names_from_the_root_exists() {
+    let text = doc();
+    let roots = ["crates/", "scripts/", "fixtures/", "docs/", "checkpoints/", ".github/", ".ci/"];
+    let mut checked = 0;
+    let mut missing = Vec::new();
+    for span in code_spans(&text) {
+        // `file.rs::item` names the file; `<kind>` is a placeholder, not a file.
+        let path = span.split("::").next().unwrap_or(span);
+        if !roots.iter().any(|r| path.starts_with(r)) || path.contains('<') || path.contains(' ') {
+            continue;
+        }
+        checked += 1;
+        if !root().join(path).exists() {
+            missing.push(path.to_string());
+        }
+    }
+    assert!(checked >= 5, "expected file paths in ARCHITECTURE.md, checked {checked}");
+    assert!(missing.is_empty(), "ARCHITECTURE.md names files that do not exist: {missing:?}");
 }
