@@ -104,14 +104,6 @@ pub enum Command {
     Man,
 }
 
-impl Command {
-    /// Commands that stop cleanly on Ctrl-C (reports written, stack torn
-    /// down); the others are quick and simply end with the process.
-    pub fn stops_on_interrupt(&self) -> bool {
-        matches!(self, Self::Run(_))
-    }
-}
-
 #[derive(Debug, Args, Clone)]
 pub struct VarArgs {
     /// Set a variable: `--var API_URL=http://staging:8000`. Beats `vars:`, env files and the environment.

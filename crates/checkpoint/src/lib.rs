@@ -17,6 +17,7 @@ mod run;
 mod stackctl;
 
 use std::ffi::OsString;
+use std::path::Path;
 
 use checkpoint_model::exit;
 pub use context::{Captured, Context, Env, Writer};
@@ -29,12 +30,17 @@ pub fn main_with(ctx: &Context, args: impl IntoIterator<Item = impl Into<OsStrin
         Ok(a) => a,
         Err(e) => return usage_error(ctx, &e),
     };
+    let ctx = &with_flags(ctx, &args);
+    let dir = args.dir;
     // The commands that only read files and print need no runtime: its
     // worker threads and I/O driver were a tenth of `validate`'s time.
-    if let Some(code) = run_offline(ctx, &args) {
-        ctx.flush();
-        return code;
-    }
+    let online = match run_offline(ctx, &dir, args.command) {
+        Ok(code) => {
+            ctx.flush();
+            return code;
+        }
+        Err(online) => online,
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -42,14 +48,14 @@ pub fn main_with(ctx: &Context, args: impl IntoIterator<Item = impl Into<OsStrin
             return exit::INFRA;
         }
     };
-    let signals = (ctx.signals && args.command.stops_on_interrupt()).then(|| rt.spawn(watch_signals(ctx.clone())));
+    let signals = (ctx.signals && online.stops_on_interrupt()).then(|| rt.spawn(watch_signals(ctx.clone())));
     // The command runs as a task on the workers, not on this thread: polled
     // here, every event it waits for (a check's result, a console line) woke
     // this third thread through a futex — 1,100 wake-ups and context switches
     // for 1,000 checks, on a 2-core machine.
     let task = {
         let ctx = ctx.clone();
-        rt.spawn(async move { run(&ctx, args).await })
+        rt.spawn(async move { run(&ctx, &dir, online).await })
     };
     let code = match rt.block_on(task) {
         Ok(code) => code,
@@ -104,20 +110,35 @@ fn with_flags(ctx: &Context, args: &cli::Cli) -> Context {
     ctx
 }
 
-/// Runs a command that only reads files and prints; `None` for one that
-/// needs the runtime (a run, the stack, `init`, `contract`).
-fn run_offline(ctx: &Context, args: &cli::Cli) -> Option<u8> {
-    let ctx = &with_flags(ctx, args);
-    Some(match &args.command {
-        cli::Command::List(l) => commands::list(ctx, &args.dir, l),
-        cli::Command::Validate(v) => commands::validate(ctx, &args.dir, v),
+/// A command that needs the runtime (Docker, the network, Ctrl-C handling).
+enum Online {
+    Run(cli::RunArgs),
+    Stack(cli::StackCommand),
+    Init(cli::InitArgs),
+    Contract(cli::ContractCommand),
+}
+
+impl Online {
+    /// Commands that stop cleanly on Ctrl-C (reports written, stack torn
+    /// down); the others are quick and simply end with the process.
+    fn stops_on_interrupt(&self) -> bool {
+        matches!(self, Self::Run(_))
+    }
+}
+
+/// Runs a command that only reads files and prints; hands back one that
+/// needs the runtime. Every command is named: a new one must choose.
+fn run_offline(ctx: &Context, dir: &Path, command: cli::Command) -> Result<u8, Box<Online>> {
+    Ok(match command {
+        cli::Command::List(l) => commands::list(ctx, dir, &l),
+        cli::Command::Validate(v) => commands::validate(ctx, dir, &v),
         cli::Command::Schema => commands::schema(ctx),
-        cli::Command::Report(r) => commands::report(ctx, r),
-        cli::Command::Plan(p) => plan_sync::command(ctx, &args.dir, p),
+        cli::Command::Report(r) => commands::report(ctx, &r),
+        cli::Command::Plan(p) => plan_sync::command(ctx, dir, &p),
         cli::Command::Completions { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();
-            clap_complete::generate(*shell, &mut cmd, "checkpoint", &mut buf);
+            clap_complete::generate(shell, &mut cmd, "checkpoint", &mut buf);
             out!(ctx, "{}", String::from_utf8_lossy(&buf));
             exit::PASSED
         }
@@ -135,25 +156,20 @@ fn run_offline(ctx: &Context, args: &cli::Cli) -> Option<u8> {
                 }
             }
         }
-        cli::Command::Run(_) | cli::Command::Stack(_) | cli::Command::Init(_) | cli::Command::Contract(_) => {
-            return None;
-        }
+        cli::Command::Run(r) => return Err(Box::new(Online::Run(r))),
+        cli::Command::Stack(s) => return Err(Box::new(Online::Stack(s))),
+        cli::Command::Init(i) => return Err(Box::new(Online::Init(i))),
+        cli::Command::Contract(c) => return Err(Box::new(Online::Contract(c))),
     })
 }
 
-/// Runs one parsed command line.
-pub async fn run(ctx: &Context, args: cli::Cli) -> u8 {
-    if let Some(code) = run_offline(ctx, &args) {
-        return code;
-    }
-    let ctx = &with_flags(ctx, &args);
-    match args.command {
-        cli::Command::Run(r) => run::run(ctx, &args.dir, r).await,
-        cli::Command::Stack(s) => stackctl::command(ctx, &args.dir, s).await,
-        cli::Command::Init(i) => init::command(ctx, &args.dir, &i).await,
-        cli::Command::Contract(c) => contract::command(ctx, c).await,
-        // Answered by `run_offline` above.
-        _ => exit::INFRA,
+/// Runs a command that needs the runtime, on it.
+async fn run(ctx: &Context, dir: &Path, online: Box<Online>) -> u8 {
+    match *online {
+        Online::Run(r) => run::run(ctx, dir, r).await,
+        Online::Stack(s) => stackctl::command(ctx, dir, s).await,
+        Online::Init(i) => init::command(ctx, dir, &i).await,
+        Online::Contract(c) => contract::command(ctx, c).await,
     }
 }
 
