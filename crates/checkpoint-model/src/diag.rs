@@ -252,6 +252,16 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         .map(|(_, c)| c)
 }
 
+/// The hint for `word`, which is not among `candidates`: "did you mean `x`?"
+/// when one is close, else `otherwise()` (which usually lists them).
+pub fn did_you_mean_or<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    otherwise: impl FnOnce() -> String,
+) -> String {
+    did_you_mean(word, candidates).map_or_else(otherwise, |m| format!("did you mean `{m}`?"))
+}
+
 /// Relative to the current directory when possible, for short messages.
 pub fn display_path(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));

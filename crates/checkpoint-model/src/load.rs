@@ -26,7 +26,7 @@ use regex::Regex;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-use crate::diag::{Diagnostic, Diagnostics, Location, did_you_mean, display_path};
+use crate::diag::{Diagnostic, Diagnostics, Location, did_you_mean, did_you_mean_or, display_path};
 use crate::interp::{self, Op, Template};
 use crate::matcher::Matcher;
 use crate::plan::{Check, Checkpoint, Criteria, Gate, Severity, Stack};
@@ -152,10 +152,9 @@ pub fn load_checkpoints(opts: &LoadOptions, select: &[String]) -> Result<Loaded,
         } else if let Some(p) = all_files.iter().find(|p| stem(p) == *s) {
             wanted.push(p.clone());
         } else {
-            let hint = did_you_mean(s, known_ids.iter().map(String::as_str)).map_or_else(
-                || format!("checkpoints in `{}`: {}", display_path(&opts.dir), list_or_none(&known_ids)),
-                |m| format!("did you mean `{m}`?"),
-            );
+            let hint = did_you_mean_or(s, known_ids.iter().map(String::as_str), || {
+                format!("checkpoints in `{}`: {}", display_path(&opts.dir), list_or_none(&known_ids))
+            });
             diags.push(Diagnostic::new(format!("no checkpoint `{s}`")).hint(hint));
         }
     }
@@ -298,10 +297,9 @@ impl Loader<'_> {
                     Diagnostic::new(format!("included checkpoint `{inc}` does not exist"))
                         .at(loc.clone())
                         .label("no such checkpoint")
-                        .hint(did_you_mean(inc, known.iter().map(String::as_str)).map_or_else(
-                            || format!("checkpoints here: {}", list_or_none(&known)),
-                            |m| format!("did you mean `{m}`?"),
-                        )),
+                        .hint(did_you_mean_or(inc, known.iter().map(String::as_str), || {
+                            format!("checkpoints here: {}", list_or_none(&known))
+                        })),
                 );
                 ok = false;
                 continue;
@@ -734,10 +732,9 @@ impl Loader<'_> {
                     ))
                     .span(loc, width)
                     .label("no such service")
-                    .hint(did_you_mean(&svc, services.iter().map(String::as_str)).map_or_else(
-                        || format!("services: {}", list_or_none(&services)),
-                        |m| format!("did you mean `{m}`?"),
-                    ))
+                    .hint(did_you_mean_or(&svc, services.iter().map(String::as_str), || {
+                        format!("services: {}", list_or_none(&services))
+                    }))
                 };
                 self.diags.push(d);
                 continue;
@@ -1034,8 +1031,8 @@ impl Validator<'_> {
 
     /// `service` is named where a compose service is meant, and the compose file has none of that name.
     fn unknown_service(&mut self, at: Spot, service: &str, known: &[String]) {
-        let hint = did_you_mean(service, known.iter().map(String::as_str))
-            .map_or_else(|| format!("services: {}", known.join(", ")), |m| format!("did you mean `{m}`?"));
+        let hint =
+            did_you_mean_or(service, known.iter().map(String::as_str), || format!("services: {}", known.join(", ")));
         let d = Diagnostic::new(format!("service `{service}` is not in the compose file")).label("no such service");
         self.err_at(at, d.hint(hint));
     }
@@ -1333,10 +1330,9 @@ impl Validator<'_> {
                     Diagnostic::new(format!("unknown severity `{s}`"))
                         .span(loc, width)
                         .label("expected must, should or nice")
-                        .hint(did_you_mean(&s, ["must", "should", "nice"]).map_or_else(
-                            || "severity is `must` (default), `should` or `nice`".into(),
-                            |m| format!("did you mean `{m}`?"),
-                        )),
+                        .hint(did_you_mean_or(&s, ["must", "should", "nice"], || {
+                            "severity is `must` (default), `should` or `nice`".into()
+                        })),
                 );
                 Severity::Must
             }

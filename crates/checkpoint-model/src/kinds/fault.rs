@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Cx, Kind};
-use crate::diag::{Diagnostic, did_you_mean};
+use crate::diag::{Diagnostic, did_you_mean_or};
 use crate::raw::RawCheck;
 
 /// The actions, as written after `action:`.
@@ -63,12 +63,9 @@ impl Kind for FaultSpec {
         if !ACTIONS.contains(&action) {
             cx.err_at(
                 cx.value_at("action"),
-                Diagnostic::new(format!("unknown fault action `{action}`")).label("not an action").hint(
-                    did_you_mean(action, ACTIONS).map_or_else(
-                        || "actions: stop, kill, pause, disconnect".into(),
-                        |m| format!("did you mean `{m}`?"),
-                    ),
-                ),
+                Diagnostic::new(format!("unknown fault action `{action}`"))
+                    .label("not an action")
+                    .hint(did_you_mean_or(action, ACTIONS, || "actions: stop, kill, pause, disconnect".into())),
             );
         }
         if action == "disconnect" && self.network.is_none() {

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Cx, Kind, require_http_url};
-use crate::diag::{Diagnostic, did_you_mean};
+use crate::diag::{Diagnostic, did_you_mean_or};
 
 /// Aggregations of several matching series, as written after `aggregate:`.
 pub const AGGREGATES: &[&str] = &["sum", "max", "min", "count"];
@@ -57,12 +57,11 @@ impl Kind for MetricsSpec {
         {
             cx.err_at(
                 cx.value_at("aggregate"),
-                Diagnostic::new(format!("unknown aggregate `{a}`")).label("not an aggregation").hint(
-                    did_you_mean(a, AGGREGATES.iter().copied()).map_or_else(
-                        || format!("aggregates: {}", AGGREGATES.join(", ")),
-                        |m| format!("did you mean `{m}`?"),
-                    ),
-                ),
+                Diagnostic::new(format!("unknown aggregate `{a}`")).label("not an aggregation").hint(did_you_mean_or(
+                    a,
+                    AGGREGATES.iter().copied(),
+                    || format!("aggregates: {}", AGGREGATES.join(", ")),
+                )),
             );
         }
     }

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_saphyr::Spanned;
 
-use crate::diag::{Diagnostic, Diagnostics, Location, did_you_mean};
+use crate::diag::{Diagnostic, Diagnostics, Location, did_you_mean_or};
 use crate::interp::{self, InterpError, Lookup};
 use crate::yaml::Node;
 
@@ -337,13 +337,11 @@ pub(crate) fn check_method(cx: &mut Cx<'_>, method: &str) {
     }
     cx.err_at(
         cx.value_at("method"),
-        Diagnostic::new(format!("`{method}` is not an HTTP method")).label("unknown method").hint(
-            did_you_mean(&method.to_uppercase(), ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
-                .map_or_else(
-                    || "methods: GET (default), POST, PUT, PATCH, DELETE, HEAD, OPTIONS".into(),
-                    |m| format!("did you mean `{m}`?"),
-                ),
-        ),
+        Diagnostic::new(format!("`{method}` is not an HTTP method")).label("unknown method").hint(did_you_mean_or(
+            &method.to_uppercase(),
+            ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+            || "methods: GET (default), POST, PUT, PATCH, DELETE, HEAD, OPTIONS".into(),
+        )),
     );
 }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Cx, Kind, require_http_url};
-use crate::diag::{Diagnostic, did_you_mean};
+use crate::diag::{Diagnostic, did_you_mean, did_you_mean_or};
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
@@ -143,9 +143,9 @@ impl Kind for OpenapiSpec {
                 Diagnostic::new(format!("`undeclared_status: {policy}` is not a policy"))
                     .label("unknown policy")
                     .hint(
-                        did_you_mean(policy, UNDECLARED_STATUS.iter().copied()).map_or_else(|| {
+                        did_you_mean_or(policy, UNDECLARED_STATUS.iter().copied(), || {
                                 "`client-errors` (default: an undeclared 4xx is accepted), `strict` (every status declared) or `any` (only an undeclared 5xx is a violation)".into()
-                            }, |m| format!("did you mean `{m}`?")),
+                            }),
                     ),
             );
         }
