@@ -1,7 +1,8 @@
 //! `ARCHITECTURE.md` stays true: every crate it names exists, every module a
 //! crate's row lists exists in that crate, and every `crate::module::item`
 //! path it names resolves to a module file (and the item appears in it),
-//! and every file or folder it names from the workspace root exists.
+//! and every file or folder it names from the workspace root exists; the
+//! hot crates the release profile lists are still built.
 //! Renaming or removing one without updating the document fails here.
 
 use std::path::{Path, PathBuf};
@@ -157,4 +158,29 @@ fn every_file_it_names_from_the_root_exists() {
     }
     assert!(checked >= 5, "expected file paths in ARCHITECTURE.md, checked {checked}");
     assert!(missing.is_empty(), "ARCHITECTURE.md names files that do not exist: {missing:?}");
+}
+
+/// The crates `[profile.release.package]` keeps at `opt-level = 3` (the hot
+/// path, see "The release binary is optimised for size where no time is
+/// spent"): each must still be in the build. A renamed or dropped crate only
+/// draws a cargo warning, and its successor would silently be built at `z`.
+#[test]
+fn every_hot_crate_of_the_release_profile_is_in_the_lock_file() {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+    let locked: std::collections::BTreeSet<&str> =
+        lock.lines().filter_map(|l| l.strip_prefix("name = \"")?.strip_suffix('"')).collect();
+    let section = manifest
+        .split("\n[profile.release.package]\n")
+        .nth(1)
+        .expect("Cargo.toml has a [profile.release.package] section");
+    let hot: Vec<&str> = section
+        .lines()
+        .take_while(|l| !l.starts_with('['))
+        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim()))
+        .filter(|k| !k.starts_with('#'))
+        .collect();
+    assert!(hot.len() >= 20, "expected the hot crates, found {hot:?}");
+    let gone: Vec<&&str> = hot.iter().filter(|k| !locked.contains(**k)).collect();
+    assert!(gone.is_empty(), "[profile.release.package] names crates no longer built: {gone:?}");
 }
