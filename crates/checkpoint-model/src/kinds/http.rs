@@ -43,7 +43,7 @@ pub struct HttpSpec {
     pub insecure: bool,
 }
 
-fn yes() -> bool {
+pub(super) fn yes() -> bool {
     true
 }
 

@@ -53,6 +53,11 @@ pub struct LatencySpec {
     /// Accept invalid TLS certificates (self-signed staging).
     #[serde(default)]
     pub insecure: bool,
+    /// Send the gate's cookies (the session an earlier `http` check logged
+    /// in with) with every request (default true). What the responses set is
+    /// not kept: measuring is not a step of the gate's session.
+    #[serde(default = "super::http::yes")]
+    pub cookies: bool,
 }
 
 impl Kind for LatencySpec {

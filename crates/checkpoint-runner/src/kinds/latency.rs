@@ -42,13 +42,14 @@ use hdrhistogram::Histogram;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1;
-use hyper::header::{CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use hyper::header::{CONTENT_TYPE, COOKIE, HOST, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::cookies::Jar;
 use crate::kinds::http::describe_reqwest_error;
 use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt};
 
@@ -71,7 +72,8 @@ impl CheckKind for Latency {
     type Spec = LatencySpec;
 
     async fn observe(&self, spec: &LatencySpec, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError> {
-        let plan = Arc::new(Plan::new(spec)?);
+        let jar = ctx.gate_http.jar().filter(|_| spec.cookies);
+        let plan = Arc::new(Plan::new(spec, jar.map(AsRef::as_ref))?);
         let started = Instant::now();
         let deadline = started + timeout.saturating_sub(STOP_MARGIN.min(timeout / 10));
         let transport = if plan.url.scheme() == "http" {
@@ -107,7 +109,8 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(spec: &LatencySpec) -> Result<Self, ObserveError> {
+    /// `jar`: the gate's cookies, sent with every request as they are now.
+    fn new(spec: &LatencySpec, jar: Option<&Jar>) -> Result<Self, ObserveError> {
         let bad = |m: String| ObserveError::Errored(m);
         let method_name = spec.method.as_deref().unwrap_or("GET").to_uppercase();
         let method = hyper::Method::from_bytes(method_name.as_bytes())
@@ -143,6 +146,13 @@ impl Plan {
             let value = HeaderValue::from_str(v).map_err(|e| bad(format!("header `{k}`: {e}")))?;
             headers.insert(name, value);
             let _ = writeln!(shown, "{k}: {v}");
+        }
+        if !headers.contains_key(COOKIE)
+            && let Some(sent) = jar.and_then(|j| j.header_for(&url))
+        {
+            let value = HeaderValue::from_str(&sent).map_err(|e| bad(format!("the gate's cookies: {e}")))?;
+            headers.insert(COOKIE, value);
+            let _ = writeln!(shown, "cookie: {sent}");
         }
         if let Some(form) = spec.form.as_ref().filter(|_| spec.json.is_none() && spec.body.is_none()) {
             // As JSON, so the redactor masks `password` and `*token*` fields.

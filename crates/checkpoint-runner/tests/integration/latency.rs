@@ -30,7 +30,9 @@ struct Counts {
 
 /// `/delay/{ms}`, `/fail-every/{n}` (every n-th answer is a 500), `/close`
 /// (answers with `Connection: close`), `POST /echo` (400 without the token
-/// header and the JSON body), `/health`. Every request is counted.
+/// header and the JSON body), `/health`, `POST /login` (sets the cookie
+/// `session=s1`) and `/private` (401 without exactly that cookie; every
+/// answer sets another session). Every request is counted.
 async fn server() -> (String, Arc<Counts>) {
     let counts = Arc::new(Counts::default());
     let app = axum::Router::new()
@@ -60,6 +62,15 @@ async fn server() -> (String, Arc<Counts>) {
             }),
         )
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/login", post(|| async { [(header::SET_COOKIE, "session=s1; Path=/; HttpOnly")] }))
+        .route(
+            "/private",
+            get(|headers: HeaderMap| async move {
+                let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+                let status = if cookie == "session=s1" { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
+                (status, [(header::SET_COOKIE, "session=rotated; Path=/")])
+            }),
+        )
         .layer(axum::middleware::from_fn_with_state(
             counts.clone(),
             |State(c): State<Arc<Counts>>, req: axum::extract::Request, next: axum::middleware::Next| async move {
@@ -281,6 +292,43 @@ async fn method_headers_and_json_body_reach_the_server() {
     let w = run.check("wrong");
     assert_eq!(w.status, Status::Failed);
     assert_eq!(w.message.as_deref(), Some("all 10 requests failed: HTTP 400 Bad Request"));
+}
+
+/// A latency check sends the session an earlier `http` check of its gate
+/// logged in with, as it is when the measurement starts: what its responses
+/// set is not kept, and `cookies: false` sends none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gates_session_cookie_goes_with_every_request() {
+    let (api, counts) = server().await;
+    let yaml = format!(
+        r#"gates:
+  - id: logged-in
+    title: P95 of an authenticated page
+    checks:
+      - name: log in
+        http: {{ method: POST, url: "{api}/login" }}
+      - name: private page
+        latency: {{ url: "{api}/private", requests: 20, concurrency: 2 }}
+      - name: still the login's session
+        http: {{ url: "{api}/private" }}
+  - id: opted-out
+    title: cookies false sends none
+    needs: [logged-in]
+    checks:
+      - name: private page without cookies
+        latency: {{ url: "{api}/private", requests: 5, concurrency: 1, cookies: false }}
+"#
+    );
+    let run = run_yaml(&yaml, CancellationToken::new()).await;
+    let g = run.gate("logged-in");
+    assert_eq!(g.status, Status::Passed, "{g:#?}");
+    let measured = &g.checks[1];
+    let f = Figures::from_metrics(measured.metrics.as_ref().unwrap()).unwrap();
+    assert_eq!((f.requests, f.errors), (20, 0), "{measured:#?}");
+    let evidence = measured.evidence.as_deref().unwrap_or_default();
+    assert!(evidence.contains("cookie: session=s1\n"), "the evidence shows the cookie sent: {evidence}");
+    run.ended("opted-out", Status::Failed, "all 5 requests failed: HTTP 401 Unauthorized");
+    assert_eq!(counts.all.load(Ordering::SeqCst), 1 + 20 + 1 + 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
