@@ -123,8 +123,12 @@ impl Context {
     /// The process's own streams and environment.
     pub fn from_process() -> Self {
         Self {
-            out: Writer::new(anstream::stdout()),
-            err: Writer::new(anstream::stderr()),
+            // Whether to colour is decided once, by `--color` and
+            // `color_for`: the streams pass what they are given (translated
+            // for a legacy Windows console). An auto-detecting stream here
+            // stripped the colour `--color always` asked for from a pipe.
+            out: Writer::new(anstream::AutoStream::always(std::io::stdout())),
+            err: Writer::new(anstream::AutoStream::always(std::io::stderr())),
             out_terminal: std::io::stdout().is_terminal(),
             err_terminal: std::io::stderr().is_terminal(),
             color: ColorChoice::Auto,

@@ -77,6 +77,33 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `--color` is obeyed as the process runs it, output piped: `always`
+/// colours the diagnostics (a CI log that renders ANSI), `auto` does not
+/// colour a pipe, `never` never does.
+#[test]
+fn color_always_colours_a_pipe_and_auto_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    write_checkpoint(
+        dir.path(),
+        "1.yaml",
+        "checkpoint: 1\ntitle: T\ngates:\n  - id: a\n    title: A\n    checks:\n      - name: x\n        htp: {}\n",
+    );
+    let run = |color: &str| {
+        let o = support::spawned()
+            .env_remove("NO_COLOR")
+            .current_dir(dir.path())
+            .args(["--color", color, "validate"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(support::stderr(&o).contains("unknown key `htp`"), "{}", text(&o));
+        o.stderr.contains(&0x1b)
+    };
+    assert!(run("always"), "--color always must colour a pipe");
+    assert!(!run("auto"), "a pipe is not a terminal");
+    assert!(!run("never"));
+}
+
 #[test]
 fn schema_prints_the_committed_schema() {
     let out = checkpoint().arg("schema").output().unwrap();
