@@ -126,7 +126,12 @@ fn host_for(ip: &str) -> String {
 }
 
 fn engine_host() -> String {
-    let host = std::env::var("DOCKER_HOST").unwrap_or_default();
+    engine_host_of(&std::env::var("DOCKER_HOST").unwrap_or_default())
+}
+
+/// The host of a `tcp://` or `ssh://` `DOCKER_HOST` (the `docker` service of
+/// a CI job's Docker-in-Docker), loopback for a local socket or none.
+fn engine_host_of(host: &str) -> String {
     let rest = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("ssh://"));
     match rest {
         Some(rest) => {
@@ -337,5 +342,30 @@ pub(crate) fn engine_message(e: &bollard::errors::Error) -> String {
     match e {
         bollard::errors::Error::DockerResponseServerError { message, .. } => message.trim().to_string(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::engine_host_of;
+
+    /// A port published on the wildcard is reached at the engine's host:
+    /// GitLab's `docker:dind` service (`tcp://docker:2375`), a remote engine
+    /// over SSH, or loopback for the local socket.
+    #[test]
+    fn the_engine_host_comes_from_docker_host() {
+        for (docker_host, want) in [
+            ("", "127.0.0.1"),
+            ("unix:///var/run/docker.sock", "127.0.0.1"),
+            ("tcp://docker:2375", "docker"),
+            ("tcp://docker:2376/", "docker"),
+            ("tcp://localhost:2375", "127.0.0.1"),
+            ("tcp://10.0.0.5:2375", "10.0.0.5"),
+            ("ssh://ci@build-host", "build-host"),
+            ("ssh://ci@build-host:2222", "build-host"),
+            ("tcp://[fd00::5]:2375", "[fd00::5]"),
+        ] {
+            assert_eq!(engine_host_of(docker_host), want, "DOCKER_HOST={docker_host}");
+        }
     }
 }
