@@ -29,7 +29,7 @@ pub struct HttpSpec {
     pub form: Option<IndexMap<String, Value>>,
     /// Send the gate's cookies and keep the ones the response sets (default
     /// true); `false` sends none and keeps none.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     pub cookies: bool,
     /// The most of a response body read (default `8MiB`): `50MB`, `512KiB`,
     /// `1048576`. A longer body is never judged: `json`/`body` expectations
@@ -41,10 +41,6 @@ pub struct HttpSpec {
     /// Accept invalid TLS certificates (self-signed staging).
     #[serde(default)]
     pub insecure: bool,
-}
-
-pub(super) fn yes() -> bool {
-    true
 }
 
 impl Kind for HttpSpec {

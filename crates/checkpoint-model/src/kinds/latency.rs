@@ -56,7 +56,7 @@ pub struct LatencySpec {
     /// Send the gate's cookies (the session an earlier `http` check logged
     /// in with) with every request (default true). What the responses set is
     /// not kept: measuring is not a step of the gate's session.
-    #[serde(default = "super::http::yes")]
+    #[serde(default = "super::yes")]
     pub cookies: bool,
 }
 

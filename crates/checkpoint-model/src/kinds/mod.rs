@@ -259,6 +259,12 @@ impl CheckSpec {
 /// A place to point at: a location and how wide the carets are.
 pub(crate) type Spot = (Location, Option<usize>);
 
+/// `#[serde(default = "super::yes")]`: a switch that is on unless written
+/// `false` (`cookies` of `http` and `latency`).
+pub(crate) fn yes() -> bool {
+    true
+}
+
 /// The keys whose flag is set, in order: which of a spec's exclusive modes were written.
 pub(crate) fn given<const N: usize>(keys: [(&str, bool); N]) -> Vec<&str> {
     keys.into_iter().filter_map(|(k, set)| set.then_some(k)).collect()

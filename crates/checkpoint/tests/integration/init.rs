@@ -5,13 +5,13 @@
 
 use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use checkpoint_model::result::{RunReport, Status, Verdict};
+use checkpoint_model::result::{Status, Verdict};
 
 use crate::compose_support;
 use crate::support::text;
-use compose_support::{assert_nothing_left, repo, under_both_tools};
+use compose_support::{Outcome, repo, run_results, under_both_tools};
 
 under_both_tools!(
     init_on_the_demo_stack_writes_a_checkpoint_that_runs_green,
@@ -23,17 +23,13 @@ fn bin(cwd: &Path) -> Command {
 }
 
 /// `checkpoint run 0` in `dir` (plus `extra` arguments), as a compose project of
-/// its own named after `what`; the stack must leave nothing behind. Returns the
-/// command's output and the `results.json` it wrote to `out-<what>`.
-fn run_zero(dir: &Path, what: &str, extra: &[&OsStr]) -> (Output, RunReport) {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let project = format!("cp-test-init-{what}-{n:x}");
-    let out = format!("out-{what}");
-    let run = bin(dir).args(["run", "0", "-p", &project, "-o", &out]).args(extra).output().unwrap();
-    assert_nothing_left(&project);
-    let json = std::fs::read_to_string(dir.join(&out).join("results.json"))
-        .unwrap_or_else(|e| panic!("no {out}/results.json ({e}):\n{}", text(&run)));
-    (run, checkpoint_report::read_json(&json).unwrap())
+/// its own named after `what`, its reports in `out-<what>`; the stack must leave
+/// nothing behind.
+fn run_zero(dir: &Path, what: &str, extra: &[&OsStr]) -> Outcome {
+    let project = compose_support::unique("cp-test-init", what);
+    let out = dir.join(format!("out-{what}"));
+    let run = bin(dir).args(["run", "0", "-p", &project, "-o"]).arg(&out).args(extra).output().unwrap();
+    run_results(&run, &out, &project)
 }
 
 fn init_on_the_demo_stack_writes_a_checkpoint_that_runs_green() {
@@ -73,8 +69,8 @@ fn init_on_the_demo_stack_writes_a_checkpoint_that_runs_green() {
     assert!(yaml9.contains("compose: { completed: [\"migrate\"] }"), "{yaml9}");
     std::fs::remove_file(dir.path().join("checkpoints/9.yaml")).unwrap();
 
-    let (run, report) = run_zero(dir.path(), "healthy", &[]);
-    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let Outcome { code, report, console, .. } = run_zero(dir.path(), "healthy", &[]);
+    assert_eq!(code, Some(0), "{console}");
     assert_eq!(report.verdict, Verdict::Passed);
     let ids: Vec<&str> = report.gates.iter().map(|g| g.id.as_str()).collect();
     assert_eq!(ids, ["stack-running", "db-answers", "redis-answers", "api-http-8000", "api-health"]);
@@ -83,11 +79,11 @@ fn init_on_the_demo_stack_writes_a_checkpoint_that_runs_green() {
     // The app crashed while its server process lives (answers 500, no healthcheck):
     // the old TCP-only checkpoint passed this; the generated one must not.
     let dead = repo().join("crates/checkpoint/tests/fixtures/init/dead-app.yml");
-    let (run, report) = run_zero(dir.path(), "dead", &["-f".as_ref(), dead.as_os_str()]);
-    assert_eq!(run.status.code(), Some(1), "a dead app must never pass\n{}", text(&run));
+    let Outcome { code, report, console, .. } = run_zero(dir.path(), "dead", &["-f".as_ref(), dead.as_os_str()]);
+    assert_eq!(code, Some(1), "a dead app must never pass\n{console}");
     let status = |id: &str| report.gates.iter().find(|g| g.id == id).map(|g| g.status);
-    assert_eq!(status("stack-running"), Some(Status::Passed), "the container runs: {}", text(&run));
-    assert_eq!(status("api-http-8000"), Some(Status::Failed), "{}", text(&run));
+    assert_eq!(status("stack-running"), Some(Status::Passed), "the container runs: {console}");
+    assert_eq!(status("api-http-8000"), Some(Status::Failed), "{console}");
 }
 
 fn yaml_has_http_probe(dir: &Path) -> bool {
@@ -111,8 +107,8 @@ fn init_checks_exposed_databases_from_inside_the_stack() {
     let yaml = std::fs::read_to_string(dir.path().join("checkpoints/0.yaml")).unwrap();
     assert!(yaml.contains("reach: { from: \"api\", to: \"db\", port: 5432 }"), "{yaml}");
     assert!(yaml.contains("exec: { service: \"redis\", argv: [redis-cli, ping] }"), "{yaml}");
-    let (run, report) = run_zero(dir.path(), "exposed", &[]);
-    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let Outcome { code, report, console, .. } = run_zero(dir.path(), "exposed", &[]);
+    assert_eq!(code, Some(0), "{console}");
     let ids: Vec<&str> = report.gates.iter().map(|g| g.id.as_str()).collect();
     assert_eq!(
         ids,
