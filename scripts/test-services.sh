@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Starts a real Postgres, a real Redis and a real MariaDB on loopback ports for the tests
-# (idempotent: reuses them if they are already up), and prints the env vars
+# Starts a real Postgres, a real Redis, a real MariaDB and the Django reference app
+# (fixtures/django: Django + DRF under gunicorn, in a venv from PyPI) on loopback ports for
+# the tests (idempotent: reuses them if they are already up), and prints the env vars
 # the tests read. Usage: eval "$(scripts/test-services.sh start)"; scripts/test-services.sh stop
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,6 +9,7 @@ state=${CHECKPOINT_CACHE:-$root/.cache}/test-services
 pg_port=${CHECKPOINT_TEST_PG_PORT:-55432}
 redis_port=${CHECKPOINT_TEST_REDIS_PORT:-56379}
 maria_port=${CHECKPOINT_TEST_MYSQL_PORT:-53306}
+django_port=${CHECKPOINT_TEST_DJANGO_PORT:-58000}
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 mkdir -p "$state"
 
@@ -56,6 +58,39 @@ launch_mariadb() {
   maria_up || { echo "test-services: MariaDB did not start within 2 minutes, see $dir/mariadb.err" >&2; exit 1; }
 }
 
+# The Django reference app: a venv of fixtures/django/requirements.txt (rebuilt when that
+# changes), its migrations applied to a SQLite file, the test user, gunicorn on loopback.
+django_up() { curl -fsS "http://127.0.0.1:$django_port/health/" 2>/dev/null | grep -q checkpoint-django-reference; }
+
+start_django() {
+  local app=$root/fixtures/django venv=$state/django-venv dir=$state/django
+  local want
+  want=$(sha256sum < "$app/requirements.txt" | cut -c1-16)
+  if [ "$(cat "$venv/.requirements" 2>/dev/null || true)" != "$want" ]; then
+    if [ -f "$dir/pid" ]; then kill "$(cat "$dir/pid")" 2>/dev/null || true; sleep 1; fi
+    rm -rf "$venv"
+    { python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check \
+        -r "$app/requirements.txt"; } > "$state/django-pip.log" 2>&1 \
+      || { echo "test-services: installing Django failed (is PyPI reachable?), see $state/django-pip.log" >&2; exit 1; }
+    echo "$want" > "$venv/.requirements"
+  fi
+  django_up && return 0
+  if [ -f "$dir/pid" ]; then kill "$(cat "$dir/pid")" 2>/dev/null || true; sleep 1; fi
+  mkdir -p "$dir"
+  (
+    cd "$app"
+    export DJANGO_DB=$dir/db.sqlite3 PYTHONDONTWRITEBYTECODE=1
+    "$venv/bin/python" manage.py migrate --noinput -v0 \
+      && "$venv/bin/python" manage.py shell -c "from django.contrib.auth.models import User
+User.objects.filter(username='alice').exists() or User.objects.create_user('alice', password='alice-test-pw')" \
+      && setsid "$venv/bin/gunicorn" refsite.wsgi --bind "127.0.0.1:$django_port" --workers 2 \
+        --pid "$dir/pid" --error-logfile "$dir/gunicorn.log" --daemon
+  ) > "$state/django-start.log" 2>&1 \
+    || { echo "test-services: the Django app did not start, see $state/django-start.log" >&2; exit 1; }
+  for _ in $(seq 1 100); do django_up && break; sleep 0.1; done
+  django_up || { echo "test-services: the Django app does not answer on $django_port, see $dir/gunicorn.log" >&2; exit 1; }
+}
+
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 start() {
@@ -75,10 +110,12 @@ start() {
     for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   fi
   start_mariadb
+  start_django
   usable
   echo "export CHECKPOINT_TEST_PG=postgres://checkpoint:checkpoint-test-pw@127.0.0.1:$pg_port/checkpoint_test"
   echo "export CHECKPOINT_TEST_REDIS=redis://127.0.0.1:$redis_port/0"
   echo "export CHECKPOINT_TEST_MYSQL=mysql://checkpoint:checkpoint-test-pw@127.0.0.1:$maria_port/checkpoint_test"
+  echo "export CHECKPOINT_TEST_DJANGO=http://127.0.0.1:$django_port"
 }
 
 # A server found on a port may be one another checkout started and has since lost (its data
@@ -92,6 +129,7 @@ usable() {
     || bad+=("Redis on 127.0.0.1:$redis_port (CHECKPOINT_TEST_REDIS_PORT): no PONG")
   mariadb --no-defaults -h 127.0.0.1 -P "$maria_port" -u checkpoint -pcheckpoint-test-pw checkpoint_test \
     -e "SELECT 1" > "$state/mariadb-check.log" 2>&1 || bad+=("MariaDB on 127.0.0.1:$maria_port (CHECKPOINT_TEST_MYSQL_PORT): $(head -n 1 "$state/mariadb-check.log")")
+  django_up || bad+=("Django on 127.0.0.1:$django_port (CHECKPOINT_TEST_DJANGO_PORT): not the reference app")
   if [ ${#bad[@]} -gt 0 ]; then
     printf 'test-services: %s\n' "${bad[@]}" >&2
     echo "test-services: a server on that port does not serve the test database (one another checkout started?):" \
@@ -104,6 +142,7 @@ stop() {
   [ -d "$state/pg" ] && as_pg "$pg_bin/pg_ctl" -D "$state/pg" -m fast stop >/dev/null 2>&1 || true
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
   mariadb-admin --no-defaults -S "$state/mariadb/sock" -u root shutdown >/dev/null 2>&1 || true
+  [ -f "$state/django/pid" ] && kill "$(cat "$state/django/pid")" 2>/dev/null || true
 }
 
 case "${1:-start}" in

@@ -408,6 +408,9 @@ impl CheckKind for Http {
             notes.insert("json".into(), Value::String(why.clone()));
             notes.insert("body".into(), Value::String(why));
         }
+        if let Some(said) = super::server_said::note(status.as_u16(), &headers, document.as_ref(), &text) {
+            notes.insert("status".into(), Value::String(said));
+        }
         let obs = Observation { document, evidence, notes, ..Observation::default() }
             .field("status", status.as_u16())
             .field("headers", Value::Object(headers))

@@ -17,6 +17,7 @@ pub mod reach;
 pub mod redis;
 pub(crate) mod redis_channels;
 pub mod redis_info;
+pub(crate) mod server_said;
 pub(crate) mod sql_script;
 pub mod tcp;
 pub(crate) mod websocket;

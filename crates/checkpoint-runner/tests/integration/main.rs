@@ -7,6 +7,7 @@ mod support;
 
 mod channels;
 mod contract_diff;
+mod django;
 mod engine;
 mod fault_policy;
 mod http;

@@ -142,3 +142,8 @@ pub(crate) fn pg() -> String {
 pub(crate) fn redis() -> String {
     service("CHECKPOINT_TEST_REDIS", "Redis")
 }
+
+/// The Django reference app (`CHECKPOINT_TEST_DJANGO`, `fixtures/django`).
+pub(crate) fn django() -> String {
+    service("CHECKPOINT_TEST_DJANGO", "the Django reference app")
+}

@@ -1,0 +1,161 @@
+//! The harness against a real Django (`fixtures/django`: Django 5.1 and
+//! Django REST framework under gunicorn, served by `scripts/test-services.sh`):
+//! the session login a Django project's "Authentication working end-to-end"
+//! gate performs — the login form's CSRF cookie, a login that rotates it and
+//! sets an HttpOnly `sessionid`, DRF's CSRF check on unsafe methods — and a
+//! "P95 response time" gate behind that session. And what a red gate says
+//! when Django refuses: the server's own words, or where it redirects, on the
+//! reason's one line.
+
+use checkpoint_model::result::Status;
+
+use crate::support::{self, Run, Setup};
+
+/// Logs in as the fixture's user: the login page sets `csrftoken`, the form
+/// posts it back, the login answers 302 with a new (rotated) `csrftoken`,
+/// captured as `CSRF` for DRF's `X-CSRFToken`, and the session cookie.
+const LOGIN: &str = r#"
+      - name: the login page sets the CSRF cookie
+        http: { url: "${DJANGO}/accounts/login/" }
+        expect: { status: 200, cookies: { csrftoken: { exists: true } } }
+        capture: { FORM_CSRF: { cookie: csrftoken } }
+      - name: log in
+        http:
+          method: POST
+          url: "${DJANGO}/accounts/login/"
+          form: { username: alice, password: alice-test-pw, csrfmiddlewaretoken: "${FORM_CSRF}" }
+        expect:
+          status: 302
+          headers: { location: /api/me/ }
+          cookies: { sessionid: { exists: true } }
+        capture: { CSRF: { cookie: csrftoken } }
+"#;
+
+async fn run(gates: &str) -> Run {
+    let django = support::django();
+    let body = format!("gates:\n{gates}");
+    Run { gates: support::run(&body, Setup { vars: &[("DJANGO", &django)], ..Setup::default() }).await }
+}
+
+#[tokio::test]
+async fn session_login_with_csrf_then_the_api_and_its_p95_behind_the_session() {
+    let run = run(&format!(
+        r#"
+  - id: auth
+    title: Authentication working end-to-end
+    checks:{LOGIN}
+      - name: the session is alice's
+        http: {{ url: "${{DJANGO}}/api/me/" }}
+        expect: {{ status: 200, json: {{ $.username: alice }} }}
+      - name: create an item (DRF checks the CSRF header)
+        http:
+          method: POST
+          url: "${{DJANGO}}/api/items/"
+          headers: {{ X-CSRFToken: "${{CSRF}}" }}
+          json: {{ name: widget }}
+        expect: {{ status: 201, json: {{ $.name: widget }} }}
+        capture: {{ ITEM: $.id }}
+      - name: read it back
+        http: {{ url: "${{DJANGO}}/api/items/${{ITEM}}/" }}
+        expect: {{ status: 200, json: {{ $.name: widget }} }}
+  - id: p95
+    title: P95 response time < 200ms
+    needs: [auth]
+    checks:
+      - name: the items page behind the session
+        latency: {{ url: "${{DJANGO}}/api/items/", requests: 30, concurrency: 3 }}
+  - id: anonymous
+    title: the same page without the session
+    needs: [auth]
+    checks:
+      - name: no cookies
+        latency: {{ url: "${{DJANGO}}/api/items/", requests: 5, concurrency: 1, cookies: false }}
+"#
+    ))
+    .await;
+    let auth = run.gate("auth");
+    assert_eq!(auth.status, Status::Passed, "{auth:#?}");
+    let p95 = run.gate("p95");
+    assert_eq!(p95.status, Status::Passed, "{p95:#?}");
+    let m = p95.checks[0].metrics.as_ref().unwrap();
+    assert_eq!((m["requests"].as_u64(), m["errors"].as_u64()), (Some(30), Some(0)), "{m}");
+    // Without the session DRF refuses every request: the cookies were what made p95 pass.
+    run.ended("anonymous", Status::Failed, "403");
+}
+
+#[tokio::test]
+async fn a_refusal_names_the_cause_in_the_servers_words() {
+    let run = run(&format!(
+        r#"
+  - id: login
+    title: log in
+    checks:{LOGIN}
+  - id: stale-csrf
+    title: the token from before the login
+    needs: [login]
+    checks:
+      - name: create an item
+        http:
+          method: POST
+          url: "${{DJANGO}}/api/items/"
+          headers: {{ X-CSRFToken: "${{FORM_CSRF}}" }}
+          json: {{ name: widget }}
+        expect: {{ status: 201 }}
+  - id: invalid
+    title: an item without its name
+    needs: [login]
+    checks:
+      - name: create an item
+        http:
+          method: POST
+          url: "${{DJANGO}}/api/items/"
+          headers: {{ X-CSRFToken: "${{CSRF}}" }}
+          json: {{}}
+        expect: {{ status: 201 }}
+  - id: anonymous
+    title: the API without a session
+    checks:
+      - name: who am I
+        http: {{ url: "${{DJANGO}}/api/me/" }}
+        expect: {{ status: 200 }}
+  - id: login-required
+    title: a page behind @login_required
+    checks:
+      - name: profile
+        http: {{ url: "${{DJANGO}}/profile/" }}
+        expect: {{ status: 200 }}
+  - id: missing
+    title: a page that does not exist
+    checks:
+      - name: nope
+        http: {{ url: "${{DJANGO}}/nope/" }}
+"#
+    ))
+    .await;
+    assert_eq!(run.gate("login").status, Status::Passed, "{:#?}", run.gate("login"));
+    // Django rotates the CSRF token at login: the form's token is no longer the one.
+    run.ended(
+        "stale-csrf",
+        Status::Failed,
+        "create an item: status: expected 201, got 403 — the server said \
+         \"CSRF Failed: CSRF token from the 'X-Csrftoken' HTTP header incorrect.\"",
+    );
+    run.ended(
+        "invalid",
+        Status::Failed,
+        "status: expected 201, got 400 — the server said \"name: This field is required.\"",
+    );
+    run.ended(
+        "anonymous",
+        Status::Failed,
+        "status: expected 200, got 403 — the server said \"Authentication credentials were not provided.\"",
+    );
+    run.ended(
+        "login-required",
+        Status::Failed,
+        "status: expected 200, got 302 — redirected to /accounts/login/?next=/profile/",
+    );
+    // Django's 404 page (DEBUG off) only restates the status: nothing is added.
+    let missing = run.ended("missing", Status::Failed, "nope: status: expected < 400, got 404");
+    assert_eq!(missing.reason.as_deref(), Some("nope: status: expected < 400, got 404"));
+}
