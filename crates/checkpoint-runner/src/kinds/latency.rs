@@ -23,7 +23,9 @@
 //! client down to its pace (coordinated omission, as wrk2 and k6 avoid it).
 //!
 //! **Errors** are transport errors (refused, reset, closed before the
-//! response) and responses with a status ≥ 400. Responses of any status are in
+//! response), redirects (a 3xx other than 304: the login page a request
+//! without the session is sent to is not the page measured) and responses
+//! with a status ≥ 400. Responses of any status are in
 //! the percentiles; transport errors have no time. Requests still unanswered
 //! when the check's timeout is near are stopped and counted as errors.
 
@@ -219,12 +221,10 @@ enum Transport {
 
 /// How one request ended.
 enum Outcome {
-    Response(u16),
+    /// A status, and where a redirect leads (3xx only: no allocation otherwise).
+    Response(u16, Option<String>),
     /// A transport error; `connect` when no connection could be opened.
-    Failed {
-        why: String,
-        connect: bool,
-    },
+    Failed { why: String, connect: bool },
 }
 
 type Conn = (http1::SendRequest<Full<Bytes>>, http1::Connection<TokioIo<TcpStream>, Full<Bytes>>);
@@ -300,18 +300,19 @@ impl HyperClient {
             let exchange = async {
                 let resp = send.send_request(req).await?;
                 let status = resp.status().as_u16();
+                let to = redirected_to(status, resp.headers());
                 let mut body = resp.into_body();
                 while let Some(frame) = body.frame().await {
                     frame?;
                 }
-                Ok::<u16, hyper::Error>(status)
+                Ok::<_, hyper::Error>((status, to))
             };
             let (result, closed) = drive(conn, exchange).await;
             if closed {
                 self.conn = None;
             }
             return match result {
-                Some(Ok(status)) => Outcome::Response(status),
+                Some(Ok((status, to))) => Outcome::Response(status, to),
                 Some(Err(e)) => {
                     self.conn = None;
                     Outcome::Failed { why: describe_hyper_error(&e), connect: false }
@@ -354,10 +355,11 @@ impl Client {
                 match rb.send().await {
                     Ok(mut resp) => {
                         let status = resp.status().as_u16();
+                        let to = redirected_to(status, resp.headers());
                         loop {
                             match resp.chunk().await {
                                 Ok(Some(_)) => {}
-                                Ok(None) => break Outcome::Response(status),
+                                Ok(None) => break Outcome::Response(status, to),
                                 Err(e) => {
                                     break Outcome::Failed {
                                         why: format!("reading the body failed: {}", describe_reqwest_error(&e)),
@@ -764,14 +766,19 @@ async fn worker(mut client: Client, shared: Arc<Shared>) -> Tally {
                 tally.fail(UNANSWERED.into());
                 break;
             }
-            Some(Outcome::Response(status)) => {
+            Some(Outcome::Response(status, to)) => {
                 let us = u64::try_from(done.duration_since(sent).as_micros()).unwrap_or(u64::MAX).max(1);
                 buf.push(us);
                 if buf.len() >= FLUSH_EVERY {
                     times.flush(&mut buf);
                 }
                 *tally.statuses.entry(status).or_default() += 1;
-                if status >= 400 {
+                if let Some(to) = to {
+                    tally.fail(format!(
+                        "{} → {to} (a redirect, not the page: log in first, or measure where it leads)",
+                        status_text(status)
+                    ));
+                } else if status >= 400 {
                     tally.fail(status_text(status));
                 }
             }
@@ -790,6 +797,16 @@ async fn worker(mut client: Client, shared: Arc<Shared>) -> Tally {
     times.flush(&mut buf);
     tally.reconnects = client.reconnects();
     tally
+}
+
+/// Where a redirect leads, for a 3xx other than 304 (`Not Modified` answers
+/// the request; it sends nowhere): the `location`, or `(no location)`.
+fn redirected_to(status: u16, headers: &hyper::HeaderMap) -> Option<String> {
+    ((300..400).contains(&status) && status != 304).then(|| {
+        headers
+            .get(hyper::header::LOCATION)
+            .map_or_else(|| "(no location)".to_string(), |l| String::from_utf8_lossy(l.as_bytes()).into_owned())
+    })
 }
 
 /// `HTTP 503 Service Unavailable`.

@@ -3,7 +3,8 @@
 //! the session login a Django project's "Authentication working end-to-end"
 //! gate performs — the login form's CSRF cookie, a login that rotates it and
 //! sets an HttpOnly `sessionid`, DRF's CSRF check on unsafe methods — and a
-//! "P95 response time" gate behind that session. And what a red gate says
+//! "P95 response time" gate behind that session (without it, the quick 302 to
+//! the login page is not the page measured). And what a red gate says
 //! when Django refuses: the server's own words, or where it redirects, on the
 //! reason's one line.
 
@@ -70,6 +71,17 @@ async fn session_login_with_csrf_then_the_api_and_its_p95_behind_the_session() {
     checks:
       - name: no cookies
         latency: {{ url: "${{DJANGO}}/api/items/", requests: 5, concurrency: 1, cookies: false }}
+  - id: page-p95
+    title: a @login_required page, logged in
+    needs: [auth]
+    checks:
+      - name: profile
+        latency: {{ url: "${{DJANGO}}/profile/", requests: 10, concurrency: 2 }}
+  - id: page-anonymous
+    title: the same page without the session
+    checks:
+      - name: profile
+        latency: {{ url: "${{DJANGO}}/profile/", requests: 5, concurrency: 1 }}
 "#
     ))
     .await;
@@ -81,6 +93,14 @@ async fn session_login_with_csrf_then_the_api_and_its_p95_behind_the_session() {
     assert_eq!((m["requests"].as_u64(), m["errors"].as_u64()), (Some(30), Some(0)), "{m}");
     // Without the session DRF refuses every request: the cookies were what made p95 pass.
     run.ended("anonymous", Status::Failed, "403");
+    // A page behind @login_required answers a request without the session with
+    // a quick 302 to the login page: that is not the page, and no P95 of it passes.
+    assert_eq!(run.gate("page-p95").status, Status::Passed, "{:#?}", run.gate("page-p95"));
+    run.ended(
+        "page-anonymous",
+        Status::Failed,
+        "profile: all 5 requests failed: HTTP 302 Found → /accounts/login/?next=/profile/ (a redirect, not the page",
+    );
 }
 
 #[tokio::test]
