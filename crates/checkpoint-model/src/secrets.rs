@@ -3,7 +3,10 @@
 //! `*_SECRET`, `*_KEY` (or exactly `PASSWORD`, `TOKEN`, …); passwords inside
 //! URLs and DSNs (`postgres://user:pw@host`) are masked wherever they appear,
 //! and so are the values of credential-looking cookies (`session`,
-//! `refresh_token`, …) in the `cookie:` / `set-cookie:` lines of evidence.
+//! `refresh_token`, …) in the `cookie:` / `set-cookie:` lines of evidence,
+//! and the value of an HTML form's credential-looking field (Django's
+//! `csrfmiddlewaretoken`, Rails' `authenticity_token`, Laravel's `_token`,
+//! a `<meta name="csrf-token">`) in a page shown as evidence.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -42,6 +45,15 @@ static COOKIE_HEADER: LazyLock<Regex> =
 /// `Set-Cookie: name=value; Path=/; HttpOnly`: the value (the attributes stay readable).
 static SET_COOKIE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?im)^(\s*set-cookie:\s*[^=;\s]+=)([^;\r\n]+)").expect("valid regex"));
+/// `<input type="hidden" name="csrfmiddlewaretoken" value="…">`, `<meta
+/// name="csrf-token" content="…">`: the value of a credential-looking field
+/// of a page (name before value, as frameworks write them).
+static HTML_SECRET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)(<(?:input|meta)\b[^>]*?\bname\s*=\s*["']?[^"'\s>]*(?:csrf|token|secret|pass)[^"'\s>]*["']?[^>]*?\b(?:value|content)\s*=\s*["'])([^"']+)"#,
+    )
+    .expect("valid regex")
+});
 /// One `name=value` pair of a `Cookie` header.
 static COOKIE_PAIR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"([^=;\s]+=)([^;]+)").expect("valid regex"));
 
@@ -76,6 +88,8 @@ fn replace<'a>(text: Cow<'a, str>, re: &Regex, with: impl Fn(&regex::Captures<'_
 static BEARER_WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)bearer").expect("valid regex"));
 static HEADER_WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)authorization|x-").expect("valid regex"));
 static COOKIE_WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)cookie").expect("valid regex"));
+/// The stems of the field names [`HTML_SECRET`] matches.
+static HTML_WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)csrf|token|secret|pass").expect("valid regex"));
 /// The stems of the keys [`JSON_SECRET`] matches.
 static SECRET_STEM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)pass|token|secret|key").expect("valid regex"));
 
@@ -87,7 +101,7 @@ static SECRET_STEM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)pass|tok
 pub fn prepare() {
     static STARTED: std::sync::Once = std::sync::Once::new();
     crate::load::build_aside(&STARTED, "checkpoint-redact", || {
-        for word in [&BEARER_WORD, &HEADER_WORD, &COOKIE_WORD, &SECRET_STEM] {
+        for word in [&BEARER_WORD, &HEADER_WORD, &COOKIE_WORD, &SECRET_STEM, &HTML_WORD] {
             LazyLock::force(word);
         }
     });
@@ -150,6 +164,9 @@ impl Redactor {
                 format!("{}{pairs}", &c[1])
             });
             out = replace(out, &SET_COOKIE, |c| format!("{}{MASK}", &c[1]));
+        }
+        if !prefilter || (text.contains('<') && HTML_WORD.is_match(&out)) {
+            out = replace(out, &HTML_SECRET, |c| format!("{}{MASK}", &c[1]));
         }
         for v in &self.values {
             if out.contains(v.as_str()) {
@@ -243,6 +260,10 @@ mod tests {
             // The regexes fold case by Unicode rules: the Kelvin sign is a `k`.
             ("coo\u{212A}ie: sid=abcdef", "coo\u{212A}ie: sid=****"),
             ("no colon but s3cr3t-value", "no colon but ****"),
+            (
+                r#"<input type="hidden" name="csrfmiddlewaretoken" value="fElXHo49X1">"#,
+                r#"<input type="hidden" name="csrfmiddlewaretoken" value="****">"#,
+            ),
         ];
         for (text, want) in masked {
             assert_eq!(r.redact_cow(text), want, "{text}");
@@ -279,6 +300,10 @@ mod tests {
             "content-type: application/json",
             "HTTP/1.1 200 OK",
             "s3cr3t-value",
+            "<input type=\"hidden\" name=\"csrfmiddlewaretoken\" value=\"fElXHo49X1\">",
+            "<META NAME='csrf-token' CONTENT='abc123def'>",
+            "<input name=\"username\" value=\"alice\">",
+            "<p>the token is not in a field</p>",
             "",
         ];
         let mut texts = Vec::new();
@@ -354,6 +379,23 @@ mod tests {
         assert!(out.contains("set-cookie: refresh_token=****; HttpOnly; Path=/auth"), "{out}");
         assert!(out.contains("cookie: refresh_token=****; theme=****"), "{out}");
         assert!(out.contains("content-type: application/json"), "{out}");
+    }
+
+    #[test]
+    fn masks_credential_fields_of_html_forms() {
+        let r = Redactor::default();
+        let page = r#"<form method="post"><input type="hidden" name="csrfmiddlewaretoken" value="fElXHo49X1DTgbwU">
+<input type=hidden name=authenticity_token value="rails+tok/en==" autocomplete="off">
+<input type="hidden" name="_token" value="laravel-tok-1">
+<meta name="csrf-token" content="meta-tok-22">
+<input type="password" name="password" value="prefilled-pw">
+<input type="text" name="username" value="alice" maxlength="150"></form>"#;
+        let out = r.redact(page);
+        for leaked in ["fElXHo49X1DTgbwU", "rails+tok/en==", "laravel-tok-1", "meta-tok-22", "prefilled-pw"] {
+            assert!(!out.contains(leaked), "{leaked} leaked:\n{out}");
+        }
+        assert!(out.contains(r#"name="csrfmiddlewaretoken" value="****">"#), "{out}");
+        assert!(out.contains(r#"name="username" value="alice""#), "{out}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The binary as a user runs it: exit codes, diagnostics, reports on disk,
 //! secrets kept out of every output. Against a real HTTP server (in-process
-//! axum), and the Postgres and Redis started by `scripts/test-services.sh`.
+//! axum), and the Postgres, Redis and Django app started by
+//! `scripts/test-services.sh`.
 
 use std::path::Path;
 
@@ -302,6 +303,77 @@ gates:
             [("console", &console), ("markdown", &md), ("junit", &xml), ("json", &json), ("html", &html)]
         {
             assert!(!body.contains(canary), "secret `{canary}` leaked into the {name} output:\n{body}");
+        }
+    }
+}
+
+/// Where `needle` stands in `body` and the value after it (past any quotes,
+/// escaped or not) is not masked: the text around it.
+fn unmasked(body: &str, needle: &str) -> Option<String> {
+    body.match_indices(needle).find_map(|(at, _)| {
+        let value = body[at + needle.len()..].trim_start_matches(['\\', '"']);
+        (!value.starts_with("****")).then(|| body[at..(at + needle.len() + 40).min(body.len())].to_string())
+    })
+}
+
+/// A real Django login (`fixtures/django`): the login page's form token, the
+/// CSRF cookie it rotates and the session cookie appear in the evidence of
+/// failed checks, as sent and as set, and in no output unmasked.
+#[test]
+fn a_django_session_login_leaks_no_cookie_or_form_token() {
+    let django = std::env::var("CHECKPOINT_TEST_DJANGO")
+        .expect("CHECKPOINT_TEST_DJANGO: run through scripts/test.sh, which serves fixtures/django");
+    let dir = tempfile::tempdir().unwrap();
+    write_checkpoint(
+        dir.path(),
+        "1.yaml",
+        r#"
+checkpoint: 1
+title: Django session
+gates:
+  - id: page
+    title: the login page, its evidence kept as the check fails
+    checks:
+      - name: login page
+        http: { url: "${DJANGO}/accounts/login/" }
+        expect: { body: { contains: "no such words" } }
+  - id: auth
+    title: log in, then a check that fails with the session in its evidence
+    checks:
+      - name: login page
+        http: { url: "${DJANGO}/accounts/login/" }
+        capture: { FORM_CSRF: { cookie: csrftoken } }
+      - name: log in
+        http:
+          method: POST
+          url: "${DJANGO}/accounts/login/"
+          form: { username: alice, password: alice-test-pw, csrfmiddlewaretoken: "${FORM_CSRF}" }
+        expect: { status: 302, cookies: { sessionid: { exists: true } } }
+      - name: who am I
+        http: { url: "${DJANGO}/api/me/" }
+        expect: { json: { $.username: bob } }
+"#,
+    );
+    let out =
+        checkpoint().current_dir(dir.path()).args(["run", "1", "--var", &format!("DJANGO={django}")]).output().unwrap();
+    let console = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{console}");
+    let results = dir.path().join("checkpoint-results");
+    let read = |f: &str| std::fs::read_to_string(results.join(f)).unwrap();
+    let (md, xml, json, html) = (
+        read("integration-test-results.md"),
+        read("junit.xml"),
+        read("results.json"),
+        read("integration-test-results.html"),
+    );
+    // The evidence is there: the page with its form, the session sent.
+    assert!(md.contains("name=\"csrfmiddlewaretoken\" value=\"****\""), "{md}");
+    assert!(md.contains("cookie: csrftoken=****; sessionid=****"), "{md}");
+    for (name, body) in [("console", &console), ("markdown", &md), ("junit", &xml), ("json", &json), ("html", &html)] {
+        for needle in ["sessionid=", "csrftoken=", "csrfmiddlewaretoken\" value=", "csrfmiddlewaretoken\\\" value="] {
+            if let Some(at) = unmasked(body, needle) {
+                panic!("`{needle}` unmasked in the {name} output: {at}");
+            }
         }
     }
 }
