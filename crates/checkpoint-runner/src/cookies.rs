@@ -33,11 +33,22 @@ impl Jar {
         Self { store: RwLock::new(store) }
     }
 
-    /// The `Cookie` header a request to `url` carries, if any.
+    /// The `Cookie` header a request to `url` carries, if any: cookies with
+    /// longer paths first (RFC 6265 §5.4), then by name — the store keeps no
+    /// order, and evidence that lists the same cookies differently from one
+    /// run to the next cannot be compared.
     pub fn header_for(&self, url: &Url) -> Option<String> {
         let store = self.store.read().ok()?;
-        let pairs: Vec<String> = store.get_request_values(url).map(|(n, v)| format!("{n}={v}")).collect();
-        (!pairs.is_empty()).then(|| pairs.join("; "))
+        let mut cookies = store.matches(url);
+        if cookies.is_empty() {
+            return None;
+        }
+        cookies.sort_by(|a, b| {
+            let path = |c: &cookie_store::Cookie<'_>| c.path.as_ref().len();
+            path(b).cmp(&path(a)).then_with(|| a.name().cmp(b.name()))
+        });
+        let pairs: Vec<String> = cookies.iter().map(|c| format!("{}={}", c.name(), c.value())).collect();
+        Some(pairs.join("; "))
     }
 
     /// How many unexpired cookies the jar holds.
@@ -89,4 +100,32 @@ pub fn set_by(headers: &HeaderMap, url: &Url) -> Map<String, Value> {
 /// The raw `Set-Cookie` lines of a response, for the evidence.
 pub fn set_cookie_lines(headers: &HeaderMap) -> Vec<String> {
     headers.get_all(SET_COOKIE).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::cookie::CookieStore as _;
+
+    use super::*;
+
+    #[test]
+    fn the_cookie_header_is_ordered_by_path_then_name_every_time() {
+        let url = Url::parse("http://127.0.0.1:8000/api/items/").unwrap();
+        // Each jar's store hashes with its own seed: twenty jars would show any
+        // order the store happened to keep.
+        for _ in 0..20 {
+            let jar = Jar::default();
+            let set = [
+                "sessionid=s1; Path=/; HttpOnly",
+                "csrftoken=c1; Path=/",
+                "scoped=p1; Path=/api",
+                "another=a1; Path=/",
+                "elsewhere=e1; Path=/admin",
+            ]
+            .map(HeaderValue::from_static);
+            jar.set_cookies(&mut set.iter(), &url);
+            assert_eq!(jar.header_for(&url).as_deref(), Some("scoped=p1; another=a1; csrftoken=c1; sessionid=s1"));
+        }
+        assert_eq!(Jar::default().header_for(&url), None);
+    }
 }
