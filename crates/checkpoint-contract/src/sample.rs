@@ -32,6 +32,10 @@ pub struct Auth {
     pub basic: Option<String>,
     /// For `apiKey` schemes (in header, query or cookie, as the scheme says).
     pub api_key: Option<String>,
+    /// The names of the cookies every request carries anyway (the gate's
+    /// session, a `Cookie` header of the check's): an `apiKey` scheme in one
+    /// of these cookies is satisfied by it, with no `api_key`.
+    pub sent_cookies: Vec<String>,
 }
 
 /// A request ready to send (the caller joins `path` to the base URL).
@@ -484,14 +488,16 @@ fn credentials(
                     let enc = base64::engine::general_purpose::STANDARD.encode(b.as_bytes());
                     Place::Header("authorization".into(), format!("Basic {enc}"))
                 }),
-                ("apiKey", _) => auth.api_key.as_ref().map(|k| {
+                ("apiKey", _) => {
                     let n = scheme.get("name").and_then(Value::as_str).unwrap_or("X-API-Key").to_string();
-                    match scheme.get("in").and_then(Value::as_str) {
-                        Some("query") => Place::Query(n, k.clone()),
-                        Some("cookie") => Place::Cookie(format!("{n}={k}")),
-                        _ => Place::Header(n, k.clone()),
+                    match (&auth.api_key, scheme.get("in").and_then(Value::as_str)) {
+                        (Some(k), Some("query")) => Some(Place::Query(n, k.clone())),
+                        (Some(k), Some("cookie")) => Some(Place::Cookie(format!("{n}={k}"))),
+                        (Some(k), _) => Some(Place::Header(n, k.clone())),
+                        (None, Some("cookie")) if auth.sent_cookies.contains(&n) => Some(Place::Sent(n)),
+                        (None, _) => None,
                     }
-                }),
+                }
                 _ => None,
             };
             if let Some(s) = step {
@@ -502,12 +508,16 @@ fn credentials(
             }
         }
         for (name, step) in apply {
-            r.notes.push(format!("credentials for `{name}`"));
             match step {
                 Place::Header(h, v) => r.headers.push((h, v)),
                 Place::Query(q, v) => r.query.push((q, v)),
                 Place::Cookie(cv) => cookies.push(cv),
+                Place::Sent(cookie) => {
+                    r.notes.push(format!("credentials for `{name}`: the cookie `{cookie}` sent with every request"));
+                    continue;
+                }
             }
+            r.notes.push(format!("credentials for `{name}`"));
         }
         return Ok(());
     }
@@ -518,6 +528,8 @@ fn credentials(
 enum Place {
     Header(String, String),
     Query(String, String),
+    /// A cookie the caller sends anyway (its name): nothing to add.
+    Sent(String),
     Cookie(String),
 }
 

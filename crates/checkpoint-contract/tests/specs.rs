@@ -212,3 +212,37 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// Django REST framework's session scheme (`apiKey` in the cookie
+/// `sessionid`, as drf-spectacular writes it for `fixtures/django`) is
+/// satisfied by a session cookie the caller sends with every request: no
+/// `api_key` is placed, the note says which cookie carries it.
+#[test]
+fn a_cookie_sent_anyway_satisfies_an_api_key_cookie_scheme() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/django/openapi.yaml");
+    let c = checkpoint_contract::from_file(&path).unwrap();
+    let ops = c.operations();
+    let create = ops.iter().find(|o| o.operation_id.as_deref() == Some("items_create")).unwrap();
+    let refused = sample::request(&c, create, &Inputs::default()).unwrap_err();
+    assert_eq!(refused, sample::NoRequest::NoCredentials("`cookieAuth` (apiKey)".into()));
+    let other = Inputs {
+        auth: sample::Auth { sent_cookies: vec!["csrftoken".into()], ..Default::default() },
+        ..Default::default()
+    };
+    assert!(sample::request(&c, create, &other).is_err(), "another cookie is not the session");
+    let session = Inputs {
+        auth: sample::Auth { sent_cookies: vec!["csrftoken".into(), "sessionid".into()], ..Default::default() },
+        ..Default::default()
+    };
+    let r = sample::request(&c, create, &session).unwrap();
+    assert!(r.headers.iter().all(|(k, _)| k != "cookie"), "nothing added: {:?}", r.headers);
+    assert!(
+        r.notes.iter().any(|n| n == "credentials for `cookieAuth`: the cookie `sessionid` sent with every request"),
+        "{:?}",
+        r.notes
+    );
+    // An `api_key` given still goes where the scheme says.
+    let key = Inputs { auth: sample::Auth { api_key: Some("s1".into()), ..session.auth }, ..Default::default() };
+    let r = sample::request(&c, create, &key).unwrap();
+    assert!(r.headers.contains(&("cookie".to_string(), "sessionid=s1".to_string())), "{:?}", r.headers);
+}

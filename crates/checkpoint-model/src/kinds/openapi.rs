@@ -50,6 +50,13 @@ pub struct OpenapiSpec {
     /// Headers sent with every request.
     #[serde(default)]
     pub headers: IndexMap<String, String>,
+    /// Send the gate's cookies with every request (default false): the
+    /// session a Django login opened, and its `csrftoken` for the unsafe
+    /// methods (with `headers: { X-CSRFToken: "${CSRF}" }`). The cookies are
+    /// read as they are when the check starts; what the responses set is not
+    /// kept, so an operation that logs out cannot end the gate's session.
+    #[serde(default)]
+    pub cookies: bool,
     /// What an answer with a status the contract does not declare is:
     /// `client-errors` (default: an undeclared 4xx is accepted, any other is
     /// a violation — FastAPI declares no 401/403/404), `strict` (every

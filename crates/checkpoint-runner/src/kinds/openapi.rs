@@ -28,6 +28,7 @@ use checkpoint_model::result::{CaseResult, Status};
 use serde_json::{Map, Value, json};
 
 use crate::contract_source::{self, SourceError};
+use crate::cookies::Jar;
 use crate::kinds::http::{Client, describe_reqwest_error};
 use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt};
 
@@ -82,6 +83,9 @@ impl CheckKind for Openapi {
         }
         let mut validator = Validator::new(&contract).map_err(ObserveError::Errored)?;
         let client = ctx.http.get(false, false).map_err(ObserveError::Errored)?;
+        // The gate's jar as it is now; the client keeps nothing the responses set.
+        let jar = spec.cookies.then(|| ctx.gate_http.jar().map(std::sync::Arc::as_ref)).flatten();
+        let sent_cookies = sent_cookie_names(spec, jar, &base);
         let mut cases = Vec::new();
         let mut listing = Vec::new();
         let mut summary = String::new();
@@ -89,7 +93,8 @@ impl CheckKind for Openapi {
             if ctx.cancel.is_cancelled() {
                 break;
             }
-            let (case, entry) = call(spec, &contract, op, &base, &client, &mut validator).await;
+            let sent = Sent { jar, names: &sent_cookies };
+            let (case, entry) = call(spec, &contract, op, &base, &client, sent, &mut validator).await;
             let mark = if case.status == Status::Passed { "✓" } else { "✗" };
             let _ = writeln!(
                 summary,
@@ -196,6 +201,7 @@ async fn call(
     op: &Operation<'_>,
     base: &str,
     client: &Client,
+    sent: Sent<'_>,
     validator: &mut Validator,
 ) -> (CaseResult, Value) {
     let started = Instant::now();
@@ -209,8 +215,13 @@ async fn call(
         }
     }
     let auth = spec.auth.clone().unwrap_or_default();
-    let inputs =
-        Inputs { params, bodies, auth: sample::Auth { bearer: auth.bearer, basic: auth.basic, api_key: auth.api_key } };
+    let auth = sample::Auth {
+        bearer: auth.bearer,
+        basic: auth.basic,
+        api_key: auth.api_key,
+        sent_cookies: sent.names.to_vec(),
+    };
+    let inputs = Inputs { params, bodies, auth };
     let label = op.label();
     let done = |status: Status, message: Option<String>, evidence: String, entry: Value| {
         (CaseResult { name: label.clone(), status, message, evidence: Some(evidence), duration_ms: ms(started) }, entry)
@@ -236,7 +247,9 @@ async fn call(
     let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let mut evidence = format!("{method} {url}\n");
     let mut builder = client.request(method, url.clone());
-    for (k, v) in spec.headers.iter().chain(req.headers.iter().map(|(k, v)| (k, v))) {
+    let cookie = sent.jar.and_then(|j| gate_cookies(j, &url, spec, &req.headers));
+    let cookie = cookie.iter().map(|c| ("cookie".to_string(), c.clone()));
+    for (k, v) in spec.headers.iter().map(|(k, v)| (k.clone(), v.clone())).chain(req.headers.clone()).chain(cookie) {
         builder = builder.header(k.as_str(), v.as_str());
         let _ = writeln!(evidence, "{k}: {v}");
     }
@@ -271,6 +284,13 @@ async fn call(
     };
     let status = resp.status().as_u16();
     let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+    // What `server_said` reads: the content type, and where a redirect leads.
+    let mut said_headers = Map::new();
+    for name in ["content-type", "location"] {
+        if let Some(v) = resp.headers().get(name).and_then(|v| v.to_str().ok()) {
+            said_headers.insert(name.into(), Value::from(v));
+        }
+    }
     let declared = resp.content_length();
     let (body, over) = super::http::read_body(resp, MAX_BODY).await.unwrap_or_default();
     if over {
@@ -308,7 +328,15 @@ async fn call(
     {
         problems.push(format!("status: expected {want}, got {status}"));
     }
-    let accepted = accepted_undeclared(spec, status, &outcome);
+    // An accepted status says why it came (`CSRF Failed: CSRF cookie not set.`):
+    // an operation that was refused was not validated.
+    let accepted = accepted_undeclared(spec, status, &outcome).map(|note| {
+        let document = serde_json::from_slice::<Value>(&body).ok();
+        match super::server_said::note(status, &said_headers, document.as_ref(), &text) {
+            Some(said) => format!("{note} — {said}"),
+            None => note,
+        }
+    });
     problems.extend(outcome.problems.iter().filter(|_| accepted.is_none()).map(ToString::to_string));
     if let Some(note) = &accepted {
         let _ = writeln!(evidence, "\ncontract: {note}; the body is not validated");
@@ -331,6 +359,41 @@ async fn call(
         n => format!(" (and {} more problems)", n - 1),
     };
     done(Status::Failed, Some(format!("{status}: {}{more}", problems[0])), evidence, entry)
+}
+
+/// The cookies every request of the check carries: the gate's (`cookies:
+/// true`), unless the check's `headers` hold a `Cookie` of their own.
+#[derive(Clone, Copy)]
+struct Sent<'a> {
+    jar: Option<&'a Jar>,
+    /// Their names, for the `apiKey` schemes they satisfy.
+    names: &'a [String],
+}
+
+/// The names of the cookies sent with every request: the check's `Cookie`
+/// header's, else the gate's for the base URL when `cookies: true`.
+fn sent_cookie_names(spec: &OpenapiSpec, jar: Option<&Jar>, base: &str) -> Vec<String> {
+    let header = spec.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("cookie")).map(|(_, v)| v.clone());
+    let header = header.or_else(|| jar?.header_for(&reqwest::Url::parse(&format!("{base}/")).ok()?));
+    let names = header.iter().flat_map(|h| h.split(';').map(|p| p.split('=').next().unwrap_or_default().trim()));
+    names.filter(|n| !n.is_empty()).map(str::to_string).collect()
+}
+
+/// The gate's cookies for `url`, as one `Cookie` header, less the cookies the
+/// request sets itself (a cookie parameter, an `apiKey` in a cookie: they
+/// win); none when the check's `headers` hold a `Cookie` of their own.
+fn gate_cookies(jar: &Jar, url: &reqwest::Url, spec: &OpenapiSpec, own: &[(String, String)]) -> Option<String> {
+    if spec.headers.keys().any(|k| k.eq_ignore_ascii_case("cookie")) {
+        return None;
+    }
+    let from_jar = jar.header_for(url)?;
+    let own_cookie = own.iter().find(|(k, _)| k.eq_ignore_ascii_case("cookie")).map(|(_, v)| v.as_str());
+    let set_by_request = |pair: &str| {
+        let name = pair.split('=').next().unwrap_or_default().trim();
+        own_cookie.is_some_and(|c| c.split(';').any(|p| p.split('=').next().unwrap_or_default().trim() == name))
+    };
+    let kept: Vec<&str> = from_jar.split("; ").filter(|p| !set_by_request(p)).collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
 }
 
 /// `undeclared 401, accepted (undeclared_status: client-errors)` when the

@@ -29,13 +29,17 @@ const LOGIN: &str = r#"
           status: 302
           headers: { location: /api/me/ }
           cookies: { sessionid: { exists: true } }
-        capture: { CSRF: { cookie: csrftoken } }
+        capture: { CSRF: { cookie: csrftoken }, SESSION: { cookie: sessionid } }
 "#;
 
 async fn run(gates: &str) -> Run {
     let django = support::django();
     let body = format!("gates:\n{gates}");
-    Run { gates: support::run(&body, Setup { vars: &[("DJANGO", &django)], ..Setup::default() }).await }
+    // The contract drf-spectacular wrote for the app.
+    let contract = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/django/openapi.yaml"))
+        .expect("fixtures/django/openapi.yaml");
+    let files = [("openapi.yaml", contract.as_str())];
+    Run { gates: support::run(&body, Setup { vars: &[("DJANGO", &django)], files: &files, ..Setup::default() }).await }
 }
 
 #[tokio::test]
@@ -178,4 +182,77 @@ async fn a_refusal_names_the_cause_in_the_servers_words() {
     // Django's 404 page (DEBUG off) only restates the status: nothing is added.
     let missing = run.ended("missing", Status::Failed, "nope: status: expected < 400, got 404");
     assert_eq!(missing.reason.as_deref(), Some("nope: status: expected < 400, got 404"));
+}
+
+/// "API contract finalised" on a DRF API behind the session: the contract
+/// (drf-spectacular's, `cookieAuth`: an `apiKey` in the cookie `sessionid`)
+/// is checked with the gate's cookies, so every operation — the unsafe ones
+/// with the CSRF header DRF wants — is answered and validated. Without the
+/// gate's cookies, the session given as `api_key` reaches the safe operations
+/// only: DRF refuses the others (no `csrftoken` cookie), the undeclared 403 is
+/// accepted as FastAPI's and DRF's routes need, and each says why.
+#[tokio::test]
+async fn a_drf_contract_behind_the_session_is_validated_operation_by_operation() {
+    let run = run(&format!(
+        r#"
+  - id: auth
+    title: Authentication working end-to-end
+    checks:{LOGIN}
+      - name: an item to read, update and delete
+        http:
+          method: POST
+          url: "${{DJANGO}}/api/items/"
+          headers: {{ X-CSRFToken: "${{CSRF}}" }}
+          json: {{ name: contract }}
+        expect: {{ status: 201 }}
+        capture: {{ ITEM: $.id }}
+  - id: contract
+    title: API contract finalised
+    needs: [auth]
+    checks:
+      - name: every operation
+        openapi:
+          spec: openapi.yaml
+          base_url: "${{DJANGO}}"
+          cookies: true
+          headers: {{ X-CSRFToken: "${{CSRF}}" }}
+          params: {{ id: "${{ITEM}}" }}
+          requests:
+            items_create: {{ status: 201 }}
+            items_destroy: {{ status: 204 }}
+  - id: without-cookies
+    title: the same contract, the session as an api_key only
+    needs: [auth]
+    checks:
+      - name: every operation
+        openapi:
+          spec: openapi.yaml
+          base_url: "${{DJANGO}}"
+          auth: {{ api_key: "${{SESSION}}" }}
+          headers: {{ X-CSRFToken: "${{CSRF}}" }}
+          params: {{ id: "${{ITEM}}" }}
+          methods: [POST, GET]
+"#
+    ))
+    .await;
+    let contract = run.gate("contract");
+    assert_eq!(contract.status, Status::Passed, "{contract:#?}");
+    let cases = &contract.checks[0].cases;
+    assert_eq!(cases.len(), 7, "{cases:#?}");
+    for case in cases {
+        assert_eq!((case.status, case.message.as_deref()), (Status::Passed, None), "answered and validated: {case:#?}");
+    }
+    let without = run.gate("without-cookies");
+    assert_eq!(without.status, Status::Passed, "{without:#?}");
+    let create = without.checks[0].cases.iter().find(|c| c.name.contains("items_create")).unwrap();
+    assert_eq!(
+        create.message.as_deref(),
+        Some(
+            "undeclared 403, accepted (undeclared_status: client-errors) — \
+             the server said \"CSRF Failed: CSRF cookie not set.\""
+        ),
+        "{create:#?}"
+    );
+    let list = without.checks[0].cases.iter().find(|c| c.name.contains("items_list")).unwrap();
+    assert_eq!(list.message, None, "the session as api_key reaches the safe operations: {list:#?}");
 }

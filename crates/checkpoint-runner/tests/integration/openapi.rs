@@ -382,7 +382,9 @@ gates:
             ),
             (
                 "GET /teapot (brew)".to_string(),
-                "undeclared 418, accepted (undeclared_status: client-errors)".to_string()
+                // What the server said, as it said it (a plain-text body).
+                "undeclared 418, accepted (undeclared_status: client-errors) — the server said \"short and stout\""
+                    .to_string()
             ),
         ]
     );
