@@ -247,10 +247,18 @@ async fn call(
     let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let mut evidence = format!("{method} {url}\n");
     let mut builder = client.request(method, url.clone());
-    let cookie = sent.jar.and_then(|j| gate_cookies(j, &url, spec, &req.headers));
-    let cookie = cookie.iter().map(|c| ("cookie".to_string(), c.clone()));
-    for (k, v) in spec.headers.iter().map(|(k, v)| (k.clone(), v.clone())).chain(req.headers.clone()).chain(cookie) {
-        builder = builder.header(k.as_str(), v.as_str());
+    // One `Cookie` header (RFC 6265 allows no second): the check's own
+    // `Cookie` header wins, then the request's (a cookie parameter, an
+    // `apiKey` in a cookie), then the gate's.
+    let is_cookie = |k: &str| k.eq_ignore_ascii_case("cookie");
+    let user = spec.headers.iter().find(|(k, _)| is_cookie(k)).map(|(_, v)| v.clone());
+    let request = req.headers.iter().find(|(k, _)| is_cookie(k)).map(|(_, v)| v.clone());
+    let gate = sent.jar.filter(|_| user.is_none()).and_then(|j| j.header_for(&url));
+    let cookie = merge_cookies([user, request, gate].iter().flatten().map(String::as_str));
+    let headers = spec.headers.iter().chain(req.headers.iter().map(|(k, v)| (k, v))).filter(|(k, _)| !is_cookie(k));
+    let headers = headers.map(|(k, v)| (k.as_str(), v.as_str()));
+    for (k, v) in headers.chain(cookie.as_deref().map(|c| ("cookie", c))) {
+        builder = builder.header(k, v);
         let _ = writeln!(evidence, "{k}: {v}");
     }
     match &req.body {
@@ -379,21 +387,17 @@ fn sent_cookie_names(spec: &OpenapiSpec, jar: Option<&Jar>, base: &str) -> Vec<S
     names.filter(|n| !n.is_empty()).map(str::to_string).collect()
 }
 
-/// The gate's cookies for `url`, as one `Cookie` header, less the cookies the
-/// request sets itself (a cookie parameter, an `apiKey` in a cookie: they
-/// win); none when the check's `headers` hold a `Cookie` of their own.
-fn gate_cookies(jar: &Jar, url: &reqwest::Url, spec: &OpenapiSpec, own: &[(String, String)]) -> Option<String> {
-    if spec.headers.keys().any(|k| k.eq_ignore_ascii_case("cookie")) {
-        return None;
+/// `Cookie` header values joined into one, the first to name a cookie
+/// winning: `a=1; b=2` and `b=3; c=4` make `a=1; b=2; c=4`.
+fn merge_cookies<'a>(headers: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut pairs: Vec<&str> = Vec::new();
+    let name = |pair: &str| pair.split('=').next().unwrap_or_default().trim().to_string();
+    for pair in headers.into_iter().flat_map(|h| h.split(';')).map(str::trim).filter(|p| !p.is_empty()) {
+        if !pairs.iter().any(|p| name(p) == name(pair)) {
+            pairs.push(pair);
+        }
     }
-    let from_jar = jar.header_for(url)?;
-    let own_cookie = own.iter().find(|(k, _)| k.eq_ignore_ascii_case("cookie")).map(|(_, v)| v.as_str());
-    let set_by_request = |pair: &str| {
-        let name = pair.split('=').next().unwrap_or_default().trim();
-        own_cookie.is_some_and(|c| c.split(';').any(|p| p.split('=').next().unwrap_or_default().trim() == name))
-    };
-    let kept: Vec<&str> = from_jar.split("; ").filter(|p| !set_by_request(p)).collect();
-    (!kept.is_empty()).then(|| kept.join("; "))
+    (!pairs.is_empty()).then(|| pairs.join("; "))
 }
 
 /// `undeclared 401, accepted (undeclared_status: client-errors)` when the
@@ -417,4 +421,21 @@ fn accepted_undeclared(
 
 fn ms(since: Instant) -> f64 {
     checkpoint_model::duration::millis(since.elapsed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_cookies;
+
+    #[test]
+    fn one_cookie_header_the_first_to_name_a_cookie_wins() {
+        assert_eq!(merge_cookies([]), None);
+        assert_eq!(merge_cookies(["", " ; "]), None);
+        // The request's api_key cookie, then the gate's jar: its session is not sent twice.
+        assert_eq!(
+            merge_cookies(["sessionid=given", "csrftoken=c1; sessionid=jar"]).as_deref(),
+            Some("sessionid=given; csrftoken=c1")
+        );
+        assert_eq!(merge_cookies(["a=1; b=2", "b=3; c=4"]).as_deref(), Some("a=1; b=2; c=4"));
+    }
 }

@@ -219,6 +219,18 @@ async fn a_drf_contract_behind_the_session_is_validated_operation_by_operation()
           requests:
             items_create: {{ status: 201 }}
             items_destroy: {{ status: 204 }}
+  - id: both
+    title: the gate's cookies and the session as an api_key, in one Cookie header
+    needs: [auth]
+    checks:
+      - name: create
+        openapi:
+          spec: openapi.yaml
+          base_url: "${{DJANGO}}"
+          cookies: true
+          auth: {{ api_key: "${{SESSION}}" }}
+          headers: {{ X-CSRFToken: "${{CSRF}}" }}
+          operations: [items_create]
   - id: without-cookies
     title: the same contract, the session as an api_key only
     needs: [auth]
@@ -242,6 +254,11 @@ async fn a_drf_contract_behind_the_session_is_validated_operation_by_operation()
     for case in cases {
         assert_eq!((case.status, case.message.as_deref()), (Status::Passed, None), "answered and validated: {case:#?}");
     }
+    let both = run.gate("both");
+    let create = &both.checks[0].cases[0];
+    assert_eq!((create.status, create.message.as_deref()), (Status::Passed, None), "{both:#?}");
+    let evidence = create.evidence.as_deref().unwrap();
+    assert_eq!(evidence.matches("\ncookie: ").count(), 1, "one Cookie header: {evidence}");
     let without = run.gate("without-cookies");
     assert_eq!(without.status, Status::Passed, "{without:#?}");
     let create = without.checks[0].cases.iter().find(|c| c.name.contains("items_create")).unwrap();
