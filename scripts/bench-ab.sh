@@ -26,29 +26,11 @@ new=${2:-$bin/checkpoint}
 [ -x "$old" ] || { echo "bench-ab: $old is not an executable" >&2; exit 2; }
 
 tmp=$(mktemp -d)
-chmod 755 "$tmp" # nginx workers (nobody, under root) read www/
-ng=$tmp/nginx
-mkdir -p "$ng/www"
-printf '{"status":"ok"}' >"$ng/www/health"
-port=${BENCH_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
-cat >"$ng/nginx.conf" <<CONF
-worker_processes 2;
-pid $ng/nginx.pid;
-error_log $ng/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 100000;
-  client_body_temp_path $ng/body;
-  proxy_temp_path $ng/proxy; fastcgi_temp_path $ng/fastcgi; uwsgi_temp_path $ng/uwsgi; scgi_temp_path $ng/scgi;
-  server { listen 127.0.0.1:$port; root $ng/www; location = /health { default_type application/json; } }
-}
-CONF
-nginx -p "$ng" -c "$ng/nginx.conf" -e "$ng/error.log" -g 'daemon off;' &
-nginx_pid=$!
-trap 'kill $nginx_pid 2>/dev/null; rm -rf "$tmp"' EXIT
-url="http://127.0.0.1:$port/health"
-for _ in $(seq 1 50); do curl -sf "$url" >/dev/null && break; sleep 0.1; done
+nginx_pid=
+trap 'if [ -n "$nginx_pid" ]; then kill "$nginx_pid" 2>/dev/null || true; fi; rm -rf "$tmp"' EXIT
+# shellcheck source=scripts/bench-nginx.sh
+. "$root/scripts/bench-nginx.sh"
+bench_nginx "$tmp"
 
 "$bin/checkpoint-bench" gen "$tmp/plan" "$url" 1000 100
 export NO_COLOR=1 CI=true

@@ -86,38 +86,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# nginx: its own prefix, config, pid and logs in $tmp; 2 workers, no access log.
-# Run as root, its workers run as nobody: they must be able to read $tmp.
-chmod 755 "$tmp"
-port=${BENCH_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+# shellcheck source=scripts/bench-nginx.sh
+. "$root/scripts/bench-nginx.sh"
+bench_nginx "$tmp"
 ng=$tmp/nginx
-mkdir -p "$ng/www"
-printf '{"status":"ok"}' >"$ng/www/health"
-temp_paths=""
-for m in proxy fastcgi uwsgi scgi; do
-  nginx -V 2>&1 | grep -q -- "--without-http_${m}_module" || temp_paths+="  ${m}_temp_path $ng/${m}_temp;"$'\n'
-done
-cat >"$ng/nginx.conf" <<EOF
-worker_processes 2;
-pid $ng/nginx.pid;
-error_log $ng/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 100000;
-  client_body_temp_path $ng/body_temp;
-$temp_paths
-  server {
-    listen 127.0.0.1:$port;
-    root $ng/www;
-    location = /health { default_type application/json; }
-  }
-}
-EOF
-nginx -p "$ng" -c "$ng/nginx.conf" -e "$ng/error.log" -g 'daemon off;' &
-nginx_pid=$!
-url="http://127.0.0.1:$port/health"
-for _ in $(seq 1 50); do curl -sf "$url" >/dev/null && break; sleep 0.1; done
 [ "$(curl -sf "$url")" = '{"status":"ok"}' ] || { echo "bench-hurl: nginx does not serve $url" >&2; cat "$ng/error.log" >&2; exit 1; }
 
 # The same 1,000 requests for both tools, in three shapes: gates (checkpoint) and
