@@ -102,6 +102,33 @@ pub fn set_cookie_lines(headers: &HeaderMap) -> Vec<String> {
     headers.get_all(SET_COOKIE).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect()
 }
 
+/// The names of the cookies of a `Cookie` header value: `a=1; b=2` → `a`, `b`.
+pub fn names(header: &str) -> Vec<String> {
+    pairs(header).map(|p| name(p).to_string()).collect()
+}
+
+/// `Cookie` header values joined into one (a request carries one, RFC 6265
+/// §5.4), the first to name a cookie winning: `a=1; b=2` and `b=3; c=4`
+/// make `a=1; b=2; c=4`.
+pub fn merge<'a>(headers: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut kept: Vec<&str> = Vec::new();
+    for pair in headers.into_iter().flat_map(pairs) {
+        if !kept.iter().any(|k| name(k) == name(pair)) {
+            kept.push(pair);
+        }
+    }
+    (!kept.is_empty()).then(|| kept.join("; "))
+}
+
+/// The `name=value` pairs of a `Cookie` header value, trimmed, empty ones left out.
+fn pairs(header: &str) -> impl Iterator<Item = &str> {
+    header.split(';').map(str::trim).filter(|p| !p.is_empty())
+}
+
+fn name(pair: &str) -> &str {
+    pair.split('=').next().unwrap_or_default().trim()
+}
+
 #[cfg(test)]
 mod tests {
     use reqwest::cookie::CookieStore as _;
@@ -127,5 +154,18 @@ mod tests {
             assert_eq!(jar.header_for(&url).as_deref(), Some("scoped=p1; another=a1; csrftoken=c1; sessionid=s1"));
         }
         assert_eq!(Jar::default().header_for(&url), None);
+    }
+
+    #[test]
+    fn one_cookie_header_the_first_to_name_a_cookie_wins() {
+        assert_eq!(merge([]), None);
+        assert_eq!(merge(["", " ; "]), None);
+        // The request's api_key cookie, then the gate's jar: its session is not sent twice.
+        assert_eq!(
+            merge(["sessionid=given", "csrftoken=c1; sessionid=jar"]).as_deref(),
+            Some("sessionid=given; csrftoken=c1")
+        );
+        assert_eq!(merge(["a=1; b=2", "b=3; c=4"]).as_deref(), Some("a=1; b=2; c=4"));
+        assert_eq!(names(" csrftoken=c1; sessionid=s1;"), ["csrftoken", "sessionid"]);
     }
 }

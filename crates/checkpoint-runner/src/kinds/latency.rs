@@ -799,10 +799,10 @@ async fn worker(mut client: Client, shared: Arc<Shared>) -> Tally {
     tally
 }
 
-/// Where a redirect leads, for a 3xx other than 304 (`Not Modified` answers
-/// the request; it sends nowhere): the `location`, or `(no location)`.
+/// Where a redirect ([`super::server_said::is_redirect`]) leads: the
+/// `location`, or `(no location)`.
 fn redirected_to(status: u16, headers: &hyper::HeaderMap) -> Option<String> {
-    ((300..400).contains(&status) && status != 304).then(|| {
+    super::server_said::is_redirect(status).then(|| {
         headers
             .get(hyper::header::LOCATION)
             .map_or_else(|| "(no location)".to_string(), |l| String::from_utf8_lossy(l.as_bytes()).into_owned())

@@ -28,7 +28,7 @@ use checkpoint_model::result::{CaseResult, Status};
 use serde_json::{Map, Value, json};
 
 use crate::contract_source::{self, SourceError};
-use crate::cookies::Jar;
+use crate::cookies::{self, Jar};
 use crate::kinds::http::{Client, describe_reqwest_error};
 use crate::observe::{CheckKind, Ctx, Observation, ObserveError, excerpt};
 
@@ -254,7 +254,7 @@ async fn call(
     let user = spec.headers.iter().find(|(k, _)| is_cookie(k)).map(|(_, v)| v.clone());
     let request = req.headers.iter().find(|(k, _)| is_cookie(k)).map(|(_, v)| v.clone());
     let gate = sent.jar.filter(|_| user.is_none()).and_then(|j| j.header_for(&url));
-    let cookie = merge_cookies([user, request, gate].iter().flatten().map(String::as_str));
+    let cookie = cookies::merge([user, request, gate].iter().flatten().map(String::as_str));
     let headers = spec.headers.iter().chain(req.headers.iter().map(|(k, v)| (k, v))).filter(|(k, _)| !is_cookie(k));
     let headers = headers.map(|(k, v)| (k.as_str(), v.as_str()));
     for (k, v) in headers.chain(cookie.as_deref().map(|c| ("cookie", c))) {
@@ -383,21 +383,7 @@ struct Sent<'a> {
 fn sent_cookie_names(spec: &OpenapiSpec, jar: Option<&Jar>, base: &str) -> Vec<String> {
     let header = spec.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("cookie")).map(|(_, v)| v.clone());
     let header = header.or_else(|| jar?.header_for(&reqwest::Url::parse(&format!("{base}/")).ok()?));
-    let names = header.iter().flat_map(|h| h.split(';').map(|p| p.split('=').next().unwrap_or_default().trim()));
-    names.filter(|n| !n.is_empty()).map(str::to_string).collect()
-}
-
-/// `Cookie` header values joined into one, the first to name a cookie
-/// winning: `a=1; b=2` and `b=3; c=4` make `a=1; b=2; c=4`.
-fn merge_cookies<'a>(headers: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let mut pairs: Vec<&str> = Vec::new();
-    let name = |pair: &str| pair.split('=').next().unwrap_or_default().trim().to_string();
-    for pair in headers.into_iter().flat_map(|h| h.split(';')).map(str::trim).filter(|p| !p.is_empty()) {
-        if !pairs.iter().any(|p| name(p) == name(pair)) {
-            pairs.push(pair);
-        }
-    }
-    (!pairs.is_empty()).then(|| pairs.join("; "))
+    header.as_deref().map(cookies::names).unwrap_or_default()
 }
 
 /// `undeclared 401, accepted (undeclared_status: client-errors)` when the
@@ -421,21 +407,4 @@ fn accepted_undeclared(
 
 fn ms(since: Instant) -> f64 {
     checkpoint_model::duration::millis(since.elapsed())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::merge_cookies;
-
-    #[test]
-    fn one_cookie_header_the_first_to_name_a_cookie_wins() {
-        assert_eq!(merge_cookies([]), None);
-        assert_eq!(merge_cookies(["", " ; "]), None);
-        // The request's api_key cookie, then the gate's jar: its session is not sent twice.
-        assert_eq!(
-            merge_cookies(["sessionid=given", "csrftoken=c1; sessionid=jar"]).as_deref(),
-            Some("sessionid=given; csrftoken=c1")
-        );
-        assert_eq!(merge_cookies(["a=1; b=2", "b=3; c=4"]).as_deref(), Some("a=1; b=2; c=4"));
-    }
 }

@@ -26,7 +26,7 @@ const MOST: usize = 160;
 /// carries a message. `headers` are the response's, names lower-case.
 pub(crate) fn note(status: u16, headers: &Map<String, Value>, document: Option<&Value>, text: &str) -> Option<String> {
     let header = |name: &str| headers.get(name).and_then(Value::as_str);
-    if (300..400).contains(&status) {
+    if is_redirect(status) {
         return header("location").map(|to| format!("redirected to {}", one_line(to)));
     }
     if status < 400 {
@@ -48,6 +48,12 @@ fn from_text(content_type: Option<&str>, text: &str) -> Option<String> {
     } else {
         None
     }
+}
+
+/// A 3xx that sends the client elsewhere: every one but `304 Not Modified`,
+/// which answers the request itself.
+pub(crate) fn is_redirect(status: u16) -> bool {
+    (300..400).contains(&status) && status != 304
 }
 
 /// The message of a JSON error body, in the frameworks' shapes.
