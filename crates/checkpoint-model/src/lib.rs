@@ -4,8 +4,8 @@
 //! the check kinds, one module each ([`kinds`]),
 //! the validated plan ([`plan`], built by [`load`]), the result model that every
 //! report is rendered from ([`result`]) with the `latency` kind's figures
-//! ([`latency`]), secret redaction ([`secrets`]) and the documented exit codes
-//! ([`exit`]).
+//! ([`latency`]), secret redaction ([`secrets`]), the error a service's log
+//! names ([`logged`]) and the documented exit codes ([`exit`]).
 //!
 //! This crate is synchronous on purpose: loading, validation and rendering are
 //! plain functions, easy to test and to snapshot.
@@ -20,6 +20,7 @@ pub mod json_path;
 pub mod kinds;
 pub mod latency;
 pub mod load;
+pub mod logged;
 pub mod matcher;
 pub mod plan;
 pub mod raw;
