@@ -350,9 +350,12 @@ pub struct Incident {
 
 impl Incident {
     /// "`worker` exited with code 1 at +5.2s after ready".
+    /// The error its log tail names comes last: "… (restarted since) — it logged "…"".
     pub fn headline(&self) -> String {
+        let logged =
+            crate::logged::last_error(&self.log_tail).map(|e| format!(" — it logged \"{e}\"")).unwrap_or_default();
         format!(
-            "`{}` {} {:.1}s after the stack was ready{}",
+            "`{}` {} {:.1}s after the stack was ready{}{logged}",
             self.service,
             self.what,
             self.after_ready_ms / 1000.0,

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use checkpoint_model::duration::millis;
 use checkpoint_model::interp::{self, Template};
@@ -36,6 +36,10 @@ use crate::{expect, kinds};
 
 /// How many log lines of a service are attached to a failing check.
 pub const LOG_TAIL_LINES: usize = 40;
+
+/// How much of what a service logged during a failed check is searched for
+/// its error (a Python traceback through a framework's middleware is 60–120 lines).
+const LOGGED_LINES: usize = 400;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -437,6 +441,10 @@ struct AttemptOutcome {
     /// The service a failure is about, when the kind can tell (the first
     /// service a `compose` check found wrong): its log tail is attached.
     service: Option<String>,
+    /// The other side failed instead of answering (no answer, a timeout,
+    /// an HTTP 5xx): what its service logged meanwhile likely says why, and
+    /// is quoted. An answer that only differs from the expectation is not.
+    server_failed: bool,
 }
 
 /// Runs one gate's checks; cheap to clone into a task.
@@ -519,17 +527,19 @@ impl GateRunner {
             let retry = retry_override.or(check.retry);
             let deadline = retry.map(|r| started + r.until);
             let mut attempts: Vec<Attempt> = Vec::new();
+            let mut attempt_wall;
             let last = loop {
                 // A fault is not dropped on cancellation: it stops its `during` checks, restores
                 // the service, then reports itself cancelled (see `fault`).
                 let is_fault = matches!(check.spec, CheckSpec::Fault(_));
                 let attempt_started = Instant::now();
+                attempt_wall = SystemTime::now();
                 let outcome = tokio::select! {
                     biased;
                     () = self.ctx.cancel.cancelled(), if !is_fault => AttemptOutcome {
                         status: Status::Cancelled,
                         message: Some(self.ctx.cancel_reason.get().map_or_else(|| "interrupted".into(), CancelReason::message)),
-                        evidence: None, captured: Vec::new(), metrics: None, cases: Vec::new(), duration: Duration::ZERO, service: None,
+                        evidence: None, captured: Vec::new(), metrics: None, cases: Vec::new(), duration: Duration::ZERO, service: None, server_failed: false,
                     },
                     o = self.attempt_with_timeout(gate, check, captures) => o,
                 };
@@ -600,6 +610,24 @@ impl GateRunner {
             } else {
                 None
             };
+            // What the service logged while the last attempt ran names the
+            // cause a bare `500 Internal Server Error` hides (the traceback is
+            // in the log, not in the response). A `compose` check judges the
+            // service's state, which its recent log explains whenever it was written.
+            let quote = match (&service, &check.spec) {
+                (Some(_), CheckSpec::Compose(_)) => logs.as_deref().and_then(checkpoint_model::logged::last_error),
+                (Some(svc), _) if last.status.is_failure() && last.server_failed => {
+                    self.logged_during(svc, attempt_wall).await
+                }
+                _ => None,
+            };
+            if last.status.is_failure()
+                && let (Some(svc), Some(quote)) = (&service, quote)
+                && !message.as_deref().is_some_and(|m| m.contains(&quote))
+            {
+                let note = format!("`{svc}` logged \"{quote}\"");
+                message = Some(message.map_or_else(|| note.clone(), |m| format!("{m} — {note}")));
+            }
             let result = CheckResult {
                 name: check.name.clone(),
                 kind: check.kind().to_string(),
@@ -650,6 +678,7 @@ impl GateRunner {
                 cases: Vec::new(),
                 duration: started.elapsed(),
                 service: None,
+                server_failed: true,
             },
         }
     }
@@ -733,6 +762,12 @@ impl GateRunner {
     /// down, unhealthy, restarting or had an incident since ready, that is the
     /// reason, before the symptom the check saw. `None` when they are all fine
     /// (or the target cannot tell).
+    /// The error `service` logged from `since` on, if it logged one.
+    async fn logged_during(&self, service: &str, since: SystemTime) -> Option<String> {
+        let log = self.ctx.target.logs_since(service, since, LOGGED_LINES).await.ok()?;
+        checkpoint_model::logged::last_error(&log)
+    }
+
     async fn cause(&self, check: &Check) -> Option<String> {
         let concerned = self.services_of(check);
         if concerned.is_empty() {
@@ -787,11 +822,13 @@ impl GateRunner {
                     cases: obs.cases.clone(),
                     duration: Duration::ZERO,
                     service: None,
+                    server_failed: false,
                 },
                 Err(msg) => {
                     let mut o = outcome(Status::Failed, msg, evidence);
                     o.cases = obs.cases.clone();
                     o.service = obs.service.clone();
+                    o.server_failed = obs.server_failed;
                     o
                 }
             },
@@ -806,6 +843,7 @@ impl GateRunner {
                 o.metrics = obs.metrics.clone();
                 o.cases = obs.cases.clone();
                 o.service = obs.service.clone();
+                o.server_failed = obs.server_failed;
                 o
             }
         }
@@ -1060,13 +1098,16 @@ fn outcome(status: Status, message: String, evidence: Option<String>) -> Attempt
         cases: Vec::new(),
         duration: Duration::ZERO,
         service: None,
+        server_failed: false,
     }
 }
 
 fn from_error(e: ObserveError) -> AttemptOutcome {
     match e {
         ObserveError::Failed { message, evidence } => {
-            outcome(Status::Failed, message, Some(evidence).filter(|e| !e.is_empty()))
+            let mut o = outcome(Status::Failed, message, Some(evidence).filter(|e| !e.is_empty()));
+            o.server_failed = true;
+            o
         }
         ObserveError::Errored(m) => outcome(Status::Errored, m, None),
         ObserveError::Unsupported(m) => outcome(Status::Skipped, m, None),

@@ -40,6 +40,9 @@ pub struct Observation {
     /// The service a failed observation is about, when the kind knows (a
     /// `compose` check: the first service it found wrong).
     pub service: Option<String>,
+    /// The other side failed rather than answered (an HTTP 5xx): a failed
+    /// expectation then quotes what its service logged meanwhile.
+    pub server_failed: bool,
 }
 
 impl Observation {

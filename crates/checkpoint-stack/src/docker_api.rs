@@ -206,6 +206,48 @@ pub(crate) async fn container_logs(
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// What a container logged from `since` on, at most its last `tail` lines.
+/// The engine takes whole seconds, so the lines are asked for with their
+/// timestamps (`2026-12-07T04:00:00.123456789Z`, fixed width) and those
+/// before `since` dropped here: a check that started at .7 s does not quote
+/// what the one before it caused at .2 s.
+pub(crate) async fn container_logs_since(
+    docker: &Docker,
+    id: &str,
+    since: std::time::SystemTime,
+    tail: usize,
+) -> Result<String, bollard::errors::Error> {
+    let secs = since.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let tail = tail.to_string();
+    let opts = LogsOptionsBuilder::new()
+        .stdout(true)
+        .stderr(true)
+        .timestamps(true)
+        .since(i32::try_from(secs).unwrap_or(i32::MAX))
+        .tail(&tail)
+        .build();
+    let mut stream = docker.logs(id, Some(opts));
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        out.extend_from_slice(&chunk?.into_bytes());
+    }
+    Ok(lines_since(&String::from_utf8_lossy(&out), since))
+}
+
+/// The lines of a timestamped log at or after `since`, without their timestamps.
+fn lines_since(log: &str, since: std::time::SystemTime) -> String {
+    let from = humantime::format_rfc3339_nanos(since).to_string();
+    let mut out = String::new();
+    for line in log.lines() {
+        let (stamp, text) = line.split_once(' ').unwrap_or((line, ""));
+        if stamp >= from.as_str() {
+            out.push_str(text);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// Removes every container, network and volume labelled with the project,
 /// forcibly, and checks that nothing is left. Returns what it removed
 /// (`container proj_api_1`), empty when teardown had already been complete.
@@ -347,7 +389,18 @@ pub(crate) fn engine_message(e: &bollard::errors::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::engine_host_of;
+    use super::{engine_host_of, lines_since};
+
+    /// The engine's `since` is whole seconds: the lines of the same second
+    /// before the check are dropped by their timestamps.
+    #[test]
+    fn a_log_since_drops_the_lines_before_it() {
+        let log = "2026-12-07T04:00:00.200000000Z INFO before\n\
+                   2026-12-07T04:00:00.700000000Z ERROR: the check's\n\
+                   2026-12-07T04:00:01.000000000Z   File \"x.py\", line 1\n";
+        let since = humantime::parse_rfc3339("2026-12-07T04:00:00.500Z").expect("time");
+        assert_eq!(lines_since(log, since), "ERROR: the check's\n  File \"x.py\", line 1\n");
+    }
 
     /// A port published on the wildcard is reached at the engine's host:
     /// GitLab's `docker:dind` service (`tcp://docker:2375`), a remote engine

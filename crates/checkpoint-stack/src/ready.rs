@@ -128,6 +128,20 @@ impl NotReady {
         Self { kind, service, reason, elapsed, services: Vec::new() }
     }
 
+    /// With the evidence of each service, the failed one first; the reason
+    /// then quotes the error that service logged last, if any
+    /// ("`migrate` exited with code 1 — `migrate` logged "…UndefinedColumn…"").
+    pub(crate) fn diagnosed(mut self, services: Vec<ServiceDiagnosis>) -> Self {
+        if let Some(d) = services.first()
+            && let Some(quote) = checkpoint_model::logged::last_error(&d.log_tail)
+            && !self.reason.contains(&quote)
+        {
+            self.reason = format!("{} — `{}` logged \"{quote}\"", self.reason, d.service);
+        }
+        self.services = services;
+        self
+    }
+
     /// The same, as the result model's type every report renders.
     pub fn to_report(&self) -> checkpoint_model::result::NotReadyReport {
         checkpoint_model::result::NotReadyReport {
@@ -487,10 +501,10 @@ pub(crate) async fn wait_ready(
                     match j {
                         Judgement::Fatal(kind, reason) => {
                             let service = Some(service).filter(|s| !s.is_empty());
-                            let mut err = NotReady::new(kind, service, reason, start.elapsed());
-                            err.services =
+                            let err = NotReady::new(kind, service, reason, start.elapsed());
+                            let services =
                                 diagnose(docker, inner, err.service.as_deref(), &pending, &last_containers).await;
-                            return Err(err);
+                            return Err(err.diagnosed(services));
                         }
                         Judgement::Ready(how) => {
                             if !ready.contains_key(&service) {
@@ -579,9 +593,9 @@ async fn timed_out(
             format!("not ready after {after}: still waiting for {}", describe_pending(pending)),
         ),
     };
-    let mut err = NotReady::new(kind, pending.first().map(|p| p.0.clone()), reason, start.elapsed());
-    err.services = diagnose(docker, inner, None, pending, containers).await;
-    err
+    let err = NotReady::new(kind, pending.first().map(|p| p.0.clone()), reason, start.elapsed());
+    let services = diagnose(docker, inner, None, pending, containers).await;
+    err.diagnosed(services)
 }
 
 /// Evidence for the failed service and every pending one, bounded in time:

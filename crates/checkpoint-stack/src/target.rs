@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bollard::Docker;
@@ -473,6 +473,19 @@ impl Target for DockerTarget {
                 let _ = writeln!(out, "==> {} <==", c.name);
             }
             let log = docker_api::container_logs(docker, &c.id, Some(lines), false)
+                .await
+                .map_err(|e| failed(format!("reading the log of {}", c.name), &e))?;
+            out.push_str(&log);
+        }
+        Ok(out)
+    }
+
+    async fn logs_since(&self, service: &str, since: SystemTime, lines: usize) -> Result<String, TargetError> {
+        let cs = self.containers(service).await?;
+        let docker = self.docker().await?;
+        let mut out = String::new();
+        for c in &cs {
+            let log = docker_api::container_logs_since(docker, &c.id, since, lines)
                 .await
                 .map_err(|e| failed(format!("reading the log of {}", c.name), &e))?;
             out.push_str(&log);

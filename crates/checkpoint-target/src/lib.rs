@@ -2,7 +2,7 @@
 //! target cannot do (exec without a Docker engine) is *skipped* with the
 //! target's reason, never failed.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use checkpoint_model::result::{Incident, ServiceReport, StackReport};
@@ -90,6 +90,14 @@ pub trait Target: Send + Sync {
 
     /// The last `lines` lines of a service's log.
     async fn logs_tail(&self, service: &str, lines: usize) -> Result<String, TargetError>;
+
+    /// What a service logged from `since` on (at most its last `lines`
+    /// lines): the log of one check's time, for the error it explains.
+    /// Empty where the target has no logs.
+    async fn logs_since(&self, service: &str, since: SystemTime, lines: usize) -> Result<String, TargetError> {
+        let _ = (service, since, lines);
+        Ok(String::new())
+    }
 
     /// Breaks a service; `network` for [`FaultAction::Disconnect`].
     async fn fault(&self, service: &str, action: FaultAction, network: Option<&str>) -> Result<(), TargetError>;

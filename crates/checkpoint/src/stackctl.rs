@@ -125,12 +125,18 @@ pub(crate) async fn start(
             // Part of the project may exist: keep its logs with the reports
             // (never in the system temp directory), then remove it.
             let logs = out.join("logs");
+            let logged = logged_by_the_failed(&stack).await;
             let saved = match stack.save_logs(&logs).await {
                 Ok(files) if !files.is_empty() => format!(" (service logs saved in {})", logs.display()),
                 _ => String::new(),
             };
             let _ = stack.down(5).await;
-            return Err(format!("{e}{saved}"));
+            // The first line is every gate's reason: the quote goes there.
+            let text = e.to_string();
+            let (first, rest) =
+                text.split_once('\n').map_or((text.as_str(), ""), |(f, r)| (f.trim_end_matches(':'), r));
+            let rest = if rest.is_empty() { String::new() } else { format!(":\n{rest}") };
+            return Err(format!("{first}{logged}{rest}{saved}"));
         }
         stack
     };
@@ -156,6 +162,26 @@ pub(crate) async fn start(
     let target = stack.target();
     Ok(StackRun { stack, target, project, files, ready_ms, up_at, up_ms, services_ready })
 }
+
+/// ` — `migrate` logged "…"`: the error that the first service which exited
+/// with a non-zero code logged last (a migration's SQL error, an import
+/// error), for a stack that did not start. Empty when none says one.
+async fn logged_by_the_failed(stack: &ComposeStack) -> String {
+    let target = stack.target();
+    let Ok(services) = target.services().await else { return String::new() };
+    for s in services.iter().filter(|s| s.state == "exited" && s.exit_code.is_some_and(|c| c != 0)) {
+        let name = s.name.split('#').next().unwrap_or(&s.name);
+        if let Ok(log) = target.logs_tail(name, LOGGED_LINES).await
+            && let Some(quote) = checkpoint_model::logged::last_error(&log)
+        {
+            return format!(" — `{name}` logged \"{quote}\"");
+        }
+    }
+    String::new()
+}
+
+/// How much of a failed service's log is searched for its error.
+const LOGGED_LINES: usize = 400;
 
 impl StackRun {
     /// Stops recording incidents (before teardown) and returns those recorded.

@@ -411,7 +411,8 @@ impl CheckKind for Http {
         if let Some(said) = super::server_said::note(status.as_u16(), &headers, document.as_ref(), &text) {
             notes.insert("status".into(), Value::String(said));
         }
-        let obs = Observation { document, evidence, notes, ..Observation::default() }
+        let server_failed = status.is_server_error();
+        let obs = Observation { document, evidence, notes, server_failed, ..Observation::default() }
             .field("status", status.as_u16())
             .field("headers", Value::Object(headers))
             .field("cookies", Value::Object(cookie_field))

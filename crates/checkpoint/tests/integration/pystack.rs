@@ -27,6 +27,75 @@ under_both_tools!(
     pystack_variant_app_crashed_server_alive
 );
 
+/// A route that raises answers FastAPI's bare `Internal Server Error`; the
+/// traceback is in the api's log. The red check's reason quotes its exception
+/// (from the log of its own time). A check that got an answer and failed for
+/// another reason quotes nothing, though tracebacks were logged around it (its
+/// own gate's 500 before it, the other gate's at the same moment). One compose
+/// generation (the logs come from the engine, not from compose).
+#[test]
+fn pystack_a_500_names_the_exception_the_api_logged() {
+    let project = unique("logged");
+    let dir = repo().join("target/pystack-tests").join(&project);
+    std::fs::create_dir_all(dir.join("plan")).unwrap();
+    let compose = repo().join("fixtures/pystack/docker-compose.yml");
+    let plan = format!(
+        r#"checkpoint: 1
+title: what the api logged
+stack:
+  compose: ["{}"]
+  services: [api]
+  ready_timeout: 180s
+vars:
+  API: "http://${{service.api.8000}}"
+gates:
+  - id: boom
+    title: an unhandled error
+    checks:
+      - name: GET /debug/boom
+        http: {{ url: "${{API}}/debug/boom" }}
+        expect: {{ status: 200 }}
+  - id: after
+    title: a failure of its own after a traceback
+    checks:
+      - name: the route raises (expected)
+        http: {{ url: "${{API}}/debug/boom" }}
+        expect: {{ status: 500 }}
+      - name: liveness, with the wrong status expected
+        http: {{ url: "${{API}}/health" }}
+        expect: {{ status: 201 }}
+"#,
+        compose.display()
+    );
+    std::fs::write(dir.join("plan/1.yaml"), plan).unwrap();
+    let images = compose_support::images_env("pystack-images.env", "fixtures/pystack/build.sh");
+    let out_dir = dir.join("out");
+    let out = compose_support::checkpoint(&repo(), &images)
+        .args(["run", "1", "--dir"])
+        .arg(dir.join("plan"))
+        .args(["-p", &project, "-o"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let o = compose_support::run_results(&out, &out_dir, &project);
+    let _ = std::fs::remove_dir_all(&dir);
+    let reason =
+        |id: &str| o.report.gates.iter().find(|g| g.id == id).and_then(|g| g.reason.clone()).unwrap_or_default();
+    assert_eq!(o.code, Some(1), "{}", o.console);
+    assert!(
+        reason("boom").contains("status: expected 200, got 500")
+            && reason("boom").contains("`api` logged \"RuntimeError: boom: a deliberate unhandled error\""),
+        "the reason quotes the exception: {}",
+        reason("boom")
+    );
+    assert!(reason("after").contains("expected 201, got 200"), "{}", o.console);
+    assert!(
+        !reason("after").contains("RuntimeError"),
+        "another check's traceback is not this one's cause: {}",
+        reason("after")
+    );
+}
+
 fn unique(name: &str) -> String {
     compose_support::unique("pyst-test", name)
 }
@@ -139,7 +208,8 @@ fn pystack_variant_migration_fails() {
             "contract",
         ],
         first: "stack-running",
-        causes: &["`migrate`", "code 1"],
+        // The error Alembic logged, from the migrate container's log.
+        causes: &["`migrate`", "code 1", "UndefinedColumn) column \"title\" does not exist"],
     });
 }
 
@@ -157,6 +227,6 @@ fn pystack_variant_app_crashed_server_alive() {
         name: "app-crashed-server-alive",
         red: &["stack-running", "health-db", "api-endpoints", "auth", "celery", "metrics"],
         first: "stack-running",
-        causes: &["`api` is running but unhealthy"],
+        causes: &["`api` is running but unhealthy", "`api` logged \"RuntimeError: SECRET_KEY is not set"],
     });
 }
