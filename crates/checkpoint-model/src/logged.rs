@@ -78,6 +78,21 @@ fn python_exception(lines: &[String], i: usize) -> Option<usize> {
     None
 }
 
+/// Whether `reason` already says what `quote` says: the whole quote, or the
+/// start of what follows its name or level (`ERROR: relation "nope" does not
+/// exist at character 15` is said by `relation "nope" does not exist
+/// (SQLSTATE 42P01)`). A database returns its error to the client; the
+/// quote would only repeat it.
+pub fn already_said(reason: &str, quote: &str) -> bool {
+    if reason.contains(quote) {
+        return true;
+    }
+    let Some((_, core)) = quote.split_once(": ") else { return false };
+    let core = core.trim();
+    let start: String = core.chars().take(30).collect();
+    start.chars().count() >= 12 && reason.contains(&start)
+}
+
 /// An exception line right after a traceback's frames, for a log tail that
 /// begins inside the traceback (its `Traceback …` line cut off).
 fn frames_end_here(lines: &[String], i: usize) -> bool {
@@ -187,10 +202,11 @@ fn strip_ansi(line: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::last_error;
+    use super::{already_said, last_error};
 
     /// Logs captured from the real programs (`docker logs` of the pystack
-    /// fixture's containers, `node -e`), unedited.
+    /// fixture's containers and its Postgres, `node -e`, Django's test client
+    /// in the fixtures/django venv), unedited.
     fn real(name: &str) -> Option<String> {
         let path = format!("{}/tests/logs/{name}", env!("CARGO_MANIFEST_DIR"));
         last_error(&std::fs::read_to_string(&path).expect("captured log"))
@@ -205,6 +221,8 @@ mod tests {
             real("alembic-failed-revision.log").as_deref(),
             Some("sqlalchemy.exc.ProgrammingError: (psycopg2.errors.UndefinedColumn) column \"title\" does not exist")
         );
+        // Django 5.1, DEBUG off, `django.request` sent to the console (README).
+        assert_eq!(real("django-request-error.log").as_deref(), Some("RuntimeError: boom from a view"));
         // uvicorn --reload: the worker process dies at import, the reloader lives on.
         assert_eq!(
             real("uvicorn-reload-import-error.log").as_deref(),
@@ -252,6 +270,21 @@ mod tests {
             last_error("time=2026-12-07T04:00:00Z level=error msg=\"dial tcp: lookup db\"\n").as_deref(),
             Some("level=error msg=\"dial tcp: lookup db\"")
         );
+    }
+
+    #[test]
+    fn a_databases_own_error_is_not_quoted_again() {
+        // Postgres 16's log of a wrong password, then a query on a missing table.
+        let quote = real("postgres-errors.log").expect("an error");
+        assert_eq!(quote, "ERROR: relation \"nope\" does not exist at character 15");
+        // What the postgres check's reason already says (the database's own message, as sqlx returns it).
+        assert!(already_said("relation \"nope\" does not exist (SQLSTATE 42P01)", &quote));
+        assert!(!already_said("status: expected 200, got 500", &quote));
+        assert!(
+            !already_said("status: expected 200, got 500", "RuntimeError: boom"),
+            "too short to judge by its start"
+        );
+        assert!(already_said("… — the server said \"RuntimeError: boom\"", "RuntimeError: boom"));
     }
 
     #[test]

@@ -623,7 +623,7 @@ impl GateRunner {
             };
             if last.status.is_failure()
                 && let (Some(svc), Some(quote)) = (&service, quote)
-                && !message.as_deref().is_some_and(|m| m.contains(&quote))
+                && !message.as_deref().is_some_and(|m| checkpoint_model::logged::already_said(m, &quote))
             {
                 let note = format!("`{svc}` logged \"{quote}\"");
                 message = Some(message.map_or_else(|| note.clone(), |m| format!("{m} — {note}")));

@@ -134,7 +134,7 @@ impl NotReady {
     pub(crate) fn diagnosed(mut self, services: Vec<ServiceDiagnosis>) -> Self {
         if let Some(d) = services.first()
             && let Some(quote) = checkpoint_model::logged::last_error(&d.log_tail)
-            && !self.reason.contains(&quote)
+            && !checkpoint_model::logged::already_said(&self.reason, &quote)
         {
             self.reason = format!("{} — `{}` logged \"{quote}\"", self.reason, d.service);
         }
