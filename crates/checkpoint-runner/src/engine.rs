@@ -758,16 +758,16 @@ impl GateRunner {
         out
     }
 
-    /// Causes first: when a check did not pass and a service it concerns is
-    /// down, unhealthy, restarting or had an incident since ready, that is the
-    /// reason, before the symptom the check saw. `None` when they are all fine
-    /// (or the target cannot tell).
     /// The error `service` logged from `since` on, if it logged one.
     async fn logged_during(&self, service: &str, since: SystemTime) -> Option<String> {
         let log = self.ctx.target.logs_since(service, since, LOGGED_LINES).await.ok()?;
         checkpoint_model::logged::last_error(&log)
     }
 
+    /// Causes first: when a check did not pass and a service it concerns is
+    /// down, unhealthy, restarting or had an incident since ready, that is the
+    /// reason, before the symptom the check saw. `None` when they are all fine
+    /// (or the target cannot tell).
     async fn cause(&self, check: &Check) -> Option<String> {
         let concerned = self.services_of(check);
         if concerned.is_empty() {

@@ -198,6 +198,14 @@ pub(crate) async fn container_logs(
 ) -> Result<String, bollard::errors::Error> {
     let tail = tail.map_or_else(|| "all".to_string(), |n| n.to_string());
     let opts = LogsOptionsBuilder::new().stdout(true).stderr(true).timestamps(timestamps).tail(&tail).build();
+    read_logs(docker, id, opts).await
+}
+
+async fn read_logs(
+    docker: &Docker,
+    id: &str,
+    opts: bollard::query_parameters::LogsOptions,
+) -> Result<String, bollard::errors::Error> {
     let mut stream = docker.logs(id, Some(opts));
     let mut out = Vec::new();
     while let Some(chunk) = stream.next().await {
@@ -226,12 +234,7 @@ pub(crate) async fn container_logs_since(
         .since(i32::try_from(secs).unwrap_or(i32::MAX))
         .tail(&tail)
         .build();
-    let mut stream = docker.logs(id, Some(opts));
-    let mut out = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        out.extend_from_slice(&chunk?.into_bytes());
-    }
-    Ok(lines_since(&String::from_utf8_lossy(&out), since))
+    Ok(lines_since(&read_logs(docker, id, opts).await?, since))
 }
 
 /// The lines of a timestamped log at or after `since`, without their timestamps.
