@@ -231,6 +231,18 @@ mod tests {
     }
 
     #[test]
+    fn an_exception_named_without_error_in_its_name() {
+        // Django's `Model.DoesNotExist`: known as the exception by its place after `Traceback`.
+        let log = "Internal Server Error: /api/items/9/\nTraceback (most recent call last):\n  \
+                   File \"/app/shop/views.py\", line 30, in item\n    return Item.objects.get(pk=pk)\n\
+                   shop.models.Item.DoesNotExist: Item matching query does not exist.\n";
+        assert_eq!(
+            last_error(log).as_deref(),
+            Some("shop.models.Item.DoesNotExist: Item matching query does not exist.")
+        );
+    }
+
+    #[test]
     fn a_tail_that_begins_inside_a_traceback() {
         let log = std::fs::read_to_string(format!(
             "{}/tests/logs/uvicorn-reload-import-error.log",
