@@ -20,6 +20,15 @@
 /// The longest quote kept (characters); a longer line ends with `…`.
 const MAX: usize = 200;
 
+/// How many of a service's last log lines are searched for its error (a
+/// Python traceback through a framework's middleware is 60–120 lines).
+pub const LINES: usize = 400;
+
+/// The words every reason uses for a quote: `` `api` logged "RuntimeError: boom" ``.
+pub fn note(service: &str, quote: &str) -> String {
+    format!("`{service}` logged \"{quote}\"")
+}
+
 /// The error the log names last, cleaned for one line, or `None` when the
 /// log shows none.
 pub fn last_error(log: &str) -> Option<String> {
@@ -240,6 +249,29 @@ mod tests {
             last_error(log).as_deref(),
             Some("shop.models.Item.DoesNotExist: Item matching query does not exist.")
         );
+    }
+
+    /// An incident's headline (the reason of a stack gate turned red after
+    /// the fact) ends with the error in the log tail taken when it happened.
+    #[test]
+    fn an_incident_headline_quotes_its_log_tail() {
+        let log_tail =
+            std::fs::read_to_string(format!("{}/tests/logs/celery-broker-unreachable.log", env!("CARGO_MANIFEST_DIR")))
+                .expect("captured log");
+        let i = crate::result::Incident {
+            service: "worker".into(),
+            what: "exited with code 1".into(),
+            after_ready_ms: 5200.0,
+            log_tail,
+            ..Default::default()
+        };
+        assert_eq!(
+            i.headline(),
+            "`worker` exited with code 1 5.2s after the stack was ready — it logged \"consumer: Cannot connect to \
+             redis://redis:6379/0: Error -2 connecting to redis:6379. Name or service not known..\""
+        );
+        let quiet = crate::result::Incident { log_tail: String::new(), ..i };
+        assert_eq!(quiet.headline(), "`worker` exited with code 1 5.2s after the stack was ready");
     }
 
     #[test]

@@ -37,10 +37,6 @@ use crate::{expect, kinds};
 /// How many log lines of a service are attached to a failing check.
 pub const LOG_TAIL_LINES: usize = 40;
 
-/// How much of what a service logged during a failed check is searched for
-/// its error (a Python traceback through a framework's middleware is 60–120 lines).
-const LOGGED_LINES: usize = 400;
-
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub jobs: usize,
@@ -625,7 +621,7 @@ impl GateRunner {
                 && let (Some(svc), Some(quote)) = (&service, quote)
                 && !message.as_deref().is_some_and(|m| checkpoint_model::logged::already_said(m, &quote))
             {
-                let note = format!("`{svc}` logged \"{quote}\"");
+                let note = checkpoint_model::logged::note(svc, &quote);
                 message = Some(message.map_or_else(|| note.clone(), |m| format!("{m} — {note}")));
             }
             let result = CheckResult {
@@ -760,7 +756,7 @@ impl GateRunner {
 
     /// The error `service` logged from `since` on, if it logged one.
     async fn logged_during(&self, service: &str, since: SystemTime) -> Option<String> {
-        let log = self.ctx.target.logs_since(service, since, LOGGED_LINES).await.ok()?;
+        let log = self.ctx.target.logs_since(service, since, checkpoint_model::logged::LINES).await.ok()?;
         checkpoint_model::logged::last_error(&log)
     }
 

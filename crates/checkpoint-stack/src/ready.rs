@@ -136,7 +136,7 @@ impl NotReady {
             && let Some(quote) = checkpoint_model::logged::last_error(&d.log_tail)
             && !checkpoint_model::logged::already_said(&self.reason, &quote)
         {
-            self.reason = format!("{} — `{}` logged \"{quote}\"", self.reason, d.service);
+            self.reason = format!("{} — {}", self.reason, checkpoint_model::logged::note(&d.service, &quote));
         }
         self.services = services;
         self

@@ -171,17 +171,14 @@ async fn logged_by_the_failed(stack: &ComposeStack) -> String {
     let Ok(services) = target.services().await else { return String::new() };
     for s in services.iter().filter(|s| s.state == "exited" && s.exit_code.is_some_and(|c| c != 0)) {
         let name = s.name.split('#').next().unwrap_or(&s.name);
-        if let Ok(log) = target.logs_tail(name, LOGGED_LINES).await
+        if let Ok(log) = target.logs_tail(name, checkpoint_model::logged::LINES).await
             && let Some(quote) = checkpoint_model::logged::last_error(&log)
         {
-            return format!(" — `{name}` logged \"{quote}\"");
+            return format!(" — {}", checkpoint_model::logged::note(name, &quote));
         }
     }
     String::new()
 }
-
-/// How much of a failed service's log is searched for its error.
-const LOGGED_LINES: usize = 400;
 
 impl StackRun {
     /// Stops recording incidents (before teardown) and returns those recorded.
