@@ -754,10 +754,21 @@ impl GateRunner {
         out
     }
 
-    /// The error `service` logged from `since` on, if it logged one.
+    /// The error `service` logged from `since` on, if it logged one. A
+    /// server may write its traceback just after it sent the 500 (uvicorn
+    /// does), and the engine delivers log lines a moment later: a log with
+    /// no error yet is read twice more, 250 ms apart.
     async fn logged_during(&self, service: &str, since: SystemTime) -> Option<String> {
-        let log = self.ctx.target.logs_since(service, since, checkpoint_model::logged::LINES).await.ok()?;
-        checkpoint_model::logged::last_error(&log)
+        for round in 0..3 {
+            if round > 0 {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            let log = self.ctx.target.logs_since(service, since, checkpoint_model::logged::LINES).await.ok()?;
+            if let Some(quote) = checkpoint_model::logged::last_error(&log) {
+                return Some(quote);
+            }
+        }
+        None
     }
 
     /// Causes first: when a check did not pass and a service it concerns is
