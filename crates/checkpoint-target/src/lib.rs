@@ -93,10 +93,11 @@ pub trait Target: Send + Sync {
 
     /// What a service logged from `since` on (at most its last `lines`
     /// lines): the log of one check's time, for the error it explains.
-    /// Empty where the target has no logs.
+    /// Unsupported where the target has no logs (the engine then does not
+    /// wait for lines that cannot come).
     async fn logs_since(&self, service: &str, since: SystemTime, lines: usize) -> Result<String, TargetError> {
         let _ = (service, since, lines);
-        Ok(String::new())
+        Err(TargetError::Unsupported("this target has no service logs".into()))
     }
 
     /// Breaks a service; `network` for [`FaultAction::Disconnect`].
