@@ -9,7 +9,10 @@
 //! - "<svc> health endpoint answers 200": an `http` check for each healthcheck
 //!   that probes a local HTTP URL (`curl -f http://localhost:8000/health`,
 //!   `wget -q -O- http://…/healthz`, a Python one-liner…), when that port is
-//!   published — from the host, that is the only way in.
+//!   published — from the host, that is the only way in;
+//! - "<svc>: Celery worker answers through its broker": an `exec` of `celery
+//!   inspect ping` in each service whose command runs a Celery worker
+//!   ([`celery`]).
 //!
 //! The file is generated as text (comments are the point of it), then loaded
 //! and validated like any checkpoint before the command reports success.
@@ -24,6 +27,8 @@ use serde_json::Value;
 
 use crate::Context;
 use crate::cli::InitArgs;
+
+mod celery;
 
 /// A service of the compose file, as far as the generated gates need it.
 #[derive(Debug, Default, PartialEq)]
@@ -45,6 +50,8 @@ pub(crate) struct Service {
     pub expose: Vec<u16>,
     /// Its networks (`default` when it names none).
     pub networks: Vec<String>,
+    /// The Celery worker its `command` runs, if it runs one.
+    pub celery: Option<celery::CeleryWorker>,
 }
 
 /// What a service is, as far as a real probe of it goes.
@@ -285,6 +292,7 @@ pub(crate) fn parse_compose(text: &str, file: &str) -> Result<Vec<Service>, Stri
             s.health = health_url(test);
         }
         s.env = environment(svc.get("environment"));
+        s.celery = svc.get("command").and_then(celery::worker);
         s.expose = svc
             .get("expose")
             .and_then(Value::as_array)
@@ -480,6 +488,9 @@ gates:",
         match s.role {
             Role::App => app_gates(&mut o, s),
             role => store_gate(&mut o, s, role, services),
+        }
+        if let Some(w) = &s.celery {
+            celery::gate(&mut o, &s.name, w);
         }
     }
     o

@@ -1,17 +1,21 @@
 //! `checkpoint init` on the real demo stack: the checkpoint it writes for
 //! `docker-compose.test.yml` validates and runs green against the healthy
-//! stack (real Docker engine, real compose). Needs the images
-//! `fixtures/images/build.sh` builds (`scripts/test.sh` does).
+//! stack (real Docker engine, real compose); on the pystack (FastAPI, Celery,
+//! Alembic) it pings the Celery worker through its broker. Needs the images
+//! `fixtures/images/build.sh` and `fixtures/pystack/build.sh` build
+//! (`scripts/test.sh` does).
 
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
+use std::collections::BTreeSet;
+
 use checkpoint_model::result::{Status, Verdict};
 
 use crate::compose_support;
 use crate::support::text;
-use compose_support::{Outcome, repo, run_results, under_both_tools};
+use compose_support::{Outcome, ids, repo, run_results, set, under_both_tools};
 
 under_both_tools!(
     init_on_the_demo_stack_writes_a_checkpoint_that_runs_green,
@@ -22,13 +26,22 @@ fn bin(cwd: &Path) -> Command {
     compose_support::checkpoint(cwd, &compose_support::images_env("images.env", "fixtures/images/build.sh"))
 }
 
+/// `checkpoint` with the pystack's images.
+fn pystack_bin(cwd: &Path) -> Command {
+    compose_support::checkpoint(cwd, &compose_support::images_env("pystack-images.env", "fixtures/pystack/build.sh"))
+}
+
 /// `checkpoint run 0` in `dir` (plus `extra` arguments), as a compose project of
 /// its own named after `what`, its reports in `out-<what>`; the stack must leave
 /// nothing behind.
 fn run_zero(dir: &Path, what: &str, extra: &[&OsStr]) -> Outcome {
+    run_zero_with(bin(dir), dir, what, extra)
+}
+
+fn run_zero_with(mut bin: Command, dir: &Path, what: &str, extra: &[&OsStr]) -> Outcome {
     let project = compose_support::unique("cp-test-init", what);
     let out = dir.join(format!("out-{what}"));
-    let run = bin(dir).args(["run", "0", "-p", &project, "-o"]).arg(&out).args(extra).output().unwrap();
+    let run = bin.args(["run", "0", "-p", &project, "-o"]).arg(&out).args(extra).output().unwrap();
     run_results(&run, &out, &project)
 }
 
@@ -122,4 +135,43 @@ fn init_checks_exposed_databases_from_inside_the_stack() {
             "api-health"
         ]
     );
+}
+
+/// The pystack's Celery worker with no healthcheck, as many compose files have it:
+/// "running" is all the file promises. The generated checkpoint pings the worker
+/// through its broker from its own container — green on the healthy stack; with the
+/// worker cut off from Redis (its container runs on, retrying) that gate, and only
+/// that gate, is red, naming the broker error. Before, every gate passed.
+#[test]
+fn init_on_the_pystack_pings_the_celery_worker_through_its_broker() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = repo().join("crates/checkpoint/tests/fixtures/init");
+    std::fs::copy(repo().join("fixtures/pystack/docker-compose.yml"), dir.path().join("docker-compose.test.yml"))
+        .unwrap();
+    std::fs::copy(fixtures.join("worker-without-healthcheck.yml"), dir.path().join("no-hc.yml")).unwrap();
+    let init = pystack_bin(dir.path())
+        .args(["init", "--compose", "docker-compose.test.yml", "--compose", "no-hc.yml"])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", text(&init));
+    let yaml = std::fs::read_to_string(dir.path().join("checkpoints/0.yaml")).unwrap();
+    assert!(
+        yaml.contains(
+            "exec: { service: \"worker\", argv: [sh, -c, \"celery -A pystack.worker inspect ping --timeout 5 --destination celery@$(hostname)\"] }"
+        ),
+        "{yaml}"
+    );
+
+    let Outcome { code, report, console, .. } = run_zero_with(pystack_bin(dir.path()), dir.path(), "celery", &[]);
+    assert_eq!(code, Some(0), "a healthy stack must never fail\n{console}");
+    assert_eq!(ids(&report, |s| s != Status::Passed), BTreeSet::new(), "{console}");
+    assert!(report.gates.iter().any(|g| g.id == "worker-celery"), "{console}");
+
+    let cut = fixtures.join("worker-cut-from-redis.yml");
+    let Outcome { code, report, console, .. } =
+        run_zero_with(pystack_bin(dir.path()), dir.path(), "celery-cut", &["-f".as_ref(), cut.as_os_str()]);
+    assert_eq!(code, Some(1), "a worker that cannot reach its broker must not pass\n{console}");
+    assert_eq!(ids(&report, Status::is_failure), set(&["worker-celery"]), "{console}");
+    let reason = report.gates.iter().find(|g| g.id == "worker-celery").and_then(|g| g.reason.as_deref()).unwrap_or("");
+    assert!(reason.contains("connecting to redis:6379"), "the reason names the broker error: {reason}");
 }
