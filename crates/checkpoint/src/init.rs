@@ -292,7 +292,7 @@ pub(crate) fn parse_compose(text: &str, file: &str) -> Result<Vec<Service>, Stri
             s.health = health_url(test);
         }
         s.env = environment(svc.get("environment"));
-        s.celery = svc.get("command").and_then(celery::worker);
+        s.celery = celery::worker(svc.get("entrypoint"), svc.get("command"));
         s.expose = svc
             .get("expose")
             .and_then(Value::as_array)

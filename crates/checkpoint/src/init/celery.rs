@@ -1,4 +1,4 @@
-//! A Celery worker, recognised from its compose `command`, gets a gate that
+//! A Celery worker, recognised from its compose `entrypoint` and `command`, gets a gate that
 //! asks it to answer through its broker.
 //!
 //! A worker's container runs on when the worker cannot reach its broker (it
@@ -36,14 +36,19 @@ pub(crate) struct CeleryWorker {
 /// Words that end one shell command of a `sh -c` line.
 const SEPARATORS: &[&str] = &["&&", "||", ";", "|", "&"];
 
-/// The words of a compose `command` (a string or a list); list items that hold a
-/// shell line (`["sh", "-c", "cd /app && celery …"]`) are split into words too.
-fn words(command: &Value) -> Vec<String> {
-    let items: Vec<&str> = match command {
-        Value::String(s) => vec![s.as_str()],
-        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
+/// The words of a compose `entrypoint` and `command` (each a string or a list); list
+/// items that hold a shell line (`["sh", "-c", "cd /app && celery …"]`) are split into
+/// words too.
+fn words(parts: &[Option<&Value>]) -> Vec<String> {
+    let items: Vec<&str> = parts
+        .iter()
+        .flatten()
+        .flat_map(|part| match part {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
     items
         .iter()
         .flat_map(|item| item.split_whitespace())
@@ -64,9 +69,10 @@ fn plain(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-:@%/".contains(c))
 }
 
-/// The Celery worker a compose `command` starts, if it starts one.
-pub(crate) fn worker(command: &Value) -> Option<CeleryWorker> {
-    let words = words(command);
+/// The Celery worker a service's `entrypoint` and `command` start, if they start one
+/// (`entrypoint: [celery]` with `command: [-A, proj, worker]` is one too).
+pub(crate) fn worker(entrypoint: Option<&Value>, command: Option<&Value>) -> Option<CeleryWorker> {
+    let words = words(&[entrypoint, command]);
     let at = words.iter().position(|w| w.rsplit('/').next() == Some("celery"))?;
     let end = words[at..].iter().position(|w| SEPARATORS.contains(&w.as_str())).map_or(words.len(), |e| at + e);
     let args = &words[at + 1..end];
@@ -148,7 +154,7 @@ mod tests {
 
     #[allow(clippy::needless_pass_by_value, reason = "called with json!(…) temporaries")]
     fn w(command: Value) -> Option<(String, Option<String>, Option<String>)> {
-        worker(&command).map(|w| (w.program, w.app, w.node))
+        worker(None, Some(&command)).map(|w| (w.program, w.app, w.node))
     }
 
     #[allow(clippy::unnecessary_wraps, reason = "compared with `w`'s Option")]
@@ -183,6 +189,15 @@ mod tests {
             some("celery", Some("proj"), Some("celery@box1"))
         );
         assert_eq!(w(json!("celery -A proj worker -n w%i@%h")), some("celery", Some("proj"), None));
+        // The program in `entrypoint:`, its arguments in `command:`; autoreload wrappers.
+        assert_eq!(
+            worker(Some(&json!(["celery"])), Some(&json!(["-A", "proj", "worker"]))).map(|w| w.program),
+            Some("celery".to_string())
+        );
+        assert_eq!(
+            w(json!("watchmedo auto-restart -d . -p '*.py' -- celery -A proj worker")),
+            some("celery", Some("proj"), own)
+        );
     }
 
     #[test]
@@ -197,12 +212,13 @@ mod tests {
         assert_eq!(w(json!(["celery", "-A", "$(evil)", "worker"])), None);
         assert_eq!(w(json!(42)), None);
         assert_eq!(w(Value::Null), None);
+        assert_eq!(worker(None, None), None);
     }
 
     #[test]
     fn the_gate_pings_the_worker_from_its_container() {
         let mut o = String::new();
-        gate(&mut o, "worker", &worker(&json!(["celery", "-A", "pystack.worker", "worker"])).unwrap());
+        gate(&mut o, "worker", &worker(None, Some(&json!(["celery", "-A", "pystack.worker", "worker"]))).unwrap());
         assert!(o.contains("- id: worker-celery"), "{o}");
         assert!(
             o.contains(
