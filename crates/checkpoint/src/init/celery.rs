@@ -206,7 +206,8 @@ mod tests {
         assert_eq!(w(json!("celery -A proj flower")), None);
         assert_eq!(w(json!(["uvicorn", "app.main:app", "--host", "0.0.0.0"])), None);
         // `worker` in another command of the shell line is not Celery's.
-        assert_eq!(w(json!("celery -A proj purge -f; ./worker")), None);
+        assert_eq!(w(json!(["sh", "-c", "celery -A proj purge -f && python -m myapp worker"])), None);
+        assert_eq!(w(json!("celery -A proj purge -f; myapp worker")), None);
         assert_eq!(w(json!("python manage.py rqworker")), None);
         // An app name the generated shell line could not carry unquoted.
         assert_eq!(w(json!(["celery", "-A", "$(evil)", "worker"])), None);
