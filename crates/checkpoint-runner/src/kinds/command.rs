@@ -118,6 +118,13 @@ impl Drop for ProcessGroup {
     }
 }
 
+/// What a failed program said: the error its output names last (a Python
+/// traceback's exception line, not the `(Background on this error at: …)`
+/// SQLAlchemy prints after it), else its last non-blank line.
+fn what_it_said(text: &str) -> Option<String> {
+    checkpoint_model::logged::last_error(text).or_else(|| last_line(text))
+}
+
 /// The last non-blank line of a program's output, at most 160 characters.
 fn last_line(text: &str) -> Option<String> {
     let line = text.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
@@ -142,11 +149,38 @@ pub fn process_observation(shown: &str, code: i64, stdout: String, stderr: Strin
     // A failed exit names what the program said last, so the one-line reason
     // reads `exit_code: expected 0, got 2 — stderr: alembic: can't locate revision`.
     if code != 0
-        && let Some(said) = last_line(&stderr)
+        && let Some(said) = what_it_said(&stderr)
             .map(|l| format!("stderr: {l}"))
-            .or_else(|| last_line(&stdout).map(|l| format!("stdout: {l}")))
+            .or_else(|| what_it_said(&stdout).map(|l| format!("stdout: {l}")))
     {
         obs.notes.insert("exit_code".into(), Value::from(said));
     }
     obs.field("exit_code", code).field("stdout", stdout).field("stderr", stderr).duration(elapsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(stdout: &str, stderr: &str) -> Option<Value> {
+        process_observation("p", 1, stdout.into(), stderr.into(), Duration::ZERO).notes.get("exit_code").cloned()
+    }
+
+    #[test]
+    fn a_failed_program_is_quoted_by_its_error_not_its_last_line() {
+        // `alembic current` against a database it cannot reach, captured from the pystack image
+        // (Alembic 1.14, SQLAlchemy 2.0): SQLAlchemy ends with `(Background on this error at: …)`.
+        let stderr = include_str!("../../tests/logs/alembic-current-db-unreachable.stderr");
+        assert_eq!(
+            note("", stderr),
+            Some(Value::from(
+                "stderr: sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) could not translate host name \
+                 \"nohost\" to address: Name or service not known"
+            ))
+        );
+        // No error named: the last line, from stderr before stdout.
+        assert_eq!(note("out\n", "first\nlast words\n\n"), Some(Value::from("stderr: last words")));
+        assert_eq!(note("all done?\n", ""), Some(Value::from("stdout: all done?")));
+        assert_eq!(note("", ""), None);
+    }
 }
