@@ -10,9 +10,9 @@
 //!   that probes a local HTTP URL (`curl -f http://localhost:8000/health`,
 //!   `wget -q -O- http://…/healthz`, a Python one-liner…), when that port is
 //!   published — from the host, that is the only way in;
-//! - "<svc>: Celery worker answers through its broker": an `exec` of `celery
-//!   inspect ping` in each service whose command runs a Celery worker
-//!   ([`celery`]).
+//! - "<svc> answers a Celery ping through its broker": an `exec` of `celery
+//!   inspect ping` in each service whose `entrypoint`/`command` runs a Celery
+//!   worker ([`celery`]).
 //!
 //! The file is generated as text (comments are the point of it), then loaded
 //! and validated like any checkpoint before the command reports success.
@@ -50,7 +50,7 @@ pub(crate) struct Service {
     pub expose: Vec<u16>,
     /// Its networks (`default` when it names none).
     pub networks: Vec<String>,
-    /// The Celery worker its `command` runs, if it runs one.
+    /// The Celery worker its `entrypoint` and `command` run, if they run one.
     pub celery: Option<celery::CeleryWorker>,
 }
 

@@ -19,7 +19,8 @@ use compose_support::{Outcome, ids, repo, run_results, set, under_both_tools};
 
 under_both_tools!(
     init_on_the_demo_stack_writes_a_checkpoint_that_runs_green,
-    init_checks_exposed_databases_from_inside_the_stack
+    init_checks_exposed_databases_from_inside_the_stack,
+    init_on_the_pystack_pings_the_celery_worker_through_its_broker
 );
 
 fn bin(cwd: &Path) -> Command {
@@ -142,7 +143,6 @@ fn init_checks_exposed_databases_from_inside_the_stack() {
 /// through its broker from its own container — green on the healthy stack; with the
 /// worker cut off from Redis (its container runs on, retrying) that gate, and only
 /// that gate, is red, naming the broker error. Before, every gate passed.
-#[test]
 fn init_on_the_pystack_pings_the_celery_worker_through_its_broker() {
     let dir = tempfile::tempdir().unwrap();
     // The healthcheck is cut from the file itself: an override cannot remove one under
