@@ -16,6 +16,13 @@
 //!   Celery, nginx and logfmt/JSON loggers write it.
 //!
 //! The latest of these wins. It is evidence for the reason, never a verdict.
+//!
+//! When several requests fail at once, [`error_of`] keeps to the error the
+//! log ties to one request (see [`requests`]).
+
+mod requests;
+
+pub use requests::{Request, error_of};
 
 /// The longest quote kept (characters); a longer line ends with `…`.
 const MAX: usize = 200;
@@ -33,6 +40,11 @@ pub fn note(service: &str, quote: &str) -> String {
 /// log shows none.
 pub fn last_error(log: &str) -> Option<String> {
     let lines: Vec<String> = log.lines().map(strip_ansi).collect();
+    last_error_in(&lines)
+}
+
+/// [`last_error`] of lines already split and cleaned of colour codes.
+fn last_error_in(lines: &[String]) -> Option<String> {
     let mut best: Option<(usize, String)> = None;
     let mut consider = |at: usize, line: &str| {
         if best.as_ref().is_none_or(|(b, _)| at >= *b) {
@@ -40,11 +52,11 @@ pub fn last_error(log: &str) -> Option<String> {
         }
     };
     for (i, line) in lines.iter().enumerate() {
-        if let Some(at) = python_exception(&lines, i) {
+        if let Some(at) = python_exception(lines, i) {
             consider(at, lines[at].trim());
-        } else if frames_end_here(&lines, i) {
+        } else if frames_end_here(lines, i) {
             consider(i, line.trim());
-        } else if let Some(text) = stack_header(&lines, i) {
+        } else if let Some(text) = stack_header(lines, i) {
             consider(i, text);
         } else if let Some(text) = single_line_error(line) {
             consider(i, text);

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use checkpoint_model::duration::millis;
 use checkpoint_model::interp::{self, Template};
 use checkpoint_model::kinds::CheckSpec;
+use checkpoint_model::logged;
 use checkpoint_model::plan::{Check, Checkpoint, Gate, Retry, Severity};
 use checkpoint_model::result::{Attempt, CaseResult, CheckResult, GateResult, ServiceReport, Status};
 use checkpoint_model::secrets::{SharedRedactor, is_secret_name, is_secret_source};
@@ -441,6 +442,9 @@ struct AttemptOutcome {
     /// an HTTP 5xx): what its service logged meanwhile likely says why, and
     /// is quoted. An answer that only differs from the expectation is not.
     server_failed: bool,
+    /// The HTTP request the attempt sent: of the errors its service logged
+    /// meanwhile, the one the log ties to this request is quoted.
+    request: Option<logged::Request>,
 }
 
 /// Runs one gate's checks; cheap to clone into a task.
@@ -535,7 +539,7 @@ impl GateRunner {
                     () = self.ctx.cancel.cancelled(), if !is_fault => AttemptOutcome {
                         status: Status::Cancelled,
                         message: Some(self.ctx.cancel_reason.get().map_or_else(|| "interrupted".into(), CancelReason::message)),
-                        evidence: None, captured: Vec::new(), metrics: None, cases: Vec::new(), duration: Duration::ZERO, service: None, server_failed: false,
+                        evidence: None, captured: Vec::new(), metrics: None, cases: Vec::new(), duration: Duration::ZERO, service: None, server_failed: false, request: None,
                     },
                     o = self.attempt_with_timeout(gate, check, captures) => o,
                 };
@@ -611,17 +615,17 @@ impl GateRunner {
             // in the log, not in the response). A `compose` check judges the
             // service's state, which its recent log explains whenever it was written.
             let quote = match (&service, &check.spec) {
-                (Some(_), CheckSpec::Compose(_)) => logs.as_deref().and_then(checkpoint_model::logged::last_error),
+                (Some(_), CheckSpec::Compose(_)) => logs.as_deref().and_then(logged::last_error),
                 (Some(svc), _) if last.status.is_failure() && last.server_failed => {
-                    self.logged_during(svc, attempt_wall).await
+                    self.logged_during(svc, attempt_wall, last.request.as_ref()).await
                 }
                 _ => None,
             };
             if last.status.is_failure()
                 && let (Some(svc), Some(quote)) = (&service, quote)
-                && !message.as_deref().is_some_and(|m| checkpoint_model::logged::already_said(m, &quote))
+                && !message.as_deref().is_some_and(|m| logged::already_said(m, &quote))
             {
-                let note = checkpoint_model::logged::note(svc, &quote);
+                let note = logged::note(svc, &quote);
                 message = Some(message.map_or_else(|| note.clone(), |m| format!("{m} — {note}")));
             }
             let result = CheckResult {
@@ -675,6 +679,7 @@ impl GateRunner {
                 duration: started.elapsed(),
                 service: None,
                 server_failed: true,
+                request: None,
             },
         }
     }
@@ -754,17 +759,23 @@ impl GateRunner {
         out
     }
 
-    /// The error `service` logged from `since` on, if it logged one. A
-    /// server may write its traceback just after it sent the 500 (uvicorn
-    /// does), and the engine delivers log lines a moment later: a log with
-    /// no error yet is read twice more, 250 ms apart.
-    async fn logged_during(&self, service: &str, since: SystemTime) -> Option<String> {
+    /// The error `service` logged from `since` on for `request` (when the
+    /// log ties errors to requests, another check's is not this one's), if
+    /// it logged one. A server may write its traceback just after it sent
+    /// the 500 (uvicorn does), and the engine delivers log lines a moment
+    /// later: a log with no error yet is read twice more, 250 ms apart.
+    async fn logged_during(
+        &self,
+        service: &str,
+        since: SystemTime,
+        request: Option<&logged::Request>,
+    ) -> Option<String> {
         for round in 0..3 {
             if round > 0 {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
-            let log = self.ctx.target.logs_since(service, since, checkpoint_model::logged::LINES).await.ok()?;
-            if let Some(quote) = checkpoint_model::logged::last_error(&log) {
+            let log = self.ctx.target.logs_since(service, since, logged::LINES).await.ok()?;
+            if let Some(quote) = logged::error_of(&log, request) {
                 return Some(quote);
             }
         }
@@ -803,10 +814,14 @@ impl GateRunner {
         if let Ok(obs) = &observed {
             self.learn_secrets(&spec, obs);
         }
-        match observed {
+        let mut o = match observed {
             Ok(obs) => self.judge(check, &kinds::default_expectations(&spec), &obs, captures),
             Err(e) => from_error(e),
+        };
+        if let CheckSpec::Http(h) = &spec {
+            o.request = Some(logged::Request::new(h.method.as_deref().unwrap_or("GET"), &h.url));
         }
+        o
     }
 
     fn judge(
@@ -830,6 +845,7 @@ impl GateRunner {
                     duration: Duration::ZERO,
                     service: None,
                     server_failed: false,
+                    request: None,
                 },
                 Err(msg) => {
                     let mut o = outcome(Status::Failed, msg, evidence);
@@ -1106,6 +1122,7 @@ fn outcome(status: Status, message: String, evidence: Option<String>) -> Attempt
         duration: Duration::ZERO,
         service: None,
         server_failed: false,
+        request: None,
     }
 }
 

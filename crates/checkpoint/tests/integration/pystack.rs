@@ -31,7 +31,9 @@ under_both_tools!(
 /// traceback is in the api's log. The red check's reason quotes its exception
 /// (from the log of its own time). A check that got an answer and failed for
 /// another reason quotes nothing, though tracebacks were logged around it (its
-/// own gate's 500 before it, the other gate's at the same moment). One compose
+/// own gate's 500 before it, the other gate's at the same moment). Nor does a
+/// 500 the app answered without a traceback, while two other requests' are
+/// logged during its wait: uvicorn ties each to its request. One compose
 /// generation (the logs come from the engine, not from compose).
 #[test]
 fn pystack_a_500_names_the_exception_the_api_logged() {
@@ -55,11 +57,17 @@ gates:
       - name: GET /debug/boom
         http: {{ url: "${{API}}/debug/boom" }}
         expect: {{ status: 200 }}
+  - id: handled
+    title: a 500 with no traceback of its own
+    checks:
+      - name: GET /debug/fail
+        http: {{ url: "${{API}}/debug/fail" }}
+        expect: {{ status: 200 }}
   - id: after
     title: a failure of its own after a traceback
     checks:
-      - name: the route raises (expected)
-        http: {{ url: "${{API}}/debug/boom" }}
+      - name: the route raises, a moment later (expected)
+        http: {{ url: "${{API}}/debug/boom?after=0.3" }}
         expect: {{ status: 500 }}
       - name: liveness, with the wrong status expected
         http: {{ url: "${{API}}/health" }}
@@ -85,8 +93,14 @@ gates:
     assert!(
         reason("boom").contains("status: expected 200, got 500")
             && reason("boom").contains("`api` logged \"RuntimeError: boom: a deliberate unhandled error\""),
-        "the reason quotes the exception: {}",
+        "the reason quotes its own exception, not the one logged 0.3 s later: {}",
         reason("boom")
+    );
+    assert!(reason("handled").contains("status: expected 200, got 500"), "{}", o.console);
+    assert!(
+        !reason("handled").contains("logged"),
+        "the other requests' tracebacks are not this 500's cause: {}",
+        reason("handled")
     );
     assert!(reason("after").contains("expected 201, got 200"), "{}", o.console);
     assert!(
