@@ -22,7 +22,7 @@
 
 mod requests;
 
-pub use requests::{Request, error_of};
+pub use requests::{Request, error_for, error_of};
 
 /// The longest quote kept (characters); a longer line ends with `…`.
 const MAX: usize = 200;
@@ -30,6 +30,10 @@ const MAX: usize = 200;
 /// How many of a service's last log lines are searched for its error (a
 /// Python traceback through a framework's middleware is 60–120 lines).
 pub const LINES: usize = 400;
+
+/// How many lines of one check's time are read for its error: several
+/// requests' tracebacks at once, each up to 160 lines under uvicorn.
+pub const WINDOW_LINES: usize = 2_000;
 
 /// The words every reason uses for a quote: `` `api` logged "RuntimeError: boom" ``.
 pub fn note(service: &str, quote: &str) -> String {

@@ -600,27 +600,34 @@ impl GateRunner {
                     service = Some(svc.to_string());
                 }
             }
-            let logs = if last.status.is_failure() {
-                match &service {
-                    Some(svc) => {
-                        self.ctx.target.logs_tail(svc, LOG_TAIL_LINES).await.ok().filter(|l| !l.trim().is_empty())
-                    }
-                    None => None,
-                }
-            } else {
-                None
+            let mut logs = match &service {
+                Some(svc) if last.status.is_failure() => self.log_tail(svc).await,
+                _ => None,
             };
             // What the service logged while the last attempt ran names the
             // cause a bare `500 Internal Server Error` hides (the traceback is
             // in the log, not in the response). A `compose` check judges the
             // service's state, which its recent log explains whenever it was written.
-            let quote = match (&service, &check.spec) {
+            let mut quote = match (&service, &check.spec) {
                 (Some(_), CheckSpec::Compose(_)) => logs.as_deref().and_then(logged::last_error),
                 (Some(svc), _) if last.status.is_failure() && last.server_failed => {
                     self.logged_during(svc, attempt_wall, last.request.as_ref()).await
                 }
                 _ => None,
             };
+            // Behind a reverse proxy, the app that failed is not the service the
+            // check spoke to: another service's traceback for this very request
+            // names the cause, and its log is the evidence.
+            if quote.is_none()
+                && last.status.is_failure()
+                && last.server_failed
+                && let Some(request) = &last.request
+                && let Some((upstream, q)) = self.logged_for(request, service.as_deref(), attempt_wall).await
+            {
+                logs = self.log_tail(&upstream).await;
+                service = Some(upstream);
+                quote = Some(q);
+            }
             if last.status.is_failure()
                 && let (Some(svc), Some(quote)) = (&service, quote)
                 && !message.as_deref().is_some_and(|m| logged::already_said(m, &quote))
@@ -774,9 +781,34 @@ impl GateRunner {
             if round > 0 {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
-            let log = self.ctx.target.logs_since(service, since, logged::LINES).await.ok()?;
+            let log = self.ctx.target.logs_since(service, since, logged::WINDOW_LINES).await.ok()?;
             if let Some(quote) = logged::error_of(&log, request) {
                 return Some(quote);
+            }
+        }
+        None
+    }
+
+    async fn log_tail(&self, service: &str) -> Option<String> {
+        self.ctx.target.logs_tail(service, LOG_TAIL_LINES).await.ok().filter(|l| !l.trim().is_empty())
+    }
+
+    /// The service of the stack, other than `except`, whose log from `since`
+    /// on ties a traceback to `request` (the app behind a proxy), with it.
+    async fn logged_for(
+        &self,
+        request: &logged::Request,
+        except: Option<&str>,
+        since: SystemTime,
+    ) -> Option<(String, String)> {
+        let services = self.ctx.target.services().await.ok()?;
+        let mut names: Vec<&str> = services.iter().map(|s| s.name.split('#').next().unwrap_or(&s.name)).collect();
+        names.dedup();
+        for name in names.into_iter().filter(|n| Some(*n) != except) {
+            if let Ok(log) = self.ctx.target.logs_since(name, since, logged::WINDOW_LINES).await
+                && let Some(quote) = logged::error_for(&log, request)
+            {
+                return Some((name.to_string(), quote));
             }
         }
         None

@@ -46,8 +46,26 @@ impl Request {
 /// that sent none, or whose request is unknown), the last error no failed
 /// request claims.
 pub fn error_of(log: &str, request: Option<&Request>) -> Option<String> {
+    let (own, rest) = sort(log, request);
+    own.or_else(|| last_error_in(&rest))
+}
+
+/// Only the error `log` ties to `request`: what a service the request went
+/// on to (the app behind a reverse proxy) logged for it.
+pub fn error_for(log: &str, request: &Request) -> Option<String> {
+    sort(log, Some(request)).0
+}
+
+/// The error tied to `request`, and the lines no failed request claims.
+fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
     let lines: Vec<String> = log.lines().map(strip_ansi).collect();
     let mut claimed = vec![false; lines.len()];
+    // A log that ties errors to requests and begins inside a traceback: the
+    // request it was logged for is cut off above, so it is nobody's here.
+    if lines.iter().any(|l| failed_request(l).is_some()) {
+        let orphan = (0..lines.len()).take_while(|&i| in_traceback(&lines, i)).count();
+        claimed[..orphan].iter_mut().for_each(|c| *c = true);
+    }
     let mut own = None;
     for (at, named) in lines.iter().enumerate().filter_map(|(i, l)| failed_request(l).map(|n| (i, n))) {
         let record = record_after(&lines, at);
@@ -58,10 +76,8 @@ pub fn error_of(log: &str, request: Option<&Request>) -> Option<String> {
             own = Some(quote);
         }
     }
-    own.or_else(|| {
-        let rest: Vec<String> = lines.into_iter().zip(claimed).filter(|(_, c)| !c).map(|(l, _)| l).collect();
-        last_error_in(&rest)
-    })
+    let rest = lines.into_iter().zip(claimed).filter(|(_, c)| !c).map(|(l, _)| l).collect();
+    (own, rest)
 }
 
 /// A failed request a log line names.
@@ -194,7 +210,7 @@ fn decode(s: &str) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Named, Request, error_of, failed_request};
+    use super::{Named, Request, error_for, error_of, failed_request};
 
     fn captured(name: &str) -> String {
         std::fs::read_to_string(format!("{}/tests/logs/{name}", env!("CARGO_MANIFEST_DIR"))).expect("captured log")
@@ -309,5 +325,39 @@ mod tests {
         let log = captured("django-gunicorn-concurrent-500s.log");
         assert_eq!(quoted(&log, "http://web:8000/boom/alpha/").as_deref(), Some("RuntimeError: alpha went wrong"));
         assert_eq!(quoted(&log, "http://web:8000/boom/beta/").as_deref(), Some("KeyError: 'beta'"));
+    }
+
+    /// Behind nginx: the proxy logs the 500 after the response, and no error;
+    /// the app behind it ties its traceback to the same request (passed on
+    /// as HTTP/1.0).
+    #[test]
+    fn the_app_behind_a_proxy_names_the_request_too() {
+        let api = captured("uvicorn-behind-nginx.log");
+        let boom = get("http://127.0.0.1:32789/debug/boom");
+        assert_eq!(error_of(&captured("nginx-proxy-500.log"), Some(&boom)), None, "the proxy logged no error");
+        assert_eq!(error_for(&api, &boom).as_deref(), Some("RuntimeError: boom: a deliberate unhandled error"));
+        assert_eq!(error_for(&api, &get("http://127.0.0.1:32789/health")), None);
+        // Only what the log ties to the request: another service's other errors are not its cause.
+        assert_eq!(error_for("ERROR: unrelated\n", &boom), None);
+    }
+
+    /// The window's first lines can be the end of a traceback whose request
+    /// line is above it (logged before the check began, or cut by the line
+    /// budget): nobody's, here. Captured from the pystack end-to-end test.
+    #[test]
+    fn a_window_that_begins_inside_a_traceback() {
+        let log = captured("uvicorn-window-begins-in-a-traceback.log");
+        assert!(log.starts_with("\nDuring handling"));
+        assert_eq!(quoted(&log, "http://api:8000/debug/fail"), None);
+        assert_eq!(
+            quoted(&log, "http://api:8000/debug/boom?after=0.1").as_deref(),
+            Some("RuntimeError: boom: a deliberate unhandled error after 0.1s")
+        );
+        // Without request lines it reads as before: the tail of a traceback names its error.
+        let bare = log.lines().take(76).collect::<Vec<_>>().join("\n");
+        assert_eq!(
+            quoted(&bare, "http://api:8000/debug/fail").as_deref(),
+            Some("RuntimeError: boom: a deliberate unhandled error")
+        );
     }
 }

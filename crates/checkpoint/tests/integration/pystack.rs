@@ -24,7 +24,8 @@ under_both_tools!(
     pystack_variant_migration_fails,
     pystack_variant_api_wrong_db_url,
     pystack_variant_redis_unreachable_from_worker,
-    pystack_variant_app_crashed_server_alive
+    pystack_variant_app_crashed_server_alive,
+    pystack_a_500_names_the_exception_the_api_logged
 );
 
 /// A route that raises answers FastAPI's bare `Internal Server Error`; the
@@ -33,29 +34,39 @@ under_both_tools!(
 /// another reason quotes nothing, though tracebacks were logged around it (its
 /// own gate's 500 before it, the other gate's at the same moment). Nor does a
 /// 500 the app answered without a traceback, while two other requests' are
-/// logged during its wait: uvicorn ties each to its request. One compose
-/// generation (the logs come from the engine, not from compose).
-#[test]
+/// logged during its wait: uvicorn ties each to its request. Through the nginx
+/// in front of it (`fixtures/pystack/proxy/`), a 500 quotes the api's
+/// traceback for that request, though the check spoke to the proxy. Under
+/// both compose generations: the proxy is an override whose bind mount each
+/// resolves itself (the logs come from the engine).
 fn pystack_a_500_names_the_exception_the_api_logged() {
     let project = unique("logged");
     let dir = repo().join("target/pystack-tests").join(&project);
     std::fs::create_dir_all(dir.join("plan")).unwrap();
     let compose = repo().join("fixtures/pystack/docker-compose.yml");
+    let proxy = repo().join("fixtures/pystack/proxy/compose.yml");
     let plan = format!(
         r#"checkpoint: 1
 title: what the api logged
 stack:
-  compose: ["{}"]
-  services: [api]
+  compose: ["{}", "{}"]
+  services: [api, proxy]
   ready_timeout: 180s
 vars:
   API: "http://${{service.api.8000}}"
+  PROXY: "http://${{service.proxy.80}}"
 gates:
   - id: boom
     title: an unhandled error
     checks:
       - name: GET /debug/boom
         http: {{ url: "${{API}}/debug/boom" }}
+        expect: {{ status: 200 }}
+  - id: proxied
+    title: an unhandled error behind the proxy
+    checks:
+      - name: GET /debug/boom through nginx
+        http: {{ url: "${{PROXY}}/debug/boom?after=0.1" }}
         expect: {{ status: 200 }}
   - id: handled
     title: a 500 with no traceback of its own
@@ -73,7 +84,8 @@ gates:
         http: {{ url: "${{API}}/health" }}
         expect: {{ status: 201 }}
 "#,
-        compose.display()
+        compose.display(),
+        proxy.display()
     );
     std::fs::write(dir.join("plan/1.yaml"), plan).unwrap();
     let images = compose_support::images_env("pystack-images.env", "fixtures/pystack/build.sh");
@@ -96,6 +108,14 @@ gates:
         "the reason quotes its own exception, not the one logged 0.3 s later: {}",
         reason("boom")
     );
+    assert!(
+        reason("proxied").contains("`api` logged \"RuntimeError: boom: a deliberate unhandled error after 0.1s\""),
+        "the app behind the proxy names the cause: {}",
+        reason("proxied")
+    );
+    let proxied = o.report.gates.iter().find(|g| g.id == "proxied").map(|g| &g.checks[0]).expect("proxied check");
+    assert_eq!(proxied.service.as_deref(), Some("api"), "the evidence is the api's log");
+    assert!(proxied.logs.as_deref().is_some_and(|l| l.contains("RuntimeError: boom")), "{:?}", proxied.logs);
     assert!(reason("handled").contains("status: expected 200, got 500"), "{}", o.console);
     assert!(
         !reason("handled").contains("logged"),
