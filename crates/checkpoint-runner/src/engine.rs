@@ -801,17 +801,7 @@ impl GateRunner {
         except: Option<&str>,
         since: SystemTime,
     ) -> Option<(String, String)> {
-        let services = self.ctx.target.services().await.ok()?;
-        let mut names: Vec<&str> = services.iter().map(|s| s.name.split('#').next().unwrap_or(&s.name)).collect();
-        names.dedup();
-        for name in names.into_iter().filter(|n| Some(*n) != except) {
-            if let Ok(log) = self.ctx.target.logs_since(name, since, logged::WINDOW_LINES).await
-                && let Some(quote) = logged::error_for(&log, request)
-            {
-                return Some((name.to_string(), quote));
-            }
-        }
-        None
+        crate::server_log::tied(self.ctx.target.as_ref(), since, &[request], except, false).await.pop().flatten()
     }
 
     /// Causes first: when a check did not pass and a service it concerns is

@@ -19,6 +19,7 @@ pub mod expect;
 pub mod kinds;
 pub mod observe;
 pub mod scope;
+mod server_log;
 pub mod shard;
 pub mod target;
 mod tls;

@@ -23,6 +23,7 @@ use checkpoint_contract::ops::{Operation, Selection};
 use checkpoint_contract::sample::{self, Body, Inputs, NoRequest};
 use checkpoint_contract::validate::Validator;
 use checkpoint_model::kinds::{OpenapiSpec, UNDECLARED_STATUS};
+use checkpoint_model::logged;
 use checkpoint_model::matcher::Matcher;
 use checkpoint_model::result::{CaseResult, Status};
 use serde_json::{Map, Value, json};
@@ -87,6 +88,8 @@ impl CheckKind for Openapi {
         let jar = spec.cookies.then(|| ctx.gate_http.jar().map(std::sync::Arc::as_ref)).flatten();
         let sent_cookies = sent_cookie_names(spec, jar, &base);
         let mut cases = Vec::new();
+        let mut server_failures = Vec::new();
+        let since = std::time::SystemTime::now();
         let mut listing = Vec::new();
         let mut summary = String::new();
         for op in ops {
@@ -94,7 +97,10 @@ impl CheckKind for Openapi {
                 break;
             }
             let sent = Sent { jar, names: &sent_cookies };
-            let (case, entry) = call(spec, &contract, op, &base, &client, sent, &mut validator).await;
+            let (case, entry, failed_server) = call(spec, &contract, op, &base, &client, sent, &mut validator).await;
+            if let Some(request) = failed_server {
+                server_failures.push((cases.len(), request));
+            }
             let mark = if case.status == Status::Passed { "✓" } else { "✗" };
             let _ = writeln!(
                 summary,
@@ -105,6 +111,7 @@ impl CheckKind for Openapi {
             listing.push(entry);
             cases.push(case);
         }
+        quote_server_logs(ctx, since, &server_failures, &mut cases, &mut summary).await;
         let failed: Vec<&CaseResult> = cases.iter().filter(|c| c.status != Status::Passed).collect();
         let mut obs = Observation {
             document: Some(json!({ "spec": contract.source, "base_url": base, "operations": listing })),
@@ -194,7 +201,32 @@ fn closest(unknown: &[String], ops: &[Operation<'_>]) -> String {
     if ids.is_empty() { String::new() } else { format!(" (operationIds: {})", ids.join(", ")) }
 }
 
-/// Calls one operation and judges its response.
+/// A 5xx hides its cause in the service's log: each operation that failed
+/// with one gets the traceback the log ties to its request (any service of
+/// the stack: the app may be behind a proxy), appended to its one line.
+async fn quote_server_logs(
+    ctx: &Ctx,
+    since: std::time::SystemTime,
+    failures: &[(usize, logged::Request)],
+    cases: &mut [CaseResult],
+    summary: &mut String,
+) {
+    let requests: Vec<&logged::Request> = failures.iter().map(|(_, r)| r).collect();
+    let found = crate::server_log::tied(ctx.target.as_ref(), since, &requests, None, true).await;
+    for ((i, _), found) in failures.iter().zip(found) {
+        let (Some((service, quote)), Some(case)) = (found, cases.get_mut(*i)) else { continue };
+        let note = logged::note(&service, &quote);
+        let line = case.message.as_deref().map_or_else(|| note.clone(), |m| format!("{m} — {note}"));
+        // The summary in the check's evidence says the same.
+        if let Some(m) = &case.message {
+            *summary = summary.replace(&format!("✗ {} — {m}\n", case.name), &format!("✗ {} — {line}\n", case.name));
+        }
+        case.message = Some(line);
+    }
+}
+
+/// Calls one operation and judges its response; with a 5xx that broke the
+/// contract, the request sent (its traceback is looked for in the logs).
 async fn call(
     spec: &OpenapiSpec,
     c: &Contract,
@@ -203,7 +235,7 @@ async fn call(
     client: &Client,
     sent: Sent<'_>,
     validator: &mut Validator,
-) -> (CaseResult, Value) {
+) -> (CaseResult, Value, Option<logged::Request>) {
     let started = Instant::now();
     let own = spec.requests.iter().find(|(k, _)| op.is_named(k)).map(|(_, r)| r);
     let mut params: Map<String, Value> = spec.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -224,7 +256,11 @@ async fn call(
     let inputs = Inputs { params, bodies, auth };
     let label = op.label();
     let done = |status: Status, message: Option<String>, evidence: String, entry: Value| {
-        (CaseResult { name: label.clone(), status, message, evidence: Some(evidence), duration_ms: ms(started) }, entry)
+        (
+            CaseResult { name: label.clone(), status, message, evidence: Some(evidence), duration_ms: ms(started) },
+            entry,
+            None,
+        )
     };
     let req = match sample::request(c, op, &inputs) {
         Ok(r) => r,
@@ -245,6 +281,7 @@ async fn call(
         url.query_pairs_mut().extend_pairs(req.query.iter());
     }
     let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let asked = logged::Request::new(method.as_str(), url.as_str());
     let mut evidence = format!("{method} {url}\n");
     let mut builder = client.request(method, url.clone());
     // One `Cookie` header (RFC 6265 allows no second): the check's own
@@ -366,7 +403,8 @@ async fn call(
         2 => " (and 1 more problem)".to_string(),
         n => format!(" (and {} more problems)", n - 1),
     };
-    done(Status::Failed, Some(format!("{status}: {}{more}", problems[0])), evidence, entry)
+    let (case, entry, _) = done(Status::Failed, Some(format!("{status}: {}{more}", problems[0])), evidence, entry);
+    (case, entry, (status >= 500).then_some(asked))
 }
 
 /// The cookies every request of the check carries: the gate's (`cookies:

@@ -68,6 +68,15 @@ gates:
       - name: GET /debug/boom through nginx
         http: {{ url: "${{PROXY}}/debug/boom?after=0.1" }}
         expect: {{ status: 200 }}
+  - id: contract
+    title: the failing routes against the app's OpenAPI
+    checks:
+      - name: GET /debug/boom and GET /debug/fail
+        openapi:
+          spec: "${{API}}/openapi.json"
+          base_url: "${{API}}"
+          paths: ["/debug/boom", "/debug/fail"]
+          requests: {{ "GET /debug/boom": {{ params: {{ after: 0.2 }} }} }}
   - id: handled
     title: a 500 with no traceback of its own
     checks:
@@ -116,6 +125,27 @@ gates:
     let proxied = o.report.gates.iter().find(|g| g.id == "proxied").map(|g| &g.checks[0]).expect("proxied check");
     assert_eq!(proxied.service.as_deref(), Some("api"), "the evidence is the api's log");
     assert!(proxied.logs.as_deref().is_some_and(|l| l.contains("RuntimeError: boom")), "{:?}", proxied.logs);
+    // An `openapi` check calls many operations: each 500 quotes its own traceback.
+    let contract = &o.report.gates.iter().find(|g| g.id == "contract").expect("contract gate").checks[0];
+    let case = |name: &str| {
+        contract.cases.iter().find(|c| c.name.starts_with(name)).and_then(|c| c.message.clone()).unwrap_or_default()
+    };
+    assert!(
+        case("GET /debug/boom")
+            .contains("`api` logged \"RuntimeError: boom: a deliberate unhandled error after 0.2s\""),
+        "{}",
+        case("GET /debug/boom")
+    );
+    assert!(
+        case("GET /debug/fail").starts_with("500") && !case("GET /debug/fail").contains("logged"),
+        "{}",
+        case("GET /debug/fail")
+    );
+    assert!(reason("contract").contains("after 0.2s"), "the gate's reason quotes it too: {}", reason("contract"));
+    assert!(
+        contract.evidence.as_deref().is_some_and(|e| e.contains("after 0.2s")),
+        "and the check's list of operations"
+    );
     assert!(reason("handled").contains("status: expected 200, got 500"), "{}", o.console);
     assert!(
         !reason("handled").contains("logged"),

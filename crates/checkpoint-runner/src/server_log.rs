@@ -1,0 +1,50 @@
+//! What the stack's services logged for the requests a check sent: the
+//! traceback a web framework ties to a request ([`logged::error_for`]),
+//! looked for in every service's log of the check's time — the app that
+//! failed may sit behind the service the check spoke to.
+
+use std::time::{Duration, SystemTime};
+
+use checkpoint_model::logged;
+use checkpoint_target::Target;
+
+/// For each request, the service whose log from `since` on ties a traceback
+/// to it, with its one-line quote; `except` is not read (its log was read
+/// already). With `wait`, requests still without one are looked for once
+/// more, 250 ms later: a server may log its traceback just after it sent
+/// the 500, and the engine delivers log lines a moment later.
+pub(crate) async fn tied(
+    target: &dyn Target,
+    since: SystemTime,
+    requests: &[&logged::Request],
+    except: Option<&str>,
+    wait: bool,
+) -> Vec<Option<(String, String)>> {
+    let mut found: Vec<Option<(String, String)>> = vec![None; requests.len()];
+    if requests.is_empty() {
+        return found;
+    }
+    let Ok(services) = target.services().await else { return found };
+    let mut names: Vec<&str> = services.iter().map(|s| s.name.split('#').next().unwrap_or(&s.name)).collect();
+    names.dedup();
+    names.retain(|n| Some(*n) != except);
+    for round in 0..if wait { 2 } else { 1 } {
+        if round > 0 {
+            if found.iter().all(Option::is_some) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        for name in &names {
+            let Ok(log) = target.logs_since(name, since, logged::WINDOW_LINES).await else { continue };
+            for (slot, request) in found.iter_mut().zip(requests) {
+                if slot.is_none()
+                    && let Some(quote) = logged::error_for(&log, request)
+                {
+                    *slot = Some(((*name).to_string(), quote));
+                }
+            }
+        }
+    }
+    found
+}
