@@ -394,12 +394,19 @@ pub struct ServiceReport {
 }
 
 impl ServiceReport {
+    /// The compose service this container belongs to: the name without a
+    /// replica's `#n`.
+    #[must_use]
+    pub fn service(&self) -> &str {
+        self.name.split('#').next().unwrap_or(&self.name)
+    }
+
     /// What is wrong with the service now, for a reason that names the cause
     /// first: "`api` exited with code 137 (out of memory)", "`db` is unhealthy",
     /// "`worker` has no container". `None` when it is running (healthy where it
     /// has a healthcheck) or a one-shot that exited 0.
     pub fn problem(&self) -> Option<String> {
-        let name = self.name.split('#').next().unwrap_or(&self.name);
+        let name = self.service();
         let oom = if self.oom_killed { " (killed: out of memory)" } else { "" };
         match self.state.as_str() {
             "running" => match self.health.as_deref() {

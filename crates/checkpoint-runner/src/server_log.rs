@@ -25,7 +25,7 @@ pub(crate) async fn tied(
         return found;
     }
     let Ok(services) = target.services().await else { return found };
-    let mut names: Vec<&str> = services.iter().map(|s| s.name.split('#').next().unwrap_or(&s.name)).collect();
+    let mut names: Vec<&str> = services.iter().map(checkpoint_model::result::ServiceReport::service).collect();
     names.dedup();
     names.retain(|n| Some(*n) != except);
     for round in 0..if wait { 2 } else { 1 } {

@@ -170,7 +170,7 @@ async fn logged_by_the_failed(stack: &ComposeStack) -> String {
     let target = stack.target();
     let Ok(services) = target.services().await else { return String::new() };
     for s in services.iter().filter(|s| s.state == "exited" && s.exit_code.is_some_and(|c| c != 0)) {
-        let name = s.name.split('#').next().unwrap_or(&s.name);
+        let name = s.service();
         if let Ok(log) = target.logs_tail(name, checkpoint_model::logged::LINES).await
             && let Some(quote) = checkpoint_model::logged::last_error(&log)
         {
@@ -206,7 +206,7 @@ impl StackRun {
         report.ready_ms = self.ready_ms;
         report.up_ms = self.up_ms;
         for s in &mut report.services {
-            let base = s.name.split('#').next().unwrap_or(&s.name);
+            let base = s.service();
             s.ready_ms = self.services_ready.iter().find(|(name, _)| name == base).map(|(_, ms)| *ms);
         }
         let logs_dir = out.join("logs");
