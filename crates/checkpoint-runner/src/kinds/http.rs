@@ -6,7 +6,7 @@
 //! sending requests uses: pooled keep-alive connections, and one resend on a
 //! fresh connection when a reused one turns out closed ([`Client::send`]).
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use checkpoint_model::kinds::HttpSpec;
 use checkpoint_model::matcher::Matcher;
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpInfo};
 use serde_json::{Map, Value};
 
 use crate::cookies::{self, Jar};
@@ -161,12 +162,12 @@ impl Client {
         };
         let again = req.try_clone();
         let pooled = self.pooled.clone();
-        let (first, connected) = JAR
+        let (first, opened) = JAR
             .scope(
                 self.jar.clone(),
-                CONNECTS.scope(Cell::new(0), async move {
+                OPENED.scope(RefCell::default(), async move {
                     let r = pooled.execute(req).await;
-                    (r, CONNECTS.with(Cell::get))
+                    (r, OPENED.with(RefCell::take))
                 }),
             )
             .await;
@@ -174,7 +175,7 @@ impl Client {
             Ok(r) => return (Ok(r), None),
             Err(e) => e,
         };
-        let Some(again) = again.filter(|_| connected == 0 && closed_before_response(&e)) else {
+        let Some(again) = again.filter(|_| !opened.carried(&e) && closed_before_response(&e)) else {
             return (Err(e), None);
         };
         let fresh = match self.fresh.get_or_init(|| self.policy.build(false)) {
@@ -188,14 +189,58 @@ impl Client {
 }
 
 tokio::task_local! {
-    /// Connections opened while a request of [`Client::send`] was in flight in this task.
-    static CONNECTS: Cell<u32>;
+    /// The connections opened while a request of [`Client::send`] was in flight in this task.
+    static OPENED: RefCell<Opened>;
 }
 
-/// Counts, in [`CONNECTS`], the connections a request opens. hyper's pool
+/// The connections a request opened, by their local address (its port tells
+/// one loopback connection from another).
+#[derive(Default)]
+struct Opened {
+    count: u32,
+    local: Vec<std::net::SocketAddr>,
+}
+
+impl Opened {
+    /// Whether the failed request went over a connection it opened itself.
+    ///
+    /// hyper races a new connection against an idle one coming back to the
+    /// pool and, when the idle one wins — also after the new one is up and
+    /// waiting for its first request — sends the request over the idle one
+    /// and parks the new one in the pool. So "a connection was opened" does
+    /// not mean "the request went over it": the error names the connection
+    /// it happened on, and that decides. Only when it names none (no address
+    /// known), any connection opened counts as the request's.
+    fn carried(&self, e: &reqwest::Error) -> bool {
+        match failed_on(e) {
+            Some(local) => self.local.contains(&local),
+            None => self.count > 0,
+        }
+    }
+}
+
+/// The local address of the connection a request failed on, as hyper's
+/// client error records it.
+fn failed_on(e: &reqwest::Error) -> Option<std::net::SocketAddr> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(info) = c.downcast_ref::<hyper_util::client::legacy::Error>().and_then(|h| h.connect_info()) {
+            return local_address(info);
+        }
+        cause = c.source();
+    }
+    None
+}
+
+fn local_address(info: &Connected) -> Option<std::net::SocketAddr> {
+    let mut extensions = hyper::http::Extensions::new();
+    info.get_extras(&mut extensions);
+    extensions.get::<HttpInfo>().map(HttpInfo::local_addr)
+}
+
+/// Records, in [`OPENED`], the connections a request opens. hyper's pool
 /// calls the connector in the task that sends the request only when it has
-/// no idle connection to hand out, so a request during which no connection
-/// was made went over a reused one.
+/// no idle connection to hand out.
 #[derive(Clone, Copy)]
 struct ConnectsLayer;
 
@@ -212,6 +257,7 @@ struct Connects<S>(S);
 impl<S, R> tower::Service<R> for Connects<S>
 where
     S: tower::Service<R>,
+    S::Response: Connection,
     S::Future: Send + 'static,
 {
     type Response = S::Response;
@@ -222,15 +268,18 @@ where
     }
     fn call(&mut self, req: R) -> Self::Future {
         let connecting = self.0.call(req);
-        // Counted when the connection is made *in the request's task*: hyper
-        // races a connect against an idle connection coming back, and when
-        // the idle one wins it finishes the connect in a background task,
-        // where this task-local does not exist — so a request that went over
-        // a reused connection is not mistaken for a fresh one.
+        // Recorded when the connection is made *in the request's task*: a
+        // connect that hyper moved to a background task (an idle connection
+        // won the race first) finishes where this task-local does not exist.
         Box::pin(async move {
             let r = connecting.await;
-            if r.is_ok() {
-                let _ = CONNECTS.try_with(|c| c.set(c.get() + 1));
+            if let Ok(conn) = &r {
+                let local = local_address(&conn.connected());
+                let _ = OPENED.try_with(|o| {
+                    let mut o = o.borrow_mut();
+                    o.count += 1;
+                    o.local.extend(local);
+                });
             }
             r
         })

@@ -133,8 +133,10 @@ gates:
     assert!(
         case("GET /debug/boom")
             .contains("`api` logged \"RuntimeError: boom: a deliberate unhandled error after 0.2s\""),
-        "{}",
-        case("GET /debug/boom")
+        "{:?}: {}\n{}",
+        case("GET /debug/boom"),
+        contract.message.as_deref().unwrap_or_default(),
+        contract.evidence.as_deref().unwrap_or_default()
     );
     assert!(
         case("GET /debug/fail").starts_with("500") && !case("GET /debug/fail").contains("logged"),
