@@ -214,11 +214,13 @@ async fn read_logs(
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
-/// What a container logged from `since` on, at most its last `tail` lines.
-/// The engine takes whole seconds, so the lines are asked for with their
-/// timestamps (`2026-12-07T04:00:00.123456789Z`, fixed width) and those
-/// before `since` dropped here: a check that started at .7 s does not quote
-/// what the one before it caused at .2 s.
+/// What a container logged from `since` on, at most its last `tail` lines,
+/// each after the engine's timestamp (`2026-12-07T04:00:00.123456789Z`,
+/// fixed width). The engine takes whole seconds, so the lines before `since`
+/// are dropped here: a check that started at .7 s does not quote what the
+/// one before it caused at .2 s. The timestamps stay: they tell which
+/// request a traceback belongs to when the app writes its access lines and
+/// its tracebacks to two pipes (`model::logged::error_of`).
 pub(crate) async fn container_logs_since(
     docker: &Docker,
     id: &str,
@@ -237,14 +239,14 @@ pub(crate) async fn container_logs_since(
     Ok(lines_since(&read_logs(docker, id, opts).await?, since))
 }
 
-/// The lines of a timestamped log at or after `since`, without their timestamps.
+/// The lines of a timestamped log at or after `since`.
 fn lines_since(log: &str, since: std::time::SystemTime) -> String {
     let from = humantime::format_rfc3339_nanos(since).to_string();
     let mut out = String::new();
     for line in log.lines() {
-        let (stamp, text) = line.split_once(' ').unwrap_or((line, ""));
+        let stamp = line.split_once(' ').map_or(line, |(stamp, _)| stamp);
         if stamp >= from.as_str() {
-            out.push_str(text);
+            out.push_str(line);
             out.push('\n');
         }
     }
@@ -402,7 +404,10 @@ mod tests {
                    2026-12-07T04:00:00.700000000Z ERROR: the check's\n\
                    2026-12-07T04:00:01.000000000Z   File \"x.py\", line 1\n";
         let since = humantime::parse_rfc3339("2026-12-07T04:00:00.500Z").expect("time");
-        assert_eq!(lines_since(log, since), "ERROR: the check's\n  File \"x.py\", line 1\n");
+        assert_eq!(
+            lines_since(log, since),
+            "2026-12-07T04:00:00.700000000Z ERROR: the check's\n2026-12-07T04:00:01.000000000Z   File \"x.py\", line 1\n"
+        );
     }
 
     /// A port published on the wildcard is reached at the engine's host:

@@ -92,7 +92,9 @@ pub trait Target: Send + Sync {
     async fn logs_tail(&self, service: &str, lines: usize) -> Result<String, TargetError>;
 
     /// What a service logged from `since` on (at most its last `lines`
-    /// lines): the log of one check's time, for the error it explains.
+    /// lines): the log of one check's time, for the error it explains. A
+    /// line may begin with the time it was logged (RFC 3339, then a space),
+    /// which tells concurrent requests' tracebacks apart.
     /// Unsupported where the target has no logs (the engine then does not
     /// wait for lines that cannot come).
     async fn logs_since(&self, service: &str, since: SystemTime, lines: usize) -> Result<String, TargetError> {

@@ -4,19 +4,28 @@
 //! the traceback it logs for it; those names tie each traceback to its
 //! request:
 //!
-//! - uvicorn's access line, written as the 500 is sent, right before its
-//!   `ERROR: Exception in ASGI application` and the traceback:
-//!   `INFO: 172.18.0.1:48878 - "GET /debug/boom HTTP/1.1" 500 Internal Server Error`;
 //! - Django's `django.request` record, whose first line names the path:
-//!   `Internal Server Error: /api/items/` (also `Bad Gateway: …`, `Service Unavailable: …`);
-//! - Flask's `Exception on /items [GET]`.
+//!   `Internal Server Error: /api/items/` (also `Bad Gateway: …`, `Service Unavailable: …`),
+//!   and Flask's `Exception on /items [GET]`: the traceback below is that request's;
+//! - an access line with a 5xx status: uvicorn's, written as the 500 is sent,
+//!   before its `ERROR: Exception in ASGI application` and the traceback
+//!   (`INFO: 172.18.0.1:48878 - "GET /debug/boom HTTP/1.1" 500 Internal Server Error`);
+//!   gunicorn's, after it.
 //!
-//! A traceback that follows one of these belongs to that request. [`error_of`]
-//! quotes the traceback of the check's own request; failing that, the last
-//! error no other failed request claims (an error a handler logged before it
-//! answered 500, a lost database connection). An access line written after
-//! the response (gunicorn's, nginx's, Express's morgan) claims nothing: what
-//! follows it is not its traceback.
+//! An access line is near its traceback, not always next to it: other
+//! requests' lines come between, and uvicorn writes access lines to stdout
+//! and tracebacks to stderr, which the engine reads apart — an access line
+//! can land after its traceback or in the middle of another's. With the
+//! engine's timestamps (`Target::logs_since` gives them), a traceback is the
+//! request's whose failure was logged within 60 ms of it, when there is only
+//! one; with two or more it is nobody's: a quote that could be another
+//! request's cause is not given. Without timestamps, the access line right
+//! before it, else right after it. An access line found inside a traceback is
+//! moved after it.
+//!
+//! [`error_of`] quotes the traceback of the check's own request; failing
+//! that, the last error no failed request claims (an error a handler logged
+//! before it answered 500, a lost database connection).
 
 use super::{last_error_in, single_line_error, strip_ansi};
 
@@ -58,26 +67,229 @@ pub fn error_for(log: &str, request: &Request) -> Option<String> {
 
 /// The error tied to `request`, and the lines no failed request claims.
 fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
-    let lines: Vec<String> = log.lines().map(strip_ansi).collect();
-    let mut claimed = vec![false; lines.len()];
+    let Lifted { lines, stamps, moved, mut claimed } = lift(log.lines().map(stamped).collect());
     // A log that ties errors to requests and begins inside a traceback: the
     // request it was logged for is cut off above, so it is nobody's here.
     if lines.iter().any(|l| failed_request(l).is_some()) {
         let orphan = (0..lines.len()).take_while(|&i| in_traceback(&lines, i)).count();
         claimed[..orphan].iter_mut().for_each(|c| *c = true);
     }
+    let named: Vec<Option<Named>> = lines.iter().map(|l| failed_request(l)).collect();
+    let mut used = vec![false; lines.len()];
     let mut own = None;
-    for (at, named) in lines.iter().enumerate().filter_map(|(i, l)| failed_request(l).map(|n| (i, n))) {
-        let record = record_after(&lines, at);
-        claimed[at..record.end].iter_mut().for_each(|c| *c = true);
-        if request.is_some_and(|r| named.is(r))
+    let mut tie = |record: std::ops::Range<usize>, by: usize, claimed: &mut [bool], used: &mut [bool]| {
+        used[by] = true;
+        claimed[record.clone()].iter_mut().for_each(|c| *c = true);
+        if request.is_some_and(|r| named[by].as_ref().is_some_and(|n| n.is(r)))
             && let Some(quote) = last_error_in(&lines[record])
         {
             own = Some(quote);
         }
+    };
+    // A line that heads its request's traceback (Django, Flask) ties it.
+    for at in (0..lines.len()).filter(|&i| named[i].as_ref().is_some_and(|n| n.header)) {
+        let record = record_after(&lines, at);
+        if !record.is_empty() && !claimed[record.clone()].iter().any(|&c| c) {
+            tie(record, at, &mut claimed, &mut used);
+        }
     }
+    // An access line (uvicorn's before the traceback, gunicorn's after the
+    // response) is near its request's traceback, but other requests' access
+    // lines can come between. With the engine's timestamps: the one failed
+    // request logged within NEAR of the traceback's first line; two or more
+    // and it is nobody's. Without (or with none that near): the access line
+    // right before it, else right after it.
+    let access = |i: usize, used: &[bool]| named[i].as_ref().is_some_and(|n| !n.header) && !used[i];
+    for record in records(&lines) {
+        if claimed[record.clone()].iter().any(|&c| c) {
+            continue;
+        }
+        let near: Vec<usize> = match stamps[record.start] {
+            Some(t) => (0..lines.len())
+                .filter(|&i| access(i, &used) && stamps[i].is_some_and(|s| s.abs_diff(t) <= NEAR_NS))
+                .collect(),
+            None => Vec::new(),
+        };
+        // Its request line may be above the window (read from the check's
+        // start, which fell between the two): when the only ones near come
+        // after it and it is near the window's first line, it is nobody's.
+        let first = stamps.iter().flatten().next();
+        let cut_off = match (stamps[record.start], first) {
+            (Some(t), Some(&first)) => t - first <= NEAR_NS && near.iter().all(|&i| stamps[i].is_some_and(|s| s >= t)),
+            _ => false,
+        };
+        let by = match near[..] {
+            [_] if cut_off => {
+                claimed[record.clone()].iter_mut().for_each(|c| *c = true);
+                continue;
+            }
+            [one] => Some(one),
+            [_, _, ..] => {
+                claimed[record.clone()].iter_mut().for_each(|c| *c = true);
+                continue;
+            }
+            [] => {
+                let before = record.start.checked_sub(1).filter(|&i| access(i, &used) && !moved[i]);
+                let after = Some(record.end).filter(|&i| i < lines.len() && access(i, &used) && !moved[i]);
+                let next_opens = record.end + 1 < lines.len() && opens_record(&lines, record.end + 1);
+                before.or(after.filter(|_| !next_opens))
+            }
+        };
+        if let Some(by) = by {
+            tie(record, by, &mut claimed, &mut used);
+        }
+    }
+    claimed.iter_mut().zip(&named).for_each(|(c, n)| *c |= n.is_some());
     let rest = lines.into_iter().zip(claimed).filter(|(_, c)| !c).map(|(l, _)| l).collect();
     (own, rest)
+}
+
+/// How near (in the engine's timestamps) an access line is to its
+/// request's traceback: uvicorn writes them microseconds apart, but to two
+/// pipes the engine reads apart — 0.2 to 18 ms apart measured on a busy
+/// 2-core machine — and formatting a first traceback took 18 ms.
+const NEAR_NS: u128 = 60_000_000;
+
+/// A line as the engine gives it with its timestamp
+/// (`2026-12-07T14:08:31.237869093Z text`): the time in nanoseconds since
+/// the epoch, and the text. Lines without one are kept whole.
+fn stamped(line: &str) -> (Option<u128>, String) {
+    if let Some((stamp, text)) = line.split_once(' ')
+        && stamp.len() >= 20
+        && stamp.as_bytes()[10] == b'T'
+        && stamp.ends_with('Z')
+        && let Ok(t) = humantime::parse_rfc3339(stamp)
+        && let Ok(since) = t.duration_since(std::time::UNIX_EPOCH)
+    {
+        return (Some(since.as_nanos()), strip_ansi(text));
+    }
+    (None, strip_ansi(line))
+}
+
+/// The tracebacks of a log, each with the error-level line that heads it
+/// (uvicorn's `ERROR: Exception in ASGI application`), in order.
+fn records(lines: &[String]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if !opens_record(lines, i) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut end = i + 1;
+        if !opens_traceback(&lines[i]) {
+            end += 1; // the header, then the `Traceback` line
+        }
+        while end < lines.len() && in_traceback(lines, end) {
+            end += 1;
+        }
+        out.push(start..end);
+        i = end;
+    }
+    out
+}
+
+/// Whether line `i` opens a traceback of its own: a `Traceback` line that
+/// does not continue a chain (`During handling of the above exception…`)
+/// and has no header, or an error-level line right before one.
+fn opens_record(lines: &[String], i: usize) -> bool {
+    if opens_traceback(&lines[i]) {
+        let chained = lines[..i].iter().rev().find(|l| !l.trim().is_empty()).is_some_and(|l| {
+            l.starts_with("During handling of the above exception") || l.starts_with("The above exception was")
+        });
+        let headed = i > 0 && header_of_traceback(lines, i - 1);
+        return !(chained || headed);
+    }
+    header_of_traceback(lines, i)
+}
+
+/// An error-level line right before a traceback's first line.
+fn header_of_traceback(lines: &[String], i: usize) -> bool {
+    failed_request(&lines[i]).is_none()
+        && single_line_error(&lines[i]).is_some()
+        && lines.get(i + 1).is_some_and(|l| opens_traceback(l))
+}
+
+/// A log's lines with the access lines found inside a traceback moved to
+/// right after it.
+struct Lifted {
+    lines: Vec<String>,
+    /// The engine's timestamp of each line, if it has one.
+    stamps: Vec<Option<u128>>,
+    /// The lines moved: out of place, they are nobody's neighbour.
+    moved: Vec<bool>,
+    /// The lines that are nobody's: a traceback another failed request's
+    /// access line was found inside.
+    claimed: Vec<bool>,
+}
+
+impl Lifted {
+    fn push(&mut self, (stamp, line): (Option<u128>, String), moved: bool) {
+        self.lines.push(line);
+        self.stamps.push(stamp);
+        self.moved.push(moved);
+        self.claimed.push(false);
+    }
+}
+
+/// uvicorn writes its access lines to stdout and its tracebacks to stderr;
+/// the engine reads the two pipes apart and stamps each line as it reads it,
+/// so an access line written before or after a traceback can land in the
+/// middle of it (seen 1 run in 10 on the pystack). Such a line is moved
+/// after the traceback, which it does not cut short. When it names a failed
+/// request and the log has no timestamps to tell, whose traceback this is
+/// cannot be told: nobody's.
+fn lift(raw: Vec<(Option<u128>, String)>) -> Lifted {
+    let mut out =
+        Lifted { lines: Vec::with_capacity(raw.len()), stamps: Vec::new(), moved: Vec::new(), claimed: Vec::new() };
+    let mut held: Vec<(Option<u128>, String)> = Vec::new();
+    let mut block: Option<usize> = None;
+    let flush = |out: &mut Lifted, block: usize, held: &mut Vec<(Option<u128>, String)>| {
+        if held.iter().any(|(stamp, l)| stamp.is_none() && failed_request(l).is_some()) {
+            // The error-level line that heads the traceback with it.
+            let from =
+                block.saturating_sub(usize::from(block > 0 && single_line_error(&out.lines[block - 1]).is_some()));
+            out.claimed[from..].iter_mut().for_each(|c| *c = true);
+        }
+        for l in held.drain(..) {
+            out.push(l, true);
+        }
+    };
+    for line in raw {
+        if let Some(start) = block
+            && quoted_request(&line.1).is_some()
+        {
+            // Inside while the traceback is still open (its last line a frame,
+            // a box, a blank); after its exception line, it is after it.
+            if out.lines.last().is_some_and(|l| still_open(l)) {
+                held.push(line);
+                continue;
+            }
+            flush(&mut out, start, &mut held);
+            block = None;
+        }
+        out.push(line, false);
+        let i = out.lines.len() - 1;
+        if let Some(start) = block
+            && !in_traceback(&out.lines, i)
+        {
+            let last = (out.stamps.pop().flatten(), out.lines.pop().unwrap_or_default());
+            out.moved.pop();
+            out.claimed.pop();
+            flush(&mut out, start, &mut held);
+            out.push(last, false);
+            block = None;
+        }
+        let i = out.lines.len() - 1;
+        if block.is_none() && opens_traceback(&out.lines[i]) {
+            block = Some(i);
+        }
+    }
+    if let Some(start) = block {
+        flush(&mut out, start, &mut held);
+    }
+    out
 }
 
 /// A failed request a log line names.
@@ -85,11 +297,15 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
 struct Named<'a> {
     method: Option<&'a str>,
     target: &'a str,
+    /// The line heads the traceback logged for the request and names its
+    /// path alone, whatever the query was (Django, Flask); else it is an
+    /// access line that names the whole target.
+    header: bool,
 }
 
 impl Named<'_> {
     fn is(&self, r: &Request) -> bool {
-        self.method.is_none_or(|m| m.eq_ignore_ascii_case(&r.method)) && same_target(self.target, &r.target)
+        self.method.is_none_or(|m| m.eq_ignore_ascii_case(&r.method)) && same_target(self, &r.target)
     }
 }
 
@@ -105,9 +321,9 @@ const SERVER_ERRORS: [&str; 6] = [
     "HTTP Version Not Supported",
 ];
 
-/// The failed (5xx) request a line names, in the ways the module doc lists.
-fn failed_request(line: &str) -> Option<Named<'_>> {
-    // `"GET /debug/boom HTTP/1.1" 500`: a request line in quotes, then a 5xx status.
+/// The request line in quotes and the status after it, as access logs write
+/// them: `"GET /debug/boom HTTP/1.1" 500`.
+fn quoted_request(line: &str) -> Option<(&str, &str, &str)> {
     for (at, _) in line.match_indices('"') {
         let rest = &line[at + 1..];
         let Some((method, rest)) = rest.split_once(' ') else { continue };
@@ -117,22 +333,30 @@ fn failed_request(line: &str) -> Option<Named<'_>> {
         }
         let Some((_, after)) = rest.split_once('"') else { continue };
         let status = after.trim_start().get(..3).unwrap_or("");
-        if status.starts_with('5') && status.bytes().all(|b| b.is_ascii_digit()) {
-            return Some(Named { method: Some(method), target });
+        if status.bytes().all(|b| b.is_ascii_digit()) && status.len() == 3 {
+            return Some((method, target, status));
         }
+    }
+    None
+}
+
+/// The failed (5xx) request a line names, in the ways the module doc lists.
+fn failed_request(line: &str) -> Option<Named<'_>> {
+    if let Some((method, target, status)) = quoted_request(line) {
+        return status.starts_with('5').then_some(Named { method: Some(method), target, header: false });
     }
     // Django: `Internal Server Error: /api/items/`.
     for phrase in SERVER_ERRORS {
         if let Some(at) = line.find(&format!("{phrase}: /")) {
             let target = line[at + phrase.len() + 2..].split_whitespace().next()?;
-            return Some(Named { method: None, target });
+            return Some(Named { method: None, target, header: true });
         }
     }
     // Flask: `Exception on /items [GET]`.
     let at = line.find("Exception on /")?;
     let (target, rest) = line[at + "Exception on ".len()..].split_once(" [")?;
     let method = rest.split(']').next()?;
-    METHODS.contains(&method).then_some(Named { method: Some(method), target })
+    METHODS.contains(&method).then_some(Named { method: Some(method), target, header: true })
 }
 
 /// The traceback logged for the request named on line `at`: the lines after
@@ -158,6 +382,17 @@ fn record_after(lines: &[String], at: usize) -> std::ops::Range<usize> {
     start..i
 }
 
+/// Whether a traceback whose last line so far is `line` goes on: a frame,
+/// a group's box, a caret line, a blank, a `Traceback` line or the chaining
+/// words — not its exception line.
+fn still_open(line: &str) -> bool {
+    line.trim().is_empty()
+        || line.starts_with([' ', '\t', '|', '+', '^', '~'])
+        || opens_traceback(line)
+        || line.starts_with("During handling of the above exception")
+        || line.starts_with("The above exception was")
+}
+
 fn opens_traceback(line: &str) -> bool {
     let l = line.trim_start_matches([' ', '+', '|']);
     l.starts_with("Traceback (most recent call last):") || l.starts_with("Exception Group Traceback")
@@ -179,13 +414,13 @@ fn in_traceback(lines: &[String], i: usize) -> bool {
     previous.is_some_and(|p| p.starts_with([' ', '\t', '|', '+']) && failed_request(line).is_none())
 }
 
-/// Whether a target a log names is the one sent: the same path (percent
+/// Whether the target a log names is the one sent: the same path (percent
 /// decoded: uvicorn re-encodes it, Django logs it decoded), and the same
-/// query where the log names one (Django logs the path alone).
-fn same_target(logged: &str, sent: &str) -> bool {
-    let (logged_path, logged_query) = logged.split_once('?').map_or((logged, None), |(p, q)| (p, Some(q)));
-    let (sent_path, sent_query) = sent.split_once('?').map_or((sent, ""), |(p, q)| (p, q));
-    decode(logged_path) == decode(sent_path) && logged_query.is_none_or(|q| decode(q) == decode(sent_query))
+/// query, unless the log names the path alone.
+fn same_target(logged: &Named, sent: &str) -> bool {
+    let (logged_path, logged_query) = logged.target.split_once('?').unwrap_or((logged.target, ""));
+    let (sent_path, sent_query) = sent.split_once('?').unwrap_or((sent, ""));
+    decode(logged_path) == decode(sent_path) && (logged.header || decode(logged_query) == decode(sent_query))
 }
 
 fn decode(s: &str) -> Vec<u8> {
@@ -232,17 +467,23 @@ mod tests {
         assert_eq!(get("http://127.0.0.1:8000?x=1").target, "/?x=1");
         assert_eq!(Request::new("post", "https://api/a").method, "POST");
         let uvicorn = "INFO:     172.18.0.1:48878 - \"GET /debug/boom?after=0.3 HTTP/1.1\" 500 Internal Server Error";
-        assert_eq!(failed_request(uvicorn), Some(Named { method: Some("GET"), target: "/debug/boom?after=0.3" }));
+        assert_eq!(
+            failed_request(uvicorn),
+            Some(Named { method: Some("GET"), target: "/debug/boom?after=0.3", header: false })
+        );
         let gunicorn = "127.0.0.1 - - [07/Dec/2026:10:00:00 +0000] \"POST /api/items/ HTTP/1.1\" 503 12 \"-\" \"curl\"";
-        assert_eq!(failed_request(gunicorn), Some(Named { method: Some("POST"), target: "/api/items/" }));
+        assert_eq!(
+            failed_request(gunicorn),
+            Some(Named { method: Some("POST"), target: "/api/items/", header: false })
+        );
         assert_eq!(failed_request("INFO:     1.2.3.4:5 - \"GET /health HTTP/1.1\" 200 OK"), None, "not a failure");
         assert_eq!(
             failed_request("ERROR 2026-12-07 django.request Internal Server Error: /api/items/9/"),
-            Some(Named { method: None, target: "/api/items/9/" })
+            Some(Named { method: None, target: "/api/items/9/", header: true })
         );
         assert_eq!(
             failed_request("[2026-12-07 10:00:00,000] ERROR in app: Exception on /items [POST]"),
-            Some(Named { method: Some("POST"), target: "/items" })
+            Some(Named { method: Some("POST"), target: "/items", header: true })
         );
         // nginx's error line names the request, but no status: not a failed request of its own.
         assert_eq!(
@@ -256,11 +497,14 @@ mod tests {
     #[test]
     fn a_path_is_the_same_encoded_or_not() {
         let r = get("http://h/items/a%20b?q=%C3%A9");
-        assert!(Named { method: Some("GET"), target: "/items/a%20b?q=%C3%A9" }.is(&r));
-        assert!(Named { method: None, target: "/items/a b" }.is(&r), "Django logs the path alone, decoded");
-        assert!(!Named { method: Some("POST"), target: "/items/a%20b?q=%C3%A9" }.is(&r), "another method");
-        assert!(!Named { method: Some("GET"), target: "/items/a%20b?q=other" }.is(&r), "another query");
-        assert!(!Named { method: Some("GET"), target: "/items/a" }.is(&r));
+        let named = |method, target, header| Named { method, target, header };
+        assert!(named(Some("GET"), "/items/a%20b?q=%C3%A9", false).is(&r));
+        assert!(named(None, "/items/a b", true).is(&r), "Django logs the path alone, decoded");
+        assert!(!named(Some("POST"), "/items/a%20b?q=%C3%A9", false).is(&r), "another method");
+        assert!(!named(Some("GET"), "/items/a%20b?q=other", false).is(&r), "another query");
+        assert!(!named(Some("GET"), "/items/a%20b", false).is(&r), "an access line names the query when there is one");
+        assert!(!named(Some("GET"), "/items/a", false).is(&r));
+        assert!(named(Some("GET"), "/items/a", false).is(&get("http://h/items/a")));
     }
 
     /// uvicorn, one process: each traceback right after its request's access
@@ -359,5 +603,133 @@ mod tests {
             quoted(&bare, "http://api:8000/debug/fail").as_deref(),
             Some("RuntimeError: boom: a deliberate unhandled error")
         );
+    }
+
+    /// The log without the engine's timestamps, as another reader gives it.
+    fn unstamped(log: &str) -> String {
+        log.lines().map(|l| l.split_once(' ').map_or(l, |(_, text)| text)).collect::<Vec<_>>().join("\n")
+    }
+
+    /// The quote of `GET /debug/boom?after=…`'s traceback.
+    #[allow(clippy::unnecessary_wraps)] // compared with what `quoted` returns
+    fn boom(after: &str) -> Option<String> {
+        Some(format!("RuntimeError: boom: a deliberate unhandled error after {after}s"))
+    }
+
+    /// The engine reads uvicorn's stdout (access lines) and stderr
+    /// (tracebacks) apart and stamps each line as it reads it. Captured from
+    /// the pystack end-to-end test, a request at 0, 0.1, 0.2 (then a
+    /// handled 500) and 0.3 s, and a handled 500 at 0: `GET /debug/fail`'s
+    /// access line landed in the middle of `GET /debug/boom`'s traceback.
+    #[test]
+    fn an_access_line_inside_a_traceback() {
+        let log = captured("uvicorn-access-line-inside-a-traceback.log");
+        // Two failed requests near it (18 ms before, and inside): nobody's.
+        assert_eq!(quoted(&log, "http://api:8000/debug/fail"), None);
+        assert_eq!(quoted(&log, "http://api:8000/debug/boom"), None);
+        // The one after 0.1 s, not cut short by the line in the middle.
+        assert_eq!(error_for(&log, &get("http://proxy/debug/boom?after=0.1")), boom("0.1"));
+        // The handled 500 the contract check sent right after the 0.2 s one's
+        // answer is logged 0.6 ms after its traceback: either could be its.
+        assert_eq!(quoted(&log, "http://api:8000/debug/boom?after=0.2"), None);
+        assert_eq!(quoted(&log, "http://api:8000/debug/boom?after=0.3"), boom("0.3"));
+        // Without timestamps: the line found inside makes that one nobody's too.
+        let bare = unstamped(&log);
+        assert_eq!(quoted(&bare, "http://api:8000/debug/fail"), None);
+        assert_eq!(quoted(&bare, "http://api:8000/debug/boom"), None);
+        for after in ["0.1", "0.2", "0.3"] {
+            assert_eq!(quoted(&bare, &format!("http://api:8000/debug/boom?after={after}")), boom(after));
+        }
+    }
+
+    /// `GET /debug/boom?after=0.1`'s access line (through nginx) came 0.2 ms
+    /// after its traceback; a handled 500 2 ms before `GET /debug/boom`'s.
+    #[test]
+    fn an_access_line_after_its_traceback() {
+        let log = captured("uvicorn-access-line-after-its-traceback.log");
+        assert_eq!(error_for(&log, &get("http://proxy/debug/boom?after=0.1")), boom("0.1"));
+        assert_eq!(quoted(&log, "http://api:8000/debug/boom"), None, "a handled 500 2 ms before it: either's");
+        assert_eq!(quoted(&log, "http://api:8000/debug/fail"), None);
+        assert_eq!(quoted(&log, "http://api:8000/debug/boom?after=0.3"), boom("0.3"));
+        // Without timestamps, the line right before a traceback, else right after it.
+        let bare = unstamped(&log);
+        assert_eq!(
+            quoted(&bare, "http://api:8000/debug/boom").as_deref(),
+            Some("RuntimeError: boom: a deliberate unhandled error")
+        );
+        assert_eq!(error_for(&bare, &get("http://proxy/debug/boom?after=0.1")), boom("0.1"));
+        assert_eq!(quoted(&bare, "http://api:8000/debug/fail"), None);
+    }
+
+    /// Two 500s at once, one traceback: the handled one's access line came
+    /// between the other's and its traceback (17 ms after it). Taking the
+    /// line right before the traceback quoted the traceback for the handled
+    /// 500 (2 runs in 10); with timestamps neither is sure.
+    #[test]
+    fn two_500s_before_one_traceback() {
+        let log = captured("uvicorn-two-500s-before-one-traceback.log");
+        assert_eq!(quoted(&log, "http://api:8000/debug/fail"), None);
+        assert_eq!(quoted(&log, "http://api:8000/debug/boom"), None);
+        assert_eq!(error_for(&log, &get("http://proxy/debug/boom?after=0.1")), boom("0.1"));
+        assert_eq!(quoted(&log, "http://api:8000/debug/boom?after=0.3"), boom("0.3"));
+    }
+
+    /// The window of a check that began between a request's access line and
+    /// its traceback (the `openapi` check reads from after it fetched the
+    /// spec): the handled 500 right after that traceback is the only failed
+    /// request left near it, but the traceback is not its.
+    #[test]
+    fn a_window_that_begins_between_an_access_line_and_its_traceback() {
+        let log = captured("uvicorn-a-handled-500-between-two-tracebacks.log");
+        let from =
+            log.lines().position(|l| l.contains("ERROR:    Exception in ASGI application")).expect("a traceback");
+        let window = log.lines().skip(from).collect::<Vec<_>>().join("\n");
+        assert_eq!(error_for(&window, &get("http://api:8000/debug/fail")), None);
+        assert_eq!(error_for(&window, &get("http://proxy/debug/boom?after=0.1")), boom("0.1"));
+    }
+
+    /// A handled 500 logged 1 ms after `GET /debug/boom`'s traceback (sent
+    /// at the same moment; the engine may have read its line late) and 87 ms
+    /// before the next one's access line: the first traceback could be
+    /// either's, the next is not the handled 500's.
+    #[test]
+    fn a_handled_500_between_two_tracebacks() {
+        let log = captured("uvicorn-a-handled-500-between-two-tracebacks.log");
+        assert_eq!(quoted(&log, "http://api:8000/debug/boom"), None);
+        assert_eq!(error_for(&log, &get("http://proxy/debug/boom?after=0.1")), boom("0.1"));
+        // The contract check's handled 500, sent as the 0.2 s one's answer came, 2 ms after its traceback.
+        assert_eq!(quoted(&log, "http://api:8000/debug/boom?after=0.2"), None);
+        assert_eq!(quoted(&log, "http://api:8000/debug/boom?after=0.3"), boom("0.3"));
+        assert_eq!(quoted(&log, "http://api:8000/debug/fail"), None);
+    }
+
+    /// Without timestamps, an access line between two tracebacks is the
+    /// next one's (uvicorn writes it first), not the one before it.
+    #[test]
+    fn an_access_line_between_two_tracebacks_is_the_next_ones() {
+        let traceback = |error: &str| {
+            format!(
+                "ERROR:    Exception in ASGI application\nTraceback (most recent call last):\n  \
+                 File \"/app/main.py\", line 9, in handler\n    raise\n{error}\n"
+            )
+        };
+        let log = format!(
+            "{}INFO:     1.2.3.4:5 - \"GET /b HTTP/1.1\" 500 Internal Server Error\n{}",
+            traceback("KeyError: 'a'"),
+            traceback("ValueError: b")
+        );
+        assert_eq!(quoted(&log, "http://api/b").as_deref(), Some("ValueError: b"));
+    }
+
+    /// A health check's access line in the middle of a traceback neither ends
+    /// it nor is quoted as its error.
+    #[test]
+    fn a_passing_request_inside_a_traceback_is_moved_after_it() {
+        let log = "INFO:     1.2.3.4:5 - \"GET /a HTTP/1.1\" 500 Internal Server Error\n\
+                   ERROR:    Exception in ASGI application\n\
+                   Traceback (most recent call last):\n  File \"/app/main.py\", line 9, in a\n\
+                   INFO:     127.0.0.1:6 - \"GET /health HTTP/1.1\" 200 OK\n    raise KeyError('x')\nKeyError: 'x'\n";
+        assert_eq!(quoted(log, "http://api/a").as_deref(), Some("KeyError: 'x'"));
+        assert_eq!(quoted(log, "http://api/health"), None);
     }
 }

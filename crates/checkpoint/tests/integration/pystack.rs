@@ -38,7 +38,10 @@ under_both_tools!(
 /// in front of it (`fixtures/pystack/proxy/`), a 500 quotes the api's
 /// traceback for that request, though the check spoke to the proxy. Under
 /// both compose generations: the proxy is an override whose bind mount each
-/// resolves itself (the logs come from the engine).
+/// resolves itself (the logs come from the engine). The failing requests go
+/// out 100 ms or more apart (0, 0.1, 0.2, 0.3, 0.45, 0.55 s): a traceback
+/// with two failed requests within 60 ms of it is nobody's, and quoted for
+/// neither (`model::logged::requests`).
 fn pystack_a_500_names_the_exception_the_api_logged() {
     let project = unique("logged");
     let dir = repo().join("target/pystack-tests").join(&project);
@@ -76,12 +79,14 @@ gates:
           spec: "${{API}}/openapi.json"
           base_url: "${{API}}"
           paths: ["/debug/boom", "/debug/fail"]
-          requests: {{ "GET /debug/boom": {{ params: {{ after: 0.2 }} }} }}
+          requests:
+            "GET /debug/boom": {{ params: {{ after: 0.2 }} }}
+            "GET /debug/fail": {{ params: {{ after: 0.35 }} }}
   - id: handled
     title: a 500 with no traceback of its own
     checks:
       - name: GET /debug/fail
-        http: {{ url: "${{API}}/debug/fail" }}
+        http: {{ url: "${{API}}/debug/fail?after=0.45" }}
         expect: {{ status: 200 }}
   - id: after
     title: a failure of its own after a traceback
