@@ -605,6 +605,16 @@ mod tests {
         );
     }
 
+    /// What a failed request to the api for `path` quotes from `log`.
+    fn api(log: &str, path: &str) -> Option<String> {
+        quoted(log, &format!("http://api:8000{path}"))
+    }
+
+    /// What the api's `log` ties to the request for `?after=0.1` sent through the proxy.
+    fn proxied(log: &str) -> Option<String> {
+        error_for(log, &get("http://proxy/debug/boom?after=0.1"))
+    }
+
     /// The log without the engine's timestamps, as another reader gives it.
     fn unstamped(log: &str) -> String {
         log.lines().map(|l| l.split_once(' ').map_or(l, |(_, text)| text)).collect::<Vec<_>>().join("\n")
@@ -625,20 +635,20 @@ mod tests {
     fn an_access_line_inside_a_traceback() {
         let log = captured("uvicorn-access-line-inside-a-traceback.log");
         // Two failed requests near it (18 ms before, and inside): nobody's.
-        assert_eq!(quoted(&log, "http://api:8000/debug/fail"), None);
-        assert_eq!(quoted(&log, "http://api:8000/debug/boom"), None);
+        assert_eq!(api(&log, "/debug/fail"), None);
+        assert_eq!(api(&log, "/debug/boom"), None);
         // The one after 0.1 s, not cut short by the line in the middle.
-        assert_eq!(error_for(&log, &get("http://proxy/debug/boom?after=0.1")), boom("0.1"));
+        assert_eq!(proxied(&log), boom("0.1"));
         // The handled 500 the contract check sent right after the 0.2 s one's
         // answer is logged 0.6 ms after its traceback: either could be its.
-        assert_eq!(quoted(&log, "http://api:8000/debug/boom?after=0.2"), None);
-        assert_eq!(quoted(&log, "http://api:8000/debug/boom?after=0.3"), boom("0.3"));
+        assert_eq!(api(&log, "/debug/boom?after=0.2"), None);
+        assert_eq!(api(&log, "/debug/boom?after=0.3"), boom("0.3"));
         // Without timestamps: the line found inside makes that one nobody's too.
         let bare = unstamped(&log);
-        assert_eq!(quoted(&bare, "http://api:8000/debug/fail"), None);
-        assert_eq!(quoted(&bare, "http://api:8000/debug/boom"), None);
+        assert_eq!(api(&bare, "/debug/fail"), None);
+        assert_eq!(api(&bare, "/debug/boom"), None);
         for after in ["0.1", "0.2", "0.3"] {
-            assert_eq!(quoted(&bare, &format!("http://api:8000/debug/boom?after={after}")), boom(after));
+            assert_eq!(api(&bare, &format!("/debug/boom?after={after}")), boom(after));
         }
     }
 
@@ -647,18 +657,15 @@ mod tests {
     #[test]
     fn an_access_line_after_its_traceback() {
         let log = captured("uvicorn-access-line-after-its-traceback.log");
-        assert_eq!(error_for(&log, &get("http://proxy/debug/boom?after=0.1")), boom("0.1"));
-        assert_eq!(quoted(&log, "http://api:8000/debug/boom"), None, "a handled 500 2 ms before it: either's");
-        assert_eq!(quoted(&log, "http://api:8000/debug/fail"), None);
-        assert_eq!(quoted(&log, "http://api:8000/debug/boom?after=0.3"), boom("0.3"));
+        assert_eq!(proxied(&log), boom("0.1"));
+        assert_eq!(api(&log, "/debug/boom"), None, "a handled 500 2 ms before it: either's");
+        assert_eq!(api(&log, "/debug/fail"), None);
+        assert_eq!(api(&log, "/debug/boom?after=0.3"), boom("0.3"));
         // Without timestamps, the line right before a traceback, else right after it.
         let bare = unstamped(&log);
-        assert_eq!(
-            quoted(&bare, "http://api:8000/debug/boom").as_deref(),
-            Some("RuntimeError: boom: a deliberate unhandled error")
-        );
-        assert_eq!(error_for(&bare, &get("http://proxy/debug/boom?after=0.1")), boom("0.1"));
-        assert_eq!(quoted(&bare, "http://api:8000/debug/fail"), None);
+        assert_eq!(api(&bare, "/debug/boom").as_deref(), Some("RuntimeError: boom: a deliberate unhandled error"));
+        assert_eq!(proxied(&bare), boom("0.1"));
+        assert_eq!(api(&bare, "/debug/fail"), None);
     }
 
     /// Two 500s at once, one traceback: the handled one's access line came
@@ -668,10 +675,10 @@ mod tests {
     #[test]
     fn two_500s_before_one_traceback() {
         let log = captured("uvicorn-two-500s-before-one-traceback.log");
-        assert_eq!(quoted(&log, "http://api:8000/debug/fail"), None);
-        assert_eq!(quoted(&log, "http://api:8000/debug/boom"), None);
-        assert_eq!(error_for(&log, &get("http://proxy/debug/boom?after=0.1")), boom("0.1"));
-        assert_eq!(quoted(&log, "http://api:8000/debug/boom?after=0.3"), boom("0.3"));
+        assert_eq!(api(&log, "/debug/fail"), None);
+        assert_eq!(api(&log, "/debug/boom"), None);
+        assert_eq!(proxied(&log), boom("0.1"));
+        assert_eq!(api(&log, "/debug/boom?after=0.3"), boom("0.3"));
     }
 
     /// The window of a check that began between a request's access line and
@@ -685,7 +692,7 @@ mod tests {
             log.lines().position(|l| l.contains("ERROR:    Exception in ASGI application")).expect("a traceback");
         let window = log.lines().skip(from).collect::<Vec<_>>().join("\n");
         assert_eq!(error_for(&window, &get("http://api:8000/debug/fail")), None);
-        assert_eq!(error_for(&window, &get("http://proxy/debug/boom?after=0.1")), boom("0.1"));
+        assert_eq!(proxied(&window), boom("0.1"));
     }
 
     /// A handled 500 logged 1 ms after `GET /debug/boom`'s traceback (sent
@@ -695,12 +702,12 @@ mod tests {
     #[test]
     fn a_handled_500_between_two_tracebacks() {
         let log = captured("uvicorn-a-handled-500-between-two-tracebacks.log");
-        assert_eq!(quoted(&log, "http://api:8000/debug/boom"), None);
-        assert_eq!(error_for(&log, &get("http://proxy/debug/boom?after=0.1")), boom("0.1"));
+        assert_eq!(api(&log, "/debug/boom"), None);
+        assert_eq!(proxied(&log), boom("0.1"));
         // The contract check's handled 500, sent as the 0.2 s one's answer came, 2 ms after its traceback.
-        assert_eq!(quoted(&log, "http://api:8000/debug/boom?after=0.2"), None);
-        assert_eq!(quoted(&log, "http://api:8000/debug/boom?after=0.3"), boom("0.3"));
-        assert_eq!(quoted(&log, "http://api:8000/debug/fail"), None);
+        assert_eq!(api(&log, "/debug/boom?after=0.2"), None);
+        assert_eq!(api(&log, "/debug/boom?after=0.3"), boom("0.3"));
+        assert_eq!(api(&log, "/debug/fail"), None);
     }
 
     /// Without timestamps, an access line between two tracebacks is the
