@@ -19,7 +19,9 @@
 //! engine's timestamps (`Target::logs_since` gives them), a traceback is the
 //! request's whose failure was logged within 60 ms of it, when there is only
 //! one; with two or more it is nobody's: a quote that could be another
-//! request's cause is not given. Without timestamps, the access line right
+//! request's cause is not given — unless those tracebacks, as many as the
+//! requests near them, all name the same error (a database gone): then each
+//! of those requests quotes it. Without timestamps, the access line right
 //! before it, else right after it. An access line found inside a traceback is
 //! moved after it.
 //!
@@ -100,6 +102,7 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
     // and it is nobody's. Without (or with none that near): the access line
     // right before it, else right after it.
     let access = |i: usize, used: &[bool]| named[i].as_ref().is_some_and(|n| !n.header) && !used[i];
+    let mut unsure = Vec::new();
     for record in records(&lines) {
         if claimed[record.clone()].iter().any(|&c| c) {
             continue;
@@ -126,6 +129,7 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
             [one] => Some(one),
             [_, _, ..] => {
                 claimed[record.clone()].iter_mut().for_each(|c| *c = true);
+                unsure.push((record, near));
                 continue;
             }
             [] => {
@@ -139,9 +143,52 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
             tie(record, by, &mut claimed, &mut used);
         }
     }
+    // Several failed requests near several tracebacks that all name the same
+    // error (a database gone: every request fails alike), as many requests
+    // as tracebacks: whichever is whose, each request's says that.
+    for (requests, quote) in agreeing(&unsure, &used, |r| last_error_in(&lines[r])) {
+        if requests.iter().any(|&i| request.is_some_and(|r| named[i].as_ref().is_some_and(|n| n.is(r)))) {
+            own = Some(quote);
+        }
+    }
     claimed.iter_mut().zip(&named).for_each(|(c, n)| *c |= n.is_some());
     let rest = lines.into_iter().zip(claimed).filter(|(_, c)| !c).map(|(l, _)| l).collect();
     (own, rest)
+}
+
+/// The groups of tracebacks that could each be one of several failed
+/// requests' (joined by the requests they share), with as many requests not
+/// tied elsewhere as tracebacks, all naming the same error: the requests and
+/// that error.
+fn agreeing(
+    unsure: &[(std::ops::Range<usize>, Vec<usize>)],
+    used: &[bool],
+    quote: impl Fn(std::ops::Range<usize>) -> Option<String>,
+) -> Vec<(Vec<usize>, String)> {
+    let mut groups: Vec<(Vec<usize>, Vec<usize>)> = Vec::new(); // (records, requests)
+    for (at, (_, near)) in unsure.iter().enumerate() {
+        let near: Vec<usize> = near.iter().copied().filter(|&i| !used[i]).collect();
+        let (joined, mut rest): (Vec<_>, Vec<_>) =
+            groups.drain(..).partition(|(_, requests)| requests.iter().any(|i| near.contains(i)));
+        let mut group = (vec![at], near);
+        for (records, requests) in joined {
+            group.0.extend(records);
+            group.1.extend(requests);
+        }
+        group.1.sort_unstable();
+        group.1.dedup();
+        rest.push(group);
+        groups = rest;
+    }
+    groups
+        .into_iter()
+        .filter(|(records, requests)| records.len() == requests.len())
+        .filter_map(|(records, requests)| {
+            let quotes: Vec<Option<String>> = records.iter().map(|&r| quote(unsure[r].0.clone())).collect();
+            let first = quotes.first().cloned().flatten()?;
+            quotes.iter().all(|q| q.as_deref() == Some(first.as_str())).then_some((requests, first))
+        })
+        .collect()
 }
 
 /// How near (in the engine's timestamps) an access line is to its
@@ -708,6 +755,59 @@ mod tests {
         assert_eq!(api(&log, "/debug/boom?after=0.2"), None);
         assert_eq!(api(&log, "/debug/boom?after=0.3"), boom("0.3"));
         assert_eq!(api(&log, "/debug/fail"), None);
+    }
+
+    /// A database gone: three requests fail at once, alike, their access
+    /// lines and tracebacks interleaved. Whose is whose cannot be told, but
+    /// each is one of them, and they all name the same error.
+    #[test]
+    fn requests_failing_alike_at_once_each_quote_the_error() {
+        let at = |ms: u32| format!("2026-12-07T14:00:00.{ms:03}000000Z");
+        let access = |ms, path: &str| {
+            format!("{} INFO:     1.2.3.4:5 - \"GET {path} HTTP/1.1\" 500 Internal Server Error\n", at(ms))
+        };
+        let traceback = |ms, error: &str| {
+            [
+                "ERROR:    Exception in ASGI application",
+                "Traceback (most recent call last):",
+                "  File \"/app/db.py\", line 9, in connect",
+                "    raise",
+                error,
+            ]
+            .iter()
+            .map(|l| format!("{} {l}\n", at(ms)))
+            .collect::<Vec<_>>()
+            .concat()
+        };
+        let gone = "sqlalchemy.exc.OperationalError: connection to server at \"db\" failed";
+        let log = [access(100, "/a"), access(101, "/b"), traceback(102, gone), access(103, "/c"), traceback(104, gone)]
+            .concat()
+            + &traceback(106, gone);
+        for path in ["/a", "/b", "/c"] {
+            assert_eq!(quoted(&log, &format!("http://api{path}")).as_deref(), Some(gone), "{path}");
+        }
+        // One of them answered 500 itself (two tracebacks, three requests): not sure for any.
+        let handled = [access(100, "/a"), access(101, "/b"), traceback(102, gone), access(103, "/c")].concat()
+            + &traceback(104, gone);
+        assert_eq!(quoted(&handled, "http://api/a"), None);
+        // Different errors: not sure either.
+        let mixed =
+            [access(100, "/a"), access(101, "/b"), traceback(102, gone)].concat() + &traceback(104, "KeyError: 'x'");
+        assert_eq!(quoted(&mixed, "http://api/a"), None);
+    }
+
+    /// Captured on the pystack: three gates' `GET /debug/boom?x=…` at once;
+    /// two access lines came after all three tracebacks.
+    #[test]
+    fn three_alike_500s_at_once() {
+        let log = captured("uvicorn-three-alike-500s-at-once.log");
+        for x in ["a", "b", "c"] {
+            assert_eq!(
+                api(&log, &format!("/debug/boom?x={x}")).as_deref(),
+                Some("RuntimeError: boom: a deliberate unhandled error"),
+                "{x}"
+            );
+        }
     }
 
     /// Without timestamps, an access line between two tracebacks is the
