@@ -69,16 +69,19 @@ fn last_error_in(lines: &[String]) -> Option<String> {
     best.map(|(_, line)| one_line(&line)).filter(|l| !l.is_empty())
 }
 
+/// Whether a line opens a Python traceback (also one inside an exception
+/// group's box: `    | Traceback …`, `  + Exception Group Traceback …`).
+fn opens_traceback(line: &str) -> bool {
+    let l = line.trim_start().trim_start_matches(['|', '+', ' ']);
+    l.starts_with("Traceback (most recent call last):") || l.starts_with("Exception Group Traceback")
+}
+
 /// Where line `i` opens a Python traceback: the index of its exception line
 /// (the first line after the frames that is not indented), or of the
 /// sub-exception inside an exception group.
 fn python_exception(lines: &[String], i: usize) -> Option<usize> {
-    let opens = |l: &str| {
-        let l = l.trim_start().trim_start_matches(['|', '+', ' ']);
-        l.starts_with("Traceback (most recent call last):") || l.starts_with("Exception Group Traceback")
-    };
     // Only the outermost line of a traceback opens one; group members do too but are indented.
-    if !opens(&lines[i]) || lines[i].starts_with([' ', '\t', '|']) {
+    if !opens_traceback(&lines[i]) || lines[i].starts_with([' ', '\t', '|']) {
         return None;
     }
     let mut inner: Option<usize> = None;

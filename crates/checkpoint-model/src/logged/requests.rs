@@ -29,7 +29,7 @@
 //! that, the last error no failed request claims (an error a handler logged
 //! before it answered 500, a lost database connection).
 
-use super::{last_error_in, single_line_error, strip_ansi};
+use super::{last_error_in, opens_traceback, single_line_error, strip_ansi};
 
 /// The request a check sent, as a server's log names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,14 +74,14 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
     // request it was logged for is cut off above, so it is nobody's here.
     if lines.iter().any(|l| failed_request(l).is_some()) {
         let orphan = (0..lines.len()).take_while(|&i| in_traceback(&lines, i)).count();
-        claimed[..orphan].iter_mut().for_each(|c| *c = true);
+        claim(&mut claimed, 0..orphan);
     }
     let named: Vec<Option<Named>> = lines.iter().map(|l| failed_request(l)).collect();
     let mut used = vec![false; lines.len()];
     let mut own = None;
     let mut tie = |record: std::ops::Range<usize>, by: usize, claimed: &mut [bool], used: &mut [bool]| {
         used[by] = true;
-        claimed[record.clone()].iter_mut().for_each(|c| *c = true);
+        claim(claimed, record.clone());
         if request.is_some_and(|r| named[by].as_ref().is_some_and(|n| n.is(r)))
             && let Some(quote) = last_error_in(&lines[record])
         {
@@ -91,7 +91,7 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
     // A line that heads its request's traceback (Django, Flask) ties it.
     for at in (0..lines.len()).filter(|&i| named[i].as_ref().is_some_and(|n| n.header)) {
         let record = record_after(&lines, at);
-        if !record.is_empty() && !claimed[record.clone()].iter().any(|&c| c) {
+        if !record.is_empty() && unclaimed(&claimed, &record) {
             tie(record, at, &mut claimed, &mut used);
         }
     }
@@ -104,7 +104,7 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
     let access = |i: usize, used: &[bool]| named[i].as_ref().is_some_and(|n| !n.header) && !used[i];
     let mut unsure = Vec::new();
     for record in records(&lines) {
-        if claimed[record.clone()].iter().any(|&c| c) {
+        if !unclaimed(&claimed, &record) {
             continue;
         }
         let near: Vec<usize> = match stamps[record.start] {
@@ -123,12 +123,12 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
         };
         let by = match near[..] {
             [_] if cut_off => {
-                claimed[record.clone()].iter_mut().for_each(|c| *c = true);
+                claim(&mut claimed, record.clone());
                 continue;
             }
             [one] => Some(one),
             [_, _, ..] => {
-                claimed[record.clone()].iter_mut().for_each(|c| *c = true);
+                claim(&mut claimed, record.clone());
                 unsure.push((record, near));
                 continue;
             }
@@ -242,9 +242,7 @@ fn records(lines: &[String]) -> Vec<std::ops::Range<usize>> {
 /// and has no header, or an error-level line right before one.
 fn opens_record(lines: &[String], i: usize) -> bool {
     if opens_traceback(&lines[i]) {
-        let chained = lines[..i].iter().rev().find(|l| !l.trim().is_empty()).is_some_and(|l| {
-            l.starts_with("During handling of the above exception") || l.starts_with("The above exception was")
-        });
+        let chained = lines[..i].iter().rev().find(|l| !l.trim().is_empty()).is_some_and(|l| chains(l));
         let headed = i > 0 && header_of_traceback(lines, i - 1);
         return !(chained || headed);
     }
@@ -295,9 +293,9 @@ fn lift(raw: Vec<(Option<u128>, String)>) -> Lifted {
     let flush = |out: &mut Lifted, block: usize, held: &mut Vec<(Option<u128>, String)>| {
         if held.iter().any(|(stamp, l)| stamp.is_none() && failed_request(l).is_some()) {
             // The error-level line that heads the traceback with it.
-            let from =
-                block.saturating_sub(usize::from(block > 0 && single_line_error(&out.lines[block - 1]).is_some()));
-            out.claimed[from..].iter_mut().for_each(|c| *c = true);
+            let from = block.saturating_sub(usize::from(block > 0 && header_of_traceback(&out.lines, block - 1)));
+            let to = out.claimed.len();
+            claim(&mut out.claimed, from..to);
         }
         for l in held.drain(..) {
             out.push(l, true);
@@ -433,16 +431,22 @@ fn record_after(lines: &[String], at: usize) -> std::ops::Range<usize> {
 /// a group's box, a caret line, a blank, a `Traceback` line or the chaining
 /// words — not its exception line.
 fn still_open(line: &str) -> bool {
-    line.trim().is_empty()
-        || line.starts_with([' ', '\t', '|', '+', '^', '~'])
-        || opens_traceback(line)
-        || line.starts_with("During handling of the above exception")
-        || line.starts_with("The above exception was")
+    line.trim().is_empty() || line.starts_with([' ', '\t', '|', '+', '^', '~']) || opens_traceback(line) || chains(line)
 }
 
-fn opens_traceback(line: &str) -> bool {
-    let l = line.trim_start_matches([' ', '+', '|']);
-    l.starts_with("Traceback (most recent call last):") || l.starts_with("Exception Group Traceback")
+/// The words between the tracebacks of a chain of exceptions.
+fn chains(line: &str) -> bool {
+    line.starts_with("During handling of the above exception") || line.starts_with("The above exception was")
+}
+
+/// Marks lines `range` as claimed.
+fn claim(claimed: &mut [bool], range: std::ops::Range<usize>) {
+    claimed[range].iter_mut().for_each(|c| *c = true);
+}
+
+/// Whether no line of `range` is claimed yet.
+fn unclaimed(claimed: &[bool], range: &std::ops::Range<usize>) -> bool {
+    !claimed[range.clone()].iter().any(|&c| c)
 }
 
 /// Whether line `i` still belongs to the traceback above it: a frame, a
@@ -450,10 +454,7 @@ fn opens_traceback(line: &str) -> bool {
 /// `Traceback`, or the exception line right after the frames.
 fn in_traceback(lines: &[String], i: usize) -> bool {
     let line = &lines[i];
-    if line.trim().is_empty() || line.starts_with([' ', '\t', '|', '+', '^', '~']) || opens_traceback(line) {
-        return true;
-    }
-    if line.starts_with("During handling of the above exception") || line.starts_with("The above exception was") {
+    if still_open(line) {
         return true;
     }
     // The exception line: right after an indented line (the last frame, a caret line).

@@ -222,14 +222,16 @@ impl Opened {
 /// The local address of the connection a request failed on, as hyper's
 /// client error records it.
 fn failed_on(e: &reqwest::Error) -> Option<std::net::SocketAddr> {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(c) = cause {
-        if let Some(info) = c.downcast_ref::<hyper_util::client::legacy::Error>().and_then(|h| h.connect_info()) {
-            return local_address(info);
-        }
-        cause = c.source();
-    }
-    None
+    causes(e)
+        .find_map(|c| c.downcast_ref::<hyper_util::client::legacy::Error>().and_then(|h| h.connect_info()))
+        .and_then(local_address)
+}
+
+/// The errors beneath `e`, outermost first.
+pub(crate) fn causes<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(std::error::Error::source(e), |c| c.source())
 }
 
 fn local_address(info: &Connected) -> Option<std::net::SocketAddr> {
@@ -293,27 +295,18 @@ fn closed_before_response(e: &reqwest::Error) -> bool {
     if e.is_timeout() || e.is_connect() || e.is_builder() || e.is_redirect() || e.is_body() || e.is_decode() {
         return false;
     }
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(c) = cause {
-        if let Some(h) = c.downcast_ref::<hyper::Error>()
-            && (h.is_incomplete_message() || h.is_canceled() || h.is_closed())
-        {
-            return true;
-        }
-        if let Some(io) = c.downcast_ref::<std::io::Error>()
-            && matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::ConnectionAborted
-                    | std::io::ErrorKind::BrokenPipe
-                    | std::io::ErrorKind::UnexpectedEof
-            )
-        {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
+    causes(e).any(|c| {
+        c.downcast_ref::<hyper::Error>().is_some_and(|h| h.is_incomplete_message() || h.is_canceled() || h.is_closed())
+            || c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::BrokenPipe
+                        | std::io::ErrorKind::UnexpectedEof
+                )
+            })
+    })
 }
 
 pub struct Http;

@@ -402,12 +402,8 @@ fn describe_io_error(e: &std::io::Error) -> String {
 }
 
 fn describe_hyper_error(e: &hyper::Error) -> String {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(c) = cause {
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            return describe_io_error(io);
-        }
-        cause = c.source();
+    if let Some(io) = super::http::causes(e).find_map(|c| c.downcast_ref::<std::io::Error>()) {
+        return describe_io_error(io);
     }
     if e.is_incomplete_message() {
         "connection closed before the response was complete".into()
