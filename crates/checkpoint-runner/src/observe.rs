@@ -128,7 +128,7 @@ pub trait CheckKind: Send + Sync {
     type Spec: Sync;
 
     /// Expectations applied when the check does not set that field:
-    /// `status < 400` for http, `exit_code = 0` for commands.
+    /// `status < 300` for http, `exit_code = 0` for commands.
     fn default_expectations(&self) -> Vec<(&'static str, Matcher)> {
         Vec::new()
     }

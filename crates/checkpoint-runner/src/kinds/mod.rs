@@ -53,7 +53,7 @@ pub async fn observe(spec: &CheckSpec, ctx: &Ctx, timeout: Duration) -> Result<O
     }
 }
 
-/// The kind's expectations for fields the check does not set (`status < 400`
+/// The kind's expectations for fields the check does not set (`status < 300`
 /// for http, `exit_code = 0` for commands).
 pub fn default_expectations(spec: &CheckSpec) -> Vec<(&'static str, Matcher)> {
     match spec {

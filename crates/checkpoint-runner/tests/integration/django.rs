@@ -153,11 +153,21 @@ async fn a_refusal_names_the_cause_in_the_servers_words() {
         http: {{ url: "${{DJANGO}}/api/me/" }}
         expect: {{ status: 200 }}
   - id: login-required
-    title: a page behind @login_required
+    title: a page behind @login_required, with the default expectation (a 2xx)
     checks:
       - name: profile
         http: {{ url: "${{DJANGO}}/profile/" }}
-        expect: {{ status: 200 }}
+  - id: no-slash
+    title: a URL without the trailing slash Django appends
+    checks:
+      - name: health
+        http: {{ url: "${{DJANGO}}/health" }}
+  - id: redirect-expected
+    title: the redirect is what the check expects
+    checks:
+      - name: profile
+        http: {{ url: "${{DJANGO}}/profile/" }}
+        expect: {{ status: 302, headers: {{ location: /accounts/login/?next=/profile/ }} }}
   - id: missing
     title: a page that does not exist
     checks:
@@ -184,14 +194,17 @@ async fn a_refusal_names_the_cause_in_the_servers_words() {
         Status::Failed,
         "status: expected 200, got 403 — the server said \"Authentication credentials were not provided.\"",
     );
+    // A redirect is not a pass unless the check expects it: the page never ran.
     run.ended(
         "login-required",
         Status::Failed,
-        "status: expected 200, got 302 — redirected to /accounts/login/?next=/profile/",
+        "status: expected < 300, got 302 — redirected to /accounts/login/?next=/profile/",
     );
+    run.ended("no-slash", Status::Failed, "status: expected < 300, got 301 — redirected to /health/");
+    assert_eq!(run.gate("redirect-expected").status, Status::Passed, "{:#?}", run.gate("redirect-expected"));
     // Django's 404 page (DEBUG off) only restates the status: nothing is added.
-    let missing = run.ended("missing", Status::Failed, "nope: status: expected < 400, got 404");
-    assert_eq!(missing.reason.as_deref(), Some("nope: status: expected < 400, got 404"));
+    let missing = run.ended("missing", Status::Failed, "nope: status: expected < 300, got 404");
+    assert_eq!(missing.reason.as_deref(), Some("nope: status: expected < 300, got 404"));
 }
 
 /// "API contract finalised" on a DRF API behind the session: the contract
