@@ -11,6 +11,7 @@ mod django;
 mod engine;
 mod fault_policy;
 mod http;
+mod late_log;
 mod latency;
 mod openapi;
 mod quality;
