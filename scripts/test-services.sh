@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a real Postgres, a real Redis, a real MariaDB and the Django reference app
 # (fixtures/django: Django + DRF under gunicorn, in a venv from PyPI) on loopback ports for
-# the tests (idempotent: reuses them if they are already up), and prints the env vars
+# the tests (idempotent: reuses them if they are already up, unless the checkout that
+# started them is gone — see evict_orphan), and prints the env vars
 # the tests read. Usage: eval "$(scripts/test-services.sh start)"; scripts/test-services.sh stop
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -91,9 +92,40 @@ User.objects.filter(username='alice').exists() or User.objects.create_user('alic
   django_up || { echo "test-services: the Django app does not answer on $django_port, see $dir/gunicorn.log" >&2; exit 1; }
 }
 
+# The processes listening on loopback port $1 (those this user may see).
+listeners() { ss -ltnpH "sport = :$1" 2>/dev/null | { grep -o 'pid=[0-9]*' || true; } | cut -d= -f2 | sort -u; }
+
+# A server left by a checkout that is gone (a CI clone deleted while its services ran):
+# it still answers on the port, but from a working directory or with a data directory
+# or venv that no longer exists, so the tests would fail on it one by one. It serves
+# nothing anyone can use: stop it, say so, and start this checkout's own.
+evict_orphan() {
+  local port=$1 what=$2 pid cwd path gone="" pids
+  pids=$(listeners "$port")
+  for pid in $pids; do
+    cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || continue
+    case $cwd in *' (deleted)') gone=${cwd% (deleted)} ;; esac
+    for path in $(tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -o '/[^= ]*/test-services/[^= ]*' || true); do
+      [ -e "$path" ] || gone=$path
+    done
+  done
+  [ -n "$gone" ] || return 0
+  echo "test-services: $what on 127.0.0.1:$port was started by a checkout that is gone ($gone no longer exists): stopping it (pid ${pids//$'\n'/,})" >&2
+  # shellcheck disable=SC2086 # one pid a word
+  kill $pids 2>/dev/null || true
+  for _ in $(seq 1 100); do [ -z "$(listeners "$port")" ] && return 0; sleep 0.1; done
+  # shellcheck disable=SC2086
+  kill -9 $pids 2>/dev/null || true
+  sleep 0.5
+}
+
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 start() {
+  evict_orphan "$pg_port" Postgres
+  evict_orphan "$redis_port" Redis
+  evict_orphan "$maria_port" MariaDB
+  evict_orphan "$django_port" "the Django app"
   if ! "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port"; then
     rm -rf "$state/pg"
     mkdir -p "$state/pg"
