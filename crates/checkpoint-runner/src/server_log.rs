@@ -1,7 +1,8 @@
 //! What the stack's services logged for the requests a check sent: the
 //! traceback a web framework ties to a request ([`logged::error_for`]),
 //! looked for in every service's log of the check's time — the app that
-//! failed may sit behind the service the check spoke to.
+//! failed may sit behind the service the check spoke to, which may have
+//! rewritten the path (`/api/items/5` logged as `/items/5`).
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -38,15 +39,21 @@ pub(crate) async fn tied(
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+        let mut logs = Vec::new();
         for name in &names {
-            let Ok(log) = target.logs_since(name, since, logged::WINDOW_LINES).await else { continue };
-            for (slot, request) in found.iter_mut().zip(requests) {
-                if slot.is_none()
-                    && let Some(quote) = logged::error_for(&log, request)
-                {
-                    *slot = Some(((*name).to_string(), quote));
-                }
+            if let Ok(log) = target.logs_since(name, since, logged::WINDOW_LINES).await {
+                logs.push((*name, log));
             }
+        }
+        // The request as sent, in any service's log; else as a path-rewriting
+        // proxy passed it on (`/api/items/5` → `/items/5`).
+        for (slot, request) in found.iter_mut().zip(requests) {
+            let variants = std::iter::once((*request).clone()).chain(request.rewritten());
+            *slot = slot.take().or_else(|| {
+                variants.into_iter().find_map(|r| {
+                    logs.iter().find_map(|(name, log)| Some(((*name).to_string(), logged::error_for(log, &r)?)))
+                })
+            });
         }
     }
     found

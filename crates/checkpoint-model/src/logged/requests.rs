@@ -50,6 +50,27 @@ impl Request {
         let target = if target.starts_with('?') { format!("/{target}") } else { target.to_string() };
         Self { method: method.to_ascii_uppercase(), target }
     }
+
+    /// The request as an app behind a path-rewriting proxy logs it: without
+    /// its first one or two path segments (nginx's `location /api/ {
+    /// proxy_pass http://api:8000/; }` turns `/api/items/5` into `/items/5`),
+    /// the nearest first. Never down to the bare `/`, which any app serves.
+    #[must_use]
+    pub fn rewritten(&self) -> Vec<Self> {
+        let (path, query) = self.target.split_once('?').map_or((self.target.as_str(), None), |(p, q)| (p, Some(q)));
+        let mut out = Vec::new();
+        let mut rest = path;
+        for _ in 0..2 {
+            let Some(at) = rest[1..].find('/') else { break };
+            rest = &rest[at + 1..];
+            if rest == "/" {
+                break;
+            }
+            let target = query.map_or_else(|| rest.to_string(), |q| format!("{rest}?{q}"));
+            out.push(Self { method: self.method.clone(), target });
+        }
+        out
+    }
 }
 
 /// The error `log` ties to `request`, else the last one it ties to no other
@@ -654,6 +675,18 @@ mod tests {
     }
 
     /// What a failed request to the api for `path` quotes from `log`.
+    #[test]
+    fn a_rewriting_proxy_strips_one_or_two_leading_segments_but_never_all() {
+        let targets =
+            |url: &str| Request::new("GET", url).rewritten().into_iter().map(|r| r.target).collect::<Vec<_>>();
+        assert_eq!(targets("http://proxy/api/items/5?x=1"), ["/items/5?x=1", "/5?x=1"]);
+        assert_eq!(targets("http://proxy/api/v1/health"), ["/v1/health", "/health"]);
+        assert_eq!(targets("http://proxy/api/health/"), ["/health/"]);
+        assert!(targets("http://proxy/api/").is_empty());
+        assert!(targets("http://proxy/health").is_empty());
+        assert!(targets("http://proxy/").is_empty());
+    }
+
     fn api(log: &str, path: &str) -> Option<String> {
         quoted(log, &format!("http://api:8000{path}"))
     }

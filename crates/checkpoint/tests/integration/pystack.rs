@@ -36,12 +36,15 @@ under_both_tools!(
 /// 500 the app answered without a traceback, while two other requests' are
 /// logged during its wait: uvicorn ties each to its request. Through the nginx
 /// in front of it (`fixtures/pystack/proxy/`), a 500 quotes the api's
-/// traceback for that request, though the check spoke to the proxy. Under
+/// traceback for that request, though the check spoke to the proxy — also
+/// where nginx strips the path's `/v1` prefix before passing it on. Under
 /// both compose generations: the proxy is an override whose bind mount each
-/// resolves itself (the logs come from the engine). The failing requests go
-/// out 100 ms or more apart (0, 0.1, 0.2, 0.3, 0.45, 0.55 s): a traceback
-/// with two failed requests within 60 ms of it is nobody's, and quoted for
-/// neither (`model::logged::requests`).
+/// resolves itself (the logs come from the engine). The failing requests are
+/// answered 100 ms or more apart (0, 0.1 s; the contract's `boom` 0.2 s after
+/// it fetched the spec, ~0.24 s; 0.4, 0.55 s; the contract's `fail` 0.35 s
+/// after its `boom`, ~0.6 s; 0.8 s): a traceback with two failed requests
+/// within 60 ms of it is nobody's, and quoted for neither
+/// (`model::logged::requests`).
 fn pystack_a_500_names_the_exception_the_api_logged() {
     let project = unique("logged");
     let dir = repo().join("target/pystack-tests").join(&project);
@@ -71,6 +74,12 @@ gates:
       - name: GET /debug/boom through nginx
         http: {{ url: "${{PROXY}}/debug/boom?after=0.1" }}
         expect: {{ status: 200 }}
+  - id: rewritten
+    title: an unhandled error behind the proxy, which strips the path's prefix
+    checks:
+      - name: GET /v1/debug/boom through nginx
+        http: {{ url: "${{PROXY}}/v1/debug/boom?after=0.8" }}
+        expect: {{ status: 200 }}
   - id: contract
     title: the failing routes against the app's OpenAPI
     checks:
@@ -86,13 +95,13 @@ gates:
     title: a 500 with no traceback of its own
     checks:
       - name: GET /debug/fail
-        http: {{ url: "${{API}}/debug/fail?after=0.45" }}
+        http: {{ url: "${{API}}/debug/fail?after=0.55" }}
         expect: {{ status: 200 }}
   - id: after
     title: a failure of its own after a traceback
     checks:
       - name: the route raises, a moment later (expected)
-        http: {{ url: "${{API}}/debug/boom?after=0.3" }}
+        http: {{ url: "${{API}}/debug/boom?after=0.4" }}
         expect: {{ status: 500 }}
       - name: liveness, with the wrong status expected
         http: {{ url: "${{API}}/health" }}
@@ -119,13 +128,18 @@ gates:
     assert!(
         reason("boom").contains("status: expected 200, got 500")
             && reason("boom").contains("`api` logged \"RuntimeError: boom: a deliberate unhandled error\""),
-        "the reason quotes its own exception, not the one logged 0.3 s later: {}",
+        "the reason quotes its own exception, not the one logged 0.4 s later: {}",
         reason("boom")
     );
     assert!(
         reason("proxied").contains("`api` logged \"RuntimeError: boom: a deliberate unhandled error after 0.1s\""),
         "the app behind the proxy names the cause: {}",
         reason("proxied")
+    );
+    assert!(
+        reason("rewritten").contains("`api` logged \"RuntimeError: boom: a deliberate unhandled error after 0.8s\""),
+        "the app logged /debug/boom for the /v1/debug/boom sent: {}",
+        reason("rewritten")
     );
     let proxied = o.report.gates.iter().find(|g| g.id == "proxied").map(|g| &g.checks[0]).expect("proxied check");
     assert_eq!(proxied.service.as_deref(), Some("api"), "the evidence is the api's log");
