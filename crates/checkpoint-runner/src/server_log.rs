@@ -12,9 +12,9 @@ use checkpoint_target::Target;
 /// For each request, the service whose log from `since` on ties a traceback
 /// to it, with its one-line quote; `except` is not read (its log was read
 /// already). The logs are first read [`logged::SETTLE`] after the requests
-/// `ended` (see there why). With `wait`, requests still without one are looked for once
-/// more, 250 ms later: a server may log its traceback just after it sent
-/// the 500, and the engine delivers log lines a moment later.
+/// `ended` (see there why). With `wait`, requests still without one are
+/// looked for once more, 250 ms later: a server may log its traceback just
+/// after it sent the 500, and the engine delivers log lines a moment later.
 pub(crate) async fn tied(
     target: &dyn Target,
     since: SystemTime,
