@@ -5,13 +5,58 @@
 //! cancel while the fault is in place) and records what the engine asked of it; the real
 //! faults run against Docker in `crates/checkpoint/tests/integration/demo.rs`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use checkpoint_model::result::{GateResult, Status};
+use checkpoint_runner::{Target, TargetError};
+use checkpoint_target::{ExecOutput, ExecRequest, FaultAction};
 use tokio_util::sync::CancellationToken;
 
 use crate::support;
-use crate::support::scripted::Scripted;
+
+/// What the engine asked, in order: `fault redis`, `restore redis`.
+#[derive(Default)]
+struct Scripted {
+    calls: Mutex<Vec<String>>,
+    /// `fault()` never returns.
+    hang: bool,
+    /// Cancelled by `fault()` once the service is "down", as a Ctrl-C would.
+    cancel_when_down: Option<CancellationToken>,
+}
+
+#[async_trait]
+impl Target for Scripted {
+    fn describe(&self) -> String {
+        "scripted".into()
+    }
+    async fn endpoint(&self, _: &str, _: u16) -> Result<String, TargetError> {
+        Err(TargetError::Unsupported("scripted".into()))
+    }
+    async fn services(&self) -> Result<Vec<checkpoint_model::result::ServiceReport>, TargetError> {
+        Ok(Vec::new())
+    }
+    async fn exec(&self, _: &str, _: ExecRequest<'_>) -> Result<ExecOutput, TargetError> {
+        Err(TargetError::Unsupported("scripted".into()))
+    }
+    async fn logs_tail(&self, _: &str, _: usize) -> Result<String, TargetError> {
+        Ok(String::new())
+    }
+    async fn fault(&self, service: &str, _: FaultAction, _: Option<&str>) -> Result<(), TargetError> {
+        self.calls.lock().unwrap().push(format!("fault {service}"));
+        if self.hang {
+            std::future::pending::<()>().await;
+        }
+        if let Some(c) = &self.cancel_when_down {
+            c.cancel();
+        }
+        Ok(())
+    }
+    async fn restore(&self, service: &str, _: FaultAction, _: Option<&str>) -> Result<(), TargetError> {
+        self.calls.lock().unwrap().push(format!("restore {service}"));
+        Ok(())
+    }
+}
 
 const YAML: &str = r#"
 gates:

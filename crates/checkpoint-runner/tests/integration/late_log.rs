@@ -11,15 +11,22 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use axum::http::StatusCode;
 use checkpoint_model::result::{GateResult, Status};
+use checkpoint_runner::{Target, TargetError};
+use checkpoint_target::{ExecOutput, ExecRequest, FaultAction};
 
 use crate::support;
-use crate::support::scripted::Scripted;
 
 /// The app's log as the engine gives it: this request's access line and a
-/// traceback; then another failed request's access line, 1 ms after the
-/// traceback, delivered `late` after the 500 was sent (never if `None`).
+/// traceback; `late`, another failed request's access line 1 ms after the
+/// traceback, delivered that long after the 500 was sent (never if `None`).
+struct Delivering {
+    answered: Arc<Mutex<Option<Instant>>>,
+    late: Option<Duration>,
+}
+
 const OWN: &str = "\
 2026-12-07T14:19:02.947153297Z INFO:     172.19.0.1:35062 - \"GET /boom HTTP/1.1\" 500 Internal Server Error
 2026-12-07T14:19:02.950000000Z ERROR:    Exception in ASGI application
@@ -30,6 +37,42 @@ const OWN: &str = "\
 ";
 const OTHER: &str =
     "2026-12-07T14:19:02.951000000Z INFO:     172.19.0.1:35070 - \"GET /other HTTP/1.1\" 500 Internal Server Error\n";
+
+impl Delivering {
+    fn log(&self) -> String {
+        let answered = *self.answered.lock().unwrap();
+        let arrived = matches!((answered, self.late), (Some(at), Some(late)) if at.elapsed() >= late);
+        if arrived { format!("{OWN}{OTHER}") } else { OWN.to_string() }
+    }
+}
+
+#[async_trait]
+impl Target for Delivering {
+    fn describe(&self) -> String {
+        "a target whose engine delivers a line late".into()
+    }
+    async fn endpoint(&self, _: &str, _: u16) -> Result<String, TargetError> {
+        Err(TargetError::Unsupported("scripted".into()))
+    }
+    async fn services(&self) -> Result<Vec<checkpoint_model::result::ServiceReport>, TargetError> {
+        Ok(Vec::new())
+    }
+    async fn exec(&self, _: &str, _: ExecRequest<'_>) -> Result<ExecOutput, TargetError> {
+        Err(TargetError::Unsupported("scripted".into()))
+    }
+    async fn logs_tail(&self, _: &str, _: usize) -> Result<String, TargetError> {
+        Ok(self.log())
+    }
+    async fn logs_since(&self, _: &str, _: std::time::SystemTime, _: usize) -> Result<String, TargetError> {
+        Ok(self.log())
+    }
+    async fn fault(&self, _: &str, _: FaultAction, _: Option<&str>) -> Result<(), TargetError> {
+        Err(TargetError::Unsupported("scripted".into()))
+    }
+    async fn restore(&self, _: &str, _: FaultAction, _: Option<&str>) -> Result<(), TargetError> {
+        Err(TargetError::Unsupported("scripted".into()))
+    }
+}
 
 /// One check's `GET /boom`, answered 500, against a log whose competing
 /// line (if any) arrives `late`.
@@ -50,20 +93,15 @@ async fn boom(late: Option<Duration>) -> GateResult {
     let yaml = format!(
         r#"
 gates:
-  - id: boom
-    title: a 500 whose traceback is in the api's log
+  - id: api
+    title: API
     checks:
-      - name: GET /boom
+      - name: boom
         http: {{ url: "{base}/boom" }}
         service: api
 "#
     );
-    let log = move || {
-        let answered = *answered.lock().unwrap();
-        let arrived = matches!((answered, late), (Some(at), Some(late)) if at.elapsed() >= late);
-        if arrived { format!("{OWN}{OTHER}") } else { OWN.to_string() }
-    };
-    let target = Arc::new(Scripted { log: Some(Box::new(log)), ..Scripted::default() });
+    let target = Arc::new(Delivering { answered, late });
     support::run(&yaml, support::Setup { target, ..Default::default() }).await.remove(0)
 }
 

@@ -4,8 +4,6 @@
 //! HTTP servers on loopback, a port nobody listens on, and the addresses of
 //! the Postgres, Redis and MariaDB that `scripts/test-services.sh` starts.
 
-pub(crate) mod scripted;
-
 use std::sync::Arc;
 
 use checkpoint_model::load::{LoadOptions, load_checkpoints};
