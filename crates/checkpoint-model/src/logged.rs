@@ -35,13 +35,6 @@ pub const LINES: usize = 400;
 /// requests' tracebacks at once, each up to 160 lines under uvicorn.
 pub const WINDOW_LINES: usize = 2_000;
 
-/// How long after a failed request its log is first read for the error: a
-/// traceback is tied to a request only when no other failed request was
-/// logged as near to it (60 ms, see [`requests`]), and the engine delivers
-/// lines up to ~20 ms late — read sooner, a competing request's line that
-/// is still on its way would leave a tie that looks sure and is not.
-pub const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
-
 /// The words every reason uses for a quote: `` `api` logged "RuntimeError: boom" ``.
 pub fn note(service: &str, quote: &str) -> String {
     format!("`{service}` logged \"{quote}\"")

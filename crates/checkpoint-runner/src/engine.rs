@@ -571,7 +571,6 @@ impl GateRunner {
                     () = tokio::time::sleep(every) => {}
                 }
             };
-            let ended = Instant::now();
             let mut message = last.message.clone();
             if attempts.len() > 1 && last.status != Status::Passed {
                 message = message.map(|m| {
@@ -612,7 +611,7 @@ impl GateRunner {
             let mut quote = match (&service, &check.spec) {
                 (Some(_), CheckSpec::Compose(_)) => logs.as_deref().and_then(logged::last_error),
                 (Some(svc), _) if last.status.is_failure() && last.server_failed => {
-                    self.logged_during(svc, attempt_wall, ended, last.request.as_ref()).await
+                    self.logged_during(svc, attempt_wall, last.request.as_ref()).await
                 }
                 _ => None,
             };
@@ -623,7 +622,7 @@ impl GateRunner {
                 && last.status.is_failure()
                 && last.server_failed
                 && let Some(request) = &last.request
-                && let Some((upstream, q)) = self.logged_for(request, service.as_deref(), attempt_wall, ended).await
+                && let Some((upstream, q)) = self.logged_for(request, service.as_deref(), attempt_wall).await
             {
                 logs = self.log_tail(&upstream).await;
                 service = Some(upstream);
@@ -769,19 +768,15 @@ impl GateRunner {
 
     /// The error `service` logged from `since` on for `request` (when the
     /// log ties errors to requests, another check's is not this one's), if
-    /// it logged one. The log is first read [`logged::SETTLE`] after the
-    /// attempt `ended`, when any request that would make the tie unsure is
-    /// in it too. A server may write its traceback just after it sent the
-    /// 500 (uvicorn does), and the engine delivers log lines a moment later:
-    /// a log with no error yet is read twice more, 250 ms apart.
+    /// it logged one. A server may write its traceback just after it sent
+    /// the 500 (uvicorn does), and the engine delivers log lines a moment
+    /// later: a log with no error yet is read twice more, 250 ms apart.
     async fn logged_during(
         &self,
         service: &str,
         since: SystemTime,
-        ended: Instant,
         request: Option<&logged::Request>,
     ) -> Option<String> {
-        tokio::time::sleep_until((ended + logged::SETTLE).into()).await;
         for round in 0..3 {
             if round > 0 {
                 tokio::time::sleep(Duration::from_millis(250)).await;
@@ -805,9 +800,8 @@ impl GateRunner {
         request: &logged::Request,
         except: Option<&str>,
         since: SystemTime,
-        ended: Instant,
     ) -> Option<(String, String)> {
-        crate::server_log::tied(self.ctx.target.as_ref(), since, ended, &[request], except, false).await.pop().flatten()
+        crate::server_log::tied(self.ctx.target.as_ref(), since, &[request], except, false).await.pop().flatten()
     }
 
     /// Causes first: when a check did not pass and a service it concerns is

@@ -4,21 +4,19 @@
 //! failed may sit behind the service the check spoke to, which may have
 //! rewritten the path (`/api/items/5` logged as `/items/5`).
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use checkpoint_model::logged;
 use checkpoint_target::Target;
 
 /// For each request, the service whose log from `since` on ties a traceback
 /// to it, with its one-line quote; `except` is not read (its log was read
-/// already). The logs are first read [`logged::SETTLE`] after the requests
-/// `ended` (see there why). With `wait`, requests still without one are
-/// looked for once more, 250 ms later: a server may log its traceback just
-/// after it sent the 500, and the engine delivers log lines a moment later.
+/// already). With `wait`, requests still without one are looked for once
+/// more, 250 ms later: a server may log its traceback just after it sent
+/// the 500, and the engine delivers log lines a moment later.
 pub(crate) async fn tied(
     target: &dyn Target,
     since: SystemTime,
-    ended: Instant,
     requests: &[&logged::Request],
     except: Option<&str>,
     wait: bool,
@@ -31,7 +29,6 @@ pub(crate) async fn tied(
     let mut names: Vec<&str> = services.iter().map(checkpoint_model::result::ServiceReport::service).collect();
     names.dedup();
     names.retain(|n| Some(*n) != except);
-    tokio::time::sleep_until((ended + logged::SETTLE).into()).await;
     for round in 0..if wait { 2 } else { 1 } {
         if round > 0 {
             if found.iter().all(Option::is_some) {

@@ -212,8 +212,7 @@ async fn quote_server_logs(
     summary: &mut String,
 ) {
     let requests: Vec<&logged::Request> = failures.iter().map(|(_, r)| r).collect();
-    let found =
-        crate::server_log::tied(ctx.target.as_ref(), since, std::time::Instant::now(), &requests, None, true).await;
+    let found = crate::server_log::tied(ctx.target.as_ref(), since, &requests, None, true).await;
     for ((i, _), found) in failures.iter().zip(found) {
         let (Some((service, quote)), Some(case)) = (found, cases.get_mut(*i)) else { continue };
         let note = logged::note(&service, &quote);

@@ -11,7 +11,6 @@ mod django;
 mod engine;
 mod fault_policy;
 mod http;
-mod late_log;
 mod latency;
 mod openapi;
 mod quality;
