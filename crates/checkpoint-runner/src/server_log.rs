@@ -45,11 +45,11 @@ pub(crate) async fn tied(
         // The request as sent, in any service's log; else as a path-rewriting
         // proxy passed it on (`/api/items/5` → `/items/5`).
         for (slot, request) in found.iter_mut().zip(requests) {
-            let variants = std::iter::once((*request).clone()).chain(request.rewritten());
-            *slot = slot.take().or_else(|| {
-                variants.into_iter().find_map(|r| {
-                    logs.iter().find_map(|(name, log)| Some(((*name).to_string(), logged::error_for(log, &r)?)))
-                })
+            if slot.is_some() {
+                continue;
+            }
+            *slot = std::iter::once((*request).clone()).chain(request.rewritten()).find_map(|r| {
+                logs.iter().find_map(|(name, log)| Some(((*name).to_string(), logged::error_for(log, &r)?)))
             });
         }
     }

@@ -674,7 +674,6 @@ mod tests {
         );
     }
 
-    /// What a failed request to the api for `path` quotes from `log`.
     #[test]
     fn a_rewriting_proxy_strips_one_or_two_leading_segments_but_never_all() {
         let targets =
@@ -687,6 +686,7 @@ mod tests {
         assert!(targets("http://proxy/").is_empty());
     }
 
+    /// What a failed request to the api for `path` quotes from `log`.
     fn api(log: &str, path: &str) -> Option<String> {
         quoted(log, &format!("http://api:8000{path}"))
     }
