@@ -21,13 +21,19 @@
 //! one; with two or more it is nobody's: a quote that could be another
 //! request's cause is not given — unless those tracebacks, as many as the
 //! requests near them, all name the same error (a database gone): then each
-//! of those requests quotes it. Without timestamps, the access line right
-//! before it, else right after it. An access line found inside a traceback is
-//! moved after it.
+//! of those requests quotes it. A traceback follows its own access line by a
+//! few ms at most, but a loaded host can take longer to format it: the one
+//! line near it, logged well after it while a request that failed before it
+//! is untied, is likelier the next request's — nobody's. With no line near,
+//! the failed request's line right before it; without timestamps, the line
+//! right before it, else right after it. An access line found inside a
+//! traceback is moved after it.
 //!
 //! [`error_of`] quotes the traceback of the check's own request; failing
 //! that, the last error no failed request claims (an error a handler logged
-//! before it answered 500, a lost database connection).
+//! before it answered 500, a lost database connection). A traceback tied to
+//! none is that fallback for a request the log names as failed only when it
+//! could be that request's and no other untied failed request's.
 
 use super::{last_error_in, opens_traceback, single_line_error, strip_ansi};
 
@@ -142,8 +148,19 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
             (Some(t), Some(&first)) => t - first <= NEAR_NS && near.iter().all(|&i| stamps[i].is_some_and(|s| s >= t)),
             _ => false,
         };
+        // A traceback is written after its own request's access line (a pipe
+        // apart: LATE_NS at most). The only line near it coming well after
+        // it, while a request that failed before it is still untied, is
+        // likelier the next request's (the traceback was formatted late).
+        let overtaken = match (stamps[record.start], &near[..]) {
+            (Some(t), &[one]) => {
+                stamps[one].is_some_and(|s| s > t + LATE_NS)
+                    && (0..lines.len()).any(|i| i != one && access(i, &used) && stamps[i].is_some_and(|s| s < t))
+            }
+            _ => false,
+        };
         let by = match near[..] {
-            [_] if cut_off => {
+            [_] if cut_off || overtaken => {
                 claim(&mut claimed, record.clone());
                 continue;
             }
@@ -154,8 +171,10 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
                 continue;
             }
             [] => {
+                // With timestamps, a line after it and not near is a later request's.
                 let before = record.start.checked_sub(1).filter(|&i| access(i, &used) && !moved[i]);
-                let after = Some(record.end).filter(|&i| i < lines.len() && access(i, &used) && !moved[i]);
+                let after = Some(record.end)
+                    .filter(|&i| i < lines.len() && access(i, &used) && !moved[i] && stamps[record.start].is_none());
                 let next_opens = record.end + 1 < lines.len() && opens_record(&lines, record.end + 1);
                 before.or(after.filter(|_| !next_opens))
             }
@@ -170,6 +189,32 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
     for (requests, quote) in agreeing(&unsure, &used, |r| last_error_in(&lines[r])) {
         if requests.iter().any(|&i| request.is_some_and(|r| named[i].as_ref().is_some_and(|n| n.is(r)))) {
             own = Some(quote);
+        }
+    }
+    // A traceback tied to no request is the fallback's only where it can be
+    // this request's alone: when the log names this request as failed, not
+    // if another failed request still untied could be its (logged before it,
+    // or, without timestamps, anywhere), nor if this one was logged after it.
+    if own.is_none()
+        && let Some(r) = request
+    {
+        let mine = |i: usize| named[i].as_ref().is_some_and(|n| n.is(r));
+        if (0..lines.len()).any(mine) {
+            let untied: Vec<_> = records(&lines).into_iter().filter(|record| unclaimed(&claimed, record)).collect();
+            for record in untied {
+                let could = |i: usize| {
+                    named[i].is_some()
+                        && !used[i]
+                        && match (stamps[record.start], stamps[i]) {
+                            (Some(t), Some(s)) => s <= t + LATE_NS,
+                            _ => true,
+                        }
+                };
+                let others = (0..lines.len()).any(|i| !mine(i) && could(i));
+                if others || !(0..lines.len()).any(|i| mine(i) && could(i)) {
+                    claim(&mut claimed, record);
+                }
+            }
         }
     }
     claimed.iter_mut().zip(&named).for_each(|(c, n)| *c |= n.is_some());
@@ -217,6 +262,11 @@ fn agreeing(
 /// pipes the engine reads apart — 0.2 to 18 ms apart measured on a busy
 /// 2-core machine — and formatting a first traceback took 18 ms.
 const NEAR_NS: u128 = 60_000_000;
+
+/// How much later than a traceback its own request's access line can be
+/// stamped: uvicorn writes the line first, to the other pipe; 0.2 ms
+/// measured.
+const LATE_NS: u128 = 20_000_000;
 
 /// A line as the engine gives it with its timestamp
 /// (`2026-12-07T14:08:31.237869093Z text`): the time in nanoseconds since
@@ -791,28 +841,34 @@ mod tests {
         assert_eq!(api(&log, "/debug/fail"), None);
     }
 
+    /// The engine's timestamp `ms` milliseconds into a minute.
+    fn stamp(ms: u32) -> String {
+        format!("2026-12-07T14:00:00.{ms:03}000000Z")
+    }
+
+    /// uvicorn's access line for a `GET path` answered 500, stamped at `ms`.
+    fn stamped_access(ms: u32, path: &str) -> String {
+        format!("{} INFO:     1.2.3.4:5 - \"GET {path} HTTP/1.1\" 500 Internal Server Error\n", stamp(ms))
+    }
+
+    /// uvicorn's traceback ending in `error`, every line stamped at `ms`.
+    fn stamped_traceback(ms: u32, error: &str) -> String {
+        let lines = [
+            "ERROR:    Exception in ASGI application",
+            "Traceback (most recent call last):",
+            "  File \"/app/db.py\", line 9, in connect",
+            "    raise",
+            error,
+        ];
+        lines.iter().map(|l| format!("{} {l}\n", stamp(ms))).collect::<Vec<_>>().concat()
+    }
+
     /// A database gone: three requests fail at once, alike, their access
     /// lines and tracebacks interleaved. Whose is whose cannot be told, but
     /// each is one of them, and they all name the same error.
     #[test]
     fn requests_failing_alike_at_once_each_quote_the_error() {
-        let at = |ms: u32| format!("2026-12-07T14:00:00.{ms:03}000000Z");
-        let access = |ms, path: &str| {
-            format!("{} INFO:     1.2.3.4:5 - \"GET {path} HTTP/1.1\" 500 Internal Server Error\n", at(ms))
-        };
-        let traceback = |ms, error: &str| {
-            [
-                "ERROR:    Exception in ASGI application",
-                "Traceback (most recent call last):",
-                "  File \"/app/db.py\", line 9, in connect",
-                "    raise",
-                error,
-            ]
-            .iter()
-            .map(|l| format!("{} {l}\n", at(ms)))
-            .collect::<Vec<_>>()
-            .concat()
-        };
+        let (access, traceback) = (stamped_access, stamped_traceback);
         let gone = "sqlalchemy.exc.OperationalError: connection to server at \"db\" failed";
         let log = [access(100, "/a"), access(101, "/b"), traceback(102, gone), access(103, "/c"), traceback(104, gone)]
             .concat()
@@ -828,6 +884,39 @@ mod tests {
         let mixed =
             [access(100, "/a"), access(101, "/b"), traceback(102, gone)].concat() + &traceback(104, "KeyError: 'x'");
         assert_eq!(quoted(&mixed, "http://api/a"), None);
+    }
+
+    /// On a loaded host uvicorn formatted `GET /a`'s traceback 70 ms after
+    /// its access line, 30 ms before `GET /b`'s: near `/b`'s line alone, but
+    /// a traceback is written after its own request's access line (a pipe
+    /// apart, a few ms at most), and `/a` failed before it. It is nobody's,
+    /// and `/b`'s own traceback, right after its line, is `/b`'s — before,
+    /// `/b` quoted `/a`'s error and `/a`, by the fallback, `/b`'s.
+    #[test]
+    fn a_late_traceback_is_not_the_next_requests() {
+        let (access, traceback) = (stamped_access, stamped_traceback);
+        let log =
+            [access(100, "/a"), traceback(170, "KeyError: 'a'"), access(200, "/b"), traceback(205, "ValueError: b")]
+                .concat();
+        assert_eq!(quoted(&log, "http://api/b").as_deref(), Some("ValueError: b"));
+        assert_eq!(quoted(&log, "http://api/a"), None, "its own line is there, its traceback not told apart");
+        // The same, the traceback 20 ms after its line: each its own, as before.
+        let log =
+            [access(100, "/a"), traceback(120, "KeyError: 'a'"), access(200, "/b"), traceback(205, "ValueError: b")]
+                .concat();
+        assert_eq!(quoted(&log, "http://api/a").as_deref(), Some("KeyError: 'a'"));
+        assert_eq!(quoted(&log, "http://api/b").as_deref(), Some("ValueError: b"));
+        // A traceback 100 ms after `/a`'s line, a passing request between:
+        // near no failed request, so tied to none. A handled 500 (`/c`, no
+        // traceback of its own) logged 100 ms after it cannot be its; `/a` can.
+        let health = format!("{} INFO:     1.2.3.4:5 - \"GET /health HTTP/1.1\" 200 OK\n", stamp(110));
+        let log = [access(100, "/a"), health.clone(), traceback(200, "KeyError: 'a'"), access(300, "/c")].concat();
+        assert_eq!(quoted(&log, "http://api/c"), None, "logged after the traceback");
+        assert_eq!(quoted(&log, "http://api/a").as_deref(), Some("KeyError: 'a'"));
+        // The handled 500 logged before `/a`'s: the traceback could be either's.
+        let log = [access(50, "/c"), access(100, "/a"), health, traceback(200, "KeyError: 'a'")].concat();
+        assert_eq!(quoted(&log, "http://api/c"), None, "either's");
+        assert_eq!(quoted(&log, "http://api/a"), None, "either's");
     }
 
     /// Captured on the pystack: three gates' `GET /debug/boom?x=…` at once;
