@@ -148,6 +148,7 @@ start() {
   echo "export CHECKPOINT_TEST_REDIS=redis://127.0.0.1:$redis_port/0"
   echo "export CHECKPOINT_TEST_MYSQL=mysql://checkpoint:checkpoint-test-pw@127.0.0.1:$maria_port/checkpoint_test"
   echo "export CHECKPOINT_TEST_DJANGO=http://127.0.0.1:$django_port"
+  echo "export CHECKPOINT_TEST_DJANGO_PYTHON=$state/django-venv/bin/python"
 }
 
 # A server found on a port may be one another checkout started and has since lost (its data

@@ -135,6 +135,30 @@ fn last_line(text: &str) -> Option<String> {
     Some(short)
 }
 
+/// What Django's `manage.py migrate --check` means by exiting 1: a migration
+/// is not applied. It prints nothing; with `--plan` it lists the unapplied
+/// migrations under `Planned operations:`, each operation indented below.
+fn unapplied_migrations(shown: &str, stdout: &str) -> Option<String> {
+    let mut lines = stdout.lines().skip_while(|l| l.trim().is_empty());
+    if lines.next().map(str::trim) == Some("Planned operations:") {
+        let names: Vec<&str> =
+            lines.filter(|l| !l.starts_with([' ', '\t']) && !l.trim().is_empty()).map(str::trim).collect();
+        return match names[..] {
+            [] => None,
+            [one] => Some(format!("1 unapplied migration: {one}")),
+            [first, second] => Some(format!("2 unapplied migrations: {first}, {second}")),
+            [first, .., last] => Some(format!("{} unapplied migrations: {first} … {last}", names.len())),
+        };
+    }
+    let words: Vec<&str> = shown.split_whitespace().collect();
+    let django_check = words.iter().any(|w| w.ends_with("manage.py") || *w == "django-admin")
+        && words.contains(&"migrate")
+        && words.contains(&"--check");
+    (django_check && stdout.trim().is_empty()).then(|| {
+        "a migration is not applied (Django's `migrate --check` says no more; `--plan` names them)".to_string()
+    })
+}
+
 /// Shared with `exec`: the fields and evidence of a finished process.
 pub fn process_observation(shown: &str, code: i64, stdout: String, stderr: String, elapsed: Duration) -> Observation {
     let mut evidence = format!("$ {shown}\n→ exit code {code}\n");
@@ -149,8 +173,10 @@ pub fn process_observation(shown: &str, code: i64, stdout: String, stderr: Strin
     // A failed exit names what the program said last, so the one-line reason
     // reads `exit_code: expected 0, got 2 — stderr: alembic: can't locate revision`.
     if code != 0
-        && let Some(said) = what_it_said(&stderr)
+        && let Some(said) = checkpoint_model::logged::last_error(&stderr)
             .map(|l| format!("stderr: {l}"))
+            .or_else(|| unapplied_migrations(shown, &stdout))
+            .or_else(|| what_it_said(&stderr).map(|l| format!("stderr: {l}")))
             .or_else(|| what_it_said(&stdout).map(|l| format!("stdout: {l}")))
     {
         obs.notes.insert("exit_code".into(), Value::from(said));
@@ -182,5 +208,33 @@ mod tests {
         assert_eq!(note("out\n", "first\nlast words\n\n"), Some(Value::from("stderr: last words")));
         assert_eq!(note("all done?\n", ""), Some(Value::from("stdout: all done?")));
         assert_eq!(note("", ""), None);
+    }
+
+    #[test]
+    fn djangos_migrate_check_is_read_for_what_its_exit_means() {
+        let said = |shown: &str, stdout: &str, stderr: &str| {
+            let obs = process_observation(shown, 1, stdout.into(), stderr.into(), Duration::ZERO);
+            obs.notes.get("exit_code").and_then(Value::as_str).map(str::to_string)
+        };
+        let silent = Some("a migration is not applied (Django's `migrate --check` says no more; `--plan` names them)");
+        assert_eq!(said("python manage.py migrate --check", "", "").as_deref(), silent);
+        assert_eq!(said("django-admin migrate --check --settings=site.settings", "", "").as_deref(), silent);
+        assert_eq!(said("python manage.py migrate", "", ""), None, "without --check, exit 1 is not about migrations");
+        let plan = "Planned operations:\nshop.0002_item_price\n    Add field price to item\n";
+        assert_eq!(
+            said("manage.py migrate --check --plan", plan, "").as_deref(),
+            Some("1 unapplied migration: shop.0002_item_price")
+        );
+        let two = format!("{plan}shop.0003_item_stock\n    Add field stock to item\n");
+        assert_eq!(
+            said("manage.py migrate --check --plan", &two, "").as_deref(),
+            Some("2 unapplied migrations: shop.0002_item_price, shop.0003_item_stock")
+        );
+        // The database unreachable: its error, not the guess.
+        let gone = "Traceback (most recent call last):\n  File \"manage.py\", line 9\ndjango.db.utils.OperationalError: connection refused\n";
+        assert_eq!(
+            said("python manage.py migrate --check", "", gone).as_deref(),
+            Some("stderr: django.db.utils.OperationalError: connection refused")
+        );
     }
 }

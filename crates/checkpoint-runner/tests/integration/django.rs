@@ -286,3 +286,58 @@ async fn a_drf_contract_behind_the_session_is_validated_operation_by_operation()
     let list = without.checks[0].cases.iter().find(|c| c.name.contains("items_list")).unwrap();
     assert_eq!(list.message, None, "the session as api_key reaches the safe operations: {list:#?}");
 }
+
+/// The gate "Database migrations executed" on a Django project: `manage.py
+/// migrate --check` exits 1 when a migration is not applied and prints
+/// nothing, so the reason says what the exit means; with `--plan` it names
+/// the migrations. Once migrated, the same check passes.
+#[tokio::test]
+async fn a_migrations_gate_says_what_is_not_applied() {
+    let python = support::django_python();
+    let app = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/django");
+    let dbs = tempfile::tempdir().unwrap();
+    let (empty, migrated) = (dbs.path().join("empty.sqlite3"), dbs.path().join("migrated.sqlite3"));
+    let manage = |db: &std::path::Path, args: &str| {
+        format!(
+            r#"command: {{ argv: ["${{PY}}", manage.py, {args}], cwd: "{app}", env: {{ DJANGO_DB: "{}" }} }}"#,
+            db.display()
+        )
+    };
+    let gates = format!(
+        r"gates:
+  - id: check
+    title: Database migrations executed
+    checks:
+      - name: nothing left to apply
+        {}
+  - id: plan
+    title: Database migrations executed, named
+    checks:
+      - name: nothing left to apply
+        {}
+  - id: migrated
+    title: Database migrations executed, after migrate
+    checks:
+      - name: migrate
+        {}
+      - name: nothing left to apply
+        {}
+",
+        manage(&empty, "migrate, --check"),
+        manage(&empty, "migrate, --check, --plan"),
+        manage(&migrated, "migrate, --noinput"),
+        manage(&migrated, "migrate, --check"),
+    );
+    let run = Run { gates: support::run(&gates, Setup { vars: &[("PY", &python)], ..Setup::default() }).await };
+    run.ended(
+        "check",
+        Status::Failed,
+        "exit_code: expected 0, got 1 — a migration is not applied (Django's `migrate --check` says no more; `--plan` names them)",
+    );
+    run.ended(
+        "plan",
+        Status::Failed,
+        "exit_code: expected 0, got 1 — 16 unapplied migrations: contenttypes.0001_initial … shop.0001_initial",
+    );
+    assert_eq!(run.gate("migrated").status, Status::Passed, "{:#?}", run.gate("migrated"));
+}

@@ -147,3 +147,9 @@ pub(crate) fn redis() -> String {
 pub(crate) fn django() -> String {
     service("CHECKPOINT_TEST_DJANGO", "the Django reference app")
 }
+
+/// The Python of the Django reference app's venv (`CHECKPOINT_TEST_DJANGO_PYTHON`),
+/// to run its `manage.py`.
+pub(crate) fn django_python() -> String {
+    service("CHECKPOINT_TEST_DJANGO_PYTHON", "the Django reference app")
+}
