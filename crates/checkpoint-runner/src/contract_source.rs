@@ -2,7 +2,8 @@
 //! `checkpoint contract diff`: a file (relative to the project root) or an
 //! http(s) URL, and every document its `$ref`s name — files and URLs alike —
 //! through the sans-IO [`Bundler`](checkpoint_contract::Bundler). Headers
-//! (a token for a protected spec) go only to the host of the URL they came with.
+//! (a token for a protected spec) go only to the host of the URL they came with;
+//! a gate's cookies (a Django session) to the URLs they are for.
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use checkpoint_contract::{Bundler, Contract, LoadError, parse_document};
 use indexmap::IndexMap;
 use reqwest::Url;
 
+use crate::cookies::Jar;
 use crate::kinds::http::{Client, describe_reqwest_error};
 
 /// Largest contract document read (a guard: real specs are kilobytes to a few MiB).
@@ -66,15 +68,19 @@ fn locate(source: &str, root: &Path) -> Result<Url, SourceError> {
     Url::from_file_path(&path).map_err(|()| SourceError::Unreadable(LoadError::new(source, "not a file path")))
 }
 
-/// A document's text: a file read, or a URL fetched (with `headers` when it
-/// is on the root document's host).
-async fn read(
-    u: &Url,
-    shown: &str,
-    root: &Url,
-    client: &Client,
-    headers: &IndexMap<String, String>,
-) -> Result<String, SourceError> {
+/// How a contract's URLs are fetched: `headers` for the root document's
+/// host; the cookies of `jar` the cookie rules give each URL, unless
+/// `headers` has its own `Cookie`.
+#[derive(Clone, Copy)]
+pub struct Fetch<'a> {
+    pub client: &'a Client,
+    pub headers: &'a IndexMap<String, String>,
+    pub jar: Option<&'a Jar>,
+}
+
+/// A document's text: a file read, or a URL fetched as `fetch` says.
+async fn read(u: &Url, shown: &str, root: &Url, fetch: Fetch<'_>) -> Result<String, SourceError> {
+    let Fetch { client, headers, jar } = fetch;
     match u.scheme() {
         "file" => {
             let path =
@@ -91,10 +97,15 @@ async fn read(
                 .get(u.clone())
                 .header("accept", "application/json, application/yaml;q=0.9, */*;q=0.5")
                 .timeout(FETCH_TIMEOUT);
-            if u.origin() == root.origin() {
+            let same_host = u.origin() == root.origin();
+            if same_host {
                 for (k, v) in headers {
                     req = req.header(k.as_str(), v.as_str());
                 }
+            }
+            let own_cookie = same_host && headers.keys().any(|k| k.eq_ignore_ascii_case("cookie"));
+            if let Some(cookie) = jar.filter(|_| !own_cookie).and_then(|j| j.header_for(u)) {
+                req = req.header("cookie", cookie);
             }
             let unreachable = |why: String| SourceError::Unreachable(LoadError::new(shown, why));
             let mut resp = client.send(req).await.0.map_err(|e| unreachable(describe_reqwest_error(&e)))?;
@@ -154,14 +165,9 @@ fn relabel(mut e: LoadError, uri: &Url, source: &str) -> LoadError {
 
 /// Loads a contract from a file (relative to `root`) or an http(s) URL, and
 /// every document its `$ref`s name, files and URLs alike.
-pub async fn load(
-    source: &str,
-    root: &Path,
-    client: &Client,
-    headers: &IndexMap<String, String>,
-) -> Result<Contract, SourceError> {
+pub async fn load(source: &str, root: &Path, fetch: Fetch<'_>) -> Result<Contract, SourceError> {
     let uri = locate(source, root)?;
-    let text = read(&uri, source, &uri, client, headers).await?;
+    let text = read(&uri, source, &uri, fetch).await?;
     // Parsed here under the name the user wrote, so errors say `api/openapi.yaml`.
     let doc = parse_document(&text, source).map_err(SourceError::Invalid)?;
     let relabel = |e: LoadError| SourceError::Invalid(relabel(e, &uri, source));
@@ -173,7 +179,7 @@ pub async fn load(
         }
         for (u, by) in pending {
             let shown = show(&u, root);
-            let text = read(&u, &shown, &uri, client, headers).await.map_err(|e| {
+            let text = read(&u, &shown, &uri, fetch).await.map_err(|e| {
                 // Which `$ref` asked for it, so a broken reference can be found.
                 let named = |l: &LoadError| LoadError::new(by.clone(), format!("{}: {}", l.origin, l.message));
                 match e {

@@ -34,10 +34,8 @@ async fn diff(ctx: &Context, args: &DiffArgs) -> u8 {
         }
     };
     let root = Path::new(".");
-    let (old, new) = tokio::join!(
-        loader::load(&args.old, root, &client, &headers),
-        loader::load(&args.new, root, &client, &headers)
-    );
+    let fetch = loader::Fetch { client: &client, headers: &headers, jar: None };
+    let (old, new) = tokio::join!(loader::load(&args.old, root, fetch), loader::load(&args.new, root, fetch));
     let err_color = ctx.err_color();
     let errors: Vec<String> = [("OLD", &old), ("NEW", &new)]
         .into_iter()

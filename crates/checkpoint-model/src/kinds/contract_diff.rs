@@ -32,6 +32,11 @@ pub struct ContractDiffSpec {
     /// Accept invalid TLS certificates (self-signed staging).
     #[serde(default)]
     pub insecure: bool,
+    /// Send the gate's cookies (the session an earlier `http` check logged
+    /// in with) to the URLs fetched (default true): a schema view behind a
+    /// login serves its contract to the session only.
+    #[serde(default = "super::yes")]
+    pub cookies: bool,
     /// An ignore file (relative to the project root): a YAML list of accepted
     /// changes, `fingerprint` (as `checkpoint contract diff` prints it),
     /// `reason` and optional `expires: YYYY-MM-DD`, after which the change

@@ -50,7 +50,8 @@ pub struct OpenapiSpec {
     /// Headers sent with every request.
     #[serde(default)]
     pub headers: IndexMap<String, String>,
-    /// Send the gate's cookies with every request (default false): the
+    /// Send the gate's cookies with every request, and with the fetch of a
+    /// served `spec` (default false): the
     /// session a Django login opened, and its `csrftoken` for the unsafe
     /// methods (with `headers: { X-CSRFToken: "${CSRF}" }`). The cookies are
     /// read as they are when the check starts; what the responses set is not

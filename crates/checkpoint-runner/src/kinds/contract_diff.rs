@@ -25,7 +25,7 @@ use checkpoint_model::kinds::ContractDiffSpec;
 use checkpoint_model::matcher::Matcher;
 use serde_json::Value;
 
-use crate::contract_source::{SourceError, describe, load};
+use crate::contract_source::{Fetch, SourceError, describe, load};
 use crate::observe::{CheckKind, Ctx, Observation, ObserveError};
 
 pub struct ContractDiff;
@@ -42,10 +42,12 @@ impl CheckKind for ContractDiff {
     ) -> Result<Observation, ObserveError> {
         let client = ctx.http.get(true, spec.insecure).map_err(ObserveError::Errored)?;
         let started = Instant::now();
-        let base = load(&spec.base, &ctx.root, &client, &spec.headers)
+        let jar = spec.cookies.then(|| ctx.gate_http.jar().map(std::sync::Arc::as_ref)).flatten();
+        let fetch = Fetch { client: &client, headers: &spec.headers, jar };
+        let base = load(&spec.base, &ctx.root, fetch)
             .await
             .map_err(|e| ObserveError::Errored(format!("base contract {e}")))?;
-        let live = load(&spec.live, &ctx.root, &client, &spec.headers).await.map_err(|e| {
+        let live = load(&spec.live, &ctx.root, fetch).await.map_err(|e| {
             let message = format!("live contract {e}");
             match e {
                 SourceError::Unreadable(_) => ObserveError::Errored(message),

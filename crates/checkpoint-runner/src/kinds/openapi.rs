@@ -151,7 +151,9 @@ impl CheckKind for Openapi {
 async fn load(spec: &OpenapiSpec, ctx: &Ctx) -> Result<Contract, ObserveError> {
     let client = ctx.http.get(true, false).map_err(ObserveError::Errored)?;
     let served = spec.spec.starts_with("http://") || spec.spec.starts_with("https://");
-    contract_source::load(&spec.spec, &ctx.root, &client, &spec.headers).await.map_err(|e| {
+    let jar = spec.cookies.then(|| ctx.gate_http.jar().map(std::sync::Arc::as_ref)).flatten();
+    let fetch = contract_source::Fetch { client: &client, headers: &spec.headers, jar };
+    contract_source::load(&spec.spec, &ctx.root, fetch).await.map_err(|e| {
         let message = format!("the contract cannot be loaded: {e}");
         match e {
             SourceError::Unreachable(_) | SourceError::Invalid(_) if served => {

@@ -341,3 +341,51 @@ async fn a_migrations_gate_says_what_is_not_applied() {
     );
     assert_eq!(run.gate("migrated").status, Status::Passed, "{:#?}", run.gate("migrated"));
 }
+
+/// A project that serves its schema to a session only (a drf-spectacular
+/// view behind `IsAuthenticated`): the gate's session goes with the fetch of
+/// the contract, for `contract-diff` and for `openapi` with `cookies: true`;
+/// `cookies: false`, and a gate without a login, get the 403.
+#[tokio::test]
+async fn a_contract_served_to_the_session_only() {
+    let run = run(&format!(
+        r#"{}
+  - id: breaking
+    title: API breaking changes = 0
+    needs: [auth]
+    checks:
+      - name: the served contract is the committed one
+        contract-diff: {{ base: openapi.yaml, live: "${{DJANGO}}/api/schema/" }}
+      - name: every operation, the contract as served
+        openapi:
+          spec: "${{DJANGO}}/api/schema/"
+          base_url: "${{DJANGO}}"
+          cookies: true
+          headers: {{ X-CSRFToken: "${{CSRF}}" }}
+          params: {{ id: "${{ITEM}}" }}
+          methods: [GET]
+  - id: not-sent
+    title: the session not sent
+    needs: [auth]
+    checks:
+      - name: the served contract
+        contract-diff: {{ base: openapi.yaml, live: "${{DJANGO}}/api/schema/", cookies: false }}
+  - id: anonymous
+    title: no login
+    checks:
+      - name: the served contract
+        contract-diff: {{ base: openapi.yaml, live: "${{DJANGO}}/api/schema/" }}
+"#,
+        auth_gate()
+    ))
+    .await;
+    let breaking = run.gate("breaking");
+    assert_eq!(breaking.status, Status::Passed, "{breaking:#?}");
+    let diff = &breaking.checks[0];
+    let evidence = diff.evidence.as_deref().unwrap_or_default();
+    assert!(evidence.contains("/api/schema/ (OpenAPI 3.0, "), "the served contract was read: {evidence}");
+    for id in ["not-sent", "anonymous"] {
+        run.ended(id, Status::Failed, "live contract http://127.0.0.1");
+        run.ended(id, Status::Failed, "/api/schema/: HTTP 403 Forbidden");
+    }
+}
