@@ -32,8 +32,8 @@
 //! [`error_of`] quotes the traceback of the check's own request; failing
 //! that, the last error no failed request claims (an error a handler logged
 //! before it answered 500, a lost database connection). A traceback tied to
-//! none is that fallback for a request the log names as failed only when it
-//! could be that request's and no other untied failed request's.
+//! none is that fallback for a request the log names as failed only when no
+//! other failed request is left untied: it could be theirs.
 
 use super::{last_error_in, opens_traceback, single_line_error, strip_ansi};
 
@@ -193,26 +193,20 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
     }
     // A traceback tied to no request is the fallback's only where it can be
     // this request's alone: when the log names this request as failed, not
-    // if another failed request still untied could be its (logged before it,
-    // or, without timestamps, anywhere), nor if this one was logged after it.
+    // if another failed request is untied too (its unhandled error formatted
+    // late, or its handler's, logged before it answered).
     if own.is_none()
         && let Some(r) = request
     {
         let mine = |i: usize| named[i].as_ref().is_some_and(|n| n.is(r));
         if (0..lines.len()).any(mine) {
-            let untied: Vec<_> = records(&lines).into_iter().filter(|record| unclaimed(&claimed, record)).collect();
-            for record in untied {
-                let could = |i: usize| {
-                    named[i].is_some()
-                        && !used[i]
-                        && match (stamps[record.start], stamps[i]) {
-                            (Some(t), Some(s)) => s <= t + LATE_NS,
-                            _ => true,
-                        }
-                };
-                let others = (0..lines.len()).any(|i| !mine(i) && could(i));
-                if others || !(0..lines.len()).any(|i| mine(i) && could(i)) {
-                    claim(&mut claimed, record);
+            let untied = |i: usize| named[i].is_some() && !used[i];
+            let others = (0..lines.len()).any(|i| !mine(i) && untied(i));
+            if others || !(0..lines.len()).any(|i| mine(i) && untied(i)) {
+                for record in records(&lines) {
+                    if unclaimed(&claimed, &record) {
+                        claim(&mut claimed, record);
+                    }
                 }
             }
         }
@@ -264,8 +258,8 @@ fn agreeing(
 const NEAR_NS: u128 = 60_000_000;
 
 /// How much later than a traceback its own request's access line can be
-/// stamped: uvicorn writes the line first, to the other pipe; 0.2 ms
-/// measured.
+/// stamped when uvicorn logged it (the line first, to the other pipe; 0.2 ms
+/// measured).
 const LATE_NS: u128 = 20_000_000;
 
 /// A line as the engine gives it with its timestamp
@@ -907,13 +901,17 @@ mod tests {
         assert_eq!(quoted(&log, "http://api/a").as_deref(), Some("KeyError: 'a'"));
         assert_eq!(quoted(&log, "http://api/b").as_deref(), Some("ValueError: b"));
         // A traceback 100 ms after `/a`'s line, a passing request between:
-        // near no failed request, so tied to none. A handled 500 (`/c`, no
-        // traceback of its own) logged 100 ms after it cannot be its; `/a` can.
+        // near no failed request, so tied to none. `/a`'s unhandled error
+        // formatted late, or what `/c`'s handler logged before it answered
+        // 500 100 ms later: either's. Before, the line after it took it.
         let health = format!("{} INFO:     1.2.3.4:5 - \"GET /health HTTP/1.1\" 200 OK\n", stamp(110));
         let log = [access(100, "/a"), health.clone(), traceback(200, "KeyError: 'a'"), access(300, "/c")].concat();
-        assert_eq!(quoted(&log, "http://api/c"), None, "logged after the traceback");
-        assert_eq!(quoted(&log, "http://api/a").as_deref(), Some("KeyError: 'a'"));
-        // The handled 500 logged before `/a`'s: the traceback could be either's.
+        assert_eq!(quoted(&log, "http://api/c"), None, "either's");
+        assert_eq!(quoted(&log, "http://api/a"), None, "either's");
+        // Only `/c` failed: what its handler logged before it answered is its.
+        let log = [health.clone(), traceback(200, "KeyError: 'c'"), access(300, "/c")].concat();
+        assert_eq!(quoted(&log, "http://api/c").as_deref(), Some("KeyError: 'c'"));
+        // A handled 500 logged before `/a`'s: the traceback could be either's.
         let log = [access(50, "/c"), access(100, "/a"), health, traceback(200, "KeyError: 'a'")].concat();
         assert_eq!(quoted(&log, "http://api/c"), None, "either's");
         assert_eq!(quoted(&log, "http://api/a"), None, "either's");
