@@ -22,7 +22,7 @@
 
 mod requests;
 
-pub use requests::{Request, error_for, error_of};
+pub use requests::{Request, Said, error_for, error_of, said_for, said_of};
 
 /// The longest quote kept (characters); a longer line ends with `…`.
 const MAX: usize = 200;

@@ -193,6 +193,11 @@ pub struct CheckResult {
     /// The compose service this check concerns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// What that service logged for the failed check's own request — the
+    /// line naming it and its traceback — when the log ties one to it (the
+    /// evidence behind a quoted error, whatever other requests logged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logged: Option<String>,
     /// The tail of that service's log, attached when the check did not pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs: Option<String>,
@@ -220,6 +225,7 @@ impl CheckResult {
             started_ms: None,
             duration_ms: 0.0,
             service: check.service.clone(),
+            logged: None,
             logs: None,
             metrics: None,
             cases: Vec::new(),

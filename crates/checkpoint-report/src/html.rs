@@ -618,6 +618,14 @@ fn failures(o: &mut String, r: &RunReport) {
         } else if let Some(ev) = &c.evidence {
             let _ = writeln!(o, "<pre class=\"evidence\">{}</pre>", esc(ev.trim_end()));
         }
+        if let Some(logged) = &c.logged {
+            let _ = writeln!(
+                o,
+                "<details class=\"logs\" open><summary>What <code>{}</code> logged for this request</summary><pre>{}</pre></details>",
+                esc(c.service.as_deref().unwrap_or("?")),
+                esc(logged.trim_end())
+            );
+        }
         if let Some(logs) = &c.logs {
             let _ = writeln!(
                 o,

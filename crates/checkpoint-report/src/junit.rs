@@ -238,6 +238,7 @@ fn cases(g: &GateResult) -> Vec<Cow<'_, CheckResult>> {
             started_ms: g.started_ms,
             duration_ms: g.duration_ms,
             service: None,
+            logged: None,
             logs: None,
             metrics: None,
             cases: Vec::new(),
@@ -269,6 +270,7 @@ fn expand(c: &CheckResult, with_check_name: bool) -> Vec<Cow<'_, CheckResult>> {
                 started_ms: None,
                 duration_ms: k.duration_ms,
                 service: c.service.clone(),
+                logged: None,
                 logs: if bad { c.logs.clone() } else { None },
                 metrics: None,
                 cases: Vec::new(),
@@ -385,12 +387,16 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
         }
     }
     // Some readers (GitLab) show the element's text and drop `message`: the
-    // text starts with the one-line reason, then the evidence, the service's
-    // log tail and where the check is written.
+    // text starts with the one-line reason, then the evidence, what the
+    // service logged for the request, its log tail and where the check is written.
     let full = || {
         let mut t = format!("{}\n", c.message.as_deref().unwrap_or(""));
         if !evidence.is_empty() {
             let _ = write!(t, "\n{evidence}\n");
+        }
+        if let Some(logged) = &c.logged {
+            let service = c.service.as_deref().unwrap_or("?");
+            let _ = write!(t, "\n--- what service `{service}` logged for this request\n{}\n", clean(logged));
         }
         if let Some(logs) = &c.logs {
             let _ = write!(
@@ -468,6 +474,10 @@ fn case(out: &mut String, g: &GateResult, c: &CheckResult) {
             let _ = writeln!(details, "\nmetrics: {}", serde_json::to_string_pretty(m).unwrap_or_default());
         }
         None => {}
+    }
+    if let Some(logged) = &c.logged {
+        let service = c.service.as_deref().unwrap_or("?");
+        let _ = writeln!(details, "\n--- what service `{service}` logged for this request\n{}", clean(logged));
     }
     if let Some(logs) = &c.logs {
         let _ = writeln!(

@@ -221,6 +221,14 @@ fn failures(o: &mut String, r: &RunReport) {
         } else {
             o.push('\n');
         }
+        if let Some(logged) = &c.logged {
+            let _ = writeln!(
+                o,
+                "<details><summary>What <code>{}</code> logged for this request</summary>\n\n{}\n</details>\n",
+                c.service.as_deref().unwrap_or("?"),
+                fenced(&clean(logged))
+            );
+        }
         if let Some(logs) = &c.logs {
             let _ = writeln!(
                 o,

@@ -148,6 +148,9 @@ fn broken() -> RunReport {
         Some("GET http://127.0.0.1:49153/health/db\n\n→ 503 Service Unavailable\n{\"status\":\"unhealthy\"}".into());
     health.service = Some("api".into());
     health.logs = Some("api | WARN database unavailable: password ****\napi | retrying".into());
+    health.logged = Some(
+        "INFO:     172.18.0.1:40112 - \"GET /health/db HTTP/1.1\" 503 Service Unavailable\nTraceback (most recent call last):\n  File \"/app/health.py\", line 12, in db\nRuntimeError: db gone".into(),
+    );
     health.attempts = (0..3)
         .map(|i| Attempt {
             status: Status::Failed,
@@ -221,6 +224,7 @@ fn hostile() -> RunReport {
                 PAYLOADS[1], PAYLOADS[2]
             ));
             c.logs = Some(all.clone());
+            c.logged = Some(all.clone());
             c.service = Some(PAYLOADS[3].into());
             for a in &mut c.attempts {
                 a.message = Some(all.clone());
@@ -467,6 +471,9 @@ fn chromium_renders_the_broken_report_with_every_failure() {
         );
     }
     assert!(dom.contains("database unavailable: password ****"));
+    // What the api logged for the request, open: the traceback behind the reason.
+    assert!(dom.contains("<details class=\"logs\" open=\"\"><summary>What <code>api</code> logged for this request"));
+    assert!(dom.contains("RuntimeError: db gone"));
     assert!(dom.contains("exited with code 1"), "the incident");
 }
 

@@ -69,6 +69,9 @@ fn fixture() -> RunReport {
         vec![failed_attempt("status: expected 200, got 503", 3.0, "GET http://api:8000/health \u{2192} 503"); 2];
     rerun.service = Some("api".into());
     rerun.logs = Some("api | \u{1b}[33mWARN\u{1b}[0m database unavailable: password ****\napi | retrying".into());
+    rerun.logged = Some(
+        "INFO:     172.18.0.1:40112 - \"GET /health/db HTTP/1.1\" 503 Service Unavailable\nERROR:    Exception in ASGI application\nTraceback (most recent call last):\n  File \"/app/health.py\", line 12, in db\n    raise RuntimeError(\"db gone\")\nRuntimeError: db gone <&>".into(),
+    );
     let mut contract = check(
         "every operation",
         Status::Failed,

@@ -608,8 +608,10 @@ impl GateRunner {
             // cause a bare `500 Internal Server Error` hides (the traceback is
             // in the log, not in the response). A `compose` check judges the
             // service's state, which its recent log explains whenever it was written.
-            let mut quote = match (&service, &check.spec) {
-                (Some(_), CheckSpec::Compose(_)) => logs.as_deref().and_then(logged::last_error),
+            let mut said = match (&service, &check.spec) {
+                (Some(_), CheckSpec::Compose(_)) => {
+                    logs.as_deref().and_then(logged::last_error).map(|quote| logged::Said { quote, traceback: None })
+                }
                 (Some(svc), _) if last.status.is_failure() && last.server_failed => {
                     self.logged_during(svc, attempt_wall, last.request.as_ref()).await
                 }
@@ -618,18 +620,22 @@ impl GateRunner {
             // Behind a reverse proxy, the app that failed is not the service the
             // check spoke to: another service's traceback for this very request
             // names the cause, and its log is the evidence.
-            if quote.is_none()
+            if said.is_none()
                 && last.status.is_failure()
                 && last.server_failed
                 && let Some(request) = &last.request
-                && let Some((upstream, q)) = self.logged_for(request, service.as_deref(), attempt_wall).await
+                && let Some((upstream, found)) = self.logged_for(request, service.as_deref(), attempt_wall).await
             {
                 logs = self.log_tail(&upstream).await;
                 service = Some(upstream);
-                quote = Some(q);
+                said = Some(found);
             }
+            // The evidence behind a quote: the request's own traceback, when the
+            // log ties one to it (the tail may have been read before it was
+            // written, or end with another request's).
+            let logged = said.as_ref().and_then(|s| s.traceback.clone());
             if last.status.is_failure()
-                && let (Some(svc), Some(quote)) = (&service, quote)
+                && let (Some(svc), Some(logged::Said { quote, .. })) = (&service, said)
                 && !message.as_deref().is_some_and(|m| logged::already_said(m, &quote))
             {
                 let note = logged::note(svc, &quote);
@@ -646,6 +652,7 @@ impl GateRunner {
                 started_ms: Some(self.offset(started)),
                 duration_ms: millis(started.elapsed()),
                 service,
+                logged,
                 logs,
                 metrics: last.metrics.clone(),
                 cases: last.cases.clone(),
@@ -776,14 +783,14 @@ impl GateRunner {
         service: &str,
         since: SystemTime,
         request: Option<&logged::Request>,
-    ) -> Option<String> {
+    ) -> Option<logged::Said> {
         for round in 0..3 {
             if round > 0 {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
             let log = self.ctx.target.logs_since(service, since, logged::WINDOW_LINES).await.ok()?;
-            if let Some(quote) = logged::error_of(&log, request) {
-                return Some(quote);
+            if let Some(said) = logged::said_of(&log, request) {
+                return Some(said);
             }
         }
         None
@@ -800,7 +807,7 @@ impl GateRunner {
         request: &logged::Request,
         except: Option<&str>,
         since: SystemTime,
-    ) -> Option<(String, String)> {
+    ) -> Option<(String, logged::Said)> {
         crate::server_log::tied(self.ctx.target.as_ref(), since, &[request], except, false).await.pop().flatten()
     }
 

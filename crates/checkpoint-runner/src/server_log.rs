@@ -10,7 +10,7 @@ use checkpoint_model::logged;
 use checkpoint_target::Target;
 
 /// For each request, the service whose log from `since` on ties a traceback
-/// to it, with its one-line quote; `except` is not read (its log was read
+/// to it, with its one-line quote and the traceback; `except` is not read (its log was read
 /// already). With `wait`, requests still without one are looked for once
 /// more, 250 ms later: a server may log its traceback just after it sent
 /// the 500, and the engine delivers log lines a moment later.
@@ -20,8 +20,8 @@ pub(crate) async fn tied(
     requests: &[&logged::Request],
     except: Option<&str>,
     wait: bool,
-) -> Vec<Option<(String, String)>> {
-    let mut found: Vec<Option<(String, String)>> = vec![None; requests.len()];
+) -> Vec<Option<(String, logged::Said)>> {
+    let mut found: Vec<Option<(String, logged::Said)>> = vec![None; requests.len()];
     if requests.is_empty() {
         return found;
     }
@@ -49,7 +49,7 @@ pub(crate) async fn tied(
                 continue;
             }
             *slot = std::iter::once((*request).clone()).chain(request.rewritten()).find_map(|r| {
-                logs.iter().find_map(|(name, log)| Some(((*name).to_string(), logged::error_for(log, &r)?)))
+                logs.iter().find_map(|(name, log)| Some(((*name).to_string(), logged::said_for(log, &r)?)))
             });
         }
     }

@@ -84,18 +84,39 @@ impl Request {
 /// that sent none, or whose request is unknown), the last error no failed
 /// request claims.
 pub fn error_of(log: &str, request: Option<&Request>) -> Option<String> {
-    let (own, rest) = sort(log, request);
-    own.or_else(|| last_error_in(&rest))
+    said_of(log, request).map(|s| s.quote)
 }
 
 /// Only the error `log` ties to `request`: what a service the request went
 /// on to (the app behind a reverse proxy) logged for it.
 pub fn error_for(log: &str, request: &Request) -> Option<String> {
+    said_for(log, request).map(|s| s.quote)
+}
+
+/// What a log says went wrong for a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Said {
+    /// The error, in one line ([`error_of`]).
+    pub quote: String,
+    /// The request's own traceback, with the line that names the request,
+    /// when the log ties one to it: the evidence behind the quote, whatever
+    /// other requests logged around it.
+    pub traceback: Option<String>,
+}
+
+/// [`error_of`], with the request's own traceback.
+pub fn said_of(log: &str, request: Option<&Request>) -> Option<Said> {
+    let (own, rest) = sort(log, request);
+    own.or_else(|| last_error_in(&rest).map(|quote| Said { quote, traceback: None }))
+}
+
+/// [`error_for`], with the request's own traceback.
+pub fn said_for(log: &str, request: &Request) -> Option<Said> {
     sort(log, Some(request)).0
 }
 
 /// The error tied to `request`, and the lines no failed request claims.
-fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
+fn sort(log: &str, request: Option<&Request>) -> (Option<Said>, Vec<String>) {
     let Lifted { lines, stamps, moved, mut claimed } = lift(log.lines().map(stamped).collect());
     // A log that ties errors to requests and begins inside a traceback: the
     // request it was logged for is cut off above, so it is nobody's here.
@@ -110,9 +131,12 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
         used[by] = true;
         claim(claimed, record.clone());
         if request.is_some_and(|r| named[by].as_ref().is_some_and(|n| n.is(r)))
-            && let Some(quote) = last_error_in(&lines[record])
+            && let Some(quote) = last_error_in(&lines[record.clone()])
         {
-            own = Some(quote);
+            // In log order: uvicorn's line before its traceback, gunicorn's after.
+            let (first, then) = if by < record.start { (by..by + 1, record) } else { (record, by..by + 1) };
+            let traceback = lines[first].iter().chain(&lines[then]).map(String::as_str).collect::<Vec<_>>().join("\n");
+            own = Some(Said { quote, traceback: Some(traceback) });
         }
     };
     // A line that heads its request's traceback (Django, Flask) ties it.
@@ -188,7 +212,7 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<String>, Vec<String>) {
     // as tracebacks: whichever is whose, each request's says that.
     for (requests, quote) in agreeing(&unsure, &used, |r| last_error_in(&lines[r])) {
         if requests.iter().any(|&i| request.is_some_and(|r| named[i].as_ref().is_some_and(|n| n.is(r)))) {
-            own = Some(quote);
+            own = Some(Said { quote, traceback: None });
         }
     }
     // A traceback tied to no request is the fallback's only where it can be
@@ -642,6 +666,40 @@ mod tests {
             super::super::last_error(&log).as_deref(),
             Some("RuntimeError: boom: a deliberate unhandled error after 0.3s")
         );
+    }
+
+    /// The evidence behind each quote is that request's own traceback, from
+    /// its access line to its error, not the other's next to it.
+    #[test]
+    fn each_quote_comes_with_its_own_traceback() {
+        let log = captured("uvicorn-concurrent-500s.log");
+        let said = |url: &str| super::said_of(&log, Some(&get(url))).expect("a quote");
+        for (url, other) in
+            [("http://api:8000/debug/boom?after=0.3", "error\n"), ("http://api:8000/debug/boom", "0.3s")]
+        {
+            let said = said(url);
+            let traceback = said.traceback.expect("its traceback");
+            let target = &url["http://api:8000".len()..];
+            assert!(
+                traceback.lines().next().is_some_and(|l| l.contains(&format!("\"GET {target} HTTP/1.1\" 500"))),
+                "{traceback}"
+            );
+            assert_eq!(traceback.lines().filter(|l| l.starts_with("Traceback")).count(), 1, "{traceback}");
+            assert_eq!(traceback.lines().last(), Some(said.quote.as_str()), "{traceback}");
+            assert!(!format!("{traceback}\n").contains(other), "not the other's: {traceback}");
+        }
+        // Django: its `Internal Server Error: /path` line heads it.
+        let django = captured("django-gunicorn-concurrent-500s.log");
+        let said = super::said_of(&django, Some(&get("http://web:8000/boom/beta/"))).expect("a quote");
+        let traceback = said.traceback.expect("its traceback");
+        assert!(
+            traceback.lines().next().is_some_and(|l| l.contains("Internal Server Error: /boom/beta/")),
+            "{traceback}"
+        );
+        assert!(!traceback.contains("alpha"), "{traceback}");
+        // An error no request claims is quoted without one.
+        let handled = super::said_of("ERROR:    upstream payments timed out\n", Some(&get("http://api/pay")));
+        assert_eq!(handled.map(|s| s.traceback), Some(None));
     }
 
     #[test]

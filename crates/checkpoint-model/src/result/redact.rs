@@ -139,6 +139,7 @@ impl CheckResult {
             started_ms: _,
             duration_ms: _,
             service,
+            logged,
             logs,
             metrics,
             cases,
@@ -154,6 +155,7 @@ impl CheckResult {
             opt(r, evidence);
         }
         opt(r, service);
+        opt(r, logged);
         opt(r, logs);
         if let Some(m) = metrics {
             r.redact_value(m);
@@ -246,7 +248,7 @@ mod tests {
         let check = serde_json::json!({
             "name": s("name"), "kind": s("kind"), "location": loc, "status": "failed", "message": s("message"),
             "evidence": s("evidence"), "attempts": [text], "started_ms": 1.0, "duration_ms": 1.0,
-            "service": s("service"), "logs": s("logs"), "metrics": { s("key"): [{ "v": s("value") }] }, "cases": [case],
+            "service": s("service"), "logged": s("logged"), "logs": s("logs"), "metrics": { s("key"): [{ "v": s("value") }] }, "cases": [case],
         });
         let gate = serde_json::json!({
             "id": s("id"), "title": s("title"), "severity": "must", "wave": s("wave"), "tags": [s("tag")],

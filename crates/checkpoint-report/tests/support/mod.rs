@@ -19,6 +19,7 @@ pub(crate) fn check(name: &str, kind: &str, status: Status) -> CheckResult {
         started_ms: None,
         duration_ms: 0.0,
         service: None,
+        logged: None,
         logs: None,
         metrics: None,
         cases: Vec::new(),

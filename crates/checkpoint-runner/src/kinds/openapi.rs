@@ -216,8 +216,8 @@ async fn quote_server_logs(
     let requests: Vec<&logged::Request> = failures.iter().map(|(_, r)| r).collect();
     let found = crate::server_log::tied(ctx.target.as_ref(), since, &requests, None, true).await;
     for ((i, _), found) in failures.iter().zip(found) {
-        let (Some((service, quote)), Some(case)) = (found, cases.get_mut(*i)) else { continue };
-        let note = logged::note(&service, &quote);
+        let (Some((service, said)), Some(case)) = (found, cases.get_mut(*i)) else { continue };
+        let note = logged::note(&service, &said.quote);
         let line = case.message.as_deref().map_or_else(|| note.clone(), |m| format!("{m} — {note}"));
         // The summary in the check's evidence says the same.
         if let Some(m) = &case.message {

@@ -144,6 +144,23 @@ gates:
     let proxied = o.report.gates.iter().find(|g| g.id == "proxied").map(|g| &g.checks[0]).expect("proxied check");
     assert_eq!(proxied.service.as_deref(), Some("api"), "the evidence is the api's log");
     assert!(proxied.logs.as_deref().is_some_and(|l| l.contains("RuntimeError: boom")), "{:?}", proxied.logs);
+    // The evidence behind each quote is its own request's traceback, from the access line on.
+    for (id, sent, error) in [
+        ("boom", "GET /debug/boom HTTP/1.1\" 500", "RuntimeError: boom: a deliberate unhandled error"),
+        (
+            "proxied",
+            "GET /debug/boom?after=0.1 HTTP/1.0\" 500",
+            "RuntimeError: boom: a deliberate unhandled error after 0.1s",
+        ),
+    ] {
+        let check = &o.report.gates.iter().find(|g| g.id == id).expect("gate").checks[0];
+        let logged = check.logged.as_deref().unwrap_or_default();
+        assert!(
+            logged.lines().next().is_some_and(|l| l.contains(sent)) && logged.lines().last() == Some(error),
+            "{id}: what the api logged for the request:\n{logged}"
+        );
+        assert_eq!(logged.matches(" HTTP/1.").count(), 1, "{id}: no other request's lines:\n{logged}");
+    }
     // An `openapi` check calls many operations: each 500 quotes its own traceback.
     let contract = &o.report.gates.iter().find(|g| g.id == "contract").expect("contract gate").checks[0];
     let case = |name: &str| {
