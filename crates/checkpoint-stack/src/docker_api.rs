@@ -319,6 +319,39 @@ async fn remove_round(docker: &Docker, project: &str) -> Result<Vec<String>, Sta
 }
 
 /// What still carries the project label: `container x`, `network y`, `volume z`.
+/// How long what a project has must stay the same after compose was killed
+/// before it is taken as all there is, and the longest wait for that.
+const SETTLE_QUIET: Duration = Duration::from_secs(1);
+const SETTLE_CAP: Duration = Duration::from_secs(3);
+
+/// After compose was killed mid-`up`: the engine still completes the request
+/// compose had sent (docker-compose 1.29 killed while `Creating network …`
+/// left the network, created after the teardown had looked), so the
+/// project's resources can grow for a moment. Waits until they have not
+/// changed for [`SETTLE_QUIET`], at most [`SETTLE_CAP`].
+pub(crate) async fn settle(docker: &Docker, project: &str) {
+    let listed = || async {
+        let mut now = remaining_resources(docker, project).await.ok();
+        if let Some(n) = &mut now {
+            n.sort();
+        }
+        now
+    };
+    let started = std::time::Instant::now();
+    let mut last = listed().await;
+    let mut unchanged_since = std::time::Instant::now();
+    while started.elapsed() < SETTLE_CAP {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = listed().await;
+        if now != last {
+            last = now;
+            unchanged_since = std::time::Instant::now();
+        } else if unchanged_since.elapsed() >= SETTLE_QUIET {
+            return;
+        }
+    }
+}
+
 pub(crate) async fn remaining_resources(docker: &Docker, project: &str) -> Result<Vec<String>, StackError> {
     let filter = project_filter(project);
     let ctx = || format!("checking what is left of project `{project}`");

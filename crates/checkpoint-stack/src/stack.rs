@@ -380,6 +380,13 @@ impl ComposeStack {
         let mut args: Vec<String> = ["up", "-d", "--remove-orphans", "--quiet-pull"].map(String::from).into();
         args.extend(self.inner.opts.services.iter().cloned());
         if let Err(e) = compose::run(tool, &self.inner.opts, &args, Some(&cancel), Some(progress)).await {
+            if matches!(e, StackError::Cancelled)
+                && let Ok(docker) = self.inner.docker().await
+            {
+                // What compose asked of the engine before it was killed is
+                // still being done: the teardown must find it.
+                docker_api::settle(docker, &self.inner.opts.project).await;
+            }
             return Err(self.name_containers(e).await);
         }
         // `up -d` has created a container for every service it starts. A

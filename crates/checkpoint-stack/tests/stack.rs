@@ -513,17 +513,25 @@ async fn timeout_and_cancellation_end_the_wait() {
 
 async fn cancelling_up_kills_compose_and_cleanup_leaves_nothing() {
     require_engine().await;
-    let mut project = Project::new("cancel-up");
-    let stack = ComposeStack::prepare(project.options("healthy.yml", &[], Duration::from_mins(1))).await.unwrap();
-    let cancel = cancel_after(Duration::from_millis(700));
-    let t0 = Instant::now();
-    let err = stack.start(cancel, &Progress::default().sink()).await.expect_err("cancelled");
-    assert!(matches!(err, checkpoint_stack::StackError::Cancelled), "{err}");
-    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
-    // Whatever compose had created by then goes with the project name alone.
-    let removed = checkpoint_stack::cleanup_project(&project.name).await.expect("cleanup");
-    eprintln!("[{}] removed after cancelled up: {removed:?}", project.name);
-    project.assert_clean();
+    // At three moments of `up`: before, while and after compose creates the
+    // network (the moments move with the machine's load).
+    for ms in [300, 500, 700] {
+        let mut project = Project::new("cancel-up");
+        let stack = ComposeStack::prepare(project.options("healthy.yml", &[], Duration::from_mins(1))).await.unwrap();
+        let cancel = cancel_after(Duration::from_millis(ms));
+        let t0 = Instant::now();
+        let err = stack.start(cancel, &Progress::default().sink()).await.expect_err("cancelled");
+        assert!(matches!(err, checkpoint_stack::StackError::Cancelled), "{err}");
+        // Promptly: killed at once, then the engine's last request settles (≥ 1 s quiet, ≤ 3 s).
+        assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+        // Whatever compose had created by then goes with the project name
+        // alone, including what the engine finished after compose was killed
+        // (cancelled while `Creating network …`, the network was left: 4 of
+        // 44 cancels on a loaded 2-core machine, v1 and v2, before `settle`).
+        let removed = checkpoint_stack::cleanup_project(&project.name).await.expect("cleanup");
+        eprintln!("[{}] removed after up cancelled at {ms} ms: {removed:?}", project.name);
+        project.assert_clean();
+    }
 }
 
 async fn a_service_that_dies_after_ready_is_an_incident_with_its_log_tail() {
