@@ -117,6 +117,13 @@ impl Ctx {
             secrets: self.secrets.clone(),
         }
     }
+
+    /// The gate's cookie jar as a check reads it — for a check whose
+    /// `cookies` is on (`sent`), when the gate has one.
+    #[must_use]
+    pub fn gate_jar(&self, sent: bool) -> Option<&crate::cookies::Jar> {
+        self.gate_http.jar().filter(|_| sent).map(AsRef::as_ref)
+    }
 }
 
 /// One kind's observation, for its typed spec (`checkpoint_model::kinds`);

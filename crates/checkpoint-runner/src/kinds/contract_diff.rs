@@ -42,8 +42,7 @@ impl CheckKind for ContractDiff {
     ) -> Result<Observation, ObserveError> {
         let client = ctx.http.get(true, spec.insecure).map_err(ObserveError::Errored)?;
         let started = Instant::now();
-        let jar = spec.cookies.then(|| ctx.gate_http.jar().map(std::sync::Arc::as_ref)).flatten();
-        let fetch = Fetch { client: &client, headers: &spec.headers, jar };
+        let fetch = Fetch { client: &client, headers: &spec.headers, jar: ctx.gate_jar(spec.cookies) };
         let base = load(&spec.base, &ctx.root, fetch)
             .await
             .map_err(|e| ObserveError::Errored(format!("base contract {e}")))?;

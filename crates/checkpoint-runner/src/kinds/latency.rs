@@ -74,8 +74,7 @@ impl CheckKind for Latency {
     type Spec = LatencySpec;
 
     async fn observe(&self, spec: &LatencySpec, ctx: &Ctx, timeout: Duration) -> Result<Observation, ObserveError> {
-        let jar = ctx.gate_http.jar().filter(|_| spec.cookies);
-        let plan = Arc::new(Plan::new(spec, jar.map(AsRef::as_ref))?);
+        let plan = Arc::new(Plan::new(spec, ctx.gate_jar(spec.cookies))?);
         let started = Instant::now();
         let deadline = started + timeout.saturating_sub(STOP_MARGIN.min(timeout / 10));
         let transport = if plan.url.scheme() == "http" {

@@ -85,7 +85,7 @@ impl CheckKind for Openapi {
         let mut validator = Validator::new(&contract).map_err(ObserveError::Errored)?;
         let client = ctx.http.get(false, false).map_err(ObserveError::Errored)?;
         // The gate's jar as it is now; the client keeps nothing the responses set.
-        let jar = spec.cookies.then(|| ctx.gate_http.jar().map(std::sync::Arc::as_ref)).flatten();
+        let jar = ctx.gate_jar(spec.cookies);
         let sent_cookies = sent_cookie_names(spec, jar, &base);
         let mut cases = Vec::new();
         let mut server_failures = Vec::new();
@@ -151,8 +151,7 @@ impl CheckKind for Openapi {
 async fn load(spec: &OpenapiSpec, ctx: &Ctx) -> Result<Contract, ObserveError> {
     let client = ctx.http.get(true, false).map_err(ObserveError::Errored)?;
     let served = spec.spec.starts_with("http://") || spec.spec.starts_with("https://");
-    let jar = spec.cookies.then(|| ctx.gate_http.jar().map(std::sync::Arc::as_ref)).flatten();
-    let fetch = contract_source::Fetch { client: &client, headers: &spec.headers, jar };
+    let fetch = contract_source::Fetch { client: &client, headers: &spec.headers, jar: ctx.gate_jar(spec.cookies) };
     contract_source::load(&spec.spec, &ctx.root, fetch).await.map_err(|e| {
         let message = format!("the contract cannot be loaded: {e}");
         match e {
