@@ -159,6 +159,13 @@ fn stack_header(lines: &[String], i: usize) -> Option<&str> {
     if line.starts_with("Exception in thread ") || line.starts_with("panic: ") || line.starts_with("fatal error: ") {
         return Some(line);
     }
+    js_error(lines, i)
+}
+
+/// A JavaScript error whose stack follows, `TypeError: …` then `    at …`
+/// (`Uncaught ` in front, as Node prints an uncaught one): its text.
+fn js_error(lines: &[String], i: usize) -> Option<&str> {
+    let line = lines[i].trim_end();
     let next_is_frame =
         lines.get(i + 1).is_some_and(|n| n.trim_start().starts_with("at ") && n.starts_with([' ', '\t']));
     let text = line.trim_start().trim_start_matches("Uncaught ");

@@ -10,7 +10,9 @@
 //! - an access line with a 5xx status: uvicorn's, written as the 500 is sent,
 //!   before its `ERROR: Exception in ASGI application` and the traceback
 //!   (`INFO: 172.18.0.1:48878 - "GET /debug/boom HTTP/1.1" 500 Internal Server Error`);
-//!   gunicorn's, after it.
+//!   gunicorn's, after it; morgan's (Express, `combined` or `dev`:
+//!   `GET /users/7 500 0.440 ms - 1035`), a millisecond either side of the
+//!   error Express logs with its `at …` stack.
 //!
 //! An access line is near its traceback, not always next to it: other
 //! requests' lines come between, and uvicorn writes access lines to stdout
@@ -35,7 +37,7 @@
 //! none is that fallback for a request the log names as failed only when no
 //! other failed request is left untied: it could be theirs.
 
-use super::{last_error_in, opens_traceback, single_line_error, strip_ansi};
+use super::{js_error, last_error_in, opens_traceback, single_line_error, strip_ansi};
 
 /// The request a check sent, as a server's log names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,7 +123,7 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<Said>, Vec<String>) {
     // A log that ties errors to requests and begins inside a traceback: the
     // request it was logged for is cut off above, so it is nobody's here.
     if lines.iter().any(|l| failed_request(l).is_some()) {
-        let orphan = (0..lines.len()).take_while(|&i| in_traceback(&lines, i)).count();
+        let orphan = (0..lines.len()).take_while(|&i| in_traceback(&lines, i) && js_stack(&lines, i).is_none()).count();
         claim(&mut claimed, 0..orphan);
     }
     let named: Vec<Option<Named>> = lines.iter().map(|l| failed_request(l)).collect();
@@ -164,12 +166,18 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<Said>, Vec<String>) {
                 .collect(),
             None => Vec::new(),
         };
-        // Its request line may be above the window (read from the check's
-        // start, which fell between the two): when the only ones near come
-        // after it and it is near the window's first line, it is nobody's.
+        // A Python traceback's request line may be above the window (read
+        // from the check's start, which fell between the two): when the only
+        // ones near come after it and it is near the window's first line, it
+        // is nobody's. (Express's line comes either side of its stack, within
+        // a millisecond: the one after it is its own.)
         let first = stamps.iter().flatten().next();
         let cut_off = match (stamps[record.start], first) {
-            (Some(t), Some(&first)) => t - first <= NEAR_NS && near.iter().all(|&i| stamps[i].is_some_and(|s| s >= t)),
+            (Some(t), Some(&first)) => {
+                t - first <= NEAR_NS
+                    && near.iter().all(|&i| stamps[i].is_some_and(|s| s >= t))
+                    && js_stack(&lines, record.start).is_none()
+            }
             _ => false,
         };
         // A traceback is written after its own request's access line (a pipe
@@ -199,7 +207,8 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<Said>, Vec<String>) {
                 let before = record.start.checked_sub(1).filter(|&i| access(i, &used) && !moved[i]);
                 let after = Some(record.end)
                     .filter(|&i| i < lines.len() && access(i, &used) && !moved[i] && stamps[record.start].is_none());
-                let next_opens = record.end + 1 < lines.len() && opens_record(&lines, record.end + 1);
+                let next_opens = record.end + 1 < lines.len()
+                    && (opens_record(&lines, record.end + 1) || js_stack(&lines, record.end + 1).is_some());
                 before.or(after.filter(|_| !next_opens))
             }
         };
@@ -303,11 +312,17 @@ fn stamped(line: &str) -> (Option<u128>, String) {
 }
 
 /// The tracebacks of a log, each with the error-level line that heads it
-/// (uvicorn's `ERROR: Exception in ASGI application`), in order.
+/// (uvicorn's `ERROR: Exception in ASGI application`), in order; and the
+/// JavaScript errors with their stacks.
 fn records(lines: &[String]) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < lines.len() {
+        if let Some(end) = js_stack(lines, i) {
+            out.push(i..end);
+            i = end;
+            continue;
+        }
         if !opens_record(lines, i) {
             i += 1;
             continue;
@@ -336,6 +351,28 @@ fn opens_record(lines: &[String], i: usize) -> bool {
         return !(chained || headed);
     }
     header_of_traceback(lines, i)
+}
+
+/// Where the JavaScript error on line `i` ends: its error line (Express logs
+/// a route's `err.stack`: `TypeError: …`), the error-level line right before
+/// it if there is one (a logger's own line for it), and its indented `at …`
+/// frames. `None` when no such error starts there.
+fn js_stack(lines: &[String], i: usize) -> Option<usize> {
+    let headed = || {
+        failed_request(&lines[i]).is_none()
+            && single_line_error(&lines[i]).is_some()
+            && i + 1 < lines.len()
+            && js_error(lines, i + 1).is_some()
+    };
+    let error = if js_error(lines, i).is_some() {
+        i
+    } else if headed() {
+        i + 1
+    } else {
+        return None;
+    };
+    let frames = lines[error + 1..].iter().take_while(|l| l.starts_with([' ', '\t']) && !l.trim().is_empty()).count();
+    Some(error + 1 + frames)
 }
 
 /// An error-level line right before a traceback's first line.
@@ -474,9 +511,19 @@ fn quoted_request(line: &str) -> Option<(&str, &str, &str)> {
     None
 }
 
+/// The request line unquoted at the start of the line and the status after
+/// it, as morgan's `dev` and `tiny` formats write them (Express):
+/// `GET /users/7 500 0.440 ms - 1035`.
+fn bare_request(line: &str) -> Option<(&str, &str, &str)> {
+    let mut words = line.split(' ');
+    let (method, target, status) = (words.next()?, words.next()?, words.next()?);
+    let status_like = status.len() == 3 && status.bytes().all(|b| b.is_ascii_digit());
+    (METHODS.contains(&method) && target.starts_with('/') && status_like).then_some((method, target, status))
+}
+
 /// The failed (5xx) request a line names, in the ways the module doc lists.
 fn failed_request(line: &str) -> Option<Named<'_>> {
-    if let Some((method, target, status)) = quoted_request(line) {
+    if let Some((method, target, status)) = quoted_request(line).or_else(|| bare_request(line)) {
         return status.starts_with('5').then_some(Named { method: Some(method), target, header: false });
     }
     // Django: `Internal Server Error: /api/items/`.
@@ -1017,5 +1064,61 @@ mod tests {
                    INFO:     127.0.0.1:6 - \"GET /health HTTP/1.1\" 200 OK\n    raise KeyError('x')\nKeyError: 'x'\n";
         assert_eq!(quoted(log, "http://api/a").as_deref(), Some("KeyError: 'x'"));
         assert_eq!(quoted(log, "http://api/health"), None);
+    }
+
+    /// Express (4.18, Debian's node-express) logs a route's error as its
+    /// `err.stack` on stderr, morgan the request on stdout as the 500 is sent
+    /// — either first, a millisecond apart. Requests 100 ms apart: each quotes
+    /// its own error, and the 500 the app answered itself quotes none (it
+    /// quoted the last stack in its window before, another request's).
+    #[test]
+    fn express_ties_each_stack_to_its_request() {
+        for log in ["express-500s-apart.log", "express-dev-500s-apart.log"] {
+            let log = captured(log);
+            let q = |url: &str| quoted(&log, &format!("http://api:3000{url}"));
+            assert_eq!(
+                q("/users/7").as_deref(),
+                Some("TypeError: Cannot read properties of undefined (reading 'name')"),
+                "{log}"
+            );
+            assert_eq!(
+                q("/debug/boom?after=0.1").as_deref(),
+                Some("Error: boom: a deliberate unhandled error after 0.1s")
+            );
+            assert_eq!(
+                q("/debug/boom?after=0.3").as_deref(),
+                Some("Error: boom: a deliberate unhandled error after 0.3s")
+            );
+            assert_eq!(q("/debug/fail?after=0.2"), None, "{log}");
+            // The evidence: its access line and its whole stack, nobody else's.
+            let said = super::said_of(&log, Some(&get("http://api:3000/users/7"))).expect("a quote");
+            let traceback = said.traceback.expect("its stack");
+            assert_eq!(traceback.lines().filter(|l| l.contains("GET /")).count(), 1, "{traceback}");
+            assert_eq!(traceback.lines().filter(|l| l.starts_with("    at ")).count(), 10, "{traceback}");
+            assert!(!traceback.contains("boom"), "{traceback}");
+        }
+        // A route that fails at once: the window (from the check's start)
+        // opens with its stack, its own line right after.
+        let log = captured("express-dev-500s-apart.log");
+        let window = log.lines().skip(1).take(12).collect::<Vec<_>>().join("\n");
+        assert!(window.starts_with("2026-12-07T23:57:11.846211331Z TypeError"), "{window}");
+        assert_eq!(
+            quoted(&window, "http://api:3000/users/7").as_deref(),
+            Some("TypeError: Cannot read properties of undefined (reading 'name')")
+        );
+    }
+
+    /// Failed at once, within a few ms: a stack near two failed requests is
+    /// nobody's, so none quotes the other's error (before, each quoted the
+    /// last stack of the window: the handled 500 and `/debug/boom` another
+    /// request's `TypeError`).
+    #[test]
+    fn express_stacks_at_once_are_nobodys() {
+        for log in ["express-concurrent-500s.log", "express-dev-concurrent-500s.log"] {
+            let log = captured(log);
+            for url in ["/users/7", "/debug/boom", "/debug/fail"] {
+                assert_eq!(quoted(&log, &format!("http://api:3000{url}")), None, "{url}\n{log}");
+            }
+        }
     }
 }
