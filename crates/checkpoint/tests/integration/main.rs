@@ -14,6 +14,7 @@ mod demo;
 mod github;
 mod init;
 mod junit_readers;
+mod nodestack;
 mod plan_sync;
 mod pystack;
 mod shard;
