@@ -11,6 +11,9 @@
 //!   inside an exception group, the sub-exception's;
 //! - a Node/JavaScript error with its `    at …` stack: `TypeError: Cannot read properties of undefined (reading 'id')`;
 //! - Java's `Exception in thread …` or last `Caused by: …`; Go's `panic: …`;
+//! - a JSON record at an error level (python-json-logger, structlog,
+//!   winston, pino): the exception its fields carry, else its message
+//!   (see [`json`]);
 //! - otherwise the last line logged at an error level (`ERROR`, `FATAL`,
 //!   `CRITICAL`, `[error]`, `level=error`, `"level":"error"`), as Postgres,
 //!   Celery, nginx and logfmt/JSON loggers write it.
@@ -20,6 +23,7 @@
 //! When several requests fail at once, [`error_of`] keeps to the error the
 //! log ties to one request (see [`requests`]).
 
+mod json;
 mod requests;
 
 pub use requests::{Request, Said, error_for, error_of, said_for, said_of};
@@ -58,6 +62,8 @@ fn last_error_in(lines: &[String]) -> Option<String> {
     for (i, line) in lines.iter().enumerate() {
         if let Some(at) = python_exception(lines, i) {
             consider(at, lines[at].trim());
+        } else if let Some(e) = json::error(line) {
+            consider(i, &e.quote);
         } else if frames_end_here(lines, i) {
             consider(i, line.trim());
         } else if let Some(text) = stack_header(lines, i) {

@@ -37,7 +37,7 @@
 //! none is that fallback for a request the log names as failed only when no
 //! other failed request is left untied: it could be theirs.
 
-use super::{js_error, last_error_in, opens_traceback, single_line_error, strip_ansi};
+use super::{js_error, json, last_error_in, opens_traceback, single_line_error, strip_ansi};
 
 /// The request a check sent, as a server's log names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,11 +119,26 @@ pub fn said_for(log: &str, request: &Request) -> Option<Said> {
 
 /// The error tied to `request`, and the lines no failed request claims.
 fn sort(log: &str, request: Option<&Request>) -> (Option<Said>, Vec<String>) {
-    let Lifted { lines, stamps, moved, mut claimed } = lift(log.lines().map(stamped).collect());
+    let Lifted { lines, mut stamps, moved, mut claimed } = lift(log.lines().map(stamped).collect());
+    // A JSON record's own time, where the engine's stamp agrees (the engine
+    // read it at most a second later): when the error was logged, before a
+    // first traceback took its time to be formatted (90 ms measured). To
+    // the end of its millisecond (Python's `asctime` is cut to it), so that
+    // its request's line logged just before it is not after it.
+    for (line, stamp) in lines.iter().zip(&mut stamps) {
+        if let Some(read) = *stamp
+            && let Some(own) = json::error(line).filter(|e| e.exception).and_then(|e| e.time)
+            && own <= read + OWN_CLOCK_NS
+            && read - own.min(read) <= 1_000_000_000
+        {
+            *stamp = Some((own + 1_000_000).min(read));
+        }
+    }
     // A log that ties errors to requests and begins inside a traceback: the
     // request it was logged for is cut off above, so it is nobody's here.
     if lines.iter().any(|l| failed_request(l).is_some()) {
-        let orphan = (0..lines.len()).take_while(|&i| in_traceback(&lines, i) && js_stack(&lines, i).is_none()).count();
+        let orphan =
+            (0..lines.len()).take_while(|&i| in_traceback(&lines, i) && own_record(&lines, i).is_none()).count();
         claim(&mut claimed, 0..orphan);
     }
     let named: Vec<Option<Named>> = lines.iter().map(|l| failed_request(l)).collect();
@@ -174,7 +189,7 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<Said>, Vec<String>) {
         let first = stamps.iter().flatten().next();
         let cut_off = match (stamps[record.start], first) {
             (Some(t), Some(&first)) => {
-                t - first <= NEAR_NS
+                t.saturating_sub(first) <= NEAR_NS
                     && near.iter().all(|&i| stamps[i].is_some_and(|s| s >= t))
                     && js_stack(&lines, record.start).is_none()
             }
@@ -208,7 +223,7 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<Said>, Vec<String>) {
                 let after = Some(record.end)
                     .filter(|&i| i < lines.len() && access(i, &used) && !moved[i] && stamps[record.start].is_none());
                 let next_opens = record.end + 1 < lines.len()
-                    && (opens_record(&lines, record.end + 1) || js_stack(&lines, record.end + 1).is_some());
+                    && (opens_record(&lines, record.end + 1) || own_record(&lines, record.end + 1).is_some());
                 before.or(after.filter(|_| !next_opens))
             }
         };
@@ -290,6 +305,11 @@ fn agreeing(
 /// 2-core machine — and formatting a first traceback took 18 ms.
 const NEAR_NS: u128 = 60_000_000;
 
+/// How much later than the engine read it a JSON record can say it was
+/// made: its time is the container's clock, to the millisecond, the
+/// engine's stamp the host's.
+const OWN_CLOCK_NS: u128 = 5_000_000;
+
 /// How much later than a traceback its own request's access line can be
 /// stamped when uvicorn logged it (the line first, to the other pipe; 0.2 ms
 /// measured).
@@ -312,13 +332,13 @@ fn stamped(line: &str) -> (Option<u128>, String) {
 }
 
 /// The tracebacks of a log, each with the error-level line that heads it
-/// (uvicorn's `ERROR: Exception in ASGI application`), in order; and the
-/// JavaScript errors with their stacks.
+/// (uvicorn's `ERROR: Exception in ASGI application`), in order; the
+/// JavaScript errors with their stacks; the JSON records of an exception.
 fn records(lines: &[String]) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < lines.len() {
-        if let Some(end) = js_stack(lines, i) {
+        if let Some(end) = own_record(lines, i) {
             out.push(i..end);
             i = end;
             continue;
@@ -351,6 +371,16 @@ fn opens_record(lines: &[String], i: usize) -> bool {
         return !(chained || headed);
     }
     header_of_traceback(lines, i)
+}
+
+/// Where the record that starts on line `i` ends, when it is not a Python
+/// traceback: a JSON record of an exception (one line), or a JavaScript
+/// error with its stack ([`js_stack`]).
+fn own_record(lines: &[String], i: usize) -> Option<usize> {
+    if json::error(&lines[i]).is_some_and(|e| e.exception) {
+        return Some(i + 1);
+    }
+    js_stack(lines, i)
 }
 
 /// Where the JavaScript error on line `i` ends: its error line (Express logs
@@ -1120,5 +1150,56 @@ mod tests {
                 assert_eq!(quoted(&log, &format!("http://api:3000{url}")), None, "{url}\n{log}");
             }
         }
+    }
+
+    /// uvicorn with python-json-logger (`--log-config`, the JSON formatter on
+    /// both loggers) and a handler that logs through structlog's JSON before
+    /// it answers 502 (`tests/logs/capture/uvicorn-json/`): each error is one
+    /// JSON record, and each request quotes its own exception, not the
+    /// record as text (before: `{"asctime": "2026-12-08 …`, cut at 200
+    /// characters).
+    #[test]
+    fn json_records_each_to_its_request() {
+        let log = captured("uvicorn-json-500s-apart.log");
+        let q = |url: &str| quoted(&log, &format!("http://api:8000{url}"));
+        assert_eq!(q("/users/7").as_deref(), Some("KeyError: 7"));
+        assert_eq!(
+            q("/debug/boom?after=0.15").as_deref(),
+            Some("RuntimeError: boom: a deliberate unhandled error after 0.15s")
+        );
+        assert_eq!(q("/pay?after=0.3").as_deref(), Some("TimeoutError: upstream payments timed out after 3.0s"));
+        assert_eq!(
+            q("/debug/boom?after=0.45").as_deref(),
+            Some("RuntimeError: boom: a deliberate unhandled error after 0.45s")
+        );
+        let said = super::said_of(&log, Some(&get("http://api:8000/users/7"))).expect("a quote");
+        let lines: Vec<&str> = said.traceback.as_deref().unwrap_or_default().lines().collect();
+        assert!(lines.len() == 2 && lines[0].contains(r#"\"GET /users/7 HTTP/1.1\" 500"#), "{lines:?}");
+        assert!(lines[1].contains(r#""exc_info": "Traceback"#) && lines[1].ends_with(r#"KeyError: 7"}"#), "{lines:?}");
+        // At once, within 5 ms: each record is near three failed requests, and nobody's.
+        let log = captured("uvicorn-json-concurrent-500s.log");
+        for url in ["/users/7", "/debug/boom", "/pay"] {
+            assert_eq!(quoted(&log, &format!("http://api:8000{url}")), None, "{url}");
+        }
+    }
+
+    /// The process's first traceback took 90 ms to format: the engine read it
+    /// 9 ms before the next failed request's line, 90 ms after its own. Its
+    /// `asctime` says when it was logged, right after its request's line:
+    /// `/users/7` quotes it, and `/debug/boom?after=0.1` does not (before, the
+    /// traceback was tied to it, the only failed request near its read).
+    /// That one and `/pay?after=0.2`, 16 ms apart, are each near both
+    /// records: nobody's.
+    #[test]
+    fn a_json_record_is_as_late_as_it_says() {
+        let log = captured("uvicorn-json-a-late-first-traceback.log");
+        let q = |url: &str| quoted(&log, &format!("http://api:8000{url}"));
+        assert_eq!(q("/users/7").as_deref(), Some("KeyError: 7"));
+        assert_eq!(q("/debug/boom?after=0.1"), None);
+        assert_eq!(q("/pay?after=0.2"), None);
+        assert_eq!(
+            q("/debug/boom?after=0.3").as_deref(),
+            Some("RuntimeError: boom: a deliberate unhandled error after 0.3s")
+        );
     }
 }
