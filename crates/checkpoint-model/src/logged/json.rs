@@ -86,6 +86,41 @@ fn exception(record: &Map<String, Value>) -> Option<String> {
     None
 }
 
+/// The exception a JSON error record carries, as a text log would show it
+/// (its traceback or stack, structlog's frames as Python prints them).
+pub(super) fn exception_text(line: &str) -> Option<String> {
+    let line = line.trim();
+    if !line.starts_with('{') {
+        return None;
+    }
+    let Ok(Value::Object(record)) = serde_json::from_str::<Value>(line) else { return None };
+    if !at_error_level(&record) {
+        return None;
+    }
+    ["exc_info", "exception", "stack", "stack_trace", "err", "error"].iter().find_map(|key| match record.get(*key)? {
+        Value::String(text) => text.contains('\n').then(|| text.trim_end().to_string()),
+        Value::Object(e) => e.get("stack")?.as_str().map(|t| t.trim_end().to_string()),
+        Value::Array(list) => {
+            let mut out = Vec::new();
+            // structlog lists the raised exception first: print causes first, as Python does.
+            for e in list.iter().rev() {
+                out.push("Traceback (most recent call last):".to_string());
+                for f in e.get("frames").and_then(Value::as_array).into_iter().flatten() {
+                    let file = f.get("filename").and_then(Value::as_str).unwrap_or("?");
+                    let line = f.get("lineno").and_then(Value::as_u64).unwrap_or(0);
+                    let name = f.get("name").and_then(Value::as_str).unwrap_or("?");
+                    out.push(format!("  File \"{file}\", line {line}, in {name}"));
+                }
+                let name = e.get("exc_type").and_then(Value::as_str).unwrap_or("Exception");
+                let text = e.get("exc_value").and_then(Value::as_str).unwrap_or("");
+                out.push(if text.is_empty() { name.to_string() } else { format!("{name}: {text}") });
+            }
+            (!out.is_empty()).then(|| out.join("\n"))
+        }
+        _ => None,
+    })
+}
+
 /// The error a multi-line traceback or stack names, as the text log's.
 fn in_text(text: &str) -> Option<String> {
     if !text.contains('\n') {

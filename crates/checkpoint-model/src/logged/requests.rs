@@ -152,7 +152,13 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<Said>, Vec<String>) {
         {
             // In log order: uvicorn's line before its traceback, gunicorn's after.
             let (first, then) = if by < record.start { (by..by + 1, record) } else { (record, by..by + 1) };
-            let traceback = lines[first].iter().chain(&lines[then]).map(String::as_str).collect::<Vec<_>>().join("\n");
+            // A JSON record's exception, escaped in one line, follows it as the text log would show it.
+            let traceback = lines[first]
+                .iter()
+                .chain(&lines[then])
+                .flat_map(|l| std::iter::once(l.clone()).chain(json::exception_text(l)))
+                .collect::<Vec<_>>()
+                .join("\n");
             own = Some(Said { quote, traceback: Some(traceback) });
         }
     };
@@ -1174,8 +1180,18 @@ mod tests {
         );
         let said = super::said_of(&log, Some(&get("http://api:8000/users/7"))).expect("a quote");
         let lines: Vec<&str> = said.traceback.as_deref().unwrap_or_default().lines().collect();
-        assert!(lines.len() == 2 && lines[0].contains(r#"\"GET /users/7 HTTP/1.1\" 500"#), "{lines:?}");
+        // Its access line, its record, and the record's traceback as the text log would show it.
+        assert!(lines[0].contains(r#"\"GET /users/7 HTTP/1.1\" 500"#), "{lines:?}");
         assert!(lines[1].contains(r#""exc_info": "Traceback"#) && lines[1].ends_with(r#"KeyError: 7"}"#), "{lines:?}");
+        assert_eq!((lines[2], lines.last().copied()), ("Traceback (most recent call last):", Some("KeyError: 7")));
+        assert!(lines.contains(&"    return {\"id\": uid, \"name\": {}[uid]}"), "{lines:?}");
+        let said = super::said_of(&log, Some(&get("http://api:8000/pay?after=0.3"))).expect("a quote");
+        let text = said.traceback.unwrap_or_default();
+        assert!(
+            text.contains("\nTraceback (most recent call last):\n  File \"/jl/japp.py\", line 56, in pay\nTimeoutError: upstream payments timed out after 3.0s\n")
+                && text.lines().last().is_some_and(|l| l.contains(r#"\"GET /pay?after=0.3 HTTP/1.1\" 502"#)),
+            "structlog's record, its frames as Python prints them, then the access line:\n{text}"
+        );
         // At once, within 5 ms: each record is near three failed requests, and nobody's.
         let log = captured("uvicorn-json-concurrent-500s.log");
         for url in ["/users/7", "/debug/boom", "/pay"] {
