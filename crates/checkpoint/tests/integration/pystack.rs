@@ -25,7 +25,8 @@ under_both_tools!(
     pystack_variant_api_wrong_db_url,
     pystack_variant_redis_unreachable_from_worker,
     pystack_variant_app_crashed_server_alive,
-    pystack_a_500_names_the_exception_the_api_logged
+    pystack_a_500_names_the_exception_the_api_logged,
+    pystack_json_logs_name_the_exception_too
 );
 
 /// A route that raises answers FastAPI's bare `Internal Server Error`; the
@@ -196,6 +197,73 @@ gates:
         "another check's traceback is not this one's cause: {}",
         reason("after")
     );
+}
+
+/// uvicorn logging JSON (`fixtures/pystack/json-logs/`: python-json-logger on
+/// its loggers, as production deployments set it): the traceback is escaped in
+/// the error record's `exc_info`. A 500 quotes its exception, not the record
+/// as text, and its evidence shows the traceback as text; the 500 the app
+/// answered itself, 300 ms later, quotes nothing (`model::logged::json`).
+fn pystack_json_logs_name_the_exception_too() {
+    let project = unique("json");
+    let dir = repo().join("target/pystack-tests").join(&project);
+    std::fs::create_dir_all(dir.join("plan")).unwrap();
+    let plan = format!(
+        r#"checkpoint: 1
+title: what the api logged, in JSON
+stack:
+  compose: ["{}", "{}"]
+  services: [api]
+  ready_timeout: 180s
+vars:
+  API: "http://${{service.api.8000}}"
+gates:
+  - id: boom
+    title: an unhandled error
+    checks:
+      - name: GET /debug/boom
+        http: {{ url: "${{API}}/debug/boom" }}
+        expect: {{ status: 200 }}
+  - id: handled
+    title: a 500 with no traceback of its own
+    checks:
+      - name: GET /debug/fail
+        http: {{ url: "${{API}}/debug/fail?after=0.3" }}
+        expect: {{ status: 200 }}
+"#,
+        repo().join("fixtures/pystack/docker-compose.yml").display(),
+        repo().join("fixtures/pystack/json-logs/compose.yml").display()
+    );
+    std::fs::write(dir.join("plan/1.yaml"), plan).unwrap();
+    let images = compose_support::images_env("pystack-images.env", "fixtures/pystack/build.sh");
+    let out_dir = dir.join("out");
+    let out = compose_support::checkpoint(&repo(), &images)
+        .args(["run", "1", "--dir"])
+        .arg(dir.join("plan"))
+        .args(["-p", &project, "-o"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let o = compose_support::run_results(&out, &out_dir, &project);
+    let _ = std::fs::remove_dir_all(&dir);
+    let gate = |id: &str| o.report.gates.iter().find(|g| g.id == id).expect("gate");
+    let reason = |id: &str| gate(id).reason.clone().unwrap_or_default();
+    assert_eq!(o.code, Some(1), "{}", o.console);
+    assert!(
+        reason("boom").ends_with("— `api` logged \"RuntimeError: boom: a deliberate unhandled error\""),
+        "the exception, not the JSON record: {}",
+        reason("boom")
+    );
+    let logged = gate("boom").checks[0].logged.clone().unwrap_or_default();
+    assert!(
+        logged.lines().next().is_some_and(|l| l.contains(r#"\"GET /debug/boom HTTP/1.1\" 500"#))
+            && logged.lines().any(|l| l.contains(r#""levelname": "ERROR""#) && l.contains(r#""exc_info": ""#))
+            && logged.lines().any(|l| l.trim_start_matches([' ', '|']) == "Traceback (most recent call last):")
+            && logged.lines().last() == Some("RuntimeError: boom: a deliberate unhandled error"),
+        "its access line, its record and the traceback as text:\n{logged}"
+    );
+    assert!(reason("handled").contains("status: expected 200, got 500"), "{}", o.console);
+    assert!(!reason("handled").contains("logged"), "{}", reason("handled"));
 }
 
 fn unique(name: &str) -> String {
