@@ -121,17 +121,21 @@ pub fn said_for(log: &str, request: &Request) -> Option<Said> {
 fn sort(log: &str, request: Option<&Request>) -> (Option<Said>, Vec<String>) {
     let Lifted { lines, mut stamps, moved, mut claimed } = lift(log.lines().map(stamped).collect());
     // A JSON record's own time, where the engine's stamp agrees (the engine
-    // read it at most a second later): when the error was logged, before a
-    // first traceback took its time to be formatted (90 ms measured). To
-    // the end of its millisecond (Python's `asctime` is cut to it), so that
-    // its request's line logged just before it is not after it.
-    for (line, stamp) in lines.iter().zip(&mut stamps) {
+    // read it at most a minute later; containers share the host's clock,
+    // and a zone `asctime` does not name is 15 minutes off or more): when
+    // the error was logged, before a first traceback took its time to be
+    // formatted (90 ms measured, over a second on a loaded host). To the
+    // end of its millisecond (Python's `asctime` is cut to it), so that its
+    // request's line logged just before it is not after it.
+    let mut own_time = vec![false; lines.len()];
+    for ((line, stamp), own_time) in lines.iter().zip(&mut stamps).zip(&mut own_time) {
         if let Some(read) = *stamp
             && let Some(own) = json::error(line).filter(|e| e.exception).and_then(|e| e.time)
             && own <= read + OWN_CLOCK_NS
-            && read - own.min(read) <= 1_000_000_000
+            && read - own.min(read) <= 60_000_000_000
         {
             *stamp = Some((own + 1_000_000).min(read));
+            *own_time = true;
         }
     }
     // A log that ties errors to requests and begins inside a traceback: the
@@ -193,10 +197,13 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<Said>, Vec<String>) {
         // is nobody's. (Express's line comes either side of its stack, within
         // a millisecond: the one after it is its own.)
         let first = stamps.iter().flatten().next();
+        // A record's own time and the engine's stamps are two clocks: a line
+        // is after it only when it is later by more than they can differ.
+        let slack = if own_time[record.start] { OWN_CLOCK_NS } else { 0 };
         let cut_off = match (stamps[record.start], first) {
             (Some(t), Some(&first)) => {
                 t.saturating_sub(first) <= NEAR_NS
-                    && near.iter().all(|&i| stamps[i].is_some_and(|s| s >= t))
+                    && near.iter().all(|&i| stamps[i].is_some_and(|s| s >= t + slack))
                     && js_stack(&lines, record.start).is_none()
             }
             _ => false,
@@ -225,7 +232,14 @@ fn sort(log: &str, request: Option<&Request>) -> (Option<Said>, Vec<String>) {
             }
             [] => {
                 // With timestamps, a line after it and not near is a later request's.
-                let before = record.start.checked_sub(1).filter(|&i| access(i, &used) && !moved[i]);
+                // The line before it is not its own while an earlier failed request
+                // is untied too: its traceback, formatted late, came after the next
+                // request's line.
+                let before = record.start.checked_sub(1).filter(|&i| {
+                    access(i, &used)
+                        && !moved[i]
+                        && !(stamps[record.start].is_some() && (0..i).any(|j| access(j, &used)))
+                });
                 let after = Some(record.end)
                     .filter(|&i| i < lines.len() && access(i, &used) && !moved[i] && stamps[record.start].is_none());
                 let next_opens = record.end + 1 < lines.len()
@@ -998,6 +1012,20 @@ mod tests {
         lines.iter().map(|l| format!("{} {l}\n", stamp(ms))).collect::<Vec<_>>().concat()
     }
 
+    /// On a loaded host a traceback was formatted 900 ms after its request's
+    /// line, after the next failed request's: near neither, it is not the
+    /// next one's (before: `/b` quoted `/a`'s `KeyError`). Nobody's.
+    #[test]
+    fn a_traceback_far_after_two_failed_requests_is_nobodys() {
+        let log =
+            [stamped_access(0, "/a"), stamped_access(300, "/b"), stamped_traceback(900, "KeyError: 'x'")].concat();
+        assert_eq!(quoted(&log, "http://api/b"), None);
+        assert_eq!(quoted(&log, "http://api/a"), None);
+        // Alone, the line before it is still its request's.
+        let alone = [stamped_access(0, "/a"), stamped_traceback(900, "KeyError: 'x'")].concat();
+        assert_eq!(quoted(&alone, "http://api/a").as_deref(), Some("KeyError: 'x'"));
+    }
+
     /// A database gone: three requests fail at once, alike, their access
     /// lines and tracebacks interleaved. Whose is whose cannot be told, but
     /// each is one of them, and they all name the same error.
@@ -1197,6 +1225,21 @@ mod tests {
         for url in ["/users/7", "/debug/boom", "/pay"] {
             assert_eq!(quoted(&log, &format!("http://api:8000{url}")), None, "{url}");
         }
+    }
+
+    /// The first 500 of a check, whose window opens with its access line:
+    /// the record's own time (`,922`: to the millisecond) is before the
+    /// engine read that line (`.923156`), which is still its own, not a
+    /// request cut off above the window (before: nobody's, 2 runs in 6 of
+    /// `pystack_json_logs_name_the_exception_too`).
+    #[test]
+    fn a_json_record_at_the_window_start_is_its_requests() {
+        let log = captured("uvicorn-json-a-first-500-at-the-window-start.log");
+        assert_eq!(
+            quoted(&log, "http://api:8000/debug/boom").as_deref(),
+            Some("RuntimeError: boom: a deliberate unhandled error")
+        );
+        assert_eq!(quoted(&log, "http://api:8000/debug/fail?after=0.3"), None);
     }
 
     /// The process's first traceback took 90 ms to format: the engine read it
