@@ -22,8 +22,6 @@ under_both_tools!(nodestack_an_express_500_names_the_error_the_api_logged);
 /// `dev` format, colours and all, as express-generator's apps do.
 fn nodestack_an_express_500_names_the_error_the_api_logged() {
     let project = compose_support::unique("node-test", "logged");
-    let dir = repo().join("target/nodestack-tests").join(&project);
-    std::fs::create_dir_all(dir.join("plan")).unwrap();
     let plan = format!(
         r#"checkpoint: 1
 title: what the Express api logged
@@ -61,46 +59,34 @@ gates:
 "#,
         repo().join("fixtures/nodestack/docker-compose.yml").display()
     );
-    std::fs::write(dir.join("plan/1.yaml"), plan).unwrap();
     let images = compose_support::images_env("nodestack-images.env", "fixtures/nodestack/build.sh");
-    let out_dir = dir.join("out");
-    let out = compose_support::checkpoint(&repo(), &images)
-        .args(["run", "1", "--dir"])
-        .arg(dir.join("plan"))
-        .args(["-p", &project, "-o"])
-        .arg(&out_dir)
-        .output()
-        .unwrap();
-    let o = compose_support::run_results(&out, &out_dir, &project);
-    let _ = std::fs::remove_dir_all(&dir);
-    let gate = |id: &str| o.report.gates.iter().find(|g| g.id == id).expect("gate");
-    let reason = |id: &str| gate(id).reason.clone().unwrap_or_default();
+    let o = compose_support::run_plan(&project, &plan, &images);
     assert_eq!(o.code, Some(1), "{}", o.console);
-    assert_eq!(gate("live").status, Status::Passed, "{}", o.console);
+    assert_eq!(o.gate("live").status, Status::Passed, "{}", o.console);
     assert!(
-        reason("user").contains("status: expected 200, got 500")
-            && reason("user")
+        o.reason("user").contains("status: expected 200, got 500")
+            && o.reason("user")
                 .contains("`api` logged \"TypeError: Cannot read properties of undefined (reading 'name')\""),
         "the handler's bug, not the error logged 0.2 s later: {}",
-        reason("user")
+        o.reason("user")
     );
     assert!(
-        reason("boom").contains("`api` logged \"Error: boom: a deliberate unhandled error after 0.2s\""),
+        o.reason("boom").contains("`api` logged \"Error: boom: a deliberate unhandled error after 0.2s\""),
         "{}",
-        reason("boom")
+        o.reason("boom")
     );
-    assert!(reason("handled").contains("status: expected 200, got 500"), "{}", o.console);
+    assert!(o.reason("handled").contains("status: expected 200, got 500"), "{}", o.console);
     assert!(
-        !reason("handled").contains("logged"),
+        !o.reason("handled").contains("logged"),
         "the others' errors are not this 500's cause: {}",
-        reason("handled")
+        o.reason("handled")
     );
     // The evidence behind each quote: its own request's line and its whole stack.
     for (id, sent, error, frames) in [
         ("user", "GET /users/7 500", "TypeError: Cannot read properties of undefined (reading 'name')", 10),
         ("boom", "GET /debug/boom?after=0.2 500", "Error: boom: a deliberate unhandled error after 0.2s", 1),
     ] {
-        let logged = gate(id).checks[0].logged.clone().unwrap_or_default();
+        let logged = o.gate(id).checks[0].logged.clone().unwrap_or_default();
         assert!(logged.contains(sent) && logged.contains(error), "{id}: what the api logged for it:\n{logged}");
         assert_eq!(logged.matches(" 500 ").count(), 1, "{id}: no other request's line:\n{logged}");
         assert_eq!(logged.lines().filter(|l| l.starts_with("    at ")).count(), frames, "{id}:\n{logged}");

@@ -48,8 +48,6 @@ under_both_tools!(
 /// (`model::logged::requests`).
 fn pystack_a_500_names_the_exception_the_api_logged() {
     let project = unique("logged");
-    let dir = repo().join("target/pystack-tests").join(&project);
-    std::fs::create_dir_all(dir.join("plan")).unwrap();
     let compose = repo().join("fixtures/pystack/docker-compose.yml");
     let proxy = repo().join("fixtures/pystack/proxy/compose.yml");
     let plan = format!(
@@ -111,38 +109,26 @@ gates:
         compose.display(),
         proxy.display()
     );
-    std::fs::write(dir.join("plan/1.yaml"), plan).unwrap();
     let images = compose_support::images_env("pystack-images.env", "fixtures/pystack/build.sh");
-    let out_dir = dir.join("out");
-    let out = compose_support::checkpoint(&repo(), &images)
-        .args(["run", "1", "--dir"])
-        .arg(dir.join("plan"))
-        .args(["-p", &project, "-o"])
-        .arg(&out_dir)
-        .output()
-        .unwrap();
-    let o = compose_support::run_results(&out, &out_dir, &project);
-    let _ = std::fs::remove_dir_all(&dir);
-    let reason =
-        |id: &str| o.report.gates.iter().find(|g| g.id == id).and_then(|g| g.reason.clone()).unwrap_or_default();
+    let o = compose_support::run_plan(&project, &plan, &images);
     assert_eq!(o.code, Some(1), "{}", o.console);
     assert!(
-        reason("boom").contains("status: expected 200, got 500")
-            && reason("boom").contains("`api` logged \"RuntimeError: boom: a deliberate unhandled error\""),
+        o.reason("boom").contains("status: expected 200, got 500")
+            && o.reason("boom").contains("`api` logged \"RuntimeError: boom: a deliberate unhandled error\""),
         "the reason quotes its own exception, not the one logged 0.4 s later: {}",
-        reason("boom")
+        o.reason("boom")
     );
     assert!(
-        reason("proxied").contains("`api` logged \"RuntimeError: boom: a deliberate unhandled error after 0.1s\""),
+        o.reason("proxied").contains("`api` logged \"RuntimeError: boom: a deliberate unhandled error after 0.1s\""),
         "the app behind the proxy names the cause: {}",
-        reason("proxied")
+        o.reason("proxied")
     );
     assert!(
-        reason("rewritten").contains("`api` logged \"RuntimeError: boom: a deliberate unhandled error after 0.8s\""),
+        o.reason("rewritten").contains("`api` logged \"RuntimeError: boom: a deliberate unhandled error after 0.8s\""),
         "the app logged /debug/boom for the /v1/debug/boom sent: {}",
-        reason("rewritten")
+        o.reason("rewritten")
     );
-    let proxied = o.report.gates.iter().find(|g| g.id == "proxied").map(|g| &g.checks[0]).expect("proxied check");
+    let proxied = &o.gate("proxied").checks[0];
     assert_eq!(proxied.service.as_deref(), Some("api"), "the evidence is the api's log");
     assert!(proxied.logs.as_deref().is_some_and(|l| l.contains("RuntimeError: boom")), "{:?}", proxied.logs);
     // The evidence behind each quote is its own request's traceback, from the access line on.
@@ -154,7 +140,7 @@ gates:
             "RuntimeError: boom: a deliberate unhandled error after 0.1s",
         ),
     ] {
-        let check = &o.report.gates.iter().find(|g| g.id == id).expect("gate").checks[0];
+        let check = &o.gate(id).checks[0];
         let logged = check.logged.as_deref().unwrap_or_default();
         assert!(
             logged.lines().next().is_some_and(|l| l.contains(sent)) && logged.lines().last() == Some(error),
@@ -163,7 +149,7 @@ gates:
         assert_eq!(logged.matches(" HTTP/1.").count(), 1, "{id}: no other request's lines:\n{logged}");
     }
     // An `openapi` check calls many operations: each 500 quotes its own traceback.
-    let contract = &o.report.gates.iter().find(|g| g.id == "contract").expect("contract gate").checks[0];
+    let contract = &o.gate("contract").checks[0];
     let case = |name: &str| {
         contract.cases.iter().find(|c| c.name.starts_with(name)).and_then(|c| c.message.clone()).unwrap_or_default()
     };
@@ -180,22 +166,22 @@ gates:
         "{}",
         case("GET /debug/fail")
     );
-    assert!(reason("contract").contains("after 0.2s"), "the gate's reason quotes it too: {}", reason("contract"));
+    assert!(o.reason("contract").contains("after 0.2s"), "the gate's reason quotes it too: {}", o.reason("contract"));
     assert!(
         contract.evidence.as_deref().is_some_and(|e| e.contains("after 0.2s")),
         "and the check's list of operations"
     );
-    assert!(reason("handled").contains("status: expected 200, got 500"), "{}", o.console);
+    assert!(o.reason("handled").contains("status: expected 200, got 500"), "{}", o.console);
     assert!(
-        !reason("handled").contains("logged"),
+        !o.reason("handled").contains("logged"),
         "the other requests' tracebacks are not this 500's cause: {}",
-        reason("handled")
+        o.reason("handled")
     );
-    assert!(reason("after").contains("expected 201, got 200"), "{}", o.console);
+    assert!(o.reason("after").contains("expected 201, got 200"), "{}", o.console);
     assert!(
-        !reason("after").contains("RuntimeError"),
+        !o.reason("after").contains("RuntimeError"),
         "another check's traceback is not this one's cause: {}",
-        reason("after")
+        o.reason("after")
     );
 }
 
@@ -206,8 +192,6 @@ gates:
 /// answered itself, 300 ms later, quotes nothing (`model::logged::json`).
 fn pystack_json_logs_name_the_exception_too() {
     let project = unique("json");
-    let dir = repo().join("target/pystack-tests").join(&project);
-    std::fs::create_dir_all(dir.join("plan")).unwrap();
     let plan = format!(
         r#"checkpoint: 1
 title: what the api logged, in JSON
@@ -234,27 +218,15 @@ gates:
         repo().join("fixtures/pystack/docker-compose.yml").display(),
         repo().join("fixtures/pystack/json-logs/compose.yml").display()
     );
-    std::fs::write(dir.join("plan/1.yaml"), plan).unwrap();
     let images = compose_support::images_env("pystack-images.env", "fixtures/pystack/build.sh");
-    let out_dir = dir.join("out");
-    let out = compose_support::checkpoint(&repo(), &images)
-        .args(["run", "1", "--dir"])
-        .arg(dir.join("plan"))
-        .args(["-p", &project, "-o"])
-        .arg(&out_dir)
-        .output()
-        .unwrap();
-    let o = compose_support::run_results(&out, &out_dir, &project);
-    let _ = std::fs::remove_dir_all(&dir);
-    let gate = |id: &str| o.report.gates.iter().find(|g| g.id == id).expect("gate");
-    let reason = |id: &str| gate(id).reason.clone().unwrap_or_default();
+    let o = compose_support::run_plan(&project, &plan, &images);
     assert_eq!(o.code, Some(1), "{}", o.console);
     assert!(
-        reason("boom").ends_with("— `api` logged \"RuntimeError: boom: a deliberate unhandled error\""),
+        o.reason("boom").ends_with("— `api` logged \"RuntimeError: boom: a deliberate unhandled error\""),
         "the exception, not the JSON record: {}",
-        reason("boom")
+        o.reason("boom")
     );
-    let logged = gate("boom").checks[0].logged.clone().unwrap_or_default();
+    let logged = o.gate("boom").checks[0].logged.clone().unwrap_or_default();
     assert!(
         logged.lines().next().is_some_and(|l| l.contains(r#"\"GET /debug/boom HTTP/1.1\" 500"#))
             && logged.lines().any(|l| l.contains(r#""levelname": "ERROR""#) && l.contains(r#""exc_info": ""#))
@@ -262,8 +234,8 @@ gates:
             && logged.lines().last() == Some("RuntimeError: boom: a deliberate unhandled error"),
         "its access line, its record and the traceback as text:\n{logged}"
     );
-    assert!(reason("handled").contains("status: expected 200, got 500"), "{}", o.console);
-    assert!(!reason("handled").contains("logged"), "{}", reason("handled"));
+    assert!(o.reason("handled").contains("status: expected 200, got 500"), "{}", o.console);
+    assert!(!o.reason("handled").contains("logged"), "{}", o.reason("handled"));
 }
 
 fn unique(name: &str) -> String {

@@ -1,4 +1,4 @@
-//! What the Docker end-to-end tests share (demo, pystack, init): the repo
+//! What the Docker end-to-end tests share (demo, pystack, nodestack, init): the repo
 //! root, the image variables the build scripts write, the compose generation
 //! a test drives (`v1::…`/`v2::…`, users have either), the binary set up to
 //! run against the local engine, and the check that a project left nothing.
@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use checkpoint_model::result::{RunReport, Status};
+use checkpoint_model::result::{GateResult, RunReport, Status};
 
 pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
@@ -98,6 +98,27 @@ pub(crate) fn run_results(out: &std::process::Output, out_dir: &Path, project: &
     Outcome { code: out.status.code(), report, console, out: out_dir.to_path_buf() }
 }
 
+/// `checkpoint run 1` of a plan written out of `plan` (a checkpoint file's
+/// text) into a directory of its own under `target/plan-tests/`, as compose
+/// project `project`, with `images`; the directory (reports too) is removed
+/// once the results are read.
+pub(crate) fn run_plan(project: &str, plan: &str, images: &[(String, String)]) -> Outcome {
+    let dir = repo().join("target/plan-tests").join(project);
+    std::fs::create_dir_all(dir.join("plan")).unwrap();
+    std::fs::write(dir.join("plan/1.yaml"), plan).unwrap();
+    let out_dir = dir.join("out");
+    let out = checkpoint(&repo(), images)
+        .args(["run", "1", "--dir"])
+        .arg(dir.join("plan"))
+        .args(["-p", project, "-o"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let outcome = run_results(&out, &out_dir, project);
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome
+}
+
 /// A finished `checkpoint run`.
 pub(crate) struct Outcome {
     pub(crate) code: Option<i32>,
@@ -106,6 +127,18 @@ pub(crate) struct Outcome {
     pub(crate) console: String,
     /// Where the reports were written.
     pub(crate) out: PathBuf,
+}
+
+impl Outcome {
+    /// The gate `id` of the report.
+    pub(crate) fn gate(&self, id: &str) -> &GateResult {
+        self.report.gates.iter().find(|g| g.id == id).unwrap_or_else(|| panic!("no gate `{id}`\n{}", self.console))
+    }
+
+    /// Its reason (empty when it has none).
+    pub(crate) fn reason(&self, id: &str) -> String {
+        self.gate(id).reason.clone().unwrap_or_default()
+    }
 }
 
 /// The ids of the report's gates whose status `f` picks.
