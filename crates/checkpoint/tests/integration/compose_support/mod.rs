@@ -139,6 +139,14 @@ impl Outcome {
     pub(crate) fn reason(&self, id: &str) -> String {
         self.gate(id).reason.clone().unwrap_or_default()
     }
+
+    /// Gate `id` failed saying `says`, and quotes no service's log: the
+    /// errors other requests logged around it are not its cause.
+    pub(crate) fn assert_red_unquoted(&self, id: &str, says: &str) {
+        let reason = self.reason(id);
+        assert!(reason.contains(says), "{id}: {reason}\n{}", self.console);
+        assert!(!reason.contains("logged \""), "{id}: others' errors are not its cause: {reason}");
+    }
 }
 
 /// The ids of the report's gates whose status `f` picks.
