@@ -1195,17 +1195,13 @@ mod tests {
     #[test]
     fn json_records_each_to_its_request() {
         let log = captured("uvicorn-json-500s-apart.log");
-        let q = |url: &str| quoted(&log, &format!("http://api:8000{url}"));
-        assert_eq!(q("/users/7").as_deref(), Some("KeyError: 7"));
+        assert_eq!(api(&log, "/users/7").as_deref(), Some("KeyError: 7"));
+        assert_eq!(api(&log, "/debug/boom?after=0.15"), boom("0.15"));
         assert_eq!(
-            q("/debug/boom?after=0.15").as_deref(),
-            Some("RuntimeError: boom: a deliberate unhandled error after 0.15s")
+            api(&log, "/pay?after=0.3").as_deref(),
+            Some("TimeoutError: upstream payments timed out after 3.0s")
         );
-        assert_eq!(q("/pay?after=0.3").as_deref(), Some("TimeoutError: upstream payments timed out after 3.0s"));
-        assert_eq!(
-            q("/debug/boom?after=0.45").as_deref(),
-            Some("RuntimeError: boom: a deliberate unhandled error after 0.45s")
-        );
+        assert_eq!(api(&log, "/debug/boom?after=0.45"), boom("0.45"));
         let said = super::said_of(&log, Some(&get("http://api:8000/users/7"))).expect("a quote");
         let lines: Vec<&str> = said.traceback.as_deref().unwrap_or_default().lines().collect();
         // Its access line, its record, and the record's traceback as the text log would show it.
@@ -1223,7 +1219,7 @@ mod tests {
         // At once, within 5 ms: each record is near three failed requests, and nobody's.
         let log = captured("uvicorn-json-concurrent-500s.log");
         for url in ["/users/7", "/debug/boom", "/pay"] {
-            assert_eq!(quoted(&log, &format!("http://api:8000{url}")), None, "{url}");
+            assert_eq!(api(&log, url), None, "{url}");
         }
     }
 
@@ -1235,11 +1231,8 @@ mod tests {
     #[test]
     fn a_json_record_at_the_window_start_is_its_requests() {
         let log = captured("uvicorn-json-a-first-500-at-the-window-start.log");
-        assert_eq!(
-            quoted(&log, "http://api:8000/debug/boom").as_deref(),
-            Some("RuntimeError: boom: a deliberate unhandled error")
-        );
-        assert_eq!(quoted(&log, "http://api:8000/debug/fail?after=0.3"), None);
+        assert_eq!(api(&log, "/debug/boom").as_deref(), Some("RuntimeError: boom: a deliberate unhandled error"));
+        assert_eq!(api(&log, "/debug/fail?after=0.3"), None);
     }
 
     /// The process's first traceback took 90 ms to format: the engine read it
@@ -1252,13 +1245,9 @@ mod tests {
     #[test]
     fn a_json_record_is_as_late_as_it_says() {
         let log = captured("uvicorn-json-a-late-first-traceback.log");
-        let q = |url: &str| quoted(&log, &format!("http://api:8000{url}"));
-        assert_eq!(q("/users/7").as_deref(), Some("KeyError: 7"));
-        assert_eq!(q("/debug/boom?after=0.1"), None);
-        assert_eq!(q("/pay?after=0.2"), None);
-        assert_eq!(
-            q("/debug/boom?after=0.3").as_deref(),
-            Some("RuntimeError: boom: a deliberate unhandled error after 0.3s")
-        );
+        assert_eq!(api(&log, "/users/7").as_deref(), Some("KeyError: 7"));
+        assert_eq!(api(&log, "/debug/boom?after=0.1"), None);
+        assert_eq!(api(&log, "/pay?after=0.2"), None);
+        assert_eq!(api(&log, "/debug/boom?after=0.3"), boom("0.3"));
     }
 }
